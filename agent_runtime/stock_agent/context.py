@@ -1,0 +1,166 @@
+"""Settings of the agent: one dataclass with defaults and environment fallback.
+
+This is the only module that reads the environment. The LangGraph nodes get
+an :class:`AgentContext` through the runtime context; everything else gets
+the values it needs as arguments.
+
+Environment variables (set by the agent-runtime stack when deployed):
+
+=============================  ==============================================
+variable                       meaning
+=============================  ==============================================
+MODEL_PROVIDER                 ``offline`` (default) | ``openai`` | ``sagemaker``
+SAGEMAKER_ENDPOINT_NAME        endpoint for ``sagemaker``
+SAGEMAKER_INFERENCE_COMPONENT  inference component for ``sagemaker``
+OPENAI_BASE_URL                e.g. ``http://127.0.0.1:8000/v1`` for ``openai``
+OPENAI_MODEL                   served model name (default ``model``)
+OPENAI_API_KEY                 optional bearer token for ``openai``
+AWS_REGION                     region of the endpoint and the bucket
+DATA_PROVIDER                  ``simulated`` (default) | ``yfinance``
+REPORT_BUCKET                  S3 bucket; when set reports go to S3
+REPORTS_DIR                    local folder when no bucket (default ``reports``)
+LOG_LEVEL                      ``INFO`` (default)
+REQUEST_DEADLINE_SECONDS       overall budget of one request (default 240)
+MODEL_TIMEOUT_SECONDS          read timeout of one model call (default 60)
+MODEL_MAX_RETRIES              retries of one model call (default 3)
+MODEL_COLD_START_WAIT_SECONDS  wait for a scaled-to-zero endpoint (default 120)
+MODEL_MAX_TOKENS               completion budget of one call (default 1024)
+=============================  ==============================================
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+MODEL_PROVIDERS = ("offline", "openai", "sagemaker")
+DATA_PROVIDERS = ("simulated", "yfinance")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+# Limits that are part of the contract, not tuning knobs.
+MAX_TICKERS_PER_REQUEST = 5
+MAX_PROMPT_CHARS = 4096
+
+
+class ConfigError(ValueError):
+    """A setting has a value the agent cannot run with; the message names it."""
+
+
+_ENV_NAMES: dict[str, str] = {
+    "model_provider": "MODEL_PROVIDER",
+    "sagemaker_endpoint_name": "SAGEMAKER_ENDPOINT_NAME",
+    "sagemaker_inference_component": "SAGEMAKER_INFERENCE_COMPONENT",
+    "openai_base_url": "OPENAI_BASE_URL",
+    "openai_model": "OPENAI_MODEL",
+    "openai_api_key": "OPENAI_API_KEY",
+    "aws_region": "AWS_REGION",
+    "data_provider": "DATA_PROVIDER",
+    "report_bucket": "REPORT_BUCKET",
+    "reports_dir": "REPORTS_DIR",
+    "log_level": "LOG_LEVEL",
+    "request_deadline_seconds": "REQUEST_DEADLINE_SECONDS",
+    "model_timeout_seconds": "MODEL_TIMEOUT_SECONDS",
+    "model_max_retries": "MODEL_MAX_RETRIES",
+    "model_cold_start_wait_seconds": "MODEL_COLD_START_WAIT_SECONDS",
+    "model_max_tokens": "MODEL_MAX_TOKENS",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentContext:
+    """Every setting the agent reads, with the default used on a laptop."""
+
+    model_provider: str = "offline"
+    sagemaker_endpoint_name: str | None = None
+    sagemaker_inference_component: str | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "model"
+    openai_api_key: str | None = None
+    aws_region: str | None = None
+    data_provider: str = "simulated"
+    report_bucket: str | None = None
+    reports_dir: str = "reports"
+    log_level: str = "INFO"
+    request_deadline_seconds: float = 240.0
+    model_timeout_seconds: float = 60.0
+    model_max_retries: int = 3
+    model_cold_start_wait_seconds: float = 120.0
+    model_max_tokens: int = 1024
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    @property
+    def report_store(self) -> str:
+        """``s3`` when a bucket is configured, else ``local``."""
+        return "s3" if self.report_bucket else "local"
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the setting, its value and what is allowed."""
+
+        def bad(name: str, allowed: str) -> ConfigError:
+            return ConfigError(
+                f"{_ENV_NAMES[name]}={getattr(self, name)!r} is invalid: expected {allowed}"
+            )
+
+        if self.model_provider not in MODEL_PROVIDERS:
+            raise bad("model_provider", " | ".join(MODEL_PROVIDERS))
+        if self.data_provider not in DATA_PROVIDERS:
+            raise bad("data_provider", " | ".join(DATA_PROVIDERS))
+        if self.log_level not in LOG_LEVELS:
+            raise bad("log_level", " | ".join(LOG_LEVELS))
+        if self.model_provider == "sagemaker":
+            for name in ("sagemaker_endpoint_name", "sagemaker_inference_component"):
+                if not getattr(self, name):
+                    raise bad(name, "a non-empty name when MODEL_PROVIDER=sagemaker")
+        if self.model_provider == "openai":
+            url = self.openai_base_url or ""
+            if not url.startswith(("http://", "https://")):
+                raise bad("openai_base_url", "an http(s) URL when MODEL_PROVIDER=openai")
+        for name in (
+            "request_deadline_seconds",
+            "model_timeout_seconds",
+            "model_cold_start_wait_seconds",
+        ):
+            if not 0 < getattr(self, name) <= 3600:
+                raise bad(name, "a number of seconds in (0, 3600]")
+        if not 0 <= self.model_max_retries <= 10:
+            raise bad("model_max_retries", "an integer in [0, 10]")
+        if not 16 <= self.model_max_tokens <= 32768:
+            raise bad("model_max_tokens", "an integer in [16, 32768]")
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, **overrides: Any
+    ) -> AgentContext:
+        """Build settings from ``env`` (default ``os.environ``), then ``overrides``.
+
+        Empty variables count as unset. Numbers that do not parse raise
+        :class:`ConfigError` naming the variable.
+        """
+        source = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = source.get(_ENV_NAMES[f.name], "").strip()
+            if not raw:
+                continue
+            default = f.default
+            try:
+                if isinstance(default, bool):
+                    values[f.name] = raw.lower() in ("1", "true", "yes")
+                elif isinstance(default, int):
+                    values[f.name] = int(raw)
+                elif isinstance(default, float):
+                    values[f.name] = float(raw)
+                elif f.name == "log_level":
+                    values[f.name] = raw.upper()
+                else:
+                    values[f.name] = raw
+            except ValueError:
+                raise ConfigError(
+                    f"{_ENV_NAMES[f.name]}={raw!r} is invalid: expected a number"
+                ) from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
