@@ -1,0 +1,215 @@
+"""Shared fixtures of the integration tests.
+
+Add fixtures here; never remove someone else's.
+
+``agent_server``: the real agent HTTP server (``stock-agent serve``) started once
+per session in a subprocess on 127.0.0.1 and a free port, offline model,
+simulated data, reports written into a temporary folder. Tests that need a
+server configured differently use ``agent_server_factory``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STOCK_AGENT = REPO_ROOT / ".venv" / "bin" / "stock-agent"
+SERVER_START_TIMEOUT_S = 30.0
+
+
+def free_port() -> int:
+    """A port the OS considers free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class HttpReply:
+    """One HTTP answer: status, headers and raw body (errors included, never raised)."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class RunningServer:
+    """A started agent server and the folder its local report store writes to."""
+
+    url: str
+    reports_dir: Path
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        content_type: str | None = "application/json",
+        timeout: float = 60.0,
+    ) -> HttpReply:
+        req = urllib.request.Request(self.url + path, data=body, method=method)
+        if content_type is not None:
+            req.add_header("Content-Type", content_type)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                return HttpReply(resp.status, dict(resp.headers.items()), resp.read())
+        except urllib.error.HTTPError as err:
+            return HttpReply(err.code, dict(err.headers.items()), err.read())
+
+    def invoke(self, payload: Any, *, timeout: float = 60.0) -> HttpReply:
+        """POST ``payload`` (JSON-encoded unless already bytes) to /invocations."""
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        return self.request("POST", "/invocations", body=body, timeout=timeout)
+
+    def ping(self) -> HttpReply:
+        return self.request("GET", "/ping", content_type=None, timeout=5.0)
+
+    def report_files(self) -> set[Path]:
+        """Every file under the reports folder (PDFs and anything half-written)."""
+        if not self.reports_dir.exists():
+            return set()
+        return {p for p in self.reports_dir.rglob("*") if p.is_file()}
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def _server_env(reports_dir: Path, overrides: dict[str, str]) -> dict[str, str]:
+    """A clean environment: no AWS credentials or settings leak in from the host."""
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(
+        {
+            "MODEL_PROVIDER": "offline",
+            "DATA_PROVIDER": "simulated",
+            "REPORTS_DIR": str(reports_dir),
+            "LOG_LEVEL": "INFO",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+    )
+    env.update(overrides)
+    return env
+
+
+@contextlib.contextmanager
+def start_agent_server(
+    *, reports_dir: Path, env: dict[str, str] | None = None
+) -> Iterator[RunningServer]:
+    """Run ``stock-agent serve`` on a free loopback port until the block ends."""
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log_path = reports_dir.parent / f"server-{port}.log"
+    server_env = _server_env(reports_dir, env or {})
+    command = [str(STOCK_AGENT), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if not STOCK_AGENT.exists():
+        command = [sys.executable, "-m", "stock_agent.cli", *command[1:]]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, env=server_env, stdout=log, stderr=subprocess.STDOUT, cwd=reports_dir.parent
+        )
+    server = RunningServer(
+        url=f"http://127.0.0.1:{port}",
+        reports_dir=reports_dir,
+        process=process,
+        log_path=log_path,
+        env=server_env,
+    )
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"agent server exited early:\n{server.log_text()[-3000:]}")
+            try:
+                if server.ping().status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"agent server did not answer /ping:\n{server.log_text()[-3000:]}"
+                )
+            time.sleep(0.1)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+
+
+TRACE_MARKERS = ("Traceback", 'File "', "site-packages")
+
+
+def assert_structured_error(reply: HttpReply, codes: tuple[str, ...]) -> dict[str, Any]:
+    """4xx, the error contract's JSON shape with one of ``codes``, no stack trace."""
+    from stock_agent.errors import ERROR_STATUS
+
+    text = reply.body.decode("utf-8", errors="replace")
+    for marker in TRACE_MARKERS:
+        assert marker not in text, f"stack trace leaked ({marker!r}): {text[:500]}"
+    assert 400 <= reply.status < 500, f"status {reply.status}: {text[:500]}"
+    assert reply.headers.get("content-type", "").startswith("application/json"), reply.headers
+    body = reply.json()
+    assert isinstance(body, dict) and set(body) == {"error"}, body
+    error = body["error"]
+    assert isinstance(error, dict) and {"code", "message"} <= set(error), body
+    assert isinstance(error["code"], str) and isinstance(error["message"], str), body
+    assert error["message"].strip(), body
+    assert error["code"] in codes, f"code {error['code']!r} not in {codes}: {error['message']}"
+    assert reply.status == ERROR_STATUS[error["code"]], (reply.status, error)
+    return error
+
+
+@pytest.fixture
+def structured_error() -> Callable[[HttpReply, tuple[str, ...]], dict[str, Any]]:
+    """The error-contract check as a fixture, so test modules need not import conftest."""
+    return assert_structured_error
+
+
+@pytest.fixture(scope="session")
+def agent_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """The offline agent server shared by the bad-input, property and concurrency tests."""
+    base = tmp_path_factory.mktemp("agent-server")
+    with start_agent_server(reports_dir=base / "reports") as server:
+        yield server
+
+
+@pytest.fixture
+def agent_server_factory(
+    tmp_path: Path,
+) -> Iterator[Callable[..., contextlib.AbstractContextManager[RunningServer]]]:
+    """``with agent_server_factory(env={...}) as server:`` for a differently configured server."""
+
+    def factory(
+        *, env: dict[str, str] | None = None
+    ) -> contextlib.AbstractContextManager[RunningServer]:
+        return start_agent_server(reports_dir=tmp_path / "reports", env=env)
+
+    yield factory
