@@ -1,0 +1,59 @@
+"""The agent's caller-facing errors: one class, a stable code, an HTTP status.
+
+Every failure a caller can see is an :class:`AgentError`. The HTTP entrypoint
+and the command line turn it into ``{"error": {"code": ..., "message": ...}}``
+(or a one-line message) so no caller ever receives a stack trace. Internal
+failures become ``internal_error`` with a generic message; the details go to
+the logs only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# code -> HTTP status. The codes are part of the contract; callers branch on them.
+ERROR_STATUS: dict[str, int] = {
+    "invalid_payload": 400,
+    "invalid_prompt": 400,
+    "payload_too_large": 413,
+    "prompt_too_long": 413,
+    "too_many_tickers": 422,
+    "no_ticker": 422,
+    "unknown_ticker": 422,
+    "market_data_unavailable": 503,
+    "report_upload_failed": 502,
+    "report_generation_failed": 500,
+    "deadline_exceeded": 504,
+    "internal_error": 500,
+}
+
+INTERNAL_ERROR_MESSAGE = "the agent failed unexpectedly; see the logs for the request id"
+
+
+class AgentError(Exception):
+    """A failure the caller should see, with a machine-readable ``code``.
+
+    ``http_status`` defaults to the status registered for ``code`` in
+    :data:`ERROR_STATUS` (500 for an unregistered code, which is a bug).
+    """
+
+    def __init__(self, code: str, message: str, *, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.http_status = http_status or ERROR_STATUS.get(code, 500)
+
+    def to_body(self) -> dict[str, Any]:
+        """The JSON body of the failure contract."""
+        return {"error": {"code": self.code, "message": self.message}}
+
+    def __repr__(self) -> str:
+        return (
+            f"AgentError(code={self.code!r}, message={self.message!r}, "
+            f"http_status={self.http_status})"
+        )
+
+
+def internal_error() -> AgentError:
+    """The error shown for a bug: generic on purpose, so nothing internal leaks."""
+    return AgentError("internal_error", INTERNAL_ERROR_MESSAGE)

@@ -1,0 +1,160 @@
+"""Every message the agent sends to the model, and how it reads the answers.
+
+Two uses only (see docs/decisions.md): writing the analyst narrative from
+the structured record, and mapping a company name to tickers when the
+deterministic parser found none. The narrative prompt hands the model the
+figures already formatted by :mod:`stock_agent.formatting`, so the model
+copies text instead of doing arithmetic, and the number check can compare
+its output with exactly what it was given.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .records import StockAnalysis, StockSnapshot
+
+logger = logging.getLogger(__name__)
+
+NARRATIVE_SYSTEM_PROMPT = """\
+You are an equity analyst writing the narrative section of a stock report.
+Rules:
+- Use ONLY the figures in the JSON you are given. Copy every number exactly as it is \
+formatted there (same digits, decimals, %, $ and suffixes). Never compute, round or \
+convert a figure.
+- Never invent numbers, dates, news, events, price targets or forecasts. If a figure is \
+missing or "N/A", say it is not available.
+- Do not give investment advice: no buy, sell or hold recommendation.
+- Write 150 to 250 words of plain text in two or three short paragraphs: the price \
+action and trend, the fundamentals and valuation, then the main risks.
+- No markdown, no tables, no bullet lists, no headings."""
+
+NARRATIVE_RETRY_TEMPLATE = """\
+Your previous answer was rejected: {reason}. Write the narrative again, following every \
+rule, and use only figures that appear in the JSON exactly as written there."""
+
+TICKER_SYSTEM_PROMPT = """\
+You map a user's request to the stock ticker symbols of the companies it names.
+Answer only by calling the function report_tickers. Use the primary US listing symbol, \
+upper case, with a dot for share classes (e.g. BRK.B). If the request names no company \
+or you are not sure, call report_tickers with an empty list. Never guess."""
+
+TICKER_TOOL: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": "report_tickers",
+        "description": "Report the ticker symbols of the companies named in the request.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "tickers": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "Ticker symbols, at most 5; empty when no company is named.",
+                }
+            },
+            "required": ["tickers"],
+        },
+    },
+}
+
+# Listing the provider's symbols helps the model when the universe is small (simulated data).
+_MAX_LISTED_SYMBOLS = 60
+_MAX_HEADLINES = 5
+
+
+def narrative_payload(
+    *,
+    snapshot: StockSnapshot,
+    analysis: StockAnalysis,
+    key_figures: Sequence[tuple[str, str]],
+) -> dict[str, Any]:
+    """The facts the model may use: formatted figures plus the analysis labels.
+
+    Every value is text produced from the records; nothing is computed here.
+    """
+    technical, fundamental = analysis.technical, analysis.fundamental
+    payload: dict[str, Any] = {
+        "symbol": snapshot.symbol,
+        "company": snapshot.company_name,
+        "sector": snapshot.sector,
+        "industry": snapshot.industry,
+        "as_of": snapshot.as_of.isoformat(),
+        "data_source": snapshot.data_source,
+        "key_figures": dict(key_figures),
+        "technical": {
+            "trend": technical.trend,
+            "momentum": technical.momentum,
+            "volatility_level": technical.volatility_level,
+            "score": f"{technical.score}/5",
+            "rationale": list(technical.rationale),
+        },
+        "fundamental": {
+            "valuation": fundamental.valuation,
+            "profitability": fundamental.profitability,
+            "income": fundamental.income,
+            "score": f"{fundamental.score}/5",
+            "rationale": list(fundamental.rationale),
+        },
+        "risk_level": analysis.risk_level,
+        "risk_factors": list(analysis.risk_factors),
+        "outlook": analysis.outlook,
+    }
+    if snapshot.headlines:
+        payload["headlines"] = [
+            {"title": h.title, "publisher": h.publisher}
+            for h in snapshot.headlines[:_MAX_HEADLINES]
+        ]
+    return payload
+
+
+def narrative_messages(
+    payload: dict[str, Any], *, rejection: str | None = None, previous: str | None = None
+) -> list[dict[str, Any]]:
+    """Chat messages for one narrative attempt; a retry carries the rejection reason."""
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": NARRATIVE_SYSTEM_PROMPT},
+        {"role": "user", "content": json.dumps(payload, ensure_ascii=False, separators=(",", ":"))},
+    ]
+    if rejection is not None:
+        messages.append({"role": "assistant", "content": previous or ""})
+        messages.append(
+            {"role": "user", "content": NARRATIVE_RETRY_TEMPLATE.format(reason=rejection)}
+        )
+    return messages
+
+
+def ticker_messages(prompt: str, *, known_symbols: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Chat messages asking the model to map the request to tickers."""
+    system = TICKER_SYSTEM_PROMPT
+    known = sorted(known_symbols)
+    if known and len(known) <= _MAX_LISTED_SYMBOLS:
+        system += "\nOnly these symbols are available: " + ", ".join(known) + "."
+    return [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
+
+
+def ticker_candidates(*, tool_arguments: Sequence[dict[str, Any]], content: str) -> list[object]:
+    """The raw ticker strings in the model's answer (validated later by the parser).
+
+    Prefers the ``report_tickers`` tool call; falls back to a JSON object
+    ``{"tickers": [...]}`` in the content, since gpt-oss sometimes answers in
+    text. Anything else yields no candidates.
+    """
+    for arguments in tool_arguments:
+        tickers = arguments.get("tickers")
+        if isinstance(tickers, list):
+            return list(tickers)
+    text = content.strip()
+    start, end = text.find("{"), text.rfind("}")
+    if start == -1 or end <= start:
+        return []
+    try:
+        parsed = json.loads(text[start : end + 1])
+    except json.JSONDecodeError:
+        logger.info("ticker answer is not JSON", extra={"answer_chars": len(content)})
+        return []
+    tickers = parsed.get("tickers") if isinstance(parsed, dict) else None
+    return list(tickers) if isinstance(tickers, list) else []
