@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 from stock_agent.context import MAX_PROMPT_CHARS, MAX_TICKERS_PER_REQUEST
-from stock_agent.errors import ERROR_STATUS
 from stock_agent.market_data import known_symbols
 
 pytestmark = pytest.mark.slow
@@ -41,7 +40,7 @@ class Case:
 
     id: str
     body: bytes
-    codes: tuple[str, ...]  # acceptable error codes; all must map to one status
+    codes: tuple[str, ...]  # acceptable error codes; the status must be the code's own
     names: str | None = None  # a word the message must contain (what was wrong)
 
 
@@ -194,7 +193,6 @@ def test_bad_input_gets_structured_4xx_and_writes_nothing(
     agent_server: Any, structured_error: Callable[..., dict[str, Any]], case: Case
 ) -> None:
     """Each malformed or hostile request: structured 4xx, no report, /ping healthy after."""
-    assert len({ERROR_STATUS[c] for c in case.codes}) == 1, "a case must fix one status"
     before = agent_server.report_files()
 
     reply = agent_server.invoke(case.body)
