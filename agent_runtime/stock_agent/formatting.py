@@ -1,0 +1,355 @@
+"""Every figure becomes text here, once.
+
+The text sections, the PDF tables and the narrative number check all call
+these functions, so a figure cannot read differently in two places (the
+public sample showed three P/E values in one response).
+
+Conventions: ``None`` and non-finite values print as ``n/a``; fractions are
+multiplied by 100 only in :func:`fmt_pct`; money uses the snapshot's
+currency symbol.
+
+The number check works on *canonical tokens*: :func:`normalize_number_token`
+turns ``"$1,234.50"``, ``"1234.5"`` and ``"+1,234.5%"`` into ``"1234.5"``;
+:func:`allowed_numbers` returns the canonical form (and the displayed form) of
+every figure a narrative may quote. :data:`NUMBER_TOKEN_PATTERN` finds the
+tokens in prose.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from .records import StockAnalysis, StockSnapshot
+
+NA = "n/a"
+
+CURRENCY_SYMBOLS = {
+    "USD": "$",
+    "EUR": "€",
+    "GBP": "£",
+    "JPY": "¥",
+    "CAD": "CA$",
+    "AUD": "A$",
+    "HKD": "HK$",
+}
+
+_MAGNITUDES = ((1e12, "T"), (1e9, "B"), (1e6, "M"))
+
+# Words and abbreviations a writer uses for a magnitude, mapped to our letter.
+_SUFFIXES = {
+    "k": "K",
+    "thousand": "K",
+    "m": "M",
+    "mn": "M",
+    "mm": "M",
+    "million": "M",
+    "b": "B",
+    "bn": "B",
+    "billion": "B",
+    "t": "T",
+    "tn": "T",
+    "trillion": "T",
+}
+
+#: A number as it appears in prose or in our formatted figures: optional sign,
+#: optional currency symbol, digits with thousands separators and decimals,
+#: an optional magnitude word or letter and an optional percent sign.
+#: Digits glued to letters (``Q3``, ``S3``) or to a preceding number (the
+#: ``-09`` of ``2025-09-04``) are not matched as signed numbers.
+NUMBER_TOKEN_PATTERN = re.compile(
+    r"(?<![\w.,])"
+    r"(?:[+\-−](?=[$€£¥\d.]|[A-Z]{1,2}\$))?"
+    r"(?:[A-Z]{1,2}\$|[$€£¥])?\s?"
+    r"[+\-−]?"
+    r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+    r"(?:\s?(?:trillion|billion|million|thousand|tn|bn|mn|[KMBT])(?![A-Za-z]))?"
+    r"%?"
+)
+
+_TOKEN_PARTS = re.compile(
+    r"""^\s*
+    (?P<sign>[+\-−]?)\s*
+    (?:[A-Z]{0,3}[$€£¥])?\s*
+    (?P<sign2>[+\-−]?)\s*
+    (?P<number>\d[\d,]*(?:\.\d*)?|\.\d+)
+    \s*(?P<word>[A-Za-z]+)?\s*
+    %?\s*$""",
+    re.VERBOSE,
+)
+
+
+def _finite(value: float | int | None) -> float | None:
+    """``value`` as a float, or None when it is missing, boolean, NaN or infinite."""
+    if value is None or isinstance(value, bool):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _currency_prefix(currency: str) -> str:
+    code = (currency or "USD").upper()
+    return CURRENCY_SYMBOLS.get(code, f"{code} ")
+
+
+def _signed(text: str, negative: bool, *, plus: bool = False) -> str:
+    """Prefix a sign, never printing ``-0.00``."""
+    if negative and any(ch in "123456789" for ch in text):
+        return "-" + text
+    if plus and not negative:
+        return "+" + text
+    return text
+
+
+def fmt_money(value: float | None, currency: str = "USD") -> str:
+    """``1234.5`` -> ``"$1,234.50"``; negative -> ``"-$1.20"``; None -> ``"n/a"``."""
+    value = _finite(value)
+    if value is None:
+        return NA
+    return _signed(f"{_currency_prefix(currency)}{abs(value):,.2f}", value < 0)
+
+
+def _compact(value: float) -> tuple[str, str] | None:
+    """``(mantissa with 2 decimals, letter)`` for values of a million or more."""
+    magnitude = abs(value)
+    for index, (size, letter) in enumerate(_MAGNITUDES):
+        if magnitude >= size * 0.999995:
+            mantissa = f"{magnitude / size:,.2f}"
+            if index > 0 and float(mantissa.replace(",", "")) >= 1000:
+                bigger, big_letter = _MAGNITUDES[index - 1]
+                return f"{magnitude / bigger:,.2f}", big_letter
+            return mantissa, letter
+    return None
+
+
+def fmt_large_money(value: float | None, currency: str = "USD") -> str:
+    """``2.35e12`` -> ``"$2.35T"``, ``8.124e11`` -> ``"$812.40B"``; below a million as money."""
+    value = _finite(value)
+    if value is None:
+        return NA
+    compact = _compact(value)
+    if compact is None:
+        return fmt_money(value, currency)
+    mantissa, letter = compact
+    return _signed(f"{_currency_prefix(currency)}{mantissa}{letter}", value < 0)
+
+
+def fmt_pct(fraction: float | None, *, signed: bool = False) -> str:
+    """``0.0123`` -> ``"1.23%"``; ``signed`` adds ``+`` to gains (``"+1.23%"``)."""
+    fraction = _finite(fraction)
+    if fraction is None:
+        return NA
+    text = f"{abs(fraction) * 100:,.2f}%"
+    return _signed(text, fraction < 0, plus=signed and text != "0.00%")
+
+
+def fmt_ratio(value: float | None) -> str:
+    """A multiple such as P/E or beta with two decimals: ``"24.31"``."""
+    value = _finite(value)
+    if value is None:
+        return NA
+    return _signed(f"{abs(value):,.2f}", value < 0)
+
+
+def fmt_int(value: int | None) -> str:
+    """A count with thousands separators: ``"12,345,678"``."""
+    number = _finite(value)
+    if number is None:
+        return NA
+    return f"{round(number):,}"
+
+
+def fmt_score(score: int) -> str:
+    """A 1..5 score as shown everywhere: ``"3/5"``."""
+    return f"{score}/5"
+
+
+# ---------------------------------------------------------------------------
+# Figure tables
+# ---------------------------------------------------------------------------
+
+FigureRows = list[tuple[str, str]]
+
+
+def key_figure_groups(
+    snapshot: StockSnapshot, analysis: StockAnalysis
+) -> list[tuple[str, FigureRows]]:
+    """:func:`key_figures` grouped as the report shows them (market, financial, analysis)."""
+    s, cur = snapshot, snapshot.currency
+    tech, fund = analysis.technical, analysis.fundamental
+    market: FigureRows = [
+        ("Current Price", fmt_money(s.current_price, cur)),
+        ("Market Cap", fmt_large_money(s.market_cap, cur)),
+        ("52-Week High", fmt_money(s.week52_high, cur)),
+        ("52-Week Low", fmt_money(s.week52_low, cur)),
+        ("YTD Return", fmt_pct(s.ytd_return, signed=True)),
+        ("1-Year Return", fmt_pct(s.one_year_return, signed=True)),
+        ("Volatility (Annualized)", fmt_pct(s.annualized_volatility)),
+        ("Average Volume (3M)", fmt_int(s.average_volume)),
+    ]
+    financial: FigureRows = [
+        ("P/E Ratio", fmt_ratio(s.pe_ratio)),
+        ("Forward P/E", fmt_ratio(s.forward_pe)),
+        ("Price-to-Book", fmt_ratio(s.price_to_book)),
+        ("Dividend Yield", fmt_pct(s.dividend_yield)),
+        ("Revenue (TTM)", fmt_large_money(s.revenue_ttm, cur)),
+        ("Profit Margin", fmt_pct(s.profit_margin)),
+        ("Beta", fmt_ratio(s.beta)),
+        ("EPS (TTM)", fmt_money(s.eps, cur)),
+    ]
+    technical: FigureRows = [
+        ("50-Day SMA", fmt_money(tech.sma_50, cur)),
+        ("200-Day SMA", fmt_money(tech.sma_200, cur)),
+        ("1-Month Return", fmt_pct(tech.return_1m, signed=True)),
+        ("3-Month Return", fmt_pct(tech.return_3m, signed=True)),
+        ("Technical Score", fmt_score(tech.score)),
+        ("Fundamental Score", fmt_score(fund.score)),
+    ]
+    return [
+        ("Market Data", market),
+        ("Financial Metrics", financial),
+        ("Analysis", technical),
+    ]
+
+
+def key_figures(snapshot: StockSnapshot, analysis: StockAnalysis) -> FigureRows:
+    """Ordered ``(label, formatted value)`` rows of every figure of both records.
+
+    The text section and the PDF tables both print these rows, and
+    :func:`allowed_numbers` is built from the same values.
+    """
+    return [row for _, rows in key_figure_groups(snapshot, analysis) for row in rows]
+
+
+# ---------------------------------------------------------------------------
+# Number check support
+# ---------------------------------------------------------------------------
+
+
+def _canonical_decimal(number: str) -> str:
+    """``"0012.500"`` -> ``"12.5"``; ``"3."`` -> ``"3"``; ``".5"`` -> ``"0.5"``."""
+    whole, _, frac = number.partition(".")
+    whole = whole.lstrip("0") or "0"
+    frac = frac.rstrip("0")
+    return f"{whole}.{frac}" if frac else whole
+
+
+def normalize_number_token(token: str) -> str:
+    """The canonical form of a numeric token, so equal numbers compare equal.
+
+    Strips currency symbols, ``%``, ``+``, thousands separators, leading
+    zeros and trailing decimal zeros; keeps a minus sign (a narrative that
+    flips a loss into a gain is caught); turns a magnitude word or letter
+    into one upper-case letter (``"$2.35 trillion"`` -> ``"2.35T"``) and drops
+    other trailing words (``"24.31x"`` -> ``"24.31"``).
+
+    >>> normalize_number_token("$1,234.50") == normalize_number_token("1234.5") == "1234.5"
+    True
+
+    Raises :class:`ValueError` naming the token when it holds no number.
+    """
+    match = _TOKEN_PARTS.match(token.replace("\u00a0", " "))
+    if match is None:
+        raise ValueError(f"not a numeric token: {token!r}")
+    canonical = _canonical_decimal(match["number"].replace(",", ""))
+    word = (match["word"] or "").lower()
+    suffix = _SUFFIXES.get(word, "")
+    negative = "-" in (match["sign"] + match["sign2"]).replace("−", "-")
+    if negative and canonical != "0":
+        canonical = "-" + canonical
+    return canonical + suffix
+
+
+def extract_number_tokens(text: str) -> list[str]:
+    """Every numeric token of ``text`` as written (see :data:`NUMBER_TOKEN_PATTERN`)."""
+    return [m.group(0).strip() for m in NUMBER_TOKEN_PATTERN.finditer(text)]
+
+
+def _roundings(displayed: str) -> set[str]:
+    """A displayed decimal and its half-up roundings to fewer decimals.
+
+    A writer may say "$231.5" for "$231.47" or "24%" for "23.98%"; rounding
+    to a whole number is allowed only from 10 upwards, so "0" or "1" cannot
+    be justified by a tiny figure.
+    """
+    number = Decimal(displayed)
+    found = {_canonical_decimal(displayed)}
+    _, _, places = displayed.partition(".")
+    for keep in range(len(places) - 1, -1, -1):
+        if keep == 0 and number < 10:
+            break
+        rounded = number.quantize(Decimal(1).scaleb(-keep), rounding=ROUND_HALF_UP)
+        found.add(_canonical_decimal(format(rounded, "f")))
+    return found
+
+
+def _variants(formatted: str, *, negative: bool) -> set[str]:
+    """Canonical tokens a writer may use for one formatted figure."""
+    if formatted == NA or not any(ch.isdigit() for ch in formatted):
+        return set()
+    core = normalize_number_token(formatted)
+    letter = core[-1] if core[-1].isalpha() else ""
+    magnitude = core.lstrip("-").rstrip("KMBT") if letter else core.lstrip("-")
+    found: set[str] = set()
+    try:
+        roundings = _roundings(magnitude)
+    except InvalidOperation:  # pragma: no cover - normalize_number_token returns decimals
+        return set()
+    for rounded in roundings:
+        for text in (rounded + letter, rounded) if letter else (rounded,):
+            found.add(text)
+            if negative:
+                found.add("-" + text)
+    return found
+
+
+#: Numbers that are part of the vocabulary of a stock report rather than data:
+#: scores 1..5, moving-average windows, the 52-week range, months and
+#: sessions per year.
+VOCABULARY_NUMBERS = frozenset(
+    {"1", "2", "3", "4", "5", "12", "21", "50", "52", "63", "200", "252"}
+)
+
+
+def allowed_numbers(snapshot: StockSnapshot, analysis: StockAnalysis) -> frozenset[str]:
+    """Every numeric token a narrative about these records may contain.
+
+    Holds canonical tokens (compare ``normalize_number_token(token) in
+    allowed``) and, for convenience, the displayed figures themselves:
+
+    - each figure of :func:`key_figures` at its displayed precision and
+      rounded half-up to fewer decimals (whole numbers only from 10 up); its
+      magnitude without sign, and with a minus only when it is negative;
+      large amounts with and without their magnitude letter (``2.35T``,
+      ``2.35``);
+    - the average volume also in millions (``12.35M``);
+    - the data's dates: the as-of year, day and month, and the previous
+      year (the YTD base);
+    - :data:`VOCABULARY_NUMBERS`;
+    - numbers printed in the analysis' rationale and risk factors (they
+      quote thresholds such as "P/E above 30") and in the company name.
+    """
+    allowed: set[str] = set(VOCABULARY_NUMBERS)
+    for _, formatted in key_figures(snapshot, analysis):
+        if formatted == NA:
+            continue
+        allowed.add(formatted)
+        allowed |= _variants(formatted, negative=formatted.startswith("-"))
+    volume = _compact(float(snapshot.average_volume))
+    if volume is not None:
+        allowed |= _variants(f"{volume[0]}{volume[1]}", negative=False)
+    as_of = snapshot.as_of
+    allowed |= {str(as_of.year), str(as_of.year - 1), str(as_of.month), str(as_of.day)}
+    allowed.add(as_of.isoformat())
+    prose: Iterable[str] = (
+        *analysis.technical.rationale,
+        *analysis.fundamental.rationale,
+        *analysis.risk_factors,
+        snapshot.company_name,
+    )
+    for text in prose:
+        for token in extract_number_tokens(text):
+            allowed.add(normalize_number_token(token))
+    return frozenset(allowed)
