@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""CDK entry point: ``npx cdk synth|deploy|destroy --all -c stage=dev|prod``.
+
+This is the only place that reads CDK context and the environment:
+
+* ``-c stage=<dev|prod>`` (default ``dev``) picks the stage config;
+* ``-c config.<section>.<field>=<value>`` overrides one config key, e.g.
+  ``-c config.model.weights_s3_uri=s3://my-bucket/gpt-oss-20b/``;
+* ``CDK_DEFAULT_ACCOUNT`` / ``CDK_DEFAULT_REGION`` (set by the CDK CLI from
+  the credentials in use) pin the stacks to an environment; without them
+  (no credentials, e.g. CI synth) the templates are environment-agnostic.
+
+A bad value stops synth with one line naming the key, the value and what
+is allowed, instead of a stack trace.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import aws_cdk as cdk
+
+from stacks.app_builder import build_app
+from stacks.config import ConfigError, load_stage
+
+CONFIG_PREFIX = "config."
+
+
+def main() -> None:
+    app = cdk.App()
+    stage = str(app.node.try_get_context("stage") or "dev")
+    context = app.node.get_all_context()
+    overrides = {
+        key.removeprefix(CONFIG_PREFIX): value
+        for key, value in sorted(context.items())
+        if key.startswith(CONFIG_PREFIX)
+    }
+    try:
+        config = load_stage(stage, overrides)
+    except ConfigError as error:
+        print(f"cdk synth: configuration error: {error}", file=sys.stderr)
+        sys.exit(2)
+    account = os.environ.get("CDK_DEFAULT_ACCOUNT")
+    region = os.environ.get("CDK_DEFAULT_REGION")
+    env = cdk.Environment(account=account, region=region) if account and region else None
+    build_app(app, config=config, env=env, nag=True)
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

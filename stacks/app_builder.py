@@ -1,0 +1,108 @@
+"""Assemble the five stacks of one stage into a CDK app, in dependency order.
+
+Images -> Bucket -> Iam -> Model -> Runtime. Resources cross stacks as
+objects (image assets, bucket, roles, endpoint); references that CDK
+cannot see (image URIs are built from pseudo-parameters only) get an
+explicit stack dependency, so ``cdk deploy --all`` deploys in this order
+and ``cdk destroy --all`` removes in the reverse order.
+
+No environment or context is read here: ``app.py`` does that and passes a
+validated :class:`~stacks.config.StageConfig`, which is also how the tests
+build the same app.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import App, Environment, Tags, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from stacks.bucket_stack import BucketStack
+from stacks.config import StageConfig
+from stacks.iam_stack import IamStack
+from stacks.images_stack import ImagesStack
+from stacks.model_stack import ModelStack
+from stacks.runtime_stack import RuntimeStack
+
+STACK_ORDER = ("Images", "Bucket", "Iam", "Model", "Runtime")
+
+
+@dataclass(frozen=True)
+class AppStacks:
+    """The stacks of one stage, for tests and for the operations stack to extend."""
+
+    images: ImagesStack
+    bucket: BucketStack
+    iam: IamStack
+    model: ModelStack
+    runtime: RuntimeStack
+
+    def by_name(self) -> dict[str, object]:
+        """Short name ("Images", ...) to stack, in dependency order."""
+        return dict(
+            zip(
+                STACK_ORDER,
+                (self.images, self.bucket, self.iam, self.model, self.runtime),
+                strict=True,
+            )
+        )
+
+
+def build_app(
+    app: App, *, config: StageConfig, env: Environment | None = None, nag: bool = True
+) -> AppStacks:
+    """Add the stage's stacks to ``app``; with ``nag`` cdk-nag AwsSolutions validates synth."""
+    if nag:
+        Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    prefix = config.stack_prefix
+
+    def common(name: str, what: str) -> dict[str, object]:
+        return {
+            "stack_name": f"{prefix}-{name}",
+            "description": f"gpt-oss stock agent ({config.stage}): {what}",
+            "env": env,
+        }
+
+    images = ImagesStack(
+        app, f"{prefix}-Images", config=config, **common("Images", "container images")
+    )
+    bucket = BucketStack(
+        app, f"{prefix}-Bucket", config=config, **common("Bucket", "PDF report bucket")
+    )
+    iam = IamStack(
+        app,
+        f"{prefix}-Iam",
+        config=config,
+        model_repository=images.model_repository,
+        agent_repository=images.agent_repository,
+        report_bucket=bucket.bucket,
+        **common("Iam", "execution roles of SageMaker and AgentCore"),
+    )
+    model = ModelStack(
+        app,
+        f"{prefix}-Model",
+        config=config,
+        model_image_uri=images.model_image.image_uri,
+        execution_role=iam.sagemaker_role,
+        **common("Model", "gpt-oss-20b on a SageMaker inference component"),
+    )
+    runtime = RuntimeStack(
+        app,
+        f"{prefix}-Runtime",
+        config=config,
+        agent_image_uri=images.agent_image.image_uri,
+        execution_role=iam.runtime_role,
+        endpoint_name=model.endpoint_name,
+        report_bucket=bucket.bucket,
+        **common("Runtime", "stock-analysis agent on AgentCore Runtime"),
+    )
+    iam.add_stack_dependency(images, "ECR pull is scoped to the image repository")
+    iam.add_stack_dependency(bucket, "the runtime role writes to the report bucket")
+    model.add_stack_dependency(images, "the model runs the model image")
+    model.add_stack_dependency(iam, "the model uses the SageMaker execution role")
+    runtime.add_stack_dependency(images, "the runtime runs the agent image")
+    runtime.add_stack_dependency(model, "the agent calls the endpoint")
+    for key, value in config.tag_map.items():
+        Tags.of(app).add(key, value)
+    return AppStacks(images=images, bucket=bucket, iam=iam, model=model, runtime=runtime)

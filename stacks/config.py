@@ -1,0 +1,561 @@
+"""Typed, validated configuration of one deployment stage (``dev``, ``prod``).
+
+Why a module of frozen dataclasses instead of ``cdk.json`` context values:
+every key has a type, a default per stage and a validation rule, and a bad
+value fails synth with a message naming the key, the value and what is
+allowed, long before CloudFormation would reject it half-way through a
+deploy. One dataclass per concern keeps the config easy to extend (the
+operations stack adds its own section without touching the others).
+
+Nothing here reads the environment or CDK context: ``app.py`` does, and
+passes the stage name and any overrides in.
+
+Physical names that two stacks must agree on (endpoint, inference
+component, runtime) are derived here, deterministically, from the project
+and stage. That is what lets the IAM stack write exact ARNs for the
+endpoint without a reference to the model stack (which needs the IAM
+stack's role): no dependency cycle, and the IAM stack stays first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, get_type_hints
+
+PROJECT = "gptoss-agent"
+
+# AgentCore's own limits (API reference of CreateAgentRuntime / the L2 docs).
+AGENTCORE_NAME_PATTERN = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{0,47}$")
+AGENTCORE_MAX_IDLE_SECONDS = 28_800
+AGENTCORE_MIN_IDLE_SECONDS = 60
+# A synchronous InvokeAgentRuntime request is cut off by AgentCore after 15 min;
+# the agent's own deadline must end before that so it can answer with an error.
+AGENTCORE_REQUEST_TIMEOUT_SECONDS = 900
+
+# SageMaker resource names: ^[a-zA-Z0-9](-*[a-zA-Z0-9])* , at most 63 characters.
+SAGEMAKER_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+
+# NVIDIA GPU instance types SageMaker hosting offers, with their GPU count.
+# vLLM's CUDA image needs an NVIDIA GPU: CPU, Inferentia and Trainium types
+# are rejected by name.
+GPU_INSTANCE_TYPES: dict[str, int] = {
+    "ml.g5.xlarge": 1,
+    "ml.g5.2xlarge": 1,
+    "ml.g5.4xlarge": 1,
+    "ml.g5.8xlarge": 1,
+    "ml.g5.12xlarge": 4,
+    "ml.g5.48xlarge": 8,
+    "ml.g6.xlarge": 1,
+    "ml.g6.2xlarge": 1,
+    "ml.g6.4xlarge": 1,
+    "ml.g6.8xlarge": 1,
+    "ml.g6.12xlarge": 4,
+    "ml.g6.48xlarge": 8,
+    "ml.g6e.xlarge": 1,
+    "ml.g6e.2xlarge": 1,
+    "ml.g6e.4xlarge": 1,
+    "ml.g6e.8xlarge": 1,
+    "ml.g6e.12xlarge": 4,
+    "ml.g6e.48xlarge": 8,
+    "ml.p4d.24xlarge": 8,
+    "ml.p5.48xlarge": 8,
+}
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+ROUTING_STRATEGIES = ("LEAST_OUTSTANDING_REQUESTS", "RANDOM")
+STAGES = ("dev", "prod")
+
+
+class ConfigError(ValueError):
+    """A stage setting CDK cannot deploy; the message names key, value and what is allowed."""
+
+
+def _bad(key: str, value: object, allowed: str) -> ConfigError:
+    return ConfigError(f"{key}={value!r} is invalid: expected {allowed}")
+
+
+def _require(ok: bool, key: str, value: object, allowed: str) -> None:
+    if not ok:
+        raise _bad(key, value, allowed)
+
+
+def _positive(key: str, value: int, *, minimum: int = 1, maximum: int | None = None) -> None:
+    upper = "" if maximum is None else f" and <= {maximum}"
+    _require(
+        isinstance(value, int) and value >= minimum and (maximum is None or value <= maximum),
+        key,
+        value,
+        f"an integer >= {minimum}{upper}",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelSettings:
+    """What the vLLM container serves and how (becomes the Model's container env)."""
+
+    model_id: str = "openai/gpt-oss-20b"
+    # s3://bucket/prefix/ with the unpacked weights; None = download from the hub.
+    weights_s3_uri: str | None = None
+    # Only possible with S3 weights: an isolated container cannot reach the hub.
+    network_isolation: bool = False
+    max_model_len: int = 32_768
+    gpu_memory_utilization: float = 0.90
+    # SAGEMAKER_CONTAINER_LOG_LEVEL (Python logging level number), None = unset.
+    container_log_level: int | None = None
+
+    def validate(self) -> None:
+        _require(bool(self.model_id.strip()), "model.model_id", self.model_id, "a model id")
+        if self.weights_s3_uri is not None:
+            _require(
+                re.fullmatch(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/(\S+/)?", self.weights_s3_uri)
+                is not None,
+                "model.weights_s3_uri",
+                self.weights_s3_uri,
+                "s3://<bucket>/<prefix>/ (a folder URI ending in '/') or unset",
+            )
+        _require(
+            not self.network_isolation or self.weights_s3_uri is not None,
+            "model.network_isolation",
+            self.network_isolation,
+            "false unless model.weights_s3_uri is set (an isolated container cannot "
+            "download weights from the hub)",
+        )
+        _positive("model.max_model_len", self.max_model_len, minimum=1024, maximum=131_072)
+        _require(
+            0.1 <= self.gpu_memory_utilization <= 0.98,
+            "model.gpu_memory_utilization",
+            self.gpu_memory_utilization,
+            "a fraction in [0.1, 0.98]",
+        )
+        if self.container_log_level is not None:
+            _require(
+                self.container_log_level in (10, 20, 30, 40),
+                "model.container_log_level",
+                self.container_log_level,
+                "10 | 20 | 30 | 40 or unset",
+            )
+
+    @property
+    def weights_bucket(self) -> str | None:
+        """Bucket name of :attr:`weights_s3_uri`."""
+        if not self.weights_s3_uri:
+            return None
+        return self.weights_s3_uri.removeprefix("s3://").split("/", 1)[0]
+
+    @property
+    def weights_prefix(self) -> str | None:
+        """Key prefix of :attr:`weights_s3_uri` (may be empty for a whole bucket)."""
+        if not self.weights_s3_uri:
+            return None
+        return self.weights_s3_uri.removeprefix("s3://").split("/", 1)[1]
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndpointSettings:
+    """The SageMaker endpoint (instances) and its inference component (copies)."""
+
+    instance_type: str = "ml.g6e.4xlarge"
+    initial_instance_count: int = 1
+    min_instance_count: int = 1
+    max_instance_count: int = 1
+    copy_count: int = 1
+    accelerators_per_copy: int = 1
+    min_memory_mb: int = 32_768
+    startup_health_check_timeout_seconds: int = 900
+    model_data_download_timeout_seconds: int = 1_200
+    routing_strategy: str = "LEAST_OUTSTANDING_REQUESTS"
+
+    def validate(self) -> None:
+        _require(
+            self.instance_type in GPU_INSTANCE_TYPES,
+            "endpoint.instance_type",
+            self.instance_type,
+            "an NVIDIA GPU instance type, one of " + ", ".join(GPU_INSTANCE_TYPES),
+        )
+        _positive("endpoint.initial_instance_count", self.initial_instance_count)
+        _positive("endpoint.min_instance_count", self.min_instance_count, minimum=0)
+        _positive("endpoint.max_instance_count", self.max_instance_count)
+        _require(
+            self.min_instance_count <= self.initial_instance_count <= self.max_instance_count,
+            "endpoint.initial_instance_count",
+            self.initial_instance_count,
+            f"between min_instance_count={self.min_instance_count} and "
+            f"max_instance_count={self.max_instance_count}",
+        )
+        _positive("endpoint.copy_count", self.copy_count)
+        gpus = GPU_INSTANCE_TYPES[self.instance_type]
+        _positive("endpoint.accelerators_per_copy", self.accelerators_per_copy, maximum=gpus)
+        _require(
+            self.copy_count * self.accelerators_per_copy <= gpus * self.initial_instance_count,
+            "endpoint.copy_count",
+            self.copy_count,
+            f"at most {gpus * self.initial_instance_count // self.accelerators_per_copy} "
+            f"copies ({gpus} GPU(s) per {self.instance_type} x "
+            f"{self.initial_instance_count} instance(s))",
+        )
+        _positive("endpoint.min_memory_mb", self.min_memory_mb, minimum=1024)
+        _positive(
+            "endpoint.startup_health_check_timeout_seconds",
+            self.startup_health_check_timeout_seconds,
+            minimum=600,
+            maximum=3600,
+        )
+        _positive(
+            "endpoint.model_data_download_timeout_seconds",
+            self.model_data_download_timeout_seconds,
+            minimum=60,
+            maximum=3600,
+        )
+        _require(
+            self.routing_strategy in ROUTING_STRATEGIES,
+            "endpoint.routing_strategy",
+            self.routing_strategy,
+            " | ".join(ROUTING_STRATEGIES),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class JwtSettings:
+    """Optional inbound JWT (OIDC) authorizer of the runtime; None means IAM SigV4."""
+
+    discovery_url: str
+    allowed_clients: tuple[str, ...] = ()
+    allowed_audience: tuple[str, ...] = ()
+
+    def validate(self) -> None:
+        _require(
+            self.discovery_url.startswith("https://")
+            and self.discovery_url.endswith("/.well-known/openid-configuration"),
+            "runtime.jwt.discovery_url",
+            self.discovery_url,
+            "an https URL ending in /.well-known/openid-configuration",
+        )
+        _require(
+            bool(self.allowed_clients or self.allowed_audience),
+            "runtime.jwt.allowed_clients",
+            self.allowed_clients,
+            "at least one allowed client or audience (otherwise any token of the issuer passes)",
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuntimeSettings:
+    """The AgentCore Runtime: naming, lifecycle, agent settings, inbound auth."""
+
+    # None = derived from project and stage (see StageConfig.runtime_name).
+    name: str | None = None
+    endpoint_name: str = "live"
+    log_level: str = "INFO"
+    request_deadline_seconds: int = 300
+    model_cold_start_wait_seconds: int = 120
+    idle_session_timeout_seconds: int = 900
+    max_lifetime_seconds: int = 28_800
+    jwt: JwtSettings | None = None
+
+    def validate(self, *, derived_name: str) -> None:
+        name = self.name or derived_name
+        _require(
+            AGENTCORE_NAME_PATTERN.fullmatch(name) is not None,
+            "runtime.name",
+            name,
+            "a name matching [a-zA-Z][a-zA-Z0-9_]{0,47} (letters, digits, underscores; no hyphens)",
+        )
+        _require(
+            AGENTCORE_NAME_PATTERN.fullmatch(self.endpoint_name) is not None
+            and self.endpoint_name != "DEFAULT",
+            "runtime.endpoint_name",
+            self.endpoint_name,
+            "a name matching [a-zA-Z][a-zA-Z0-9_]{0,47}, not DEFAULT (reserved)",
+        )
+        _require(
+            self.log_level in LOG_LEVELS,
+            "runtime.log_level",
+            self.log_level,
+            " | ".join(LOG_LEVELS),
+        )
+        _positive(
+            "runtime.request_deadline_seconds",
+            self.request_deadline_seconds,
+            maximum=AGENTCORE_REQUEST_TIMEOUT_SECONDS - 30,
+        )
+        _positive(
+            "runtime.model_cold_start_wait_seconds",
+            self.model_cold_start_wait_seconds,
+            maximum=self.request_deadline_seconds - 1,
+        )
+        _positive(
+            "runtime.idle_session_timeout_seconds",
+            self.idle_session_timeout_seconds,
+            minimum=AGENTCORE_MIN_IDLE_SECONDS,
+            maximum=AGENTCORE_MAX_IDLE_SECONDS,
+        )
+        _positive(
+            "runtime.max_lifetime_seconds",
+            self.max_lifetime_seconds,
+            minimum=self.idle_session_timeout_seconds,
+            maximum=AGENTCORE_MAX_IDLE_SECONDS,
+        )
+        if self.jwt is not None:
+            self.jwt.validate()
+
+
+@dataclass(frozen=True, kw_only=True)
+class StorageSettings:
+    """The report bucket's lifecycle and access."""
+
+    report_retention_days: int = 30
+    # None = no transition (S3 needs >= 30 days before STANDARD_IA).
+    infrequent_access_after_days: int | None = None
+    noncurrent_retention_days: int = 7
+    access_log_retention_days: int = 30
+    # Offer presigned GET links to reports: adds s3:GetObject to the runtime role.
+    presigned_links: bool = False
+
+    def validate(self) -> None:
+        _positive("storage.report_retention_days", self.report_retention_days)
+        _positive("storage.noncurrent_retention_days", self.noncurrent_retention_days)
+        _positive("storage.access_log_retention_days", self.access_log_retention_days)
+        if self.infrequent_access_after_days is not None:
+            _positive(
+                "storage.infrequent_access_after_days",
+                self.infrequent_access_after_days,
+                minimum=30,
+                maximum=self.report_retention_days - 1,
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogSettings:
+    """Retention of the CloudWatch log groups this app creates."""
+
+    retention_days: int = 14
+
+    def validate(self) -> None:
+        _require(
+            self.retention_days in LOG_RETENTION_DAYS,
+            "logs.retention_days",
+            self.retention_days,
+            "one of " + ", ".join(map(str, LOG_RETENTION_DAYS)),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TagSettings:
+    """Tags on every resource (cost allocation and ownership)."""
+
+    project: str = PROJECT
+    cost_center: str = "ml-platform"
+
+    def validate(self) -> None:
+        for key, value in (("tags.project", self.project), ("tags.cost_center", self.cost_center)):
+            _require(
+                re.fullmatch(r"[\w .:/=+@-]{1,256}", value) is not None,
+                key,
+                value,
+                "1-256 characters of letters, digits, spaces and _.:/=+-@",
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageConfig:
+    """Everything one stage deploys with. Build it with :func:`load_stage`."""
+
+    stage: str
+    # prod keeps data (bucket, log groups) on destroy; dev deletes it.
+    retain_data: bool
+    model: ModelSettings = field(default_factory=ModelSettings)
+    endpoint: EndpointSettings = field(default_factory=EndpointSettings)
+    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    logs: LogSettings = field(default_factory=LogSettings)
+    tags: TagSettings = field(default_factory=TagSettings)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` for the first invalid key."""
+        _require(self.stage in STAGES, "stage", self.stage, " | ".join(STAGES))
+        self.model.validate()
+        self.endpoint.validate()
+        self.runtime.validate(derived_name=self.runtime_name)
+        self.storage.validate()
+        self.logs.validate()
+        self.tags.validate()
+        for key, name in (
+            ("endpoint name", self.endpoint_name),
+            ("inference component name", self.inference_component_name),
+        ):
+            _require(
+                SAGEMAKER_NAME_PATTERN.fullmatch(name) is not None,
+                key,
+                name,
+                "at most 63 letters, digits and hyphens",
+            )
+
+    # -- names shared between stacks -------------------------------------------------
+    @property
+    def stack_prefix(self) -> str:
+        """Prefix of the CloudFormation stack names, e.g. ``GptOssAgent-dev``."""
+        return f"GptOssAgent-{self.stage}"
+
+    @property
+    def endpoint_name(self) -> str:
+        """SageMaker endpoint name (lower case: SageMaker lower-cases it in ARNs)."""
+        return f"{PROJECT}-{self.stage}"
+
+    @property
+    def inference_component_name(self) -> str:
+        """Inference component name (there is no CloudFormation attribute for it)."""
+        return f"{PROJECT}-{self.stage}-ic"
+
+    @property
+    def runtime_name(self) -> str:
+        """AgentCore runtime name (no hyphens allowed)."""
+        return self.runtime.name or f"{PROJECT.replace('-', '_')}_{self.stage}"
+
+    @property
+    def tag_map(self) -> dict[str, str]:
+        """Tags applied to every stack."""
+        return {
+            "project": self.tags.project,
+            "stage": self.stage,
+            "cost-center": self.tags.cost_center,
+        }
+
+
+# -- stage defaults --------------------------------------------------------------------
+def _dev() -> StageConfig:
+    return StageConfig(
+        stage="dev",
+        retain_data=False,
+        endpoint=EndpointSettings(min_instance_count=1, max_instance_count=1),
+        runtime=RuntimeSettings(log_level="DEBUG"),
+        storage=StorageSettings(
+            report_retention_days=30, noncurrent_retention_days=7, access_log_retention_days=30
+        ),
+        logs=LogSettings(retention_days=14),
+    )
+
+
+def _prod() -> StageConfig:
+    return StageConfig(
+        stage="prod",
+        retain_data=True,
+        endpoint=EndpointSettings(min_instance_count=1, max_instance_count=2),
+        runtime=RuntimeSettings(log_level="INFO"),
+        storage=StorageSettings(
+            report_retention_days=365,
+            infrequent_access_after_days=30,
+            noncurrent_retention_days=90,
+            access_log_retention_days=365,
+        ),
+        logs=LogSettings(retention_days=90),
+    )
+
+
+_STAGE_DEFAULTS = {"dev": _dev, "prod": _prod}
+
+
+def load_stage(stage: str, overrides: Mapping[str, Any] | None = None) -> StageConfig:
+    """Return the validated config of ``stage``, with ``overrides`` applied.
+
+    ``overrides`` maps dotted keys (``"endpoint.copy_count"``,
+    ``"model.weights_s3_uri"``, ``"runtime.jwt"``) to values; strings are
+    converted to the field's type (so values from ``-c key=value`` work).
+    Raises :class:`ConfigError` naming the key for an unknown stage, an
+    unknown key, or an invalid value.
+    """
+    if stage not in _STAGE_DEFAULTS:
+        raise _bad("stage", stage, " | ".join(STAGES))
+    config = _STAGE_DEFAULTS[stage]()
+    for key, value in (overrides or {}).items():
+        config = _override(config, key, value)
+    return config
+
+
+def _override(config: StageConfig, key: str, value: Any) -> StageConfig:
+    section_name, _, attr = key.partition(".")
+    sections = {f.name for f in fields(config) if f.name not in ("stage", "retain_data")}
+    if section_name == "retain_data" and not attr:
+        return replace(config, retain_data=_coerce(key, bool, value))
+    if section_name not in sections or not attr:
+        raise _bad(
+            key, value, "a key <section>.<field> with section one of " + ", ".join(sorted(sections))
+        )
+    section = getattr(config, section_name)
+    hints = get_type_hints(type(section))
+    if attr not in hints:
+        raise _bad(key, value, f"a field of {section_name}: " + ", ".join(hints))
+    if attr == "jwt":
+        new_value: Any = _coerce_jwt(key, value)
+    else:
+        new_value = _coerce(key, hints[attr], value)
+    return replace(config, **{section_name: replace(section, **{attr: new_value})})
+
+
+def _coerce(key: str, hint: Any, value: Any) -> Any:
+    """Convert a context string to ``hint``; non-strings pass through unchanged."""
+    if not isinstance(value, str):
+        return tuple(value) if isinstance(value, list) else value
+    text = value.strip()
+    optional = "None" in str(hint)
+    if optional and text.lower() in ("", "none", "null"):
+        return None
+    kind = str(hint)
+    try:
+        if hint is bool or kind.startswith("bool"):
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(text)
+            return text.lower() in ("true", "1", "yes")
+        if hint is int or kind.startswith("int"):
+            return int(text)
+        if hint is float or kind.startswith("float"):
+            return float(text)
+        if kind.startswith("tuple"):
+            return tuple(p.strip() for p in text.split(",") if p.strip())
+    except ValueError:
+        raise _bad(key, value, f"a value of type {kind}") from None
+    return text
+
+
+def _coerce_jwt(key: str, value: Any) -> JwtSettings | None:
+    if value is None or isinstance(value, JwtSettings):
+        return value
+    if isinstance(value, Mapping):
+        try:
+            return JwtSettings(
+                discovery_url=str(value["discovery_url"]),
+                allowed_clients=tuple(value.get("allowed_clients", ())),
+                allowed_audience=tuple(value.get("allowed_audience", ())),
+            )
+        except KeyError:
+            raise _bad(key, value, "a mapping with discovery_url") from None
+    raise _bad(key, value, "a mapping {discovery_url, allowed_clients, allowed_audience}")

@@ -1,0 +1,120 @@
+"""The sixth stack, "Monitoring": autoscaling, alarms and the dashboard of a stage.
+
+Deployed after Model and Runtime because everything here points at them:
+the scalable target at the inference component, the alarms and graphs at
+the endpoint's and the runtime's metrics. It holds no data, so ``cdk
+destroy`` removes it first and completely (the alarm key is scheduled for
+deletion); deregistering the scalable target before the Model stack goes
+is what lets the inference component be deleted cleanly.
+
+Autoscaling lives here rather than in the Model stack so the Model stack
+stays a plain description of the endpoint, and scaling can be tuned and
+redeployed without touching the endpoint (a Model stack update would
+replace the endpoint config).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_bedrockagentcore as agentcore
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from stacks.operations.alarms import AlarmTopic, OperationsAlarms
+from stacks.operations.autoscaling import InferenceComponentAutoscaling
+from stacks.operations.config import OperationsConfig, OperationsConfigError
+from stacks.operations.dashboard import OperationsDashboard
+from stacks.operations.metrics import AgentMetrics, ModelMetrics, RuntimeMetrics
+
+logger = logging.getLogger(__name__)
+
+
+def dashboard_name_for(stage: str) -> str:
+    """The dashboard's name: one per stage, readable in the console list."""
+    return f"stock-agent-{stage}"
+
+
+class MonitoringStack(Stack):
+    """Autoscaling of the model, paging alarms, and the stage dashboard."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: str,
+        config: OperationsConfig,
+        inference_component: sagemaker.CfnInferenceComponent,
+        endpoint_name: str,
+        variant_name: str,
+        runtime: agentcore.IBedrockAgentRuntime,
+        runtime_endpoint_name: str = "DEFAULT",
+        accelerators_per_instance: int | None = None,
+        accelerators_per_copy: int = 1,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        component_name = inference_component.inference_component_name
+        if not component_name:
+            raise OperationsConfigError(
+                "inference_component.inference_component_name=None is invalid: expected the "
+                "literal name the component is created with (autoscaling and metrics key on it)"
+            )
+        if accelerators_per_instance is not None:
+            config.autoscaling.check_capacity(
+                accelerators_per_instance=accelerators_per_instance,
+                accelerators_per_copy=accelerators_per_copy,
+            )
+
+        model_metrics = ModelMetrics(
+            endpoint_name=endpoint_name, variant_name=variant_name, component_name=component_name
+        )
+        runtime_metrics = RuntimeMetrics(runtime=runtime, endpoint_name=runtime_endpoint_name)
+        agent_metrics = AgentMetrics(stage=stage)
+
+        self.autoscaling = InferenceComponentAutoscaling(
+            self,
+            "Autoscaling",
+            component=inference_component,
+            component_name=component_name,
+            model_metrics=model_metrics,
+            config=config.autoscaling,
+        )
+        self.alarm_topic = AlarmTopic(self, "AlarmTopic", stage=stage, email=config.alarms.email)
+        self.alarms = OperationsAlarms(
+            self,
+            "Alarms",
+            config=config.alarms,
+            model_metrics=model_metrics,
+            runtime_metrics=runtime_metrics,
+            agent_metrics=agent_metrics,
+            topic=self.alarm_topic,
+        )
+        self.dashboard = OperationsDashboard(
+            self,
+            "Dashboard",
+            dashboard_name=dashboard_name_for(stage),
+            model_metrics=model_metrics,
+            runtime_metrics=runtime_metrics,
+            agent_metrics=agent_metrics,
+            alarms=self.alarms.all,
+        )
+
+        CfnOutput(self, "AlarmTopicArn", value=self.alarm_topic.topic.topic_arn)
+        CfnOutput(
+            self,
+            "DashboardUrl",
+            value=(
+                f"https://{self.region}.console.aws.amazon.com/cloudwatch/home?region="
+                f"{self.region}#dashboards:name={dashboard_name_for(stage)}"
+            ),
+        )
+        logger.info(
+            "monitoring %s: scale_to_zero=%s, alarm e-mail %s",
+            stage,
+            config.autoscaling.scale_to_zero,
+            "set" if config.alarms.email else "not set",
+        )
