@@ -270,9 +270,10 @@ def main(
     execvpe: Callable[[str, list[str], dict[str, str]], object] = os.execvpe,
 ) -> int:
     """Parse the CLI (``[serve] [--dry-run]``), build the command, print or exec it."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s serve.py: %(message)s", force=True
-    )
+    if not logging.getLogger().handlers:  # the container: configure; a test harness: keep its own
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s serve.py: %(message)s"
+        )
     parser = argparse.ArgumentParser(
         prog="serve.py", description="Start vLLM for gpt-oss on SageMaker (port 8080)."
     )
