@@ -30,7 +30,8 @@ keeps asking with a bounded backoff for up to ``cold_start_wait_s`` (within
 the caller's deadline), then says in :attr:`ChatResult.warnings` how long it
 waited, or raises ``model_no_capacity`` when no copy came up in time.
 
-botocore's own retries are off (``max_attempts=1``): one policy, here, decides.
+botocore's own retries are off (``total_max_attempts=1``; note that botocore's
+``max_attempts=1`` would still retry once): one policy, here, decides.
 """
 
 from __future__ import annotations
@@ -189,7 +190,7 @@ class SageMakerModelClient:
                 config=Config(
                     read_timeout=self.timeout_s,
                     connect_timeout=5,
-                    retries={"max_attempts": 1, "mode": "standard"},
+                    retries={"total_max_attempts": 1, "mode": "standard"},
                 ),
             )
         return self._client

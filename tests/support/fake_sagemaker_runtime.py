@@ -191,7 +191,7 @@ class FakeSageMakerRuntime:
             config=Config(
                 read_timeout=read_timeout,
                 connect_timeout=2,
-                retries={"max_attempts": 1, "mode": "standard"},
+                retries={"total_max_attempts": 1, "mode": "standard"},
             ),
         )
 
