@@ -22,7 +22,7 @@ ERROR_STATUS: dict[str, int] = {
     "unknown_ticker": 422,
     "market_data_unavailable": 503,
     "report_upload_failed": 502,
-    "report_generation_failed": 500,
+    "report_write_failed": 500,
     "deadline_exceeded": 504,
     "internal_error": 500,
 }

@@ -1,0 +1,402 @@
+"""``stock-agent``: analyse locally, serve the AgentCore contract, or call a deployed agent.
+
+Commands::
+
+    stock-agent analyze "Analyze SIM_STOCK for investment purposes" [--json]
+    stock-agent serve [--host 127.0.0.1] [--port 8080]
+    stock-agent invoke "Compare AAPL and MSFT" --url http://127.0.0.1:8080
+    stock-agent invoke "..." --runtime-arn arn:aws:bedrock-agentcore:...  [--qualifier live]
+    stock-agent invoke "..." --stack-name GptOssAgent-dev-Runtime    (reads the stack outputs)
+
+Settings come from the environment (:mod:`stock_agent.context`); the options
+``--reports-dir``, ``--model-provider``, ``--openai-base-url``,
+``--openai-model`` and ``--data-provider`` override them. Bad input is a
+one-line message on stderr: exit 2 for usage and settings errors, 1 for a
+failure at run time; never a traceback.
+
+``invoke`` prints the three sections of the answer and survives what the
+public sample's parser did not (defect 8): a missing section, an error
+body, a non-JSON or non-object body, or a stream of server-sent events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Sequence
+from typing import Any, NoReturn, TextIO
+
+from .context import MODEL_PROVIDERS, AgentContext, ConfigError
+from .errors import AgentError
+from .service import SECTION_TITLES
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_STACK_NAME = "GptOssAgent-dev-Runtime"
+DEFAULT_QUALIFIER = "DEFAULT"
+INVOKE_READ_TIMEOUT_S = 300
+INVOKE_CONNECT_TIMEOUT_S = 10
+MIN_SESSION_ID_CHARS = 33  # AgentCore's runtimeSessionId minimum
+
+
+class CliError(Exception):
+    """A failure to report on one line; ``exit_code`` 2 = usage/settings, 1 = run time."""
+
+    def __init__(self, message: str, *, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors on one line (exit 2) instead of printing usage."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CliError(f"{self.prog}: {message} (see --help)", exit_code=2)
+
+
+def _add_settings(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--reports-dir", help="local folder for PDF reports (REPORTS_DIR)")
+    parser.add_argument("--model-provider", choices=MODEL_PROVIDERS, help="(MODEL_PROVIDER)")
+    parser.add_argument("--openai-base-url", help="OpenAI-compatible base URL (OPENAI_BASE_URL)")
+    parser.add_argument("--openai-model", help="served model name (OPENAI_MODEL)")
+    parser.add_argument(
+        "--data-provider", choices=("simulated", "yfinance"), help="(DATA_PROVIDER)"
+    )
+    parser.add_argument(
+        "--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="(LOG_LEVEL)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="stock-agent", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    analyze = sub.add_parser("analyze", help="run the whole pipeline locally and print the answer")
+    analyze.add_argument("prompt", help='e.g. "Analyze SIM_STOCK for investment purposes"')
+    analyze.add_argument("--json", action="store_true", help="print the full JSON response")
+    _add_settings(analyze)
+
+    serve = sub.add_parser("serve", help="serve the AgentCore HTTP contract")
+    serve.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    _add_settings(serve)
+
+    invoke = sub.add_parser("invoke", help="call a deployed agent runtime or a local server")
+    invoke.add_argument("prompt")
+    target = invoke.add_mutually_exclusive_group()
+    target.add_argument("--url", help="a local server, e.g. http://127.0.0.1:8080")
+    target.add_argument("--runtime-arn", help="the AgentCore runtime ARN")
+    target.add_argument(
+        "--stack-name",
+        help=f"read RuntimeArn from this CloudFormation stack (default {DEFAULT_STACK_NAME})",
+    )
+    invoke.add_argument(
+        "--qualifier", help="runtime endpoint name (default: the stack's, or DEFAULT)"
+    )
+    invoke.add_argument("--region", help="AWS region (default: the AWS configuration's)")
+    invoke.add_argument(
+        "--session-id", help=f"runtime session id (>= {MIN_SESSION_ID_CHARS} chars)"
+    )
+    invoke.add_argument("--json", action="store_true", help="print the raw JSON response")
+    invoke.add_argument(
+        "--timeout",
+        type=float,
+        default=INVOKE_READ_TIMEOUT_S,
+        help=f"read timeout in seconds (default {INVOKE_READ_TIMEOUT_S})",
+    )
+    invoke.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    return parser
+
+
+def _context(args: argparse.Namespace) -> AgentContext:
+    try:
+        return AgentContext.from_env(
+            reports_dir=getattr(args, "reports_dir", None),
+            model_provider=getattr(args, "model_provider", None),
+            openai_base_url=getattr(args, "openai_base_url", None),
+            openai_model=getattr(args, "openai_model", None),
+            data_provider=getattr(args, "data_provider", None),
+            log_level=getattr(args, "log_level", None),
+        )
+    except ConfigError as err:
+        raise CliError(f"invalid settings: {err}", exit_code=2) from None
+
+
+# ---------------------------------------------------------------------------
+# analyze / serve
+# ---------------------------------------------------------------------------
+
+
+def _report_path(response: dict[str, Any]) -> list[str]:
+    from urllib.parse import unquote, urlparse
+
+    paths = []
+    for result in response.get("results", []):
+        uri = result["report"]["uri"]
+        parsed = urlparse(uri)
+        paths.append(unquote(parsed.path) if parsed.scheme == "file" else uri)
+    return paths
+
+
+def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
+    from .graph import StockAgent
+    from .service import validate_payload
+
+    ctx = _context(args)
+    try:
+        request = validate_payload({"prompt": args.prompt})
+        agent = StockAgent(ctx=ctx)
+        response = agent.invoke(request.prompt, request_id=str(uuid.uuid4()))
+    except ConfigError as err:
+        raise CliError(f"invalid settings: {err}", exit_code=2) from None
+    except AgentError as err:
+        exit_code = 2 if err.http_status in (400, 413, 422) else 1
+        raise CliError(f"{err.code}: {err.message}", exit_code=exit_code) from None
+    if args.json:
+        out.write(json.dumps(response, indent=2, ensure_ascii=False) + "\n")
+        return 0
+    out.write(response["text"])
+    for path in _report_path(response):
+        out.write(f"Report: {path}\n")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    from .entrypoint import create_app, serve
+
+    if not 0 < args.port < 65536:
+        raise CliError(f"--port {args.port} is not a TCP port", exit_code=2)
+    ctx = _context(args)
+    try:
+        app = create_app(ctx=ctx)
+    except ConfigError as err:
+        raise CliError(f"invalid settings: {err}", exit_code=2) from None
+    logger.info("serving", extra={"host": args.host, "port": args.port})
+    serve(app, host=args.host, port=args.port)
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# invoke
+# ---------------------------------------------------------------------------
+
+
+def _sse_events(text: str) -> list[Any]:
+    """The JSON values of the ``data:`` lines of a server-sent-events body."""
+    events = []
+    for line in text.splitlines():
+        if line.startswith("data:"):
+            try:
+                events.append(json.loads(line[5:].strip()))
+            except ValueError:
+                events.append(line[5:].strip())
+    return events
+
+
+def render_invoke_body(body: bytes | str | None, *, content_type: str = "") -> tuple[str, int]:
+    """Human-readable text of an agent's answer and the exit code it deserves.
+
+    Never raises: a body that is not what we expect is shown as it is, with a
+    note, so a person can still read whatever the runtime sent.
+    """
+    if body is None:
+        return "(empty response)\n", 1
+    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else str(body)
+    if not text.strip():
+        return "(empty response)\n", 1
+    value: Any
+    if "text/event-stream" in content_type or text.lstrip().startswith("data:"):
+        events = _sse_events(text)
+        value = next(
+            (
+                e
+                for e in reversed(events)
+                if isinstance(e, dict) and e.get("event") in ("result", "error")
+            ),
+            events[-1] if events else None,
+        )
+    else:
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return f"(the response is not JSON; shown as received)\n{text.rstrip()}\n", 1
+    if isinstance(value, str):
+        # Some runtimes wrap the JSON answer in a JSON string.
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value.rstrip() + "\n", 0
+    if not isinstance(value, dict):
+        return f"(unexpected response, shown as received)\n{text.rstrip()}\n", 1
+    error = value.get("error")
+    if error is not None:
+        if isinstance(error, dict):
+            return f"error {error.get('code', '?')}: {error.get('message', '')}\n", 1
+        return f"error: {error}\n", 1
+    return _render_sections(value), 0
+
+
+def _render_sections(response: dict[str, Any]) -> str:
+    """The three sections, from each result's ``sections``; missing ones are named."""
+    results = response.get("results")
+    if not isinstance(results, list) or not results:
+        text = response.get("text")
+        if isinstance(text, str) and text.strip():
+            return text if text.endswith("\n") else text + "\n"
+        return "(no results in the response)\n" + json.dumps(response, indent=2)[:2000] + "\n"
+    blocks = []
+    multi = len(results) > 1
+    for name, title in SECTION_TITLES.items():
+        parts = [f"{title}:\n" + "=" * 40]
+        for result in results:
+            result_dict = result if isinstance(result, dict) else {}
+            symbol = str(result_dict.get("symbol", "?"))
+            sections = result_dict.get("sections")
+            body = sections.get(name) if isinstance(sections, dict) else None
+            if not isinstance(body, str) or not body.strip():
+                body = f"(section missing for {symbol})"
+            parts.append(f"--- {symbol} ---\n{body}" if multi else body)
+        blocks.append("\n".join(parts))
+    warnings = response.get("warnings")
+    if isinstance(warnings, list) and warnings:
+        blocks.append("WARNINGS:\n" + "\n".join(f"- {w}" for w in warnings))
+    if response.get("degraded"):
+        blocks.append(f"DEGRADED: {response.get('degraded_reason') or 'yes'}")
+    return "\n\n".join(blocks) + "\n"
+
+
+def _invoke_url(url: str, payload: dict[str, Any], *, timeout: float) -> tuple[bytes, str]:
+    if not url.startswith(("http://", "https://")):
+        raise CliError(f"--url {url!r} is not an http(s) URL", exit_code=2)
+    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
+        url.rstrip("/") + "/invocations",
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310
+            return resp.read(), resp.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as err:
+        return err.read(), err.headers.get("Content-Type", "")
+    except (urllib.error.URLError, OSError) as err:
+        reason = getattr(err, "reason", err)
+        raise CliError(f"cannot reach {url}: {reason}") from None
+
+
+def _runtime_from_stack(stack_name: str, region: str | None) -> tuple[str, str | None]:
+    """``(RuntimeArn, RuntimeEndpointName)`` from the runtime stack's outputs."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        cfn = boto3.client("cloudformation", region_name=region)
+        stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]
+    except (BotoCoreError, ClientError) as err:
+        raise CliError(f"cannot read stack {stack_name}: {err}") from None
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    arn = outputs.get("RuntimeArn")
+    if not arn:
+        raise CliError(f"stack {stack_name} has no RuntimeArn output")
+    return arn, outputs.get("RuntimeEndpointName")
+
+
+def _invoke_runtime(
+    arn: str, payload: dict[str, Any], *, qualifier: str, session_id: str, region: str | None,
+    timeout: float,
+) -> tuple[bytes, str]:  # fmt: skip
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    config = Config(
+        read_timeout=max(timeout, INVOKE_READ_TIMEOUT_S),
+        connect_timeout=INVOKE_CONNECT_TIMEOUT_S,
+        retries={"max_attempts": 2, "mode": "standard"},
+    )
+    try:
+        client = boto3.client("bedrock-agentcore", region_name=region, config=config)
+        response = client.invoke_agent_runtime(
+            agentRuntimeArn=arn,
+            runtimeSessionId=session_id,
+            payload=json.dumps(payload),
+            qualifier=qualifier,
+        )
+        body = response.get("response")
+        data = body.read() if hasattr(body, "read") else body
+    except (BotoCoreError, ClientError) as err:
+        raise CliError(f"invoke_agent_runtime failed: {err}") from None
+    if isinstance(data, str):
+        data = data.encode()
+    return (data or b""), str(response.get("contentType", ""))
+
+
+def cmd_invoke(args: argparse.Namespace, out: TextIO) -> int:
+    session_id = args.session_id or f"stock-agent-cli-{uuid.uuid4().hex}"
+    if len(session_id) < MIN_SESSION_ID_CHARS:
+        raise CliError(
+            f"--session-id must have at least {MIN_SESSION_ID_CHARS} characters", exit_code=2
+        )
+    payload = {"prompt": args.prompt, "session_id": session_id}
+    if args.url:
+        body, content_type = _invoke_url(args.url, payload, timeout=args.timeout)
+    else:
+        arn, qualifier = args.runtime_arn, args.qualifier
+        if not arn:
+            arn, stack_qualifier = _runtime_from_stack(
+                args.stack_name or DEFAULT_STACK_NAME, args.region
+            )
+            qualifier = qualifier or stack_qualifier
+        body, content_type = _invoke_runtime(
+            arn,
+            payload,
+            qualifier=qualifier or DEFAULT_QUALIFIER,
+            session_id=session_id,
+            region=args.region,
+            timeout=args.timeout,
+        )
+    if args.json:
+        out.write(body.decode("utf-8", errors="replace").rstrip() + "\n")
+        return 0
+    text, code = render_invoke_body(body, content_type=content_type)
+    out.write(text)
+    return code
+
+
+COMMANDS = {"analyze": cmd_analyze, "serve": cmd_serve, "invoke": cmd_invoke}
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+    """Console-script entry point; returns the exit code."""
+    stdout = out or sys.stdout
+    try:
+        args = build_parser().parse_args(argv)
+        from .logging_setup import configure_logging
+
+        # Serving logs at the configured level; one-shot commands only say what went wrong.
+        level = args.log_level or ("INFO" if args.command == "serve" else "WARNING")
+        if args.command == "serve" and not args.log_level:
+            level = _context(args).log_level
+        configure_logging(level=level)
+        return COMMANDS[args.command](args, stdout)
+    except CliError as err:
+        sys.stderr.write(f"stock-agent: {err.message}\n")
+        return err.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as err:  # a bug: one line for the user, the trace in the log
+        logger.debug("unexpected failure", exc_info=True)
+        sys.stderr.write(
+            f"stock-agent: unexpected error ({type(err).__name__}); rerun with --log-level DEBUG\n"
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,226 @@
+"""The analyst narrative: written by the model, checked against the record.
+
+The model sees only the formatted figures of one ticker's record
+(:func:`stock_agent.prompts.narrative_payload`). Whatever it writes is
+checked before it reaches a report: every numeric token must be one of the
+figures it was given (after :func:`stock_agent.formatting.normalize_number_token`),
+the text must be non-empty and at most :data:`MAX_NARRATIVE_CHARS`. A rejected
+answer is regenerated once with the reason; a second rejection, or a model
+that cannot be reached, gives the deterministic narrative built from the
+same record. So: at most two model calls per ticker, and no figure in a
+report that is not in the record.
+
+gpt-oss returns its chain of thought in ``reasoning_content``; it never goes
+into the report (only its length is logged).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from . import formatting
+from .model_client import ModelClient, ModelError
+from .prompts import narrative_messages, narrative_payload
+from .records import Narrative, StockAnalysis, StockSnapshot
+
+logger = logging.getLogger(__name__)
+
+MAX_NARRATIVE_CHARS = 4000
+MAX_MODEL_CALLS_PER_TICKER = 2
+
+
+@dataclass(frozen=True)
+class NarrativeOutcome:
+    """A narrative plus why the model was not used, when it could not be reached."""
+
+    narrative: Narrative
+    # Set when the model could not be reached (the response's "degraded" reason).
+    unavailable_reason: str | None = None
+
+
+def _normalized(token: str) -> str:
+    """The canonical token (signs kept: a loss written as a gain is caught)."""
+    try:
+        return formatting.normalize_number_token(token)
+    except ValueError:
+        return token
+
+
+def allowed_figures(
+    *, snapshot: StockSnapshot, analysis: StockAnalysis, payload: dict[str, Any] | None = None
+) -> frozenset[str]:
+    """The normalised figures a narrative may contain.
+
+    The record's own figures (:func:`stock_agent.formatting.allowed_numbers`)
+    plus every figure in the text the model was given (labels such as
+    "52-Week High", the as-of date, rationale sentences): a model that copies
+    from its input is never rejected for it.
+    """
+    allowed = set(formatting.allowed_numbers(snapshot, analysis))
+    if payload is not None:
+        allowed |= {_normalized(t) for t in formatting.extract_number_tokens(_flatten(payload))}
+    return frozenset(allowed)
+
+
+def _flatten(value: Any) -> str:
+    """All strings of a JSON-like value, one per line (numbers inside stay as written)."""
+    if isinstance(value, dict):
+        return "\n".join(f"{k}\n{_flatten(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return "\n".join(_flatten(v) for v in value)
+    return str(value)
+
+
+def check_narrative(text: str, *, allowed: Iterable[str]) -> str | None:
+    """Why ``text`` cannot go into a report, or ``None`` when it can."""
+    if not text.strip():
+        return "the narrative is empty"
+    if len(text) > MAX_NARRATIVE_CHARS:
+        return f"the narrative has {len(text)} characters; the limit is {MAX_NARRATIVE_CHARS}"
+    allowed_set = frozenset(allowed)
+    invented = [
+        tok
+        for tok in formatting.extract_number_tokens(text)
+        if tok not in allowed_set and _normalized(tok) not in allowed_set
+    ]
+    if invented:
+        unique = list(dict.fromkeys(invented))
+        return "it contains figures that are not in the data: " + ", ".join(unique[:10])
+    return None
+
+
+def deterministic_narrative(
+    *, snapshot: StockSnapshot, analysis: StockAnalysis, key_figures: list[tuple[str, str]]
+) -> str:
+    """A plain narrative assembled from the record alone (no model).
+
+    Every figure is one of ``key_figures`` (already formatted) or a score, so
+    it passes :func:`check_narrative` by construction (a test checks it).
+    """
+    tech, fund = analysis.technical, analysis.fundamental
+    valuation = (
+        "cannot be assessed from the available data"
+        if fund.valuation == "unknown"
+        else f"looks {fund.valuation}"
+    )
+    paragraphs = [
+        f"{snapshot.company_name} ({snapshot.symbol}) is in a {tech.trend} with "
+        f"{tech.momentum} momentum and {tech.volatility_level} volatility. "
+        + " ".join(tech.rationale),
+        f"Valuation {valuation}; profitability is {fund.profitability} and income is "
+        f"{fund.income}. " + " ".join(fund.rationale),
+        f"Technical score {tech.score}/5, fundamental score {fund.score}/5, risk level "
+        f"{analysis.risk_level}"
+        + (": " + "; ".join(analysis.risk_factors) if analysis.risk_factors else "")
+        + f". Overall outlook: {analysis.outlook}.",
+        "Key figures: " + "; ".join(f"{label} {value}" for label, value in key_figures) + ".",
+        "This narrative was assembled from the structured data without a language model; "
+        "it is not investment advice.",
+    ]
+    return "\n\n".join(p.strip() for p in paragraphs)
+
+
+def write_narrative(
+    *,
+    snapshot: StockSnapshot,
+    analysis: StockAnalysis,
+    model: ModelClient,
+    max_tokens: int,
+    deadline: float | None = None,
+    use_model: bool = True,
+) -> NarrativeOutcome:
+    """The narrative of one ticker: model first (≤ 2 calls), deterministic fallback.
+
+    ``use_model=False`` skips the model (offline, or it already failed for
+    another ticker of this request) without counting as a rejection.
+    """
+    rows = formatting.key_figures(snapshot, analysis)
+    payload = narrative_payload(snapshot=snapshot, analysis=analysis, key_figures=rows)
+    allowed = allowed_figures(snapshot=snapshot, analysis=analysis, payload=payload)
+
+    def fallback(
+        *, calls: int, tokens: tuple[int, int], warnings: tuple[str, ...], reason: str | None
+    ) -> NarrativeOutcome:
+        text = deterministic_narrative(snapshot=snapshot, analysis=analysis, key_figures=rows)
+        narrative = Narrative(
+            text=text,
+            source="deterministic",
+            model_calls=calls,
+            prompt_tokens=tokens[0],
+            completion_tokens=tokens[1],
+            warnings=warnings,
+        )
+        return NarrativeOutcome(narrative=narrative, unavailable_reason=reason)
+
+    if not use_model:
+        return fallback(calls=0, tokens=(0, 0), warnings=(), reason=None)
+
+    calls = prompt_tokens = completion_tokens = 0
+    rejection: str | None = None
+    previous: str | None = None
+    while calls < MAX_MODEL_CALLS_PER_TICKER:
+        if deadline is not None and time.monotonic() >= deadline:
+            reason = f"{snapshot.symbol}: request deadline reached before the narrative"
+            return fallback(
+                calls=calls,
+                tokens=(prompt_tokens, completion_tokens),
+                warnings=(reason,),
+                reason=reason,
+            )
+        messages = narrative_messages(payload, rejection=rejection, previous=previous)
+        try:
+            result = model.chat(messages, max_tokens=max_tokens, deadline=deadline)
+        except ModelError as err:
+            reason = f"model unavailable for {snapshot.symbol} ({err.code}): {err.message}"
+            logger.warning(
+                "narrative model call failed; using the deterministic narrative",
+                extra={"symbol": snapshot.symbol, "code": err.code, "attempt": calls + 1},
+            )
+            return fallback(
+                calls=calls + 1,
+                tokens=(prompt_tokens, completion_tokens),
+                warnings=(reason,),
+                reason=reason,
+            )
+        calls += 1
+        prompt_tokens += result.usage.prompt_tokens
+        completion_tokens += result.usage.completion_tokens
+        logger.info(
+            "narrative model answer",
+            extra={
+                "symbol": snapshot.symbol,
+                "attempt": calls,
+                "content_chars": len(result.content),
+                "reasoning_chars": len(result.reasoning or ""),
+                "finish_reason": result.finish_reason,
+            },
+        )
+        text = result.content.strip()
+        rejection = check_narrative(text, allowed=allowed)
+        if rejection is None:
+            return NarrativeOutcome(
+                narrative=Narrative(
+                    text=text,
+                    source="model",
+                    model_calls=calls,
+                    prompt_tokens=prompt_tokens,
+                    completion_tokens=completion_tokens,
+                    warnings=tuple(result.warnings),
+                )
+            )
+        logger.warning(
+            "narrative rejected",
+            extra={"symbol": snapshot.symbol, "attempt": calls, "why": rejection},
+        )
+        previous = text[:MAX_NARRATIVE_CHARS]
+    warning = (
+        f"{snapshot.symbol}: the model's narrative was rejected twice ({rejection}); "
+        "the deterministic narrative is used"
+    )
+    return fallback(
+        calls=calls, tokens=(prompt_tokens, completion_tokens), warnings=(warning,), reason=None
+    )

@@ -1,0 +1,350 @@
+"""Payload in, response out: strict validation and the response's shape and text.
+
+Validation is strict because the payload comes from the network:
+
+- the body is at most :data:`MAX_PAYLOAD_BYTES`, UTF-8, strict JSON (no
+  ``NaN``/``Infinity``; nesting the parser cannot handle is refused, not a
+  500) and a JSON **object**;
+- ``prompt``: a string, non-empty after stripping, at most
+  :data:`~stock_agent.context.MAX_PROMPT_CHARS` characters, with no control
+  characters other than newline and tab;
+- ``session_id`` (optional): 1–256 characters of ``[A-Za-z0-9_.:-]``;
+- ``stream`` (optional): a boolean;
+- any other key is **ignored** and named in the response's ``warnings``
+  (a newer client may send fields this version does not know; refusing
+  them would break it for no safety gain).
+
+The response (see :func:`build_response`) is built from the typed records
+in the graph state; its ``text`` and per-ticker ``sections`` print figures
+only through :mod:`stock_agent.formatting`, the same rows the PDF prints.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from . import formatting
+from .context import MAX_PROMPT_CHARS, AgentContext
+from .errors import AgentError
+from .records import Narrative, ReportRef, StockAnalysis, StockSnapshot, to_jsonable
+
+if TYPE_CHECKING:
+    from .state import AgentState
+
+MAX_PAYLOAD_BYTES = 64 * 1024
+_SESSION_ID_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,256}")
+_KNOWN_KEYS = frozenset({"prompt", "session_id", "stream"})
+SECTION_TITLES = {
+    "data_gathering": "STOCK DATA GATHERING REPORT",
+    "performance_analysis": "STOCK PERFORMANCE ANALYSIS",
+    "report_generation": "STOCK REPORT GENERATION",
+}
+_RULE = "=" * 40
+
+
+@dataclass(frozen=True)
+class InvocationRequest:
+    """A validated payload."""
+
+    prompt: str
+    session_id: str | None = None
+    stream: bool = False
+    ignored_keys: tuple[str, ...] = ()
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_body(body: bytes) -> Any:
+    """The JSON value of a request body, or ``invalid_payload``/``payload_too_large``."""
+    if len(body) > MAX_PAYLOAD_BYTES:
+        raise AgentError(
+            "payload_too_large",
+            f"the request body has {len(body)} bytes; the limit is {MAX_PAYLOAD_BYTES}",
+        )
+    if not body.strip():
+        raise AgentError("invalid_payload", "the request body is empty; send a JSON object")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise AgentError(
+            "invalid_payload", f"the request body is not UTF-8 (byte {err.start})"
+        ) from None
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise AgentError("invalid_payload", "the request body is nested too deeply") from None
+    except ValueError as err:
+        raise AgentError(
+            "invalid_payload", f"the request body is not valid JSON: {str(err)[:200]}"
+        ) from None
+    return value
+
+
+def _type_name(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _bad_char(text: str) -> str | None:
+    for ch in text:
+        if ch not in "\n\t" and unicodedata.category(ch) == "Cc":
+            return f"U+{ord(ch):04X}"
+    return None
+
+
+def validate_payload(payload: Any) -> InvocationRequest:
+    """Check a decoded payload against the contract; ``AgentError`` names what is wrong."""
+    if not isinstance(payload, dict):
+        raise AgentError(
+            "invalid_payload",
+            f"the payload must be a JSON object with a 'prompt' string, not {_type_name(payload)}",
+        )
+    if "prompt" not in payload:
+        raise AgentError("invalid_payload", "the payload has no 'prompt' string")
+    prompt = payload["prompt"]
+    if not isinstance(prompt, str):
+        raise AgentError("invalid_payload", f"'prompt' must be a string, not {_type_name(prompt)}")
+    prompt = prompt.strip()
+    if not prompt:
+        raise AgentError("invalid_prompt", "'prompt' is empty")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise AgentError(
+            "prompt_too_long",
+            f"'prompt' has {len(prompt)} characters; the limit is {MAX_PROMPT_CHARS}",
+        )
+    bad = _bad_char(prompt)
+    if bad is not None:
+        raise AgentError("invalid_prompt", f"'prompt' contains the control character {bad}")
+    session_id = payload.get("session_id")
+    if "session_id" in payload and (
+        not isinstance(session_id, str) or not _SESSION_ID_RE.fullmatch(session_id)
+    ):
+        raise AgentError(
+            "invalid_payload",
+            "'session_id' must be a string of 1-256 characters from A-Z a-z 0-9 _ . : -",
+        )
+    stream = payload.get("stream", False)
+    if not isinstance(stream, bool):
+        raise AgentError(
+            "invalid_payload", f"'stream' must be true or false, not {_type_name(stream)}"
+        )
+    ignored = tuple(sorted(str(k)[:40] for k in payload if k not in _KNOWN_KEYS))
+    return InvocationRequest(
+        prompt=prompt, session_id=session_id, stream=stream, ignored_keys=ignored[:10]
+    )
+
+
+def request_from_body(body: bytes) -> InvocationRequest:
+    """:func:`parse_body` then :func:`validate_payload`."""
+    return validate_payload(parse_body(body))
+
+
+# ---------------------------------------------------------------------------
+# Response
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Ticker:
+    symbol: str
+    snapshot: StockSnapshot
+    analysis: StockAnalysis
+    narrative: Narrative
+    report: ReportRef
+    generated_at: datetime
+
+
+def _lines(title: str, rows: list[str]) -> str:
+    return "\n".join([title, *rows])
+
+
+def data_gathering_section(snapshot: StockSnapshot, analysis: StockAnalysis) -> str:
+    """The Data Gathering Agent's section: identity, then every key figure."""
+    groups = formatting.key_figure_groups(snapshot, analysis)
+    rows = [
+        f"Stock Symbol: {snapshot.symbol}",
+        f"Company Name: {snapshot.company_name}",
+        f"Sector: {snapshot.sector}",
+        f"Industry: {snapshot.industry}",
+        f"Currency: {snapshot.currency}",
+        f"Data: {snapshot.data_source}, as of {snapshot.as_of.isoformat()}",
+    ]
+    for title, figures in groups[:2]:
+        rows.append(f"{title.upper()}:")
+        rows.extend(f"- {label}: {value}" for label, value in figures)
+    if snapshot.headlines:
+        rows.append("RECENT HEADLINES:")
+        rows.extend(f"- {h.title} ({h.publisher})" for h in snapshot.headlines)
+    return "\n".join(rows)
+
+
+def performance_analysis_section(
+    snapshot: StockSnapshot, analysis: StockAnalysis, narrative: Narrative
+) -> str:
+    """The Performance Analyzer's section: verdicts, scores, rationale, narrative."""
+    tech, fund = analysis.technical, analysis.fundamental
+    figures = dict(formatting.key_figures(snapshot, analysis))
+    source = "language model" if narrative.source == "model" else "deterministic, no model"
+    rows = [
+        f"Stock: {snapshot.symbol} | Current Price: {figures['Current Price']}",
+        "TECHNICAL ANALYSIS:",
+        f"- Price Trend: {tech.trend.upper()}",
+        f"- Momentum: {tech.momentum}",
+        f"- Volatility: {tech.volatility_level}",
+        *(f"- {label}: {figures[label]}" for label in (
+            "50-Day SMA", "200-Day SMA", "1-Month Return", "3-Month Return", "YTD Return")),
+        f"- Technical Score: {formatting.fmt_score(tech.score)}",
+        *(f"  * {line}" for line in tech.rationale),
+        "FUNDAMENTAL ANALYSIS:",
+        f"- Valuation: {fund.valuation}",
+        f"- Profitability: {fund.profitability}",
+        f"- Income: {fund.income}",
+        *(f"- {label}: {figures[label]}" for label in (
+            "P/E Ratio", "Profit Margin", "Dividend Yield", "Beta")),
+        f"- Fundamental Score: {formatting.fmt_score(fund.score)}",
+        *(f"  * {line}" for line in fund.rationale),
+        "RISK:",
+        f"- Risk Level: {analysis.risk_level}",
+        *(f"  * {factor}" for factor in analysis.risk_factors),
+        f"OUTLOOK: {analysis.outlook.upper()}",
+        f"ANALYST NARRATIVE ({source}):",
+        narrative.text,
+    ]  # fmt: skip
+    return "\n".join(rows)
+
+
+def report_generation_section(t: _Ticker) -> str:
+    """The Report Generation Agent's section: where the PDF is and how to verify it."""
+    stamp = t.generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    location = "S3" if t.report.uri.startswith("s3://") else "local file"
+    rows = [
+        f"Stock: {t.symbol} | Sector: {t.snapshot.sector}",
+        f"PDF report stored ({location}): {t.report.uri}",
+        f"- Key: {t.report.key}",
+        f"- Size: {formatting.fmt_int(t.report.bytes)} bytes",
+        f"- SHA-256: {t.report.sha256}",
+        f"- Generated: {stamp}",
+        f"- Narrative: {'language model' if t.narrative.source == 'model' else 'deterministic'}",
+        "REPORT CONTENTS:",
+        "- Executive summary with key metrics",
+        "- Market data and financial metrics",
+        "- Technical and fundamental analysis, risk factors",
+        "- Analyst narrative",
+    ]
+    return "\n".join(rows)
+
+
+def ticker_sections(t: _Ticker) -> dict[str, str]:
+    """The three sections of one ticker (without the titles)."""
+    return {
+        "data_gathering": data_gathering_section(t.snapshot, t.analysis),
+        "performance_analysis": performance_analysis_section(t.snapshot, t.analysis, t.narrative),
+        "report_generation": report_generation_section(t),
+    }
+
+
+def render_text(per_ticker: list[tuple[str, dict[str, str]]], warnings: list[str]) -> str:
+    """The human-readable answer: the three titled sections, a subsection per ticker."""
+    blocks: list[str] = []
+    multi = len(per_ticker) > 1
+    for name, title in SECTION_TITLES.items():
+        parts = [f"{title}:\n{_RULE}"]
+        for symbol, sections in per_ticker:
+            body = sections[name]
+            parts.append(f"--- {symbol} ---\n{body}" if multi else body)
+        blocks.append("\n".join(parts))
+    if warnings:
+        blocks.append(_lines("WARNINGS:", [f"- {w}" for w in warnings]))
+    return "\n\n".join(blocks) + "\n"
+
+
+def _data_json(snapshot: StockSnapshot) -> dict[str, Any]:
+    """The snapshot as JSON, with the price history summarised (it is in the PDF)."""
+    data: dict[str, Any] = to_jsonable(snapshot)
+    prices = data.pop("prices", [])
+    data["price_history"] = {
+        "sessions": len(prices),
+        "first_day": prices[0]["day"] if prices else None,
+        "last_day": prices[-1]["day"] if prices else None,
+    }
+    return data
+
+
+def build_response(state: AgentState, *, ctx: AgentContext | None = None) -> dict[str, Any]:
+    """The success response of the contract, from the graph's records."""
+    tickers = [
+        _Ticker(
+            symbol=s,
+            snapshot=state["snapshots"][s],
+            analysis=state["analyses"][s],
+            narrative=state["narratives"][s],
+            report=state["reports"][s],
+            generated_at=state["generated_at"][s],
+        )
+        for s in state.get("tickers", [])
+        if s in state.get("reports", {})
+    ]
+    warnings = list(dict.fromkeys(state.get("warnings", [])))
+    reasons = list(dict.fromkeys(state.get("degraded_reasons", [])))
+    results: list[dict[str, Any]] = []
+    per_ticker: list[tuple[str, dict[str, str]]] = []
+    for t in tickers:
+        sections = ticker_sections(t)
+        per_ticker.append((t.symbol, sections))
+        results.append(
+            {
+                "symbol": t.symbol,
+                "data": _data_json(t.snapshot),
+                "analysis": to_jsonable(t.analysis),
+                "key_figures": dict(formatting.key_figures(t.snapshot, t.analysis)),
+                "narrative": {
+                    "text": t.narrative.text,
+                    "source": t.narrative.source,
+                    "model_calls": t.narrative.model_calls,
+                },
+                "report": {
+                    "uri": t.report.uri,
+                    "key": t.report.key,
+                    "bytes": t.report.bytes,
+                    "sha256": t.report.sha256,
+                },
+                "generated_at": t.generated_at.astimezone(UTC).isoformat(),
+                "sections": sections,
+            }
+        )
+    failures = state.get("failures", {})
+    response: dict[str, Any] = {
+        "request_id": state["request_id"],
+        "session_id": state.get("session_id"),
+        "tickers": list(state.get("tickers", [])),
+        "intent": state.get("intent", "analyze"),
+        "degraded": bool(reasons),
+        "degraded_reason": "; ".join(reasons) if reasons else None,
+        "warnings": warnings,
+        "results": results,
+        "failed": [
+            {"symbol": s, "stage": f["stage"], "code": f["code"], "message": f["message"]}
+            for s, f in failures.items()
+        ],
+        "text": render_text(per_ticker, warnings),
+        "metrics": {
+            "timings_ms": dict(state.get("timings_ms", {})),
+            "model_calls": state.get("model_calls", 0),
+            "prompt_tokens": state.get("prompt_tokens", 0),
+            "completion_tokens": state.get("completion_tokens", 0),
+            "model_provider": ctx.model_provider if ctx else None,
+            "data_provider": ctx.data_provider if ctx else None,
+        },
+    }
+    return response
+
+
+def error_body(err: AgentError) -> dict[str, Any]:
+    """The failure contract's body."""
+    return err.to_body()

@@ -1,0 +1,110 @@
+"""Payload validation and body parsing: every rule of the contract, with the code it gives."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from stock_agent.context import MAX_PROMPT_CHARS
+from stock_agent.errors import ERROR_STATUS, AgentError
+from stock_agent.service import (
+    MAX_PAYLOAD_BYTES,
+    InvocationRequest,
+    parse_body,
+    render_text,
+    request_from_body,
+    validate_payload,
+)
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ({"prompt": "Analyze AAPL"}, InvocationRequest(prompt="Analyze AAPL")),
+        (
+            {"prompt": "  Analyze AAPL\n", "session_id": "s-1:a.b_c", "stream": True},
+            InvocationRequest(prompt="Analyze AAPL", session_id="s-1:a.b_c", stream=True),
+        ),
+        (
+            {"prompt": "Analyze\tAAPL", "extra": 1, "another": None},
+            InvocationRequest(prompt="Analyze\tAAPL", ignored_keys=("another", "extra")),
+        ),
+    ],
+)
+def test_valid_payloads(payload: dict[str, Any], expected: InvocationRequest) -> None:
+    assert validate_payload(payload) == expected
+
+
+@pytest.mark.parametrize(
+    ("payload", "code", "names"),
+    [
+        (["Analyze AAPL"], "invalid_payload", "JSON object"),
+        (None, "invalid_payload", "JSON object"),
+        ({}, "invalid_payload", "prompt"),
+        ({"prompt": 42}, "invalid_payload", "prompt"),
+        ({"prompt": ["x"]}, "invalid_payload", "prompt"),
+        ({"prompt": ""}, "invalid_prompt", "prompt"),
+        ({"prompt": " \n\t "}, "invalid_prompt", "prompt"),
+        ({"prompt": "Analyze AAPL\x00"}, "invalid_prompt", "U+0000"),
+        ({"prompt": "\x1b[31mAnalyze"}, "invalid_prompt", "U+001B"),
+        ({"prompt": "x" * (MAX_PROMPT_CHARS + 1)}, "prompt_too_long", "prompt"),
+        ({"prompt": "AAPL", "session_id": ""}, "invalid_payload", "session_id"),
+        ({"prompt": "AAPL", "session_id": "a b"}, "invalid_payload", "session_id"),
+        ({"prompt": "AAPL", "session_id": "s" * 257}, "invalid_payload", "session_id"),
+        ({"prompt": "AAPL", "session_id": None}, "invalid_payload", "session_id"),
+        ({"prompt": "AAPL", "session_id": "../etc"}, "invalid_payload", "session_id"),
+        ({"prompt": "AAPL", "stream": "true"}, "invalid_payload", "stream"),
+        ({"prompt": "AAPL", "stream": 1}, "invalid_payload", "stream"),
+    ],
+)
+def test_invalid_payloads(payload: Any, code: str, names: str) -> None:
+    with pytest.raises(AgentError) as info:
+        validate_payload(payload)
+    assert info.value.code == code
+    assert names in info.value.message
+    assert info.value.http_status == ERROR_STATUS[code]
+
+
+def test_prompt_at_the_limit_is_accepted() -> None:
+    assert len(validate_payload({"prompt": "A" * MAX_PROMPT_CHARS}).prompt) == MAX_PROMPT_CHARS
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"", "invalid_payload"),
+        (b"   ", "invalid_payload"),
+        (b"not json", "invalid_payload"),
+        (b'{"prompt": "x"', "invalid_payload"),
+        (b'{"prompt": "x", "stream": NaN}', "invalid_payload"),
+        (b'{"prompt": Infinity}', "invalid_payload"),
+        (b'{"prompt": "\xff"}', "invalid_payload"),
+        (b"[" * 5000 + b"]" * 5000, "invalid_payload"),
+        (b"x" * (MAX_PAYLOAD_BYTES + 1), "payload_too_large"),
+    ],
+)
+def test_bad_bodies(body: bytes, code: str) -> None:
+    with pytest.raises(AgentError) as info:
+        parse_body(body)
+    assert info.value.code == code
+
+
+def test_body_round_trip() -> None:
+    body = json.dumps({"prompt": "Analyze 株 SIM_STOCK", "stream": False}).encode()
+    assert request_from_body(body).prompt == "Analyze 株 SIM_STOCK"
+
+
+def test_render_text_titles_subsections_and_warnings() -> None:
+    sections = {
+        "data_gathering": "D",
+        "performance_analysis": "P",
+        "report_generation": "R",
+    }
+    one = render_text([("AAPL", sections)], [])
+    assert one.index("STOCK DATA GATHERING REPORT") < one.index("STOCK PERFORMANCE ANALYSIS")
+    assert one.index("STOCK PERFORMANCE ANALYSIS") < one.index("STOCK REPORT GENERATION")
+    assert "---" not in one and "WARNINGS" not in one
+    two = render_text([("AAPL", sections), ("MSFT", sections)], ["MSFT: something"])
+    assert two.count("--- AAPL ---") == 3 and two.count("--- MSFT ---") == 3
+    assert two.rstrip().endswith("- MSFT: something")
