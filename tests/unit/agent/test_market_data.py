@@ -1,0 +1,337 @@
+"""Market data: the simulated universe's invariants and the yfinance field mapping.
+
+The simulated provider is exercised directly over many symbols and dates
+(hypothesis). The yfinance provider cannot reach Yahoo here (no network, the
+package is an optional extra), so its mapping is tested with an injected
+``Ticker``-like fake that has the same surface yfinance 1.x exposes:
+``history(...)`` returning a frame with a timestamp index and ``Close`` /
+``Volume`` columns, the ``info`` dict and the ``news`` list.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stock_agent.market_data import (
+    SIMULATED_UNIVERSE,
+    MarketDataError,
+    SimulatedProvider,
+    UnknownTickerError,
+    YFinanceProvider,
+    get_provider,
+    history_start,
+    known_symbols,
+    map_dividend_yield,
+    map_headlines,
+)
+
+SYMBOLS = sorted(known_symbols())
+PROVIDER = SimulatedProvider()
+DATES = st.dates(min_value=date(2012, 1, 1), max_value=date(2032, 12, 31))
+
+
+def _previous_year_last_close(prices: Any, year: int) -> float:
+    """Independent recomputation: the last close dated before 1 January of ``year``."""
+    return next(p.close for p in reversed(prices) if p.day < date(year, 1, 1))
+
+
+@settings(max_examples=120, deadline=None)
+@given(symbol=st.sampled_from(SYMBOLS), as_of=DATES)
+def test_simulated_snapshot_invariants(symbol: str, as_of: date) -> None:
+    snap = PROVIDER.snapshot(symbol, as_of=as_of)
+    closes = [p.close for p in snap.prices]
+    days = [p.day for p in snap.prices]
+
+    assert snap.symbol == symbol and snap.data_source == "simulated"
+    assert snap.as_of <= as_of and snap.as_of.weekday() < 5 and (as_of - snap.as_of).days < 3
+    assert days == sorted(set(days)) and days[-1] == snap.as_of
+    assert all(d.weekday() < 5 for d in days)
+    assert len(closes) >= 252 and days[0] <= as_of - timedelta(days=364)
+    assert all(c > 0 for c in closes)
+
+    assert snap.week52_high >= snap.current_price >= snap.week52_low
+    assert snap.week52_high == max(closes) and snap.week52_low == min(closes)
+    assert snap.current_price == closes[-1]
+
+    base = _previous_year_last_close(snap.prices, snap.as_of.year)
+    assert snap.ytd_return == pytest.approx(snap.current_price / base - 1)
+    log_returns = [math.log(b / a) for a, b in itertools.pairwise(closes)]
+    assert snap.annualized_volatility == pytest.approx(
+        statistics.stdev(log_returns) * math.sqrt(252)
+    )
+    assert snap.average_volume == round(statistics.fmean(p.volume for p in snap.prices[-63:]))
+
+    profile = SIMULATED_UNIVERSE[symbol]
+    assert snap.market_cap == pytest.approx(snap.current_price * profile.shares)
+    assert snap.dividend_yield is not None and 0 <= snap.dividend_yield < 0.2
+    if snap.eps is not None and snap.eps > 0:
+        assert snap.pe_ratio == pytest.approx(snap.current_price / snap.eps, rel=0.01)
+    else:
+        assert snap.pe_ratio is None
+    assert snap.headlines == ()  # the simulation never invents news
+
+    assert PROVIDER.snapshot(symbol, as_of=as_of) == snap  # deterministic
+
+
+@pytest.mark.parametrize(
+    ("as_of", "base_day"),
+    [
+        (date(2025, 1, 2), date(2024, 12, 31)),  # first session of the year
+        (date(2024, 12, 31), date(2023, 12, 29)),  # 31 Dec 2023 is a Sunday
+        (date(2024, 2, 29), date(2023, 12, 29)),  # leap day
+        (date(2025, 9, 6), date(2024, 12, 31)),  # Saturday -> Friday 5 Sep
+    ],
+)
+def test_ytd_base_is_previous_years_last_close(as_of: date, base_day: date) -> None:
+    snap = PROVIDER.snapshot("SIM_STOCK", as_of=as_of)
+    base = next(p for p in snap.prices if p.day == base_day)
+    assert snap.ytd_return == pytest.approx(snap.current_price / base.close - 1)
+    assert history_start(snap.as_of) <= base_day
+
+
+def test_one_year_return_is_measured_from_one_year_earlier() -> None:
+    snap = PROVIDER.snapshot("AAPL", as_of=date(2025, 9, 4))
+    base = [p for p in snap.prices if p.day <= date(2024, 9, 4)][-1]
+    assert snap.one_year_return == pytest.approx(snap.current_price / base.close - 1)
+    # YTD and 1-year are different measures (the public sample printed one as the other).
+    assert snap.one_year_return != pytest.approx(snap.ytd_return)
+
+
+def test_weekend_and_datetime_inputs_resolve_to_the_last_session() -> None:
+    friday = PROVIDER.snapshot("MSFT", as_of=date(2025, 9, 5))
+    assert PROVIDER.snapshot("MSFT", as_of=date(2025, 9, 7)) == friday
+    assert PROVIDER.snapshot("msft ", as_of=datetime(2025, 9, 5, 18, tzinfo=UTC)) == friday
+
+
+def test_seed_is_stable_across_processes() -> None:
+    """Python's ``hash()`` is salted per process; the seed must not depend on it."""
+    code = (
+        "from datetime import date; from stock_agent.market_data import SimulatedProvider;"
+        "print(repr(SimulatedProvider().snapshot('NVDA', as_of=date(2025, 9, 4)).current_price))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONHASHSEED": "12345", "PATH": ""},
+        timeout=60,
+    ).stdout.strip()
+    assert float(out) == PROVIDER.snapshot("NVDA", as_of=date(2025, 9, 4)).current_price
+
+
+def test_tickers_differ_in_trend_and_risk() -> None:
+    as_of = date(2025, 9, 4)
+    snaps = {s: PROVIDER.snapshot(s, as_of=as_of) for s in SYMBOLS}
+    assert len({round(s.one_year_return, 4) for s in snaps.values()}) == len(SYMBOLS)
+    # Profiles matter: a volatile stock is more volatile than a defensive one on average.
+    days = [as_of - timedelta(days=90 * k) for k in range(8)]
+    tsla = statistics.fmean(PROVIDER.snapshot("TSLA", as_of=d).annualized_volatility for d in days)
+    ko = statistics.fmean(PROVIDER.snapshot("KO", as_of=d).annualized_volatility for d in days)
+    assert tsla > 2 * ko
+
+
+def test_universe_covers_the_article_and_hard_names() -> None:
+    required = {"SIM_STOCK", "AAPL", "MSFT", "AMZN", "GOOGL", "META", "NVDA", "TSLA", "BRK.B"}
+    required |= {"JPM", "JNJ", "XOM", "KO", "PG", "V", "WMT", "DIS", "INTC", "AMD", "NFLX"}
+    required |= {"T", "PFE", "BA"}
+    assert required <= known_symbols() and len(known_symbols()) >= 26
+    names = [p.name for p in SIMULATED_UNIVERSE.values()]
+    assert any("&" in n for n in names) and any("<" in n for n in names)
+    assert any(not n.isascii() for n in names)
+
+
+def test_snapshot_is_fast() -> None:
+    start = time.perf_counter()
+    for symbol in SYMBOLS:
+        PROVIDER.snapshot(symbol, as_of=date(2024, 6, 3))
+    per_snapshot = (time.perf_counter() - start) / len(SYMBOLS)
+    assert per_snapshot < 0.025, f"{per_snapshot * 1000:.1f} ms per snapshot"
+
+
+def test_unknown_ticker_is_a_clear_error() -> None:
+    with pytest.raises(UnknownTickerError) as info:
+        PROVIDER.snapshot("NOPE", as_of=date(2025, 9, 4))
+    assert info.value.symbol == "NOPE"
+    assert "NOPE" in str(info.value) and "SIM_STOCK" in str(info.value)
+    assert isinstance(info.value, LookupError)
+
+
+def test_get_provider() -> None:
+    assert get_provider("simulated").name == "simulated"
+    assert get_provider("yfinance").name == "yfinance"  # constructing it imports nothing
+    with pytest.raises(ValueError, match="unknown market-data provider 'bloomberg'"):
+        get_provider("bloomberg")
+
+
+def test_yfinance_missing_is_a_structured_error() -> None:
+    if _importable("yfinance"):
+        pytest.skip("yfinance is installed here")
+    with pytest.raises(MarketDataError) as info:
+        YFinanceProvider().snapshot("AAPL", as_of=date(2025, 9, 4))
+    assert info.value.retryable is False and "stock-agent[yfinance]" in info.value.message
+
+
+def _importable(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+# ---------------------------------------------------------------------------
+# yfinance mapping with an injected fake Ticker
+# ---------------------------------------------------------------------------
+
+
+class FakeFrame:
+    """The part of a pandas DataFrame the provider touches: ``index`` and ``frame[col]``."""
+
+    def __init__(self, rows: list[tuple[datetime, float, float]]) -> None:
+        self.index = [r[0] for r in rows]
+        self._columns = {"Close": [r[1] for r in rows], "Volume": [r[2] for r in rows]}
+
+    def __getitem__(self, column: str) -> list[float]:
+        return self._columns[column]
+
+
+class FakeTicker:
+    """A ``yfinance.Ticker`` look-alike recording the history call it got."""
+
+    def __init__(self, *, rows: list[tuple[datetime, float, float]], info: dict[str, Any],
+                 news: Any = ()) -> None:  # fmt: skip
+        self._rows, self.info, self.news = rows, info, list(news)
+        self.history_kwargs: dict[str, Any] = {}
+
+    def history(self, **kwargs: Any) -> FakeFrame:
+        self.history_kwargs = kwargs
+        return FakeFrame(self._rows)
+
+
+def _rows(as_of: date, sessions: int = 270) -> list[tuple[datetime, float, float]]:
+    rows = []
+    day, price = as_of, 150.0
+    while len(rows) < sessions:
+        if day.weekday() < 5:
+            stamp = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            rows.append((stamp, price, 1_000_000.0 + len(rows)))
+            price *= 0.999 if len(rows) % 3 else 1.004
+        day -= timedelta(days=1)
+    return rows[::-1]
+
+
+INFO = {
+    "longName": "Apple Inc.",
+    "shortName": "Apple",
+    "sector": "Technology",
+    "industry": "Consumer Electronics",
+    "currency": "usd",
+    "sharesOutstanding": 15_000_000_000,
+    "marketCap": 1.0,  # ignored: shares x last close is consistent with the price
+    "trailingPE": 35.2,
+    "forwardPE": 29.1,
+    "priceToBook": 48.0,
+    "dividendRate": 1.04,
+    "dividendYield": 0.44,  # percent in yfinance >= 0.2.54: must not be read as 44 %
+    "totalRevenue": 391_000_000_000,
+    "profitMargins": 0.2397,
+    "beta": 1.24,
+    "trailingEps": 6.08,
+}
+
+NEW_NEWS = {
+    "id": "1",
+    "content": {
+        "title": "Apple & suppliers <rally>",
+        "provider": {"displayName": "Reuters"},
+        "canonicalUrl": {"url": "https://example.com/a"},
+        "pubDate": "2025-09-03T12:00:00Z",
+    },
+}
+OLD_NEWS = {
+    "title": "Old-style headline",
+    "publisher": "Yahoo",
+    "link": "https://example.com/b",
+    "providerPublishTime": 1756900000,
+}
+
+
+def test_yfinance_mapping() -> None:
+    as_of = date(2025, 9, 4)
+    rows = _rows(as_of)
+    rows.append((datetime(2025, 9, 5, tzinfo=UTC), 999.0, 1.0))  # after as_of: dropped
+    rows.insert(100, (datetime(2025, 1, 4, tzinfo=UTC), float("nan"), 0.0))  # NaN: dropped
+    ticker = FakeTicker(rows=rows, info=dict(INFO), news=[NEW_NEWS, OLD_NEWS, {"title": "x"}])
+    snap = YFinanceProvider(ticker_factory=lambda symbol: ticker).snapshot("aapl", as_of=as_of)
+
+    assert (
+        ticker.history_kwargs["start"] <= "2024-09-04"
+        and ticker.history_kwargs["end"] == "2025-09-05"
+    )
+    closes = [p.close for p in snap.prices]
+    assert snap.symbol == "AAPL" and snap.data_source == "yfinance" and snap.as_of == as_of
+    assert 999.0 not in closes and all(math.isfinite(c) for c in closes)
+    assert snap.company_name == "Apple Inc." and snap.currency == "USD"
+    assert snap.week52_high == max(closes) and snap.week52_low == min(closes)
+    assert snap.market_cap == pytest.approx(closes[-1] * 15_000_000_000)
+    assert snap.dividend_yield == pytest.approx(1.04 / closes[-1])
+    assert (snap.pe_ratio, snap.forward_pe, snap.price_to_book) == (35.2, 29.1, 48.0)
+    assert (snap.profit_margin, snap.beta, snap.eps) == (0.2397, 1.24, 6.08)
+    assert snap.revenue_ttm == 391_000_000_000
+    assert [h.title for h in snap.headlines] == ["Apple & suppliers <rally>", "Old-style headline"]
+    assert snap.headlines[0].publisher == "Reuters"
+    assert snap.headlines[1].published.startswith("2025-09-03")
+
+
+@pytest.mark.parametrize(
+    ("info", "expected"),
+    [
+        ({"dividendRate": 2.0}, 0.02),
+        ({"trailingAnnualDividendYield": 0.015}, 0.015),
+        ({"dividendYield": 0.44}, 0.0044),  # a percentage in current yfinance
+        ({"dividendRate": None, "dividendYield": "Infinity"}, None),
+        ({"trailingAnnualDividendYield": 3.5}, None),  # implausible: discarded
+        ({}, None),
+    ],
+)
+def test_dividend_yield_is_a_fraction_whatever_the_source(
+    info: dict[str, Any], expected: float | None
+) -> None:
+    result = map_dividend_yield(info, 100.0)
+    assert result == (pytest.approx(expected) if expected is not None else None)
+
+
+def test_headlines_are_capped_and_need_a_web_url() -> None:
+    bad = {"title": "no link", "publisher": "X", "link": "javascript:alert(1)"}
+    many = [OLD_NEWS] * 9
+    assert len(map_headlines([bad, *many])) == 5
+    assert map_headlines("not a list") == ()
+
+
+def test_yfinance_unknown_and_failing_tickers() -> None:
+    empty = FakeTicker(rows=[], info={})
+    with pytest.raises(UnknownTickerError):
+        YFinanceProvider(ticker_factory=lambda s: empty).snapshot("ZZZZ", as_of=date(2025, 9, 4))
+
+    class Broken(FakeTicker):
+        def history(self, **kwargs: Any) -> FakeFrame:
+            raise ConnectionError("Yahoo is unreachable")
+
+    broken = Broken(rows=[], info={})
+    with pytest.raises(MarketDataError) as info:
+        YFinanceProvider(ticker_factory=lambda s: broken).snapshot("AAPL", as_of=date(2025, 9, 4))
+    assert info.value.retryable and "unreachable" in info.value.message
+
+    no_cap = FakeTicker(rows=_rows(date(2025, 9, 4)), info={"longName": "Fund"})
+    with pytest.raises(MarketDataError) as info:
+        YFinanceProvider(ticker_factory=lambda s: no_cap).snapshot("FUND", as_of=date(2025, 9, 4))
+    assert not info.value.retryable and "market capitalisation" in info.value.message
