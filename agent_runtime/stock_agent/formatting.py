@@ -336,7 +336,8 @@ def allowed_numbers(snapshot: StockSnapshot, analysis: StockAnalysis) -> frozens
         if formatted == NA:
             continue
         allowed.add(formatted)
-        allowed |= _variants(formatted, negative=formatted.startswith("-"))
+        for token in extract_number_tokens(formatted):  # "3/5" holds two tokens
+            allowed |= _variants(token, negative=token.startswith("-"))
     volume = _compact(float(snapshot.average_volume))
     if volume is not None:
         allowed |= _variants(f"{volume[0]}{volume[1]}", negative=False)
