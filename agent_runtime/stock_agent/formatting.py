@@ -268,20 +268,25 @@ def extract_number_tokens(text: str) -> list[str]:
 
 
 def _roundings(displayed: str) -> set[str]:
-    """A displayed decimal and its half-up roundings to fewer decimals.
+    """A displayed decimal and every rounding of it to fewer decimals.
 
-    A writer may say "$231.5" for "$231.47" or "24%" for "23.98%"; rounding
-    to a whole number is allowed only from 10 upwards, so "0" or "1" cannot
-    be justified by a tiny figure.
+    A writer may say "$231.5" for "$231.47" or "24%" for "23.98%". The
+    displayed "12.35" stands for any value in [12.345, 12.355), so both
+    "12.3" and "12.4" are honest one-decimal roundings. Rounding to a whole
+    number is allowed only from 10 upwards, so "0" or "1" cannot be
+    justified by a tiny figure.
     """
     number = Decimal(displayed)
     found = {_canonical_decimal(displayed)}
-    _, _, places = displayed.partition(".")
-    for keep in range(len(places) - 1, -1, -1):
+    _, _, decimals = displayed.partition(".")
+    half_ulp = Decimal(1).scaleb(-len(decimals)) / 2
+    for keep in range(len(decimals) - 1, -1, -1):
         if keep == 0 and number < 10:
             break
-        rounded = number.quantize(Decimal(1).scaleb(-keep), rounding=ROUND_HALF_UP)
-        found.add(_canonical_decimal(format(rounded, "f")))
+        step = Decimal(1).scaleb(-keep)
+        for edge in (number - half_ulp, number + half_ulp):
+            rounded = edge.quantize(step, rounding=ROUND_HALF_UP)
+            found.add(_canonical_decimal(format(rounded, "f")))
     return found
 
 

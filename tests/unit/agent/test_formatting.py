@@ -1,0 +1,266 @@
+"""Formatting: every figure's text form, the key-figure table and the number-check vocabulary."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from datetime import date
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stock_agent.analysis import analyze
+from stock_agent.formatting import (
+    NA,
+    allowed_numbers,
+    extract_number_tokens,
+    fmt_int,
+    fmt_large_money,
+    fmt_money,
+    fmt_pct,
+    fmt_ratio,
+    key_figure_groups,
+    key_figures,
+    normalize_number_token,
+)
+from stock_agent.market_data import SimulatedProvider, known_symbols
+from stock_agent.records import StockAnalysis, StockSnapshot
+
+PROVIDER = SimulatedProvider()
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "expected"),
+    [
+        (1234.56, "USD", "$1,234.56"),
+        (1234.5, "USD", "$1,234.50"),
+        (0.004, "USD", "$0.00"),
+        (-0.004, "USD", "$0.00"),  # never "-$0.00"
+        (-1.2, "USD", "-$1.20"),
+        (2510, "JPY", "¥2,510.00"),
+        (5, "EUR", "€5.00"),
+        (5, "CHF", "CHF 5.00"),
+        (None, "USD", NA),
+        (math.nan, "USD", NA),
+        (math.inf, "USD", NA),
+    ],
+)
+def test_fmt_money(value: float | None, currency: str, expected: str) -> None:
+    assert fmt_money(value, currency) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (2.35e12, "$2.35T"),
+        (8.124e11, "$812.40B"),
+        (45.1e6, "$45.10M"),
+        (999.999e9, "$1.00T"),  # rounding carries into the next unit
+        (999_999.0, "$1.00M"),
+        (12_345.0, "$12,345.00"),
+        (-3.2e9, "-$3.20B"),
+        (None, NA),
+    ],
+)
+def test_fmt_large_money(value: float | None, expected: str) -> None:
+    assert fmt_large_money(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("fraction", "signed", "expected"),
+    [
+        (0.0123, False, "1.23%"),
+        (0.0123, True, "+1.23%"),
+        (-0.0123, True, "-1.23%"),
+        (-0.0123, False, "-1.23%"),
+        (0.0, True, "0.00%"),
+        (-0.00001, True, "0.00%"),
+        (0.0046, False, "0.46%"),  # a yield stored as a fraction is scaled exactly once
+        (12.5, False, "1,250.00%"),
+        (None, True, NA),
+    ],
+)
+def test_fmt_pct(fraction: float | None, signed: bool, expected: str) -> None:
+    assert fmt_pct(fraction, signed=signed) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(24.314, "24.31"), (1.165, "1.17"), (-3.0, "-3.00"), (None, NA)]
+)
+def test_fmt_ratio(value: float | None, expected: str) -> None:
+    assert fmt_ratio(value) == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [(12_345_678, "12,345,678"), (0, "0"), (None, NA)])
+def test_fmt_int(value: int | None, expected: str) -> None:
+    assert fmt_int(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        ("$1,234.50", "1234.5"),
+        ("1234.5", "1234.5"),
+        ("1,234.5", "1234.5"),
+        ("+1.23%", "1.23"),
+        ("1.23 %", "1.23"),
+        ("-$1.20", "-1.2"),
+        ("$-1.20", "-1.2"),
+        ("−3.2%", "-3.2"),  # Unicode minus
+        ("-0.00%", "0"),
+        ("12.00", "12"),
+        ("007", "7"),
+        (".5", "0.5"),
+        ("$2.35T", "2.35T"),
+        ("$2.35 trillion", "2.35T"),
+        ("812.4bn", "812.4B"),
+        ("24.31x", "24.31"),
+        ("US$5", "5"),
+        ("¥2,510", "2510"),
+    ],
+)
+def test_normalize_number_token(token: str, expected: str) -> None:
+    assert normalize_number_token(token) == expected
+
+
+@pytest.mark.parametrize("token", ["", "abc", "$", "%", "--"])
+def test_normalize_rejects_non_numbers_by_name(token: str) -> None:
+    with pytest.raises(ValueError, match="not a numeric token"):
+        normalize_number_token(token)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(min_value=-1e13, max_value=1e13, allow_nan=False))
+def test_normalization_is_idempotent_and_format_independent(value: float) -> None:
+    money = normalize_number_token(fmt_money(value))
+    assert normalize_number_token(money) == money
+    assert money == normalize_number_token(f"{value:.2f}")
+    if abs(value) < 1e6:  # beyond that value / 100 * 100 loses the cents
+        pct = normalize_number_token(fmt_pct(value / 100, signed=True))
+        assert pct == normalize_number_token(f"{value:,.2f}")
+
+
+def test_extract_number_tokens() -> None:
+    text = (
+        "On 2025-09-04 SIM_STOCK (Q3) traded at $1,234.56, up +1.23% YTD; market cap "
+        "$2.35 trillion, P/E 24.31x, the 50-day SMA and 52-week high; fell -5.2% in 3 Months."
+    )
+    assert extract_number_tokens(text) == [
+        "2025",
+        "09",
+        "04",
+        "$1,234.56",
+        "+1.23%",
+        "$2.35 trillion",
+        "24.31",
+        "50",
+        "52",
+        "-5.2%",
+        "3",
+    ]
+
+
+def _record(
+    symbol: str = "SIM_STOCK", as_of: date = date(2025, 9, 4)
+) -> tuple[StockSnapshot, StockAnalysis]:
+    snap = PROVIDER.snapshot(symbol, as_of=as_of)
+    return snap, analyze(snap)
+
+
+def test_key_figures_cover_every_figure_in_order() -> None:
+    snap, analysis = _record()
+    rows = key_figures(snap, analysis)
+    labels = [label for label, _ in rows]
+    assert labels == [
+        "Current Price",
+        "Market Cap",
+        "52-Week High",
+        "52-Week Low",
+        "YTD Return",
+        "1-Year Return",
+        "Volatility (Annualized)",
+        "Average Volume (3M)",
+        "P/E Ratio",
+        "Forward P/E",
+        "Price-to-Book",
+        "Dividend Yield",
+        "Revenue (TTM)",
+        "Profit Margin",
+        "Beta",
+        "EPS (TTM)",
+        "50-Day SMA",
+        "200-Day SMA",
+        "1-Month Return",
+        "3-Month Return",
+        "Technical Score",
+        "Fundamental Score",
+    ]
+    values = dict(rows)
+    assert values["Current Price"] == fmt_money(snap.current_price)
+    assert values["YTD Return"] == fmt_pct(snap.ytd_return, signed=True)
+    assert values["Dividend Yield"] == fmt_pct(snap.dividend_yield)
+    assert values["Market Cap"] == fmt_large_money(snap.market_cap)
+    assert values["Technical Score"] == f"{analysis.technical.score}/5"
+    assert [r for _, group in key_figure_groups(snap, analysis) for r in group] == rows
+
+
+def test_missing_metrics_print_na() -> None:
+    snap, analysis = _record("BA")  # negative earnings and book value
+    values = dict(key_figures(snap, analysis))
+    assert values["P/E Ratio"] == NA and values["Price-to-Book"] == NA
+    snap = dataclasses.replace(snap, beta=None, revenue_ttm=None)
+    values = dict(key_figures(snap, analysis))
+    assert values["Beta"] == NA and values["Revenue (TTM)"] == NA
+    assert all(any(ch.isdigit() for ch in token) for token in allowed_numbers(snap, analysis))
+
+
+@pytest.mark.parametrize("symbol", sorted(known_symbols()))
+def test_every_figure_passes_the_number_check(symbol: str) -> None:
+    """What the text section prints is always allowed in a narrative, in any usual spelling."""
+    snap, analysis = _record(symbol)
+    allowed = allowed_numbers(snap, analysis)
+    for label, value in key_figures(snap, analysis):
+        for token in extract_number_tokens(value):
+            assert normalize_number_token(token) in allowed, (label, value, token)
+    for line in (*analysis.technical.rationale, *analysis.fundamental.rationale):
+        for token in extract_number_tokens(line):
+            assert normalize_number_token(token) in allowed, line
+
+
+def test_allowed_numbers_variants_and_what_stays_out() -> None:
+    snap, analysis = _record()
+    snap = dataclasses.replace(
+        snap,
+        current_price=1234.56,
+        market_cap=2.35e12,
+        ytd_return=0.0123,
+        one_year_return=-0.0520,
+        dividend_yield=0.0046,
+        average_volume=12_345_678,
+        as_of=date(2025, 9, 4),
+    )
+    allowed = allowed_numbers(snap, analysis)
+
+    def ok(token: str) -> bool:
+        return normalize_number_token(token) in allowed
+
+    for token in ("$1,234.56", "1234.56", "1,234.56", "$1,234.6", "1235"):
+        assert ok(token), token
+    for token in ("1.23%", "+1.23%", "1.23", "1.2%"):
+        assert ok(token), token
+    for token in ("$2.35T", "2.35 trillion", "2.35", "2.4T"):
+        assert ok(token), token
+    for token in ("-5.20%", "5.2%", "5.20", "-5.2"):  # a loss may be written as a magnitude
+        assert ok(token), token
+    for token in ("12,345,678", "12.35M", "12.3 million", "12.4M"):
+        assert ok(token), token
+    for token in ("0.46%", "0.5%"):
+        assert ok(token), token
+    for token in ("2025", "2024", "50", "200", "52", "3", "5"):
+        assert ok(token), token
+
+    assert not ok("-1.23%")  # a gain written as a loss is caught
+    assert not ok("99.99")  # an invented figure
+    assert not ok("2.35B")  # the wrong unit
+    assert not ok("0.4")  # 0.46% rounds to 0.5, not 0.4
+    assert not ok("1234")  # truncation is not rounding
