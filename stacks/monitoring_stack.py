@@ -52,7 +52,9 @@ class MonitoringStack(Stack):
         variant_name: str,
         runtime: agentcore.IBedrockAgentRuntime,
         runtime_endpoint_name: str = "DEFAULT",
-        accelerators_per_instance: int | None = None,
+        min_instance_count: int,
+        max_instance_count: int,
+        accelerators_per_instance: int,
         accelerators_per_copy: int = 1,
         **kwargs: Any,
     ) -> None:
@@ -63,11 +65,12 @@ class MonitoringStack(Stack):
                 "inference_component.inference_component_name=None is invalid: expected the "
                 "literal name the component is created with (autoscaling and metrics key on it)"
             )
-        if accelerators_per_instance is not None:
-            config.autoscaling.check_capacity(
-                accelerators_per_instance=accelerators_per_instance,
-                accelerators_per_copy=accelerators_per_copy,
-            )
+        config.autoscaling.check_endpoint(
+            min_instance_count=min_instance_count,
+            max_instance_count=max_instance_count,
+            accelerators_per_instance=accelerators_per_instance,
+            accelerators_per_copy=accelerators_per_copy,
+        )
 
         model_metrics = ModelMetrics(
             endpoint_name=endpoint_name, variant_name=variant_name, component_name=component_name

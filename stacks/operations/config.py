@@ -46,20 +46,23 @@ def _check_number(key: str, value: object, low: float, high: float) -> None:
 
 @dataclass(frozen=True, kw_only=True)
 class AutoscalingConfig:
-    """How the inference component and its instances follow the load.
+    """How the inference component's copy count follows the load.
 
-    ``scale_to_zero`` is the stage option the issue asks for: when on, both
-    the copy count and the managed instance count may reach 0 (no GPU billed
-    while idle) and a step policy driven by ``NoCapacityInvocationFailures``
-    brings one copy back on the first request. When off, at least one copy
-    and one instance stay warm so no request ever waits for a cold start.
+    ``scale_to_zero`` is the stage option the issue asks for: when on, the
+    copy count may reach 0 and a step policy driven by
+    ``NoCapacityInvocationFailures`` brings one copy back on the first
+    request; the endpoint's managed instance scaling (minimum 0, checked by
+    :meth:`check_endpoint`) then releases the idle GPU instance. When off, at
+    least one copy stays warm so no request ever waits for a cold start.
+
+    Instance counts are not repeated here: the endpoint settings of the
+    stage own them (managed instance scaling min/max) and
+    :meth:`check_endpoint` keeps the two consistent.
     """
 
     scale_to_zero: bool
     min_copy_count: int
     max_copy_count: int
-    min_instance_count: int
-    max_instance_count: int
     # Target tracking on SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution.
     target_concurrent_requests_per_copy: float = 5.0
     scale_out_cooldown_seconds: int = 120
@@ -77,45 +80,19 @@ class AutoscalingConfig:
             raise _bad("autoscaling.scale_to_zero", self.scale_to_zero, "true | false")
         _check_int("autoscaling.min_copy_count", self.min_copy_count, 0, 100)
         _check_int("autoscaling.max_copy_count", self.max_copy_count, 1, 100)
-        _check_int("autoscaling.min_instance_count", self.min_instance_count, 0, 100)
-        _check_int("autoscaling.max_instance_count", self.max_instance_count, 1, 100)
-        if self.scale_to_zero:
-            if self.min_copy_count != 0:
-                raise _bad(
-                    "autoscaling.min_copy_count",
-                    self.min_copy_count,
-                    "0 when scale_to_zero is on",
-                )
-            if self.min_instance_count != 0:
-                raise _bad(
-                    "autoscaling.min_instance_count",
-                    self.min_instance_count,
-                    "0 when scale_to_zero is on (an idle instance would stay billed)",
-                )
-        else:
-            if self.min_copy_count < 1:
-                raise _bad(
-                    "autoscaling.min_copy_count",
-                    self.min_copy_count,
-                    ">= 1 when scale_to_zero is off",
-                )
-            if self.min_instance_count < 1:
-                raise _bad(
-                    "autoscaling.min_instance_count",
-                    self.min_instance_count,
-                    ">= 1 when scale_to_zero is off",
-                )
+        if self.scale_to_zero and self.min_copy_count != 0:
+            raise _bad(
+                "autoscaling.min_copy_count", self.min_copy_count, "0 when scale_to_zero is on"
+            )
+        if not self.scale_to_zero and self.min_copy_count < 1:
+            raise _bad(
+                "autoscaling.min_copy_count", self.min_copy_count, ">= 1 when scale_to_zero is off"
+            )
         if self.max_copy_count < self.min_copy_count:
             raise _bad(
                 "autoscaling.max_copy_count",
                 self.max_copy_count,
                 f">= min_copy_count ({self.min_copy_count})",
-            )
-        if self.max_instance_count < self.min_instance_count:
-            raise _bad(
-                "autoscaling.max_instance_count",
-                self.max_instance_count,
-                f">= min_instance_count ({self.min_instance_count})",
             )
         _check_number(
             "autoscaling.target_concurrent_requests_per_copy",
@@ -130,25 +107,41 @@ class AutoscalingConfig:
         ):
             _check_int(f"autoscaling.{key}", getattr(self, key), 0, 3600)
 
-    def check_capacity(self, *, accelerators_per_instance: int, accelerators_per_copy: int) -> None:
-        """Fail when ``max_copy_count`` copies cannot fit on ``max_instance_count`` instances.
+    def check_endpoint(
+        self,
+        *,
+        min_instance_count: int,
+        max_instance_count: int,
+        accelerators_per_instance: int,
+        accelerators_per_copy: int,
+    ) -> None:
+        """Fail when the endpoint's instance scaling contradicts the copy scaling.
 
-        SageMaker would accept the scalable target and then leave the extra
-        copies pending forever; catching it at synth is cheaper.
+        Scale-to-zero needs managed instance scaling down to 0, or the idle
+        GPU instance stays billed and the option saves nothing. And
+        ``max_copy_count`` copies must fit on ``max_instance_count``
+        instances: SageMaker would accept the target and leave the extra
+        copies pending forever.
         """
+        if self.scale_to_zero and min_instance_count != 0:
+            raise _bad(
+                "endpoint.min_instance_count",
+                min_instance_count,
+                "0 when autoscaling.scale_to_zero is on (an idle instance would stay billed)",
+            )
         if accelerators_per_copy < 1 or accelerators_per_instance < accelerators_per_copy:
             raise _bad(
-                "autoscaling.accelerators",
-                (accelerators_per_instance, accelerators_per_copy),
-                "1 <= accelerators per copy <= accelerators per instance",
+                "endpoint.accelerators_per_copy",
+                accelerators_per_copy,
+                f"between 1 and the instance's {accelerators_per_instance} accelerator(s)",
             )
-        fits = self.max_instance_count * (accelerators_per_instance // accelerators_per_copy)
-        if self.max_copy_count > fits:
+        per_instance = accelerators_per_instance // accelerators_per_copy
+        if self.max_copy_count > max_instance_count * per_instance:
             raise _bad(
                 "autoscaling.max_copy_count",
                 self.max_copy_count,
-                f"<= {fits} (max_instance_count {self.max_instance_count} x "
-                f"{accelerators_per_instance // accelerators_per_copy} copies per instance)",
+                f"<= {max_instance_count * per_instance} (max_instance_count "
+                f"{max_instance_count} x {per_instance} copies per instance)",
             )
 
 
@@ -204,8 +197,6 @@ DEV_OPERATIONS = OperationsConfig(
         scale_to_zero=True,
         min_copy_count=0,
         max_copy_count=1,
-        min_instance_count=0,
-        max_instance_count=1,
         # Idle for 15 minutes -> release the GPU; developers pay one cold start.
         scale_in_cooldown_seconds=900,
     ),
@@ -217,8 +208,6 @@ PROD_OPERATIONS = OperationsConfig(
         scale_to_zero=False,
         min_copy_count=1,
         max_copy_count=2,
-        min_instance_count=1,
-        max_instance_count=2,
         scale_in_cooldown_seconds=1800,
     ),
     alarms=AlarmConfig(endpoint_5xx_rate_percent=2.0, model_latency_p90_seconds=30.0),
