@@ -48,9 +48,9 @@ def s3_client(endpoint: str, *, max_attempts: int = 1, **config: Any) -> Any:
         "s3",
         endpoint_url=endpoint,
         region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - dummy credentials for moto
-        aws_session_token="testing",  # noqa: S106
+        aws_access_key_id="testing",  # dummy credentials: moto accepts any
+        aws_secret_access_key="testing",
+        aws_session_token="testing",
         config=Config(
             connect_timeout=2,
             read_timeout=10,
