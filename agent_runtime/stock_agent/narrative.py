@@ -17,6 +17,7 @@ into the report (only its length is logged).
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -93,35 +94,56 @@ def check_narrative(text: str, *, allowed: Iterable[str]) -> str | None:
     return None
 
 
+_TREND_PHRASES = {
+    "uptrend": "in an uptrend",
+    "downtrend": "in a downtrend",
+    "sideways": "moving sideways",
+}
+_SCORE_NOTE = re.compile(r"\s*\([+-]?\d+\)\.?$")
+
+
 def deterministic_narrative(
     *, snapshot: StockSnapshot, analysis: StockAnalysis, key_figures: list[tuple[str, str]]
 ) -> str:
     """A plain narrative assembled from the record alone (no model).
 
-    Every figure is one of ``key_figures`` (already formatted) or a score, so
-    it passes :func:`check_narrative` by construction (a test checks it).
+    Every figure is one of ``key_figures`` (already formatted), so it passes
+    :func:`check_narrative` by construction (a test checks it).
     """
+    fig = dict(key_figures)
+
+    def f(label: str) -> str:
+        return fig.get(label, formatting.NA)
+
     tech, fund = analysis.technical, analysis.fundamental
+    trend = _TREND_PHRASES.get(tech.trend, tech.trend)
     valuation = (
-        "cannot be assessed from the available data"
+        "cannot be judged from the available data"
         if fund.valuation == "unknown"
         else f"looks {fund.valuation}"
     )
+    factors = [
+        _SCORE_NOTE.sub("", factor).rstrip(".")
+        for factor in analysis.risk_factors
+        if not factor.lower().startswith("risk points")
+    ]
     paragraphs = [
-        f"{snapshot.company_name} ({snapshot.symbol}) is in a {tech.trend} with "
-        f"{tech.momentum} momentum and {tech.volatility_level} volatility. "
-        + " ".join(tech.rationale),
-        f"Valuation {valuation}; profitability is {fund.profitability} and income is "
-        f"{fund.income}. " + " ".join(fund.rationale),
-        f"Technical score {tech.score}/5, fundamental score {fund.score}/5, risk level "
-        f"{analysis.risk_level}"
-        + (": " + "; ".join(analysis.risk_factors) if analysis.risk_factors else "")
+        f"{snapshot.company_name} ({snapshot.symbol}) closed at {f('Current Price')}, within a "
+        f"52-week range of {f('52-Week Low')} to {f('52-Week High')}. The stock is {trend} "
+        f"with {tech.momentum} momentum: {f('1-Month Return')} over one month, "
+        f"{f('3-Month Return')} over three months and {f('YTD Return')} year to date. "
+        f"Annualized volatility of {f('Volatility (Annualized)')} is {tech.volatility_level}.",
+        f"At a P/E of {f('P/E Ratio')} (forward {f('Forward P/E')}) the valuation {valuation}. "
+        f"Profitability is {fund.profitability}, with a profit margin of {f('Profit Margin')}, "
+        f"and income is {fund.income}, with a dividend yield of {f('Dividend Yield')}.",
+        f"Technical score {formatting.fmt_score(tech.score)}, fundamental score "
+        f"{formatting.fmt_score(fund.score)}, risk level {analysis.risk_level}"
+        + (" (" + "; ".join(factors) + ")" if factors else "")
         + f". Overall outlook: {analysis.outlook}.",
-        "Key figures: " + "; ".join(f"{label} {value}" for label, value in key_figures) + ".",
         "This narrative was assembled from the structured data without a language model; "
         "it is not investment advice.",
     ]
-    return "\n\n".join(p.strip() for p in paragraphs)
+    return "\n\n".join(paragraphs)
 
 
 def write_narrative(

@@ -99,7 +99,11 @@ def _bad_char(text: str) -> str | None:
 
 
 def validate_payload(payload: Any) -> InvocationRequest:
-    """Check a decoded payload against the contract; ``AgentError`` names what is wrong."""
+    """Check a decoded payload against the contract; ``AgentError`` names what is wrong.
+
+    Validation comes before parsing: a prompt with a control character is
+    ``invalid_prompt`` whatever tickers it names.
+    """
     if not isinstance(payload, dict):
         raise AgentError(
             "invalid_payload",
