@@ -529,7 +529,7 @@ def _coerce(key: str, hint: Any, value: Any) -> Any:
     optional = "None" in str(hint)
     if optional and text.lower() in ("", "none", "null"):
         return None
-    kind = str(hint)
+    kind = hint.__name__ if isinstance(hint, type) else str(hint)
     try:
         if hint is bool or kind.startswith("bool"):
             if text.lower() not in ("true", "false", "1", "0", "yes", "no"):

@@ -1,0 +1,139 @@
+"""Synthesize the CDK app in-process for tests, once per (stage, overrides).
+
+Other engineers' tests read the synthesized templates through
+:func:`synth_templates` (e.g. the model container's environment); the infra
+tests also use :func:`synth_assembly` for the files on disk. The app is
+built exactly as ``app.py`` builds it (``stacks.app_builder.build_app``,
+the feature flags from ``cdk.json``) but **without** the cdk-nag plugin:
+the nag test runs ``app.py`` itself with the plugin on.
+
+Synthesizing takes seconds, so results are cached with
+:func:`functools.lru_cache`; treat the returned dicts as read-only.
+
+Overrides are config keys with ``__`` for the dot, e.g.
+``synth_templates("dev", model__weights_s3_uri="s3://bucket/weights/")``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "1")
+
+import aws_cdk as cdk
+
+from stacks.app_builder import STACK_ORDER, build_app
+from stacks.config import load_stage
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CDK_JSON = REPO_ROOT / "cdk.json"
+
+_ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
+ASSET_HASH_PLACEHOLDER = "<ASSET_HASH>"
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """The context of ``cdk.json`` (feature flags), as the CDK CLI passes it to the app."""
+    context: dict[str, Any] = json.loads(CDK_JSON.read_text())["context"]
+    return context
+
+
+def overrides_to_config_keys(overrides: dict[str, Any]) -> dict[str, Any]:
+    """``{"model__weights_s3_uri": v}`` -> ``{"model.weights_s3_uri": v}``."""
+    return {key.replace("__", "."): value for key, value in overrides.items()}
+
+
+@functools.cache
+def synth_assembly(stage: str, **overrides: Any) -> tuple[Path, dict[str, dict[str, Any]]]:
+    """Synthesize into a temporary cloud assembly; return its folder and the templates."""
+    config = load_stage(stage, overrides_to_config_keys(overrides))
+    outdir = Path(tempfile.mkdtemp(prefix=f"cdk-{stage}-"))
+    context = {**cdk_json_context(), "stage": stage, "aws:cdk:disable-asset-staging": True}
+    app = cdk.App(outdir=str(outdir), context=context, analytics_reporting=False)
+    stacks = build_app(app, config=config, nag=False)
+    assembly = app.synth()
+    templates = {
+        name: assembly.get_stack_by_name(stack.stack_name).template
+        for name, stack in zip(STACK_ORDER, stacks.by_name().values(), strict=True)
+    }
+    return outdir, templates
+
+
+def synth_templates(stage: str, **overrides: Any) -> dict[str, dict[str, Any]]:
+    """Short stack name ("Images", "Bucket", "Iam", "Model", "Runtime") -> template dict."""
+    return synth_assembly(stage, **overrides)[1]
+
+
+def normalize_asset_hashes(value: Any) -> Any:
+    """Replace every 64-hex asset hash (image tags, asset keys) with a placeholder."""
+    if isinstance(value, str):
+        return _ASSET_HASH.sub(ASSET_HASH_PLACEHOLDER, value)
+    if isinstance(value, list):
+        return [normalize_asset_hashes(v) for v in value]
+    if isinstance(value, dict):
+        return {normalize_asset_hashes(k): normalize_asset_hashes(v) for k, v in value.items()}
+    return value
+
+
+def resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    """Logical id -> resource of ``resource_type`` in ``template``."""
+    return {
+        logical_id: resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == resource_type
+    }
+
+
+def only(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, Any]]:
+    """The single resource of ``resource_type`` (fails if there is not exactly one)."""
+    found = resources(template, resource_type)
+    assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
+    return next(iter(found.items()))
+
+
+STAGES = ("dev", "prod")
+
+
+@dataclass(frozen=True)
+class CliSynth:
+    """Result of one ``app.py`` run."""
+
+    returncode: int
+    outdir: Path
+    output: str
+
+    def templates(self) -> dict[str, dict[str, Any]]:
+        """Stack name -> template, read from the cloud assembly on disk."""
+        return {
+            path.name.removesuffix(".template.json"): json.loads(path.read_text())
+            for path in sorted(self.outdir.glob("*.template.json"))
+        }
+
+
+def run_app(outdir: Path, context: dict[str, Any]) -> subprocess.Popen[str]:
+    """Start ``app.py`` as the CDK CLI would, writing the assembly into ``outdir``."""
+    env = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps({**cdk_json_context(), **context}),
+        "CDK_OUTDIR": str(outdir),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "1",
+    }
+    env.pop("CDK_DEFAULT_ACCOUNT", None)
+    env.pop("CDK_DEFAULT_REGION", None)
+    return subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "app.py")],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )

@@ -1,0 +1,105 @@
+"""``app.py`` as the CDK CLI runs it: cdk-nag AwsSolutions on, both stages.
+
+These runs are the real entry point (``CDK_CONTEXT_JSON`` with the
+``cdk.json`` context, ``CDK_OUTDIR``), so they also prove that only
+context decides the stage and that a bad value stops synth with one line
+naming the key instead of a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from stacks.config import load_stage
+from tests.support.cdk_synth import STAGES, CliSynth, run_app
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_app_synthesizes_five_templates_with_no_nag_finding(
+    cli_synth: dict[str, CliSynth], stage: str
+) -> None:
+    result = cli_synth[stage]
+    assert result.returncode == 0, result.output
+    prefix = load_stage(stage).stack_prefix
+    assert sorted(result.templates()) == sorted(
+        f"{prefix}-{name}" for name in ("Images", "Bucket", "Iam", "Model", "Runtime")
+    )
+    # With plugins registered CDK always writes this report; a finding would be listed.
+    report = json.loads((result.outdir / "validation-report.json").read_text())
+    assert all(r["conclusion"] == "success" for r in report["pluginReports"]), report
+    assert "AwsSolutions" not in result.output, result.output
+    # The acknowledgments reached the assembly: each names one finding and has a reason.
+    acknowledged = [
+        entry["data"]
+        for path in result.outdir.glob("*.metadata.json")
+        for entries in json.loads(path.read_text()).values()
+        for entry in entries
+        if entry["type"] == "aws:cdk:acknowledged-rules"
+    ]
+    assert acknowledged
+    for data in acknowledged:
+        for rule_id, reason in data.items():
+            assert "AwsSolutions-" in rule_id, rule_id
+            assert len(reason) >= 20, (rule_id, reason)
+
+
+def test_nag_plugin_rejects_an_unacknowledged_finding() -> None:
+    """Negative control: the same build_app with nag on fails on a non-compliant bucket."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_s3 as s3
+
+    from stacks.app_builder import build_app
+    from tests.support.cdk_synth import cdk_json_context
+
+    app = cdk.App(context={**cdk_json_context(), "aws:cdk:disable-asset-staging": True})
+    stacks = build_app(app, config=load_stage("dev"), nag=True)
+    s3.Bucket(stacks.bucket, "Unprotected")
+    with pytest.raises(RuntimeError, match="ValidationFailed") as caught:
+        app.synth()
+    assert "GptOssAgent-dev-Bucket/Unprotected" in str(caught.value)
+    assert "AwsSolutions-S10" in str(caught.value)
+
+
+def test_stage_comes_from_context(cli_synth: dict[str, CliSynth]) -> None:
+    for stage in STAGES:
+        model = cli_synth[stage].templates()[f"{load_stage(stage).stack_prefix}-Model"]
+        names = [
+            r["Properties"]["EndpointName"]
+            for r in model["Resources"].values()
+            if r["Type"] == "AWS::SageMaker::Endpoint"
+        ]
+        assert names == [load_stage(stage).endpoint_name]
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        ({"stage": "staging"}, "stage='staging' is invalid: expected dev | prod"),
+        (
+            {"stage": "dev", "config.endpoint.instance_type": "ml.m5.xlarge"},
+            "endpoint.instance_type='ml.m5.xlarge' is invalid: expected an NVIDIA GPU",
+        ),
+    ],
+)
+def test_bad_context_fails_with_one_clear_line(
+    tmp_path_factory: pytest.TempPathFactory, context: dict[str, str], expected: str
+) -> None:
+    outdir = tmp_path_factory.mktemp("bad")
+    process = run_app(outdir, context)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 2, output
+    assert f"configuration error: {expected}" in output
+    assert "Traceback" not in output
+    assert not list(outdir.glob("*.template.json"))
+
+
+def test_cdk_json_runs_the_app_from_the_venv() -> None:
+    from tests.support.cdk_synth import CDK_JSON
+
+    cdk_json = json.loads(CDK_JSON.read_text())
+    assert cdk_json["app"] == ".venv/bin/python app.py"
+    assert cdk_json["context"]["@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"] is True

@@ -1,0 +1,44 @@
+"""cfn-lint over every template ``app.py`` synthesizes, both stages: zero errors.
+
+One cfn-lint process lints all ten templates (loading its rules once).
+Warnings are not failures; the ones seen today are W3005 "DependsOn already
+enforced by a GetAtt", which is deliberate for the inference component
+(the explicit ``DependsOn`` documents the destroy order) and comes from
+the AgentCore L2 for the runtime endpoint and log delivery.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.cdk_synth import STAGES, CliSynth
+
+pytestmark = pytest.mark.slow
+
+CFN_LINT = Path(sys.executable).with_name("cfn-lint")
+
+
+def test_templates_have_no_cfn_lint_errors(cli_synth: dict[str, CliSynth]) -> None:
+    paths = []
+    for stage in STAGES:
+        assert cli_synth[stage].returncode == 0, cli_synth[stage].output
+        paths += sorted(cli_synth[stage].outdir.glob("*.template.json"))
+    assert len(paths) == 10
+    lint = subprocess.run(
+        [str(CFN_LINT), "--format", "json", "--regions", "us-east-1", "us-west-2", "--",
+         *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )  # fmt: skip
+    matches = json.loads(lint.stdout or "[]")
+    errors = [m for m in matches if m["Rule"]["Id"].startswith("E")]
+    assert errors == [], json.dumps(errors, indent=1)
+    # Exit code 0 or 4 (warnings only); 2 would mean errors, 1 a crash.
+    assert lint.returncode in (0, 4), lint.stderr
