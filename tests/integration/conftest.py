@@ -2,10 +2,15 @@
 
 Add fixtures here; never remove someone else's.
 
-``agent_server``: the real agent HTTP server (``stock-agent serve``) started once
-per session in a subprocess on 127.0.0.1 and a free port, offline model,
-simulated data, reports written into a temporary folder. Tests that need a
-server configured differently use ``agent_server_factory``.
+``app_server``: ``with app_server(app, reports_dir=...) as server:`` serves an
+ASGI app built in the test (``stock_agent.entrypoint.create_app`` with injected
+model client, provider or report store) under uvicorn in a thread on a free
+loopback port: the real HTTP stack, with the test's own dependencies.
+
+``agent_server``: the real agent app started once per session on 127.0.0.1 and a
+free port, offline model, simulated data, reports written into a temporary
+folder. ``agent_server_factory``: ``stock-agent serve`` in a subprocess with
+the environment a test gives it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -57,8 +63,8 @@ class RunningServer:
 
     url: str
     reports_dir: Path
-    process: subprocess.Popen[bytes]
-    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
     env: dict[str, str] = field(default_factory=dict)
 
     def request(
@@ -94,6 +100,8 @@ class RunningServer:
         return {p for p in self.reports_dir.rglob("*") if p.is_file()}
 
     def log_text(self) -> str:
+        if self.log_path is None:
+            return ""
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
@@ -193,14 +201,6 @@ def structured_error() -> Callable[[HttpReply, tuple[str, ...]], dict[str, Any]]
     return assert_structured_error
 
 
-@pytest.fixture(scope="session")
-def agent_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """The offline agent server shared by the bad-input, property and concurrency tests."""
-    base = tmp_path_factory.mktemp("agent-server")
-    with start_agent_server(reports_dir=base / "reports") as server:
-        yield server
-
-
 @pytest.fixture
 def agent_server_factory(
     tmp_path: Path,
@@ -213,3 +213,53 @@ def agent_server_factory(
         return start_agent_server(reports_dir=tmp_path / "reports", env=env)
 
     yield factory
+
+
+@contextlib.contextmanager
+def serve_app_in_thread(app: Any, *, reports_dir: Path) -> Iterator[RunningServer]:
+    """Serve ``app`` with uvicorn on 127.0.0.1 and a free port until the block ends."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    running = RunningServer(url=f"http://127.0.0.1:{port}", reports_dir=reports_dir)
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start the app")
+            time.sleep(0.02)
+        yield running
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def app_server() -> Callable[..., contextlib.AbstractContextManager[RunningServer]]:
+    """``with app_server(app, reports_dir=path) as server:`` (see the module docstring)."""
+    return serve_app_in_thread
+
+
+@pytest.fixture(scope="session")
+def agent_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """The offline agent server shared by the bad-input, property and concurrency tests.
+
+    ``stock_agent.entrypoint.create_app`` (the app the container runs) under
+    uvicorn in a thread of this process: the same HTTP stack as ``stock-agent
+    serve`` without paying a second interpreter's imports (about 9 s on the
+    CI machine). ``agent_server_factory`` starts the real subprocess.
+    """
+    from stock_agent.context import AgentContext
+    from stock_agent.entrypoint import create_app
+
+    reports_dir = tmp_path_factory.mktemp("agent-server") / "reports"
+    reports_dir.mkdir()
+    ctx = AgentContext(
+        model_provider="offline", data_provider="simulated", reports_dir=str(reports_dir)
+    )
+    with serve_app_in_thread(create_app(ctx=ctx), reports_dir=reports_dir) as server:
+        yield server
