@@ -1,0 +1,150 @@
+"""The ``stock-agent`` command line, in process: analyze, usage errors, response rendering.
+
+``analyze`` runs the real pipeline (offline model, simulated data, reports in
+``tmp_path``). The rendering of ``invoke`` answers is checked on the bodies
+that crashed the public sample's parser (defect 8): missing sections,
+non-JSON text, a JSON string, an error body, a server-sent-events stream.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from stock_agent.cli import main, render_invoke_body
+
+TITLES = ("STOCK DATA GATHERING REPORT", "STOCK PERFORMANCE ANALYSIS", "STOCK REPORT GENERATION")
+
+
+def _run(argv: list[str]) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(argv, out=out)
+    return code, out.getvalue()
+
+
+def test_analyze_prints_three_sections_and_the_report_path(tmp_path: Path) -> None:
+    code, text = _run(
+        ["analyze", "Analyze SIM_STOCK for investment purposes", "--reports-dir", str(tmp_path)]
+    )
+    assert code == 0
+    positions = [text.index(title) for title in TITLES]
+    assert positions == sorted(positions)
+    last = text.rstrip().splitlines()[-1]
+    assert last.startswith("Report: ")
+    path = Path(last.removeprefix("Report: "))
+    assert path.is_file() and path.is_relative_to(tmp_path)
+    assert path.read_bytes().startswith(b"%PDF")
+
+
+def test_analyze_json_prints_the_full_response(tmp_path: Path) -> None:
+    code, text = _run(["analyze", "Analyze $AAPL", "--json", "--reports-dir", str(tmp_path)])
+    assert code == 0
+    response = json.loads(text)
+    assert response["tickers"] == ["AAPL"]
+    assert response["results"][0]["report"]["bytes"] > 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        ([], 2, "required"),
+        (["frobnicate"], 2, "invalid choice"),
+        (["analyze"], 2, "prompt"),
+        (["analyze", ""], 2, "invalid_prompt"),
+        (["analyze", "CAN you analyze STOCK"], 2, "no_ticker"),
+        (["analyze", "AAPL MSFT TSLA NVDA AMZN GOOGL"], 2, "too_many_tickers"),
+        (["analyze", "Analyze ZZZZ"], 2, "unknown_ticker"),
+        (["analyze", "AAPL", "--model-provider", "openai"], 2, "OPENAI_BASE_URL"),
+        (["serve", "--port", "0"], 2, "port"),
+        (["serve", "--port", "eighty"], 2, "invalid int"),
+        (["invoke", "AAPL", "--url", "ftp://x"], 2, "http"),
+        (["invoke", "AAPL", "--url", "http://x", "--runtime-arn", "arn"], 2, "not allowed"),
+        (["invoke", "AAPL", "--url", "http://127.0.0.1:9", "--session-id", "short"], 2, "33"),
+    ],
+)
+def test_bad_input_is_one_line_on_stderr(
+    argv: list[str], code: int, message: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    if argv and argv[0] == "analyze":
+        argv = [*argv, "--reports-dir", str(tmp_path)]
+    assert _run(argv)[0] == code
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def test_unreachable_url_is_a_runtime_failure(capsys: pytest.CaptureFixture[str]) -> None:
+    """Port 9 (discard) is closed on loopback: exit 1, one line, no traceback."""
+    code, _ = _run(["invoke", "Analyze AAPL", "--url", "http://127.0.0.1:9", "--timeout", "2"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "cannot reach" in err and "Traceback" not in err
+
+
+def _response(sections: dict[str, str] | None, **extra: object) -> bytes:
+    result: dict[str, object] = {"symbol": "AAPL"}
+    if sections is not None:
+        result["sections"] = sections
+    return json.dumps({"tickers": ["AAPL"], "results": [result], **extra}).encode()
+
+
+def test_render_full_response() -> None:
+    text, code = render_invoke_body(
+        _response({"data_gathering": "D1", "performance_analysis": "P1", "report_generation": "R1"})
+    )
+    assert code == 0
+    for title in TITLES:
+        assert title in text
+    assert "D1" in text and "P1" in text and "R1" in text
+
+
+def test_render_missing_sections_names_them() -> None:
+    text, code = render_invoke_body(_response({"data_gathering": "D1"}))
+    assert code == 0
+    assert "D1" in text
+    assert text.count("(section missing for AAPL)") == 2
+    text, _ = render_invoke_body(_response(None, warnings=["w1"], degraded=True))
+    assert text.count("(section missing for AAPL)") == 3
+    assert "w1" in text and "DEGRADED" in text
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "expected", "code"),
+    [
+        (b"upstream exploded", "text/plain", "not JSON", 1),
+        (b"", "", "empty response", 1),
+        (None, "", "empty response", 1),
+        (b"[1, 2]", "application/json", "unexpected response", 1),
+        (b"42", "application/json", "unexpected response", 1),
+        (json.dumps("plain words").encode(), "application/json", "plain words", 0),
+        (b'{"error": {"code": "no_ticker", "message": "name one"}}', "", "no_ticker", 1),
+        (b'{"error": "Invalid JSON"}', "", "Invalid JSON", 1),
+        (b'{"results": "not a list", "text": "fallback text"}', "", "fallback text", 0),
+        (b'{"results": [42, null]}', "", "section missing for ?", 0),
+        (b"\xff\xfe garbage", "", "not JSON", 1),
+    ],
+)
+def test_render_odd_bodies_never_raises(
+    body: bytes | None, content_type: str, expected: str, code: int
+) -> None:
+    text, got = render_invoke_body(body, content_type=content_type)
+    assert expected in text
+    assert got == code
+
+
+def test_render_server_sent_events_uses_the_result_event() -> None:
+    final = {
+        "event": "result",
+        "results": [{"symbol": "KO", "sections": {"data_gathering": "KO data"}}],
+    }
+    stream = (
+        f'data: {{"event": "stage", "stage": "data_gathering"}}\n\ndata: {json.dumps(final)}\n\n'
+    ).encode()
+    text, code = render_invoke_body(stream, content_type="text/event-stream")
+    assert code == 0 and "KO data" in text
+    error_stream = b'data: {"event": "error", "error": {"code": "x", "message": "boom"}}\n\n'
+    text, code = render_invoke_body(error_stream, content_type="text/event-stream")
+    assert code == 1 and "boom" in text
