@@ -17,6 +17,7 @@ from .config import (
 )
 from .dashboard import OperationsDashboard
 from .metrics import AgentMetrics, ModelMetrics, RuntimeMetrics
+from .tracing import allow_trace_delivery
 
 __all__ = [
     "DEV_OPERATIONS",
@@ -32,4 +33,5 @@ __all__ = [
     "OperationsConfigError",
     "OperationsDashboard",
     "RuntimeMetrics",
+    "allow_trace_delivery",
 ]

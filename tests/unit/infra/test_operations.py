@@ -44,6 +44,7 @@ from stacks.operations.config import (
     METRIC_REPORTS_WRITTEN,
 )
 from stacks.operations.cost import PRICES, render_cost_table, stage_cost
+from stacks.operations.tracing import allow_trace_delivery
 
 pytestmark = pytest.mark.slow
 
@@ -103,7 +104,10 @@ def _fixture_stack(app: cdk.App) -> tuple[sagemaker.CfnInferenceComponent, agent
             ecr.Repository.from_repository_name(stack, "Repo", "agent"), "v1"
         ),
         execution_role=iam.Role.from_role_arn(stack, "Role", role_arn, mutable=False),
+        tracing_enabled=True,
+        manage_delivery_resource_policy=False,
     )
+    allow_trace_delivery(stack, "TraceDelivery", runtime=runtime)
     return component, runtime
 
 
@@ -169,6 +173,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     assembly = app.synth()
     return {
+        "fixture": assembly.get_stack_by_name("Fixture"),
         "dev": assembly.get_stack_by_name("MonitoringDev"),
         "prod": assembly.get_stack_by_name("MonitoringProd"),
         "outdir": Path(assembly.directory),
@@ -458,6 +463,31 @@ def test_one_dashboard_per_stage_shows_everything_the_issue_lists(
         assert "alarm" in {w["type"] for w in _dashboard_body(raw)["widgets"]}
 
 
+# -- tracing ---------------------------------------------------------------------------
+
+
+def test_runtime_traces_reach_xray_without_the_l2_managing_policies(
+    synthesized: dict[str, Any],
+) -> None:
+    raw = synthesized["fixture"].template
+    runtime_id, _ = _only(raw, "AWS::BedrockAgentCore::Runtime")
+    _, destination = _only(raw, "AWS::Logs::DeliveryDestination")
+    assert destination["Properties"]["DeliveryDestinationType"] == "XRAY"
+    _, policy = _only(raw, "AWS::XRay::ResourcePolicy")
+    parts = policy["Properties"]["PolicyDocument"]["Fn::Join"][1]
+    document = json.loads(
+        "".join(p if isinstance(p, str) else f"<{json.dumps(p)}>".replace('"', "'") for p in parts)
+    )
+    (statement,) = document["Statement"]
+    assert statement["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
+    assert statement["Action"] == "xray:PutTraceSegments"
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": ENV.account}
+    (runtime_arn,) = statement["Condition"]["ForAllValues:ArnLike"][
+        "logs:LogGeneratingResourceArns"
+    ]
+    assert runtime_id in runtime_arn and "AgentRuntimeArn" in runtime_arn
+
+
 # -- checks on the whole synthesized output ----------------------------------------------
 
 
@@ -471,12 +501,10 @@ def test_monitoring_templates_pass_cfn_lint(synthesized: dict[str, Any]) -> None
 
 
 def test_cdk_nag_reports_nothing(synthesized: dict[str, Any]) -> None:
-    """The fixture synthesized with AwsSolutionsChecks; ``app.synth()`` raises on any
-    unacknowledged finding, so reaching here means none. The report says so too."""
-    report = synthesized["outdir"] / "validation-report.json"
-    if report.exists():
-        text = report.read_text()
-        assert "Monitoring" not in text or '"violatingResources": []' in text
+    """The fixture synthesized with AwsSolutionsChecks on the whole app; ``app.synth()``
+    raises on any unacknowledged finding, and the written report lists none."""
+    report = json.loads((synthesized["outdir"] / "validation-report.json").read_text())
+    assert report["pluginReports"] == []
 
 
 # -- configuration -----------------------------------------------------------------------
