@@ -312,8 +312,12 @@ class SageMakerModelClient:
         response, warning = self._retrying(
             self.client.invoke_endpoint, body, deadline=deadline, Accept="application/json"
         )
+        from botocore.exceptions import ReadTimeoutError
+
         try:
             raw = response["Body"].read()
+        except ReadTimeoutError as err:
+            raise ModelError("model_timeout", f"{self.where}: reading the body: {err}") from None
         except Exception as err:  # a dropped stream surfaces as several botocore/urllib3 types
             raise ModelError(
                 "model_unavailable", f"{self.where}: reading the response failed: {err}"
