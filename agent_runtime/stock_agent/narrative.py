@@ -76,6 +76,9 @@ def _flatten(value: Any) -> str:
     return str(value)
 
 
+_INVENTED = "it contains figures that are not in the data:"
+
+
 def check_narrative(text: str, *, allowed: Iterable[str]) -> str | None:
     """Why ``text`` cannot go into a report, or ``None`` when it can."""
     if not text.strip():
@@ -90,8 +93,16 @@ def check_narrative(text: str, *, allowed: Iterable[str]) -> str | None:
     ]
     if invented:
         unique = list(dict.fromkeys(invented))
-        return "it contains figures that are not in the data: " + ", ".join(unique[:10])
+        return f"{_INVENTED} " + ", ".join(unique[:10])
     return None
+
+
+def _public_reason(rejection: str | None) -> str:
+    """The rejection as shown to users: never repeats the invented figures themselves."""
+    if rejection and rejection.startswith(_INVENTED):
+        count = rejection.count(",") + 1
+        return f"it quoted {count} figure{'s' if count > 1 else ''} not in the data"
+    return rejection or "rejected"
 
 
 _TREND_PHRASES = {
@@ -240,7 +251,8 @@ def write_narrative(
         )
         previous = text[:MAX_NARRATIVE_CHARS]
     warning = (
-        f"{snapshot.symbol}: the model's narrative was rejected twice ({rejection}); "
+        f"{snapshot.symbol}: the model's narrative was rejected twice "
+        f"({_public_reason(rejection)}); "
         "the deterministic narrative is used"
     )
     return fallback(

@@ -129,7 +129,8 @@ def test_two_bad_answers_fall_back_with_a_warning(fake: FakeVLLM) -> None:
     assert outcome.narrative.model_calls == 2 == len(fake.chat_requests)
     assert outcome.unavailable_reason is None  # the model answered: not degraded
     [warning] = outcome.narrative.warnings
-    assert "MSFT" in warning and "45.5%" in warning
+    assert "MSFT" in warning and "1 figure not in the data" in warning
+    assert "45.5%" not in warning  # the invented figure is never shown to users
 
 
 def test_server_errors_degrade_with_a_reason(fake: FakeVLLM) -> None:
