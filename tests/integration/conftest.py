@@ -176,13 +176,15 @@ TRACE_MARKERS = ("Traceback", 'File "', "site-packages")
 
 
 def assert_structured_error(reply: HttpReply, codes: tuple[str, ...]) -> dict[str, Any]:
-    """4xx, the error contract's JSON shape with one of ``codes``, no stack trace."""
+    """The error contract: JSON ``{"error": {"code", "message"}}`` with one of ``codes``,
+    the status registered for that code (4xx for the caller's mistakes, 5xx for faults
+    behind the agent), and no stack trace."""
     from stock_agent.errors import ERROR_STATUS
 
     text = reply.body.decode("utf-8", errors="replace")
     for marker in TRACE_MARKERS:
         assert marker not in text, f"stack trace leaked ({marker!r}): {text[:500]}"
-    assert 400 <= reply.status < 500, f"status {reply.status}: {text[:500]}"
+    assert 400 <= reply.status < 600, f"status {reply.status}: {text[:500]}"
     assert reply.headers.get("content-type", "").startswith("application/json"), reply.headers
     body = reply.json()
     assert isinstance(body, dict) and set(body) == {"error"}, body

@@ -201,6 +201,7 @@ def test_bad_input_gets_structured_4xx_and_writes_nothing(
     reply = agent_server.invoke(case.body)
 
     error = structured_error(reply, case.codes)
+    assert 400 <= reply.status < 500, "bad input is the caller's error: 4xx"
     if case.names is not None:
         assert case.names in error["message"], error
     assert agent_server.report_files() == before, "a rejected request left a file behind"

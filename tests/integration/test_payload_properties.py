@@ -86,6 +86,7 @@ def _assert_rejected(
     before = server.report_files()
     reply = server.invoke(body)
     error = structured_error(reply, codes)
+    assert 400 <= reply.status < 500
     assert server.report_files() == before
     _check_health(server)
     return error
@@ -204,5 +205,6 @@ def test_success_only_for_the_parsers_tickers(
         assert len(agent_server.report_files() - before) == len(expected_tickers)
     else:
         structured_error(reply, (expected_code,))
+        assert 400 <= reply.status < 500
         assert agent_server.report_files() == before
     _check_health(agent_server)

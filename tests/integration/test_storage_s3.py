@@ -162,6 +162,31 @@ def test_a_stored_object_that_does_not_match_is_rewritten(s3: Any, bucket: str) 
     assert s3.get_object(Bucket=bucket, Key=ref.key)["Body"].read() == PDF
 
 
+def test_a_put_answer_with_another_checksum_is_retried(s3: Any, bucket: str) -> None:
+    """S3 echoes the checksum it stored; a different one means the upload is not ours."""
+    wrong = base64.b64encode(hashlib.sha256(b"other").digest()).decode()
+
+    def put(n: int) -> AWSResponse | None:
+        headers = {"etag": '"x"', "x-amz-checksum-sha256": wrong}
+        return AWSResponse("http://injected", 200, headers, _Raw(b"")) if n == 1 else None
+
+    store = S3ReportStore(bucket=bucket, client=s3, sleep=SleepRecorder())
+    puts = inject(s3, "PutObject", put)
+    ref = store.put(key=_key(), data=PDF, metadata={})
+    assert len(puts) == 2
+    assert s3.get_object(Bucket=bucket, Key=ref.key)["Body"].read() == PDF
+
+
+def test_without_read_permission_s3s_checksum_verdict_is_used(s3: Any, bucket: str) -> None:
+    """A runtime role with only s3:PutObject gets 403 on HeadObject; the upload still counts."""
+    store = S3ReportStore(bucket=bucket, client=s3, sleep=SleepRecorder())
+    puts = inject(s3, "PutObject", lambda n: None)
+    heads = inject(s3, "HeadObject", lambda n: s3_error(403, "AccessDenied"))
+    ref = store.put(key=_key(), data=PDF, metadata={})
+    assert (len(puts), len(heads)) == (1, 1)
+    assert ref.sha256 == hashlib.sha256(PDF).hexdigest()
+
+
 def test_persistent_failure_raises_and_leaves_nothing(s3: Any, bucket: str) -> None:
     sleep = SleepRecorder()
     store = S3ReportStore(bucket=bucket, client=s3, max_attempts=3, sleep=sleep)
