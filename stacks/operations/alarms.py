@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
@@ -27,6 +27,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from .arns import all_of_kind
 from .config import AlarmConfig
 from .metrics import AgentMetrics, ModelMetrics, RuntimeMetrics
 
@@ -43,12 +44,7 @@ class AlarmTopic(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        alarm_arns = stack.format_arn(
-            service="cloudwatch",
-            resource="alarm",
-            resource_name="*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        alarm_arns = all_of_kind(stack, service="cloudwatch", resource="alarm")
         from_our_alarms = {
             "StringEquals": {"aws:SourceAccount": stack.account},
             "ArnLike": {"aws:SourceArn": alarm_arns},

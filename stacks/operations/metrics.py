@@ -28,6 +28,18 @@ NO_CAPACITY_METRIC = "NoCapacityInvocationFailures"
 ONE_MINUTE = Duration.minutes(1)
 
 
+def _metric(
+    namespace: str, name: str, dimensions: dict[str, str], statistic: str, period: Duration
+) -> cw.Metric:
+    return cw.Metric(
+        namespace=namespace,
+        metric_name=name,
+        dimensions_map=dimensions,
+        statistic=statistic,
+        period=period,
+    )
+
+
 class ModelMetrics:
     """Metrics of one inference component on one endpoint variant.
 
@@ -45,37 +57,24 @@ class ModelMetrics:
         self, name: str, *, statistic: str = "Sum", period: Duration = ONE_MINUTE
     ) -> cw.Metric:
         """An ``AWS/SageMaker`` request metric of the component."""
-        return cw.Metric(
-            namespace=SAGEMAKER_NAMESPACE,
-            metric_name=name,
-            dimensions_map={"InferenceComponentName": self.component_name},
-            statistic=statistic,
-            period=period,
-        )
+        return _metric(SAGEMAKER_NAMESPACE, name, self._by_component, statistic, period)
 
     def component(
         self, name: str, *, statistic: str = "Average", period: Duration = ONE_MINUTE
     ) -> cw.Metric:
         """A per-copy utilisation metric (``/aws/sagemaker/InferenceComponents``)."""
-        return cw.Metric(
-            namespace=INFERENCE_COMPONENT_NAMESPACE,
-            metric_name=name,
-            dimensions_map={"InferenceComponentName": self.component_name},
-            statistic=statistic,
-            period=period,
-        )
+        return _metric(INFERENCE_COMPONENT_NAMESPACE, name, self._by_component, statistic, period)
 
     def instance(
         self, name: str, *, statistic: str = "Average", period: Duration = ONE_MINUTE
     ) -> cw.Metric:
         """A per-instance metric of the endpoint variant (``/aws/sagemaker/Endpoints``)."""
-        return cw.Metric(
-            namespace=ENDPOINT_INSTANCE_NAMESPACE,
-            metric_name=name,
-            dimensions_map={"EndpointName": self.endpoint_name, "VariantName": self.variant_name},
-            statistic=statistic,
-            period=period,
-        )
+        by_variant = {"EndpointName": self.endpoint_name, "VariantName": self.variant_name}
+        return _metric(ENDPOINT_INSTANCE_NAMESPACE, name, by_variant, statistic, period)
+
+    @property
+    def _by_component(self) -> dict[str, str]:
+        return {"InferenceComponentName": self.component_name}
 
     def no_capacity_failures(self, *, period: Duration = ONE_MINUTE) -> cw.Metric:
         """Requests refused because no copy is running: the wake-up signal."""
@@ -172,12 +171,8 @@ class AgentMetrics:
 
     def metric(self, name: str, *, period: Duration = ONE_MINUTE) -> cw.Metric:
         """A ``Sum`` of one agent counter for this stage."""
-        return cw.Metric(
-            namespace=AGENT_METRIC_NAMESPACE,
-            metric_name=name,
-            dimensions_map={AGENT_METRIC_DIMENSION: self.stage},
-            statistic="Sum",
-            period=period,
+        return _metric(
+            AGENT_METRIC_NAMESPACE, name, {AGENT_METRIC_DIMENSION: self.stage}, "Sum", period
         )
 
     def reports_written(self) -> cw.Metric:

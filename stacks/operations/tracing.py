@@ -11,10 +11,12 @@ that policy, scoped to this runtime and this account's delivery sources.
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_xray as xray
 from constructs import Construct
+
+from .arns import all_of_kind
 
 DELIVERY_PRINCIPAL = "delivery.logs.amazonaws.com"
 
@@ -24,12 +26,7 @@ def allow_trace_delivery(
 ) -> xray.CfnResourcePolicy:
     """An X-Ray resource policy letting log delivery put this runtime's trace segments."""
     stack = Stack.of(scope)
-    delivery_sources = stack.format_arn(
-        service="logs",
-        resource="delivery-source",
-        resource_name="*",
-        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-    )
+    delivery_sources = all_of_kind(stack, service="logs", resource="delivery-source")
     document = {
         "Version": "2012-10-17",
         "Statement": [
