@@ -13,27 +13,20 @@ import base64
 import hashlib
 import itertools
 import os
-import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from stock_agent.storage import (  # noqa: E402
+from stock_agent.storage import (
     S3ReportStore,
     StorageError,
     build_report_key,
     new_unique_suffix,
 )
 
-from tests.support.moto_s3 import moto_s3_server, s3_client  # noqa: E402
+from tests.support.moto_s3 import moto_s3_server, s3_client
 
 pytestmark = pytest.mark.slow
 
