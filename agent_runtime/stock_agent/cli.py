@@ -290,13 +290,11 @@ def _invoke_url(url: str, payload: dict[str, Any], *, timeout: float) -> tuple[b
         raise CliError(f"cannot reach {url}: {reason}") from None
 
 
-def _runtime_from_stack(stack_name: str, region: str | None) -> tuple[str, str | None]:
+def runtime_from_stack(cfn: Any, stack_name: str) -> tuple[str, str | None]:
     """``(RuntimeArn, RuntimeEndpointName)`` from the runtime stack's outputs."""
-    import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        cfn = boto3.client("cloudformation", region_name=region)
         stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]
     except (BotoCoreError, ClientError) as err:
         raise CliError(f"cannot read stack {stack_name}: {err}") from None
@@ -307,21 +305,26 @@ def _runtime_from_stack(stack_name: str, region: str | None) -> tuple[str, str |
     return arn, outputs.get("RuntimeEndpointName")
 
 
-def _invoke_runtime(
-    arn: str, payload: dict[str, Any], *, qualifier: str, session_id: str, region: str | None,
-    timeout: float,
-) -> tuple[bytes, str]:  # fmt: skip
+def runtime_client(*, region: str | None, read_timeout: float = INVOKE_READ_TIMEOUT_S) -> Any:
+    """A ``bedrock-agentcore`` client with explicit timeouts (botocore's default read is 60 s)."""
     import boto3
     from botocore.config import Config
-    from botocore.exceptions import BotoCoreError, ClientError
 
     config = Config(
-        read_timeout=max(timeout, INVOKE_READ_TIMEOUT_S),
+        read_timeout=max(read_timeout, INVOKE_READ_TIMEOUT_S),
         connect_timeout=INVOKE_CONNECT_TIMEOUT_S,
         retries={"max_attempts": 2, "mode": "standard"},
     )
+    return boto3.client("bedrock-agentcore", region_name=region, config=config)
+
+
+def invoke_runtime(
+    client: Any, *, arn: str, payload: dict[str, Any], qualifier: str, session_id: str
+) -> tuple[bytes, str]:
+    """Call ``invoke_agent_runtime``; the whole body and its content type."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
-        client = boto3.client("bedrock-agentcore", region_name=region, config=config)
         response = client.invoke_agent_runtime(
             agentRuntimeArn=arn,
             runtimeSessionId=session_id,
@@ -347,19 +350,25 @@ def cmd_invoke(args: argparse.Namespace, out: TextIO) -> int:
     if args.url:
         body, content_type = _invoke_url(args.url, payload, timeout=args.timeout)
     else:
+        import boto3
+        from botocore.exceptions import BotoCoreError
+
         arn, qualifier = args.runtime_arn, args.qualifier
-        if not arn:
-            arn, stack_qualifier = _runtime_from_stack(
-                args.stack_name or DEFAULT_STACK_NAME, args.region
-            )
-            qualifier = qualifier or stack_qualifier
-        body, content_type = _invoke_runtime(
-            arn,
-            payload,
+        try:
+            if not arn:
+                cfn = boto3.client("cloudformation", region_name=args.region)
+                stack = args.stack_name or DEFAULT_STACK_NAME
+                arn, stack_qualifier = runtime_from_stack(cfn, stack)
+                qualifier = qualifier or stack_qualifier
+            client = runtime_client(region=args.region, read_timeout=args.timeout)
+        except BotoCoreError as err:  # no region, no credentials configuration, ...
+            raise CliError(f"AWS is not configured: {err}", exit_code=2) from None
+        body, content_type = invoke_runtime(
+            client,
+            arn=arn,
+            payload=payload,
             qualifier=qualifier or DEFAULT_QUALIFIER,
             session_id=session_id,
-            region=args.region,
-            timeout=args.timeout,
         )
     if args.json:
         out.write(body.decode("utf-8", errors="replace").rstrip() + "\n")
