@@ -137,3 +137,26 @@ def run_app(outdir: Path, context: dict[str, Any]) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+# One non-default configuration exercising every optional branch at once (one synth):
+# weights from S3 with network isolation, presigned report links, a JWT authorizer.
+VARIANT_WEIGHTS_URI = "s3://example-weights/gpt-oss-20b/"
+VARIANT_JWT_DISCOVERY_URL = "https://idp.example.com/.well-known/openid-configuration"
+
+
+def variant_templates() -> dict[str, dict[str, Any]]:
+    """dev with every optional feature switched on (cached like the others)."""
+    from stacks.config import JwtSettings
+
+    return synth_templates(
+        "dev",
+        model__weights_s3_uri=VARIANT_WEIGHTS_URI,
+        model__network_isolation=True,
+        storage__presigned_links=True,
+        runtime__jwt=JwtSettings(
+            discovery_url=VARIANT_JWT_DISCOVERY_URL,
+            allowed_clients=("agent-web-client",),
+            allowed_audience=("stock-agent",),
+        ),
+    )

@@ -1,0 +1,126 @@
+"""The agent runtime's template: the env contract, no secrets, lifecycle, auth, outputs.
+
+The environment is checked against the agent's own settings class
+(``stock_agent.context.AgentContext``): the values the stack sets, with
+deploy-time references replaced by plausible literals, must load without
+a ``ConfigError``, so the two halves cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from stock_agent.context import AgentContext
+
+from stacks.config import AGENTCORE_REQUEST_TIMEOUT_SECONDS, load_stage
+from tests.support.cdk_synth import (
+    VARIANT_JWT_DISCOVERY_URL,
+    only,
+    resources,
+    variant_templates,
+)
+
+SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|KEY", re.IGNORECASE)
+
+
+def _runtime(templates: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return only(templates["Runtime"], "AWS::BedrockAgentCore::Runtime")[1]["Properties"]
+
+
+def test_environment_is_the_agent_contract(
+    stage_templates: tuple[str, dict[str, dict[str, Any]]],
+) -> None:
+    stage, templates = stage_templates
+    config = load_stage(stage)
+    env = _runtime(templates)["EnvironmentVariables"]
+    assert set(env) == {
+        "MODEL_PROVIDER", "SAGEMAKER_ENDPOINT_NAME", "SAGEMAKER_INFERENCE_COMPONENT",
+        "REPORT_BUCKET", "AWS_REGION", "LOG_LEVEL", "REQUEST_DEADLINE_SECONDS",
+        "MODEL_COLD_START_WAIT_SECONDS",
+    }  # fmt: skip
+    assert env["MODEL_PROVIDER"] == "sagemaker"
+    assert env["SAGEMAKER_INFERENCE_COMPONENT"] == config.inference_component_name
+    assert "EndpointEndpointName" in env["SAGEMAKER_ENDPOINT_NAME"]["Fn::ImportValue"]
+    assert "ReportBucket" in env["REPORT_BUCKET"]["Fn::ImportValue"]
+    assert env["AWS_REGION"] == {"Ref": "AWS::Region"}
+    assert int(env["REQUEST_DEADLINE_SECONDS"]) < AGENTCORE_REQUEST_TIMEOUT_SECONDS
+    literal = {
+        **env,
+        "SAGEMAKER_ENDPOINT_NAME": config.endpoint_name,
+        "REPORT_BUCKET": "gptoss-agent-reports-example",
+        "AWS_REGION": "us-west-2",
+    }
+    settings = AgentContext.from_env(literal)
+    assert settings.model_provider == "sagemaker"
+    assert settings.sagemaker_inference_component == config.inference_component_name
+    assert settings.log_level == config.runtime.log_level
+    assert settings.model_cold_start_wait_seconds < settings.request_deadline_seconds
+
+
+def test_environment_holds_no_secrets(
+    stage_templates: tuple[str, dict[str, dict[str, Any]]],
+) -> None:
+    _, templates = stage_templates
+    for templates_ in (templates, variant_templates()):
+        env = _runtime(templates_)["EnvironmentVariables"]
+        leaked = {k: v for k, v in env.items() if SECRET_NAME.search(k) and isinstance(v, str)}
+        assert leaked == {}
+
+
+def test_runtime_name_image_role_and_lifecycle(
+    stage_templates: tuple[str, dict[str, dict[str, Any]]],
+) -> None:
+    stage, templates = stage_templates
+    config = load_stage(stage)
+    runtime = _runtime(templates)
+    assert runtime["AgentRuntimeName"] == config.runtime_name
+    uri = runtime["AgentRuntimeArtifact"]["ContainerConfiguration"]["ContainerUri"]["Fn::Sub"]
+    assert "container-assets" in uri
+    assert "RuntimeExecutionRole" in runtime["RoleArn"]["Fn::ImportValue"]
+    assert runtime["LifecycleConfiguration"] == {
+        "IdleRuntimeSessionTimeout": config.runtime.idle_session_timeout_seconds,
+        "MaxLifetime": config.runtime.max_lifetime_seconds,
+    }
+    assert runtime["ProtocolConfiguration"] == "HTTP"
+    assert "AuthorizerConfiguration" not in runtime  # IAM (SigV4) by default
+
+
+def test_named_endpoint_application_logs_and_outputs(
+    stage_templates: tuple[str, dict[str, dict[str, Any]]],
+) -> None:
+    stage, templates = stage_templates
+    config = load_stage(stage)
+    runtime_template = templates["Runtime"]
+    _, endpoint = only(runtime_template, "AWS::BedrockAgentCore::RuntimeEndpoint")
+    assert endpoint["Properties"]["Name"] == config.runtime.endpoint_name
+    (runtime_id,) = resources(runtime_template, "AWS::BedrockAgentCore::Runtime")
+    assert endpoint["Properties"]["AgentRuntimeVersion"] == {
+        "Fn::GetAtt": [runtime_id, "AgentRuntimeVersion"]
+    }
+    _, source = only(runtime_template, "AWS::Logs::DeliverySource")
+    assert source["Properties"]["LogType"] == "APPLICATION_LOGS"
+    _, group = only(runtime_template, "AWS::Logs::LogGroup")
+    assert group["Properties"]["LogGroupName"].startswith("/aws/vendedlogs/")
+
+    outputs = runtime_template["Outputs"]
+    assert outputs["RuntimeArn"]["Value"] == {"Fn::GetAtt": [runtime_id, "AgentRuntimeArn"]}
+    command = "".join(
+        part if isinstance(part, str) else "<ref>"
+        for part in outputs["InvokeCommand"]["Value"]["Fn::Join"][1]
+    )
+    assert command.startswith("aws bedrock-agentcore invoke-agent-runtime --region <ref>")
+    assert f"--qualifier {config.runtime.endpoint_name}" in command
+    assert "--agent-runtime-arn <ref>" in command
+    assert '--payload \'{"prompt": ' in command
+
+
+def test_jwt_authorizer_comes_from_the_stage_config() -> None:
+    runtime = _runtime(variant_templates())
+    assert runtime["AuthorizerConfiguration"] == {
+        "CustomJWTAuthorizer": {
+            "DiscoveryUrl": VARIANT_JWT_DISCOVERY_URL,
+            "AllowedClients": ["agent-web-client"],
+            "AllowedAudience": ["stock-agent"],
+        }
+    }
