@@ -32,13 +32,21 @@ waited, or raises ``model_no_capacity`` when no copy came up in time.
 
 botocore's own retries are off (``total_max_attempts=1``; note that botocore's
 ``max_attempts=1`` would still retry once): one policy, here, decides.
+
+The caller's deadline bounds every attempt, too: a boto3 client's read
+timeout is fixed when the client is made, so when less time is left than
+that timeout the call runs in a helper thread and the caller stops waiting
+at the deadline (``model_timeout``); the abandoned call ends on its own at
+the client's read timeout.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -220,6 +228,41 @@ class SageMakerModelClient:
         except (EndpointConnectionError, ConnectionClosedError) as err:
             raise ModelError("model_unavailable", f"{self.where}: {err}", retryable=True) from None
 
+    def _within(self, remaining: float | None, call: Callable[[], Any]) -> Any:
+        """``call()``, but stop waiting after ``remaining`` seconds (the request deadline).
+
+        Only when the deadline comes before the client's own read timeout; the
+        abandoned call keeps its thread until that read timeout ends it.
+        """
+        config = getattr(getattr(self.client, "meta", None), "config", None)  # boto3 client's
+        limit = getattr(config, "read_timeout", None) or self.timeout_s
+        if remaining is None or remaining >= limit:
+            return call()
+        outcome: dict[str, Any] = {}
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                outcome["value"] = call()
+            except BaseException as err:  # handed to the waiting caller below
+                outcome["error"] = err
+            finally:
+                done.set()
+
+        worker = threading.Thread(
+            target=contextvars.copy_context().run, args=(run,), name="sagemaker-call", daemon=True
+        )
+        worker.start()
+        if not done.wait(max(remaining, 0.0)):
+            raise ModelError(
+                "model_timeout",
+                f"{self.where}: no answer within the {remaining:.1f} s left before the "
+                "request deadline",
+            )
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
     def _with_cold_start(
         self, call: Callable[[], Any], *, deadline: float | None
     ) -> tuple[Any, str | None]:
@@ -273,10 +316,10 @@ class SageMakerModelClient:
         """Retry transient errors (timeouts only once) inside the cold-start wait."""
         timeouts = 0
 
-        def attempt(_remaining: float | None) -> Any:
+        def attempt(remaining: float | None) -> Any:
             nonlocal timeouts
             try:
-                return self._call(operation, body, **extra)
+                return self._within(remaining, lambda: self._call(operation, body, **extra))
             except ModelError as err:
                 if err.code == "model_timeout":
                     timeouts += 1
