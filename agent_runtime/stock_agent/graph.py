@@ -181,9 +181,17 @@ def _per_ticker_stage(
     *,
     stage: str,
     fn: Callable[[str], T],
+    deadline_applies: bool = False,
 ) -> tuple[dict[str, T], dict[str, TickerFailure], list[str]]:
-    """Run ``fn`` for every still-active ticker; emit a progress event per ticker."""
-    _check_deadline(state, stage)
+    """Run ``fn`` for every still-active ticker; emit a progress event per ticker.
+
+    The request deadline stops the request only before any data was gathered;
+    after that the remaining stages are local and fast, and a report with a
+    deterministic narrative beats a timeout (the model calls honour the
+    deadline themselves).
+    """
+    if deadline_applies:
+        _check_deadline(state, stage)
     done: dict[str, T] = {}
     failures: dict[str, TickerFailure] = {}
     warnings: list[str] = []
@@ -245,6 +253,7 @@ def build_graph(*, dependencies: Callable[[AgentContext], Dependencies]) -> Any:
             runtime,
             stage="data_gathering",
             fn=lambda s: gather_stock_data(s, provider=deps.provider, as_of=as_of),
+            deadline_applies=True,
         )
         return {
             "snapshots": snapshots,

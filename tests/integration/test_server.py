@@ -1,8 +1,9 @@
-"""The AgentCore HTTP contract, served for real: ``stock-agent serve`` on loopback.
+"""The AgentCore HTTP contract, served for real on loopback.
 
-The session fixture ``agent_server`` (tests/integration/conftest.py) runs the
-console script in a subprocess (offline model, simulated data, reports in a
-temporary folder). Requests go over a real socket with urllib.
+``agent_server`` (tests/integration/conftest.py) is the container's app
+(``create_app``) under uvicorn in a thread; the last test starts the real
+``stock-agent serve`` subprocess. Offline model, simulated data, reports in a
+temporary folder; requests go over a real socket with urllib.
 """
 
 from __future__ import annotations
@@ -141,3 +142,25 @@ def test_ping_stays_fast_while_an_invocation_runs(agent_server: Any) -> None:
     assert outcome["reply"].status == 200
     assert len(latencies) >= 2
     assert max(latencies) < 1.0, latencies
+
+
+def test_stock_agent_serve_answers_the_contract_and_logs_json_lines(
+    agent_server_factory: Any,
+) -> None:
+    """``stock-agent serve`` as a subprocess: /ping, /invocations, and JSON log lines
+    that carry the request id (the AgentCore request header) and the session id."""
+    with agent_server_factory() as server:
+        assert server.ping().json()["status"] == "Healthy"
+        reply = server.invoke({"prompt": "Analyze PG", "session_id": "log-session-1"})
+        assert reply.status == 200, reply.body[:300]
+        request_id = reply.json()["request_id"]
+        error = server.invoke(b"not json")
+        assert error.status == 400 and error.json()["error"]["code"] == "invalid_payload"
+        time.sleep(0.2)  # let the server flush its last lines
+        log = server.log_text()
+    mine = [json.loads(line) for line in log.splitlines() if request_id in line]
+    assert mine, "no log line carries the request id"
+    assert all(e["request_id"] == request_id for e in mine)
+    assert any(e.get("session_id") == "log-session-1" for e in mine)
+    assert all({"time", "level", "logger", "message"} <= set(e) for e in mine)
+    assert "Traceback" not in log
