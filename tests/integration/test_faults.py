@@ -29,6 +29,7 @@ import json
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -481,8 +482,9 @@ class _Raw:
         yield self._data
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
+    """One moto server for the module (each test uses its own bucket)."""
     with moto_s3_server() as endpoint:
         yield endpoint
 
@@ -497,7 +499,7 @@ def _s3_harness(
     provider: str = "offline",
 ) -> tuple[contextlib.AbstractContextManager[Harness], PutObjectFaults, Any, str]:
     client = s3_client(endpoint)
-    bucket = "stock-reports-test"
+    bucket = f"stock-reports-{uuid.uuid4().hex[:12]}"
     client.create_bucket(Bucket=bucket)
     faults = PutObjectFaults(fail)
     client.meta.events.register("before-send.s3.PutObject", faults)
@@ -652,6 +654,7 @@ def test_hostile_model_output_changes_no_key_ticker_or_bucket(
             provider="openai",
         )
         client.create_bucket(Bucket="other-bucket")
+        buckets_before = {b["Name"] for b in client.list_buckets()["Buckets"]}
         with cm as h:
             h.s3, h.bucket = client, bucket
             reply, _ = h.invoke("Analyze AAPL")
@@ -664,13 +667,11 @@ def test_hostile_model_output_changes_no_key_ticker_or_bucket(
     assert match and match["symbol"] == "AAPL"
     assert other == {}
     assert faults.calls == 1, "exactly one PutObject"
-    assert sorted(b["Name"] for b in client.list_buckets()["Buckets"]) == sorted(
-        [bucket, "other-bucket"]
-    )
+    assert {b["Name"] for b in client.list_buckets()["Buckets"]} == buckets_before
     narrative = body["results"][0]["narrative"]
-    if narrative["source"] == "model":
-        assert narrative["text"] == HOSTILE_NARRATIVE
-        assert "DROP TABLE" in _pdf_text(objects[key])
+    assert narrative["source"] == "model", "the hostile text has no figure: it is accepted"
+    assert narrative["text"] == HOSTILE_NARRATIVE
+    assert "DROP TABLE" in _pdf_text(objects[key])
     assert not (tmp_path / "reports").exists() or not list((tmp_path / "reports").rglob("*"))
 
 
