@@ -182,6 +182,12 @@ CASES: list[Case] = [
         ("unknown_ticker", "no_ticker"),
     ),
     Case("unknown-tickers", _dumps({"prompt": "Analyze ZZZZZ and QQQQX"}), ("unknown_ticker",)),
+    Case("stream-no-ticker", _dumps({"prompt": "hello there", "stream": True}), ("no_ticker",)),
+    Case(
+        "stream-too-many",
+        _dumps({"prompt": "Compare AAPL MSFT KO PG V WMT", "stream": True}),
+        ("too_many_tickers",),
+    ),
     Case("fifty-tickers", _dumps({"prompt": _fifty_tickers()}), ("too_many_tickers",)),
     Case(
         "six-known-tickers",
@@ -248,3 +254,45 @@ def test_server_still_answers_a_good_request_after_the_bad_ones(
     reply = agent_server.invoke({"prompt": "Analyze SIM_STOCK for investment purposes"})
     assert reply.status == 200, reply.body[:500]
     assert reply.json()["tickers"] == ["SIM_STOCK"]
+
+
+def test_unknown_keys_are_ignored_and_named_not_obeyed(agent_server: Any) -> None:
+    """Extra keys (``bucket``, ``key``, ``tickers``) are ignored with a warning that names
+    them; they steer nothing: the report goes where the validated ticker says."""
+    before = agent_server.report_files()
+    payload = {
+        "prompt": "Analyze KO",
+        "bucket": "other-bucket",
+        "key": "../../etc/passwd",
+        "tickers": ["EVIL", "MSFT"],
+    }
+    reply = agent_server.invoke(payload)
+    assert reply.status == 200, reply.body[:500]
+    body = reply.json()
+    assert body["tickers"] == ["KO"]
+    assert any("bucket" in w and "key" in w and "tickers" in w for w in body["warnings"])
+    [path] = agent_server.report_files() - before
+    assert path.name.startswith("KO_Stock_Report_")
+    assert path.resolve().is_relative_to(agent_server.reports_dir.resolve())
+
+
+def test_streamed_unknown_ticker_ends_in_an_error_event(agent_server: Any) -> None:
+    """Once a stream has started the status is 200; the failure is a final structured
+    ``error`` event (no stack trace) and no report is written."""
+    before = agent_server.report_files()
+    reply = agent_server.invoke({"prompt": "Analyze ZZZZZ", "stream": True})
+    text = reply.body.decode()
+    assert "Traceback" not in text and 'File "' not in text
+    if reply.status != 200:  # a pre-flight rejection is just as acceptable
+        assert reply.status == 422 and reply.json()["error"]["code"] == "unknown_ticker"
+    else:
+        assert reply.headers.get("content-type", "").startswith("text/event-stream")
+        events = [
+            json.loads(line.removeprefix("data: "))
+            for line in text.splitlines()
+            if line.startswith("data: ")
+        ]
+        assert events and events[-1]["event"] == "error", events
+        assert events[-1]["error"]["code"] == "unknown_ticker"
+    assert agent_server.report_files() == before
+    assert agent_server.ping().status == 200
