@@ -57,7 +57,10 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors on one line (exit 2) instead of printing usage."""
 
     def error(self, message: str) -> NoReturn:
-        raise CliError(f"{self.prog}: {message} (see --help)", exit_code=2)
+        # main() already prefixes "stock-agent: "; keep only the subcommand ("analyze: ...").
+        where = self.prog.removeprefix("stock-agent").strip()
+        prefix = f"{where}: " if where else ""
+        raise CliError(f"{prefix}{message} (see --help)", exit_code=2)
 
 
 def _add_settings(parser: argparse.ArgumentParser) -> None:
