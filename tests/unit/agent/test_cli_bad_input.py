@@ -67,6 +67,7 @@ def assert_one_line_error(stderr: str, *, names: str) -> str:
     lines = [line for line in stderr.splitlines() if line.strip()]
     messages = [line for line in lines if line.startswith("stock-agent:")]
     assert len(messages) == 1, stderr
+    assert messages[0].count("stock-agent:") == 1, f"prefix repeated: {messages[0]}"
     assert names.lower() in messages[0].lower(), messages[0]
     return messages[0]
 
