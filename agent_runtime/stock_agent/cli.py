@@ -39,7 +39,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_STACK_NAME = "GptOssAgent-dev-Runtime"
 DEFAULT_QUALIFIER = "DEFAULT"
-INVOKE_READ_TIMEOUT_S = 300
+# Above the deployed REQUEST_DEADLINE_SECONDS (300 s) with a margin for the work that
+# follows a late model (fallback narrative, PDF, upload); below AgentCore's 900 s cut-off.
+INVOKE_READ_TIMEOUT_S = 360
 INVOKE_CONNECT_TIMEOUT_S = 10
 MIN_SESSION_ID_CHARS = 33  # AgentCore's runtimeSessionId minimum
 
