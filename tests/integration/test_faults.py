@@ -716,3 +716,26 @@ def test_hostile_ticker_lookup_is_limited_to_validated_symbols(
     assert body["tickers"] == ["AAPL"]
     assert len(objects) == 1 and faults.calls == 1
     assert KEY_RE.fullmatch(next(iter(objects)))["symbol"] == "AAPL"
+
+
+# --------------------------------------------------------------------------- the deadline's place
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_deadline_ends_before_the_callers_and_agentcores_timeouts(stage: str) -> None:
+    """The deployed request deadline must leave room below both timeouts above it:
+    AgentCore's synchronous invocation limit and the read timeout of our own caller
+    (``stock-agent invoke``). Work after the deadline (fallback narrative, PDF, upload)
+    needs a margin, so "equal" is not enough."""
+    from stock_agent.cli import INVOKE_READ_TIMEOUT_S
+
+    from stacks.config import AGENTCORE_REQUEST_TIMEOUT_SECONDS, load_stage
+
+    margin_s = 30
+    deadline = load_stage(stage).runtime.request_deadline_seconds
+    assert deadline + margin_s <= AGENTCORE_REQUEST_TIMEOUT_SECONDS, deadline
+    assert deadline + margin_s <= INVOKE_READ_TIMEOUT_S, (
+        f"REQUEST_DEADLINE_SECONDS={deadline} leaves less than {margin_s} s before the "
+        f"caller's read timeout of {INVOKE_READ_TIMEOUT_S} s"
+    )
+    assert AgentContext().request_deadline_seconds + margin_s <= INVOKE_READ_TIMEOUT_S
