@@ -13,8 +13,9 @@ STAGE ?= dev
 PROMPT ?= Analyze SIM_STOCK for investment purposes
 PYTEST_ARGS ?=
 
-# Node 20 is end-of-life; jsii prints a large warning on every synth without this.
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+# Node 20 is end-of-life; jsii prints a large warning on every synth unless this
+# variable lists the major version in use (jsii reads a comma-separated list of majors).
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 # The CDK CLI must not phone home (no network in CI beyond package registries).
 export CDK_DISABLE_VERSION_CHECK := 1
@@ -39,7 +40,8 @@ node_modules/.installed: package.json package-lock.json
 setup: $(VENV)/.installed node_modules/.installed ## create .venv and install pinned dependencies
 
 synth: setup ## synthesize every stack (cdk-nag on) for STAGE into cdk.out/
-	npx cdk synth --all -c stage=$(STAGE) --quiet
+	rm -rf cdk.out
+	npx cdk synth -c stage=$(STAGE) --quiet
 	@echo "Synthesized $$(ls cdk.out/*.template.json | wc -l) templates for stage $(STAGE) into cdk.out/ (cdk-nag AwsSolutions: clean)"
 
 analyze: setup ## run one local analysis (offline model, simulated data) into reports/

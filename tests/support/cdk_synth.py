@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "1")
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk
 
@@ -125,7 +125,7 @@ def run_app(outdir: Path, context: dict[str, Any]) -> subprocess.Popen[str]:
         **os.environ,
         "CDK_CONTEXT_JSON": json.dumps({**cdk_json_context(), **context}),
         "CDK_OUTDIR": str(outdir),
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "1",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
     env.pop("CDK_DEFAULT_ACCOUNT", None)
     env.pop("CDK_DEFAULT_REGION", None)
