@@ -338,7 +338,10 @@ def build_report_store(ctx: AgentContext, *, s3_client: Any | None = None) -> Re
     """S3 when ``ctx.report_bucket`` is set, else the local folder ``ctx.reports_dir``.
 
     boto3 is imported only when S3 is used (it is slow to import); the client
-    gets explicit connect/read timeouts and botocore's standard retry mode.
+    gets explicit connect/read timeouts and botocore's own retries off
+    (``total_max_attempts=1``): :class:`S3ReportStore` retries the whole
+    put-and-verify itself, and two nested retry loops would multiply (botocore's
+    ``max_attempts=3`` means 4 tries, so 3 x 4 = 12 PutObjects for one report).
     """
     if ctx.report_bucket:
         if s3_client is None:
@@ -351,7 +354,7 @@ def build_report_store(ctx: AgentContext, *, s3_client: Any | None = None) -> Re
                 config=Config(
                     connect_timeout=5,
                     read_timeout=30,
-                    retries={"mode": "standard", "max_attempts": 3},
+                    retries={"mode": "standard", "total_max_attempts": 1},
                 ),
             )
         return S3ReportStore(bucket=ctx.report_bucket, client=s3_client)
