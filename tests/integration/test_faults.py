@@ -46,7 +46,7 @@ from stock_agent.market_data import MarketDataError, get_provider
 from stock_agent.model_openai import OpenAIModelClient
 from stock_agent.model_sagemaker import SageMakerModelClient
 from stock_agent.records import StockSnapshot
-from stock_agent.storage import LocalReportStore, S3ReportStore
+from stock_agent.storage import S3ReportStore, build_report_store
 
 from tests.support.fake_sagemaker_runtime import FakeSageMakerRuntime
 from tests.support.fake_vllm import FakeVLLM, chat_completion, error_body
@@ -254,8 +254,7 @@ def harness(
 
     @contextlib.contextmanager
     def start(*, ctx: AgentContext, **deps: Any) -> Iterator[Harness]:
-        store = deps.pop("store", None) or LocalReportStore(root=Path(ctx.reports_dir))
-        dependencies = Dependencies.from_context(ctx, store=store, **deps)
+        dependencies = Dependencies.from_context(ctx, **deps)
         agent = StockAgent(ctx=ctx, dependencies=dependencies)
         with app_server(create_app(ctx=ctx, agent=agent), reports_dir=Path(ctx.reports_dir)) as srv:
             yield Harness(ctx=ctx, server=srv, reports_dir=Path(ctx.reports_dir))
@@ -562,6 +561,38 @@ def test_retries_and_repeats_never_overwrite_another_report(
     for b in bodies:
         report = b["results"][0]["report"]
         assert hashlib.sha256(objects[report["key"]]).hexdigest() == report["sha256"]
+
+
+def test_deployed_s3_client_does_not_multiply_retries(
+    tmp_path: Path,
+    harness: Any,
+    s3_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    structured_error: Callable[..., Any],
+) -> None:
+    """The S3 client exactly as deployed (``build_report_store(ctx)``, pointed at moto
+    through botocore's ``AWS_ENDPOINT_URL_S3``): a PutObject that fails for good is
+    tried as often as the store's own bound says, not that times botocore's retries."""
+    for name, value in {
+        "AWS_ENDPOINT_URL_S3": s3_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+    bucket = f"stock-reports-{uuid.uuid4().hex[:12]}"
+    ctx = _ctx(tmp_path, report_bucket=bucket, aws_region="us-east-1")
+    store = build_report_store(ctx)
+    assert isinstance(store, S3ReportStore)
+    store.client.create_bucket(Bucket=bucket)
+    faults = PutObjectFaults(10**6)
+    store.client.meta.events.register("before-send.s3.PutObject", faults)
+    with harness(ctx=ctx, store=store) as h:
+        reply, _ = h.invoke("Analyze SIM_STOCK")
+        structured_error(reply, ("report_upload_failed",))
+    assert faults.calls == store.max_attempts, (
+        f"{faults.calls} PutObject attempts for a store bounded at {store.max_attempts}"
+    )
 
 
 # --------------------------------------------------------------------------- market data faults
