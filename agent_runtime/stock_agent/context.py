@@ -20,6 +20,8 @@ DATA_PROVIDER                  ``simulated`` (default) | ``yfinance``
 REPORT_BUCKET                  S3 bucket; when set reports go to S3
 REPORTS_DIR                    local folder when no bucket (default ``reports``)
 LOG_LEVEL                      ``INFO`` (default)
+STAGE                          deployment stage (``dev``/``prod``; default ``local``);
+                               outside ``local`` the agent emits EMF metric lines
 REQUEST_DEADLINE_SECONDS       overall budget of one request (default 240)
 MODEL_TIMEOUT_SECONDS          read timeout of one model call (default 60)
 MODEL_MAX_RETRIES              retries of one model call (default 3)
@@ -31,6 +33,7 @@ MODEL_MAX_TOKENS               completion budget of one call (default 1024)
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -60,6 +63,7 @@ _ENV_NAMES: dict[str, str] = {
     "report_bucket": "REPORT_BUCKET",
     "reports_dir": "REPORTS_DIR",
     "log_level": "LOG_LEVEL",
+    "stage": "STAGE",
     "request_deadline_seconds": "REQUEST_DEADLINE_SECONDS",
     "model_timeout_seconds": "MODEL_TIMEOUT_SECONDS",
     "model_max_retries": "MODEL_MAX_RETRIES",
@@ -83,6 +87,7 @@ class AgentContext:
     report_bucket: str | None = None
     reports_dir: str = "reports"
     log_level: str = "INFO"
+    stage: str = "local"
     request_deadline_seconds: float = 240.0
     model_timeout_seconds: float = 60.0
     model_max_retries: int = 3
@@ -91,6 +96,11 @@ class AgentContext:
 
     def __post_init__(self) -> None:
         self.validate()
+
+    @property
+    def emits_metrics(self) -> bool:
+        """Deployed stages emit CloudWatch EMF lines; a laptop (``local``) does not."""
+        return self.stage != "local"
 
     @property
     def report_store(self) -> str:
@@ -111,6 +121,8 @@ class AgentContext:
             raise bad("data_provider", " | ".join(DATA_PROVIDERS))
         if self.log_level not in LOG_LEVELS:
             raise bad("log_level", " | ".join(LOG_LEVELS))
+        if not re.fullmatch(r"[a-z][a-z0-9-]{0,31}", self.stage):
+            raise bad("stage", "a lower-case stage name such as dev, prod or local")
         if self.model_provider == "sagemaker":
             for name in ("sagemaker_endpoint_name", "sagemaker_inference_component"):
                 if not getattr(self, name):
@@ -132,9 +144,7 @@ class AgentContext:
             raise bad("model_max_tokens", "an integer in [16, 32768]")
 
     @classmethod
-    def from_env(
-        cls, env: Mapping[str, str] | None = None, **overrides: Any
-    ) -> AgentContext:
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> AgentContext:
         """Build settings from ``env`` (default ``os.environ``), then ``overrides``.
 
         Empty variables count as unset. Numbers that do not parse raise

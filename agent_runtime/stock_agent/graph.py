@@ -43,7 +43,7 @@ from typing import Any, TypeVar
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from . import service, storage
+from . import metrics, service, storage
 from .context import AgentContext
 from .errors import AgentError, internal_error
 from .market_data import MarketDataProvider, get_provider, known_symbols
@@ -417,9 +417,16 @@ class StockAgent:
     Requests share nothing but the (thread-safe) clients.
     """
 
-    def __init__(self, *, ctx: AgentContext, dependencies: Dependencies | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        ctx: AgentContext,
+        dependencies: Dependencies | None = None,
+        metrics_sink: Callable[[str], None] | None = None,
+    ) -> None:
         self.ctx = ctx
         self._deps = dependencies
+        self._metrics_sink = metrics_sink
         self._lock = threading.Lock()
         self.graph = build_graph(dependencies=self._dependencies_for)
 
@@ -473,10 +480,15 @@ class StockAgent:
         ``warnings`` (e.g. ignored payload keys) are carried into the response.
         """
         _ = self.dependencies  # build the clients first: a config error surfaces plainly
-        final = self.graph.invoke(
-            self._initial_state(prompt, request_id, session_id, warnings), context=self.ctx
-        )
+        try:
+            final = self.graph.invoke(
+                self._initial_state(prompt, request_id, session_id, warnings), context=self.ctx
+            )
+        except AgentError as err:
+            self._emit_metrics(None, error_code=err.code)
+            raise
         response: dict[str, Any] = final["response"]
+        self._emit_metrics(response)
         return response
 
     def stream(
@@ -490,13 +502,29 @@ class StockAgent:
         """Progress events per stage and ticker, then ``{"event": "result", **response}``."""
         _ = self.dependencies
         last: dict[str, Any] = {}
-        for mode, chunk in self.graph.stream(
-            self._initial_state(prompt, request_id, session_id, warnings),
-            context=self.ctx,
-            stream_mode=["custom", "values"],
-        ):
-            if mode == "custom":
-                yield {"request_id": request_id, **chunk}
-            else:
-                last = chunk
+        try:
+            for mode, chunk in self.graph.stream(
+                self._initial_state(prompt, request_id, session_id, warnings),
+                context=self.ctx,
+                stream_mode=["custom", "values"],
+            ):
+                if mode == "custom":
+                    yield {"request_id": request_id, **chunk}
+                else:
+                    last = chunk
+        except AgentError as err:
+            self._emit_metrics(None, error_code=err.code)
+            raise
+        self._emit_metrics(last["response"])
         yield {"event": "result", **last["response"]}
+
+    def _emit_metrics(
+        self, response: dict[str, Any] | None, *, error_code: str | None = None
+    ) -> None:
+        """One EMF record per request in deployed stages (see :mod:`stock_agent.metrics`)."""
+        if not (self.ctx.emits_metrics or self._metrics_sink):
+            return
+        record = metrics.request_metrics(
+            stage=self.ctx.stage, response=response, error_code=error_code
+        )
+        metrics.emit(record, sink=self._metrics_sink)
