@@ -1,6 +1,6 @@
-"""Assemble the five stacks of one stage into a CDK app, in dependency order.
+"""Assemble the six stacks of one stage into a CDK app, in dependency order.
 
-Images -> Bucket -> Iam -> Model -> Runtime. Resources cross stacks as
+Images -> Bucket -> Iam -> Model -> Runtime -> Monitoring. Resources cross stacks as
 objects (image assets, bucket, roles, endpoint); references that CDK
 cannot see (image URIs are built from pseudo-parameters only) get an
 explicit stack dependency, so ``cdk deploy --all`` deploys in this order
@@ -19,13 +19,14 @@ from aws_cdk import App, Environment, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from stacks.bucket_stack import BucketStack
-from stacks.config import StageConfig
+from stacks.config import GPU_INSTANCE_TYPES, StageConfig
 from stacks.iam_stack import IamStack
 from stacks.images_stack import ImagesStack
-from stacks.model_stack import ModelStack
+from stacks.model_stack import VARIANT_NAME, ModelStack
+from stacks.monitoring_stack import MonitoringStack
 from stacks.runtime_stack import RuntimeStack
 
-STACK_ORDER = ("Images", "Bucket", "Iam", "Model", "Runtime")
+STACK_ORDER = ("Images", "Bucket", "Iam", "Model", "Runtime", "Monitoring")
 
 
 @dataclass(frozen=True)
@@ -37,13 +38,14 @@ class AppStacks:
     iam: IamStack
     model: ModelStack
     runtime: RuntimeStack
+    monitoring: MonitoringStack
 
     def by_name(self) -> dict[str, object]:
         """Short name ("Images", ...) to stack, in dependency order."""
         return dict(
             zip(
                 STACK_ORDER,
-                (self.images, self.bucket, self.iam, self.model, self.runtime),
+                (self.images, self.bucket, self.iam, self.model, self.runtime, self.monitoring),
                 strict=True,
             )
         )
@@ -97,12 +99,32 @@ def build_app(
         report_bucket=bucket.bucket,
         **common("Runtime", "stock-analysis agent on AgentCore Runtime"),
     )
+    monitoring = MonitoringStack(
+        app,
+        f"{prefix}-Monitoring",
+        stage=config.stage,
+        config=config.operations,
+        inference_component=model.inference_component,
+        endpoint_name=config.endpoint_name,
+        variant_name=VARIANT_NAME,
+        runtime=runtime.runtime,
+        runtime_endpoint_name=config.runtime.endpoint_name,
+        min_instance_count=config.endpoint.min_instance_count,
+        max_instance_count=config.endpoint.max_instance_count,
+        accelerators_per_instance=GPU_INSTANCE_TYPES[config.endpoint.instance_type],
+        accelerators_per_copy=config.endpoint.accelerators_per_copy,
+        **common("Monitoring", "autoscaling, alarms and dashboard"),
+    )
     iam.add_stack_dependency(images, "ECR pull is scoped to the image repository")
     iam.add_stack_dependency(bucket, "the runtime role writes to the report bucket")
     model.add_stack_dependency(images, "the model runs the model image")
     model.add_stack_dependency(iam, "the model uses the SageMaker execution role")
     runtime.add_stack_dependency(images, "the runtime runs the agent image")
     runtime.add_stack_dependency(model, "the agent calls the endpoint")
+    monitoring.add_stack_dependency(model, "autoscaling targets the inference component")
+    monitoring.add_stack_dependency(runtime, "alarms and graphs read the runtime's metrics")
     for key, value in config.tag_map.items():
         Tags.of(app).add(key, value)
-    return AppStacks(images=images, bucket=bucket, iam=iam, model=model, runtime=runtime)
+    return AppStacks(
+        images=images, bucket=bucket, iam=iam, model=model, runtime=runtime, monitoring=monitoring
+    )

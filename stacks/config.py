@@ -24,6 +24,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, get_type_hints
 
+from stacks.operations.config import (
+    DEV_OPERATIONS,
+    PROD_OPERATIONS,
+    STEADY_OPERATIONS,
+    OperationsConfig,
+    OperationsConfigError,
+)
+
 PROJECT = "gptoss-agent"
 
 # AgentCore's own limits (API reference of CreateAgentRuntime / the L2 docs).
@@ -396,6 +404,8 @@ class StageConfig:
     storage: StorageSettings = field(default_factory=StorageSettings)
     logs: LogSettings = field(default_factory=LogSettings)
     tags: TagSettings = field(default_factory=TagSettings)
+    # Autoscaling, alarms, dashboard, tracing (stacks/operations, docs/operations.md).
+    operations: OperationsConfig = STEADY_OPERATIONS
 
     def __post_init__(self) -> None:
         self.validate()
@@ -409,6 +419,15 @@ class StageConfig:
         self.storage.validate()
         self.logs.validate()
         self.tags.validate()
+        try:
+            self.operations.autoscaling.check_endpoint(
+                min_instance_count=self.endpoint.min_instance_count,
+                max_instance_count=self.endpoint.max_instance_count,
+                accelerators_per_instance=GPU_INSTANCE_TYPES[self.endpoint.instance_type],
+                accelerators_per_copy=self.endpoint.accelerators_per_copy,
+            )
+        except OperationsConfigError as error:
+            raise ConfigError(str(error)) from None
         for key, name in (
             ("endpoint name", self.endpoint_name),
             ("inference component name", self.inference_component_name),
@@ -456,12 +475,14 @@ def _dev() -> StageConfig:
     return StageConfig(
         stage="dev",
         retain_data=False,
-        endpoint=EndpointSettings(min_instance_count=1, max_instance_count=1),
+        # min 0: scale-to-zero releases the GPU instance when no copy runs.
+        endpoint=EndpointSettings(min_instance_count=0, max_instance_count=1),
         runtime=RuntimeSettings(log_level="DEBUG"),
         storage=StorageSettings(
             report_retention_days=30, noncurrent_retention_days=7, access_log_retention_days=30
         ),
         logs=LogSettings(retention_days=14),
+        operations=DEV_OPERATIONS,
     )
 
 
@@ -478,6 +499,7 @@ def _prod() -> StageConfig:
             access_log_retention_days=365,
         ),
         logs=LogSettings(retention_days=90),
+        operations=PROD_OPERATIONS,
     )
 
 
@@ -497,7 +519,10 @@ def load_stage(stage: str, overrides: Mapping[str, Any] | None = None) -> StageC
         raise _bad("stage", stage, " | ".join(STAGES))
     config = _STAGE_DEFAULTS[stage]()
     for key, value in (overrides or {}).items():
-        config = _override(config, key, value)
+        try:
+            config = _override(config, key, value)
+        except OperationsConfigError as error:  # the operations sections validate themselves
+            raise ConfigError(str(error)) from None
     return config
 
 

@@ -23,6 +23,7 @@ from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from stacks.config import PROJECT
 from stacks.operations.alarms import AlarmTopic, OperationsAlarms
 from stacks.operations.autoscaling import InferenceComponentAutoscaling
 from stacks.operations.config import OperationsConfig, OperationsConfigError
@@ -34,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 def dashboard_name_for(stage: str) -> str:
     """The dashboard's name: one per stage, readable in the console list."""
-    return f"stock-agent-{stage}"
+    return f"{PROJECT}-{stage}"
 
 
 class MonitoringStack(Stack):

@@ -27,6 +27,7 @@ from constructs import Construct
 
 from stacks.common import log_retention, removal_policy
 from stacks.config import StageConfig
+from stacks.operations.tracing import allow_trace_delivery
 
 # Payload accepted by the agent entrypoint, used in the printed invoke command.
 EXAMPLE_PAYLOAD = '{"prompt": "Analyze SIM_STOCK for investment purposes"}'
@@ -46,6 +47,8 @@ def runtime_environment(
         "LOG_LEVEL": runtime.log_level,
         "REQUEST_DEADLINE_SECONDS": str(runtime.request_deadline_seconds),
         "MODEL_COLD_START_WAIT_SECONDS": str(runtime.model_cold_start_wait_seconds),
+        # Dimension of the agent's EMF metrics (docs/operations.md, metric contract).
+        "STAGE": config.stage,
     }
 
 
@@ -111,7 +114,13 @@ class RuntimeStack(Stack):
                 )
             ],
             manage_delivery_resource_policy=False,
+            tracing_enabled=config.operations.tracing,
         )
+        if config.operations.tracing:
+            # Without managed delivery policies the L2 adds no X-Ray resource policy.
+            self.trace_delivery_policy = allow_trace_delivery(
+                self, "TraceDeliveryPolicy", runtime=self.runtime
+            )
         self.runtime_endpoint = self.runtime.add_endpoint(
             runtime_cfg.endpoint_name,
             description=f"Stable endpoint of the {config.stage} agent (latest version)",

@@ -10,6 +10,7 @@ from .autoscaling import InferenceComponentAutoscaling
 from .config import (
     DEV_OPERATIONS,
     PROD_OPERATIONS,
+    STEADY_OPERATIONS,
     AlarmConfig,
     AutoscalingConfig,
     OperationsConfig,
@@ -22,6 +23,7 @@ from .tracing import allow_trace_delivery
 __all__ = [
     "DEV_OPERATIONS",
     "PROD_OPERATIONS",
+    "STEADY_OPERATIONS",
     "AgentMetrics",
     "AlarmConfig",
     "AlarmTopic",

@@ -31,7 +31,7 @@ class OperationsConfigError(ValueError):
 
 
 def _bad(key: str, value: object, allowed: str) -> OperationsConfigError:
-    return OperationsConfigError(f"operations.{key}={value!r} is invalid: expected {allowed}")
+    return OperationsConfigError(f"{key}={value!r} is invalid: expected {allowed}")
 
 
 def _check_int(key: str, value: object, low: int, high: int) -> None:
@@ -77,25 +77,29 @@ class AutoscalingConfig:
     def validate(self) -> None:
         """Raise :class:`OperationsConfigError` for the first inconsistent key."""
         if not isinstance(self.scale_to_zero, bool):
-            raise _bad("autoscaling.scale_to_zero", self.scale_to_zero, "true | false")
-        _check_int("autoscaling.min_copy_count", self.min_copy_count, 0, 100)
-        _check_int("autoscaling.max_copy_count", self.max_copy_count, 1, 100)
+            raise _bad("operations.autoscaling.scale_to_zero", self.scale_to_zero, "true | false")
+        _check_int("operations.autoscaling.min_copy_count", self.min_copy_count, 0, 100)
+        _check_int("operations.autoscaling.max_copy_count", self.max_copy_count, 1, 100)
         if self.scale_to_zero and self.min_copy_count != 0:
             raise _bad(
-                "autoscaling.min_copy_count", self.min_copy_count, "0 when scale_to_zero is on"
+                "operations.autoscaling.min_copy_count",
+                self.min_copy_count,
+                "0 when scale_to_zero is on",
             )
         if not self.scale_to_zero and self.min_copy_count < 1:
             raise _bad(
-                "autoscaling.min_copy_count", self.min_copy_count, ">= 1 when scale_to_zero is off"
+                "operations.autoscaling.min_copy_count",
+                self.min_copy_count,
+                ">= 1 when scale_to_zero is off",
             )
         if self.max_copy_count < self.min_copy_count:
             raise _bad(
-                "autoscaling.max_copy_count",
+                "operations.autoscaling.max_copy_count",
                 self.max_copy_count,
                 f">= min_copy_count ({self.min_copy_count})",
             )
         _check_number(
-            "autoscaling.target_concurrent_requests_per_copy",
+            "operations.autoscaling.target_concurrent_requests_per_copy",
             self.target_concurrent_requests_per_copy,
             0,
             1000,
@@ -105,7 +109,7 @@ class AutoscalingConfig:
             "scale_in_cooldown_seconds",
             "wake_up_cooldown_seconds",
         ):
-            _check_int(f"autoscaling.{key}", getattr(self, key), 0, 3600)
+            _check_int(f"operations.autoscaling.{key}", getattr(self, key), 0, 3600)
 
     def check_endpoint(
         self,
@@ -127,7 +131,8 @@ class AutoscalingConfig:
             raise _bad(
                 "endpoint.min_instance_count",
                 min_instance_count,
-                "0 when autoscaling.scale_to_zero is on (an idle instance would stay billed)",
+                "0 when operations.autoscaling.scale_to_zero is on "
+                "(an idle instance would stay billed)",
             )
         if accelerators_per_copy < 1 or accelerators_per_instance < accelerators_per_copy:
             raise _bad(
@@ -138,7 +143,7 @@ class AutoscalingConfig:
         per_instance = accelerators_per_instance // accelerators_per_copy
         if self.max_copy_count > max_instance_count * per_instance:
             raise _bad(
-                "autoscaling.max_copy_count",
+                "operations.autoscaling.max_copy_count",
                 self.max_copy_count,
                 f"<= {max_instance_count * per_instance} (max_instance_count "
                 f"{max_instance_count} x {per_instance} copies per instance)",
@@ -168,18 +173,28 @@ class AlarmConfig:
     def validate(self) -> None:
         """Raise :class:`OperationsConfigError` for the first bad key."""
         if self.email is not None and not _EMAIL.match(self.email):
-            raise _bad("alarms.email", self.email, "an e-mail address like ops@example.com")
-        _check_number("alarms.endpoint_5xx_rate_percent", self.endpoint_5xx_rate_percent, 0, 100)
-        _check_number("alarms.model_latency_p90_seconds", self.model_latency_p90_seconds, 0, 3600)
-        _check_int("alarms.runtime_system_errors", self.runtime_system_errors, 1, 100_000)
-        _check_int("alarms.report_upload_failures", self.report_upload_failures, 1, 100_000)
+            raise _bad(
+                "operations.alarms.email", self.email, "an e-mail address like ops@example.com"
+            )
+        _check_number(
+            "operations.alarms.endpoint_5xx_rate_percent", self.endpoint_5xx_rate_percent, 0, 100
+        )
+        _check_number(
+            "operations.alarms.model_latency_p90_seconds", self.model_latency_p90_seconds, 0, 3600
+        )
+        _check_int(
+            "operations.alarms.runtime_system_errors", self.runtime_system_errors, 1, 100_000
+        )
+        _check_int(
+            "operations.alarms.report_upload_failures", self.report_upload_failures, 1, 100_000
+        )
         if self.period_seconds not in _ALARM_PERIODS:
             raise _bad(
-                "alarms.period_seconds",
+                "operations.alarms.period_seconds",
                 self.period_seconds,
                 " | ".join(str(p) for p in _ALARM_PERIODS),
             )
-        _check_int("alarms.evaluation_periods", self.evaluation_periods, 1, 24)
+        _check_int("operations.alarms.evaluation_periods", self.evaluation_periods, 1, 24)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -190,6 +205,22 @@ class OperationsConfig:
     alarms: AlarmConfig = field(default_factory=AlarmConfig)
     # Tracing of the AgentCore runtime (X-Ray through the L2's tracingEnabled).
     tracing: bool = True
+
+    def __post_init__(self) -> None:
+        # The sections validate themselves; here only that they are sections
+        # (a config override could put a plain string in their place).
+        if not isinstance(self.autoscaling, AutoscalingConfig):
+            raise _bad("operations.autoscaling", self.autoscaling, "an AutoscalingConfig")
+        if not isinstance(self.alarms, AlarmConfig):
+            raise _bad("operations.alarms", self.alarms, "an AlarmConfig")
+        if not isinstance(self.tracing, bool):
+            raise _bad("operations.tracing", self.tracing, "true | false")
+
+
+# One warm copy, no autoscaling range: the default of a stage that does not choose.
+STEADY_OPERATIONS = OperationsConfig(
+    autoscaling=AutoscalingConfig(scale_to_zero=False, min_copy_count=1, max_copy_count=1)
+)
 
 
 DEV_OPERATIONS = OperationsConfig(

@@ -1,6 +1,6 @@
 """cfn-lint over every template ``app.py`` synthesizes, both stages: zero errors.
 
-One cfn-lint process lints all ten templates (loading its rules once).
+One cfn-lint process lints all twelve templates (loading its rules once).
 Warnings are not failures; the ones seen today are W3005 "DependsOn already
 enforced by a GetAtt", which is deliberate for the inference component
 (the explicit ``DependsOn`` documents the destroy order) and comes from
@@ -28,7 +28,7 @@ def test_templates_have_no_cfn_lint_errors(cli_synth: dict[str, CliSynth]) -> No
     for stage in STAGES:
         assert cli_synth[stage].returncode == 0, cli_synth[stage].output
         paths += sorted(cli_synth[stage].outdir.glob("*.template.json"))
-    assert len(paths) == 10
+    assert len(paths) == 12
     lint = subprocess.run(
         [str(CFN_LINT), "--format", "json", "--regions", "us-east-1", "us-west-2", "--",
          *map(str, paths)],

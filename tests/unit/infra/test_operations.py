@@ -1,10 +1,16 @@
 """Template tests of the operations layer (issue 7): autoscaling, alarms, dashboard, cost.
 
-The constructs are synthesized for real (aws-cdk-lib, with the cdk-nag
-AwsSolutions plugin on) against a small fixture stack holding a real
-``CfnEndpoint``/``CfnInferenceComponent`` and an AgentCore ``Runtime`` L2, so
-the assertions read the CloudFormation that would be deployed. The app is
-synthesized once per module (a few seconds) and shared by the tests.
+Two sources of templates, both real synthesized CloudFormation:
+
+* a small fixture app (a real ``CfnEndpoint``/``CfnInferenceComponent`` and an
+  AgentCore ``Runtime`` L2, plus Monitoring stacks for the dev and prod
+  operations configs, prod with an alarm e-mail) for the constructs' details;
+* the project's own app per stage (``tests.support.cdk_synth``, shared with
+  the other infra tests) for the wiring: the Monitoring stack targets the
+  Model stack's component, the runtime traces, the stage config's values.
+
+cdk-nag and cfn-lint over the Monitoring stack run with the whole app in
+``test_app_entrypoint.py`` and ``test_cfn_lint.py``.
 """
 
 from __future__ import annotations
@@ -17,14 +23,13 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk import Validations
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk.assertions import Match, Template
-from cdk_nag import AwsSolutionsChecks
 
+from stacks.config import ConfigError, load_stage
 from stacks.monitoring_stack import MonitoringStack, dashboard_name_for
 from stacks.operations import (
     DEV_OPERATIONS,
@@ -43,8 +48,9 @@ from stacks.operations.config import (
     METRIC_REPORT_UPLOAD_FAILURES,
     METRIC_REPORTS_WRITTEN,
 )
-from stacks.operations.cost import PRICES, render_cost_table, stage_cost
+from stacks.operations.cost import PRICES, StageCost, render_cost_table, stage_cost
 from stacks.operations.tracing import allow_trace_delivery
+from tests.support.cdk_synth import STAGES, synth_templates
 
 pytestmark = pytest.mark.slow
 
@@ -141,11 +147,7 @@ def _monitoring(
 
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Synthesize once: dev (scale-to-zero, no e-mail) and prod (warm, with e-mail).
-
-    cdk-nag runs as a validation plugin on the whole app: ``app.synth()``
-    raises ``ValidationFailed`` on any unacknowledged finding.
-    """
+    """Synthesize once: dev (scale-to-zero, no e-mail) and prod (warm, with e-mail)."""
     app = cdk.App(outdir=str(tmp_path_factory.mktemp("cdk.out")))
     component, runtime = _fixture_stack(app)
     _monitoring(
@@ -170,7 +172,6 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         runtime=runtime,
         min_instance_count=1,
     )
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     assembly = app.synth()
     return {
         "fixture": assembly.get_stack_by_name("Fixture"),
@@ -488,23 +489,66 @@ def test_runtime_traces_reach_xray_without_the_l2_managing_policies(
     assert runtime_id in runtime_arn and "AgentRuntimeArn" in runtime_arn
 
 
-# -- checks on the whole synthesized output ----------------------------------------------
+# -- the project's app: wiring to the Model and Runtime stacks ---------------------------
 
 
-def test_monitoring_templates_pass_cfn_lint(synthesized: dict[str, Any]) -> None:
-    from cfnlint.api import lint
+def test_project_app_scales_the_model_stacks_component_per_stage_config(
+    stage_templates: tuple[str, dict[str, dict[str, Any]]],
+) -> None:
+    stage, templates = stage_templates
+    config = load_stage(stage)
+    autoscaling = config.operations.autoscaling
+    _, target = _only(templates["Monitoring"], "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert target["Properties"]["ResourceId"] == (
+        f"inference-component/{config.inference_component_name}"
+    )
+    assert target["Properties"]["MinCapacity"] == autoscaling.min_copy_count
+    assert target["Properties"]["MaxCapacity"] == autoscaling.max_copy_count
+    # Managed instance scaling: to zero exactly where the copies may reach zero.
+    _, endpoint_config = _only(templates["Model"], "AWS::SageMaker::EndpointConfig")
+    (variant,) = endpoint_config["Properties"]["ProductionVariants"]
+    scaling = variant["ManagedInstanceScaling"]
+    assert scaling["Status"] == "ENABLED"
+    assert (scaling["MinInstanceCount"] == 0) == autoscaling.scale_to_zero
+    assert scaling["MaxInstanceCount"] == config.endpoint.max_instance_count
+    steps = [
+        p
+        for p in _resources(
+            templates["Monitoring"], "AWS::ApplicationAutoScaling::ScalingPolicy"
+        ).values()
+        if p["Properties"]["PolicyType"] == "StepScaling"
+    ]
+    assert len(steps) == (1 if autoscaling.scale_to_zero else 0)
+    assert stage == "dev" or not autoscaling.scale_to_zero  # prod stays warm by default
 
-    for stage in ("dev", "prod"):
-        matches = lint(json.dumps(synthesized[stage].template), regions=[ENV.region])
-        errors = [m for m in matches if m.rule.id.startswith("E")]
-        assert not errors, [str(m) for m in errors]
+
+def test_project_app_graphs_and_alarms_the_named_runtime_endpoint(
+    stage_templates: tuple[str, dict[str, dict[str, Any]]],
+) -> None:
+    stage, templates = stage_templates
+    config = load_stage(stage)
+    monitoring = templates["Monitoring"]
+    _, dashboard = _only(monitoring, "AWS::CloudWatch::Dashboard")
+    assert dashboard["Properties"]["DashboardName"] == dashboard_name_for(stage)
+    runtime = _alarm_by_metric(monitoring, "SystemErrors")
+    dims = {d["Name"]: d["Value"] for d in runtime["Dimensions"]}
+    assert dims["Name"] == f"{config.runtime_name}::{config.runtime.endpoint_name}"
+    uploads = _alarm_by_metric(monitoring, METRIC_REPORT_UPLOAD_FAILURES)
+    assert uploads["Dimensions"] == [{"Name": AGENT_METRIC_DIMENSION, "Value": stage}]
+    # The runtime tells the agent its stage (the EMF dimension) and traces to X-Ray.
+    runtime_template = templates["Runtime"]
+    _, resource = _only(runtime_template, "AWS::BedrockAgentCore::Runtime")
+    assert resource["Properties"]["EnvironmentVariables"]["STAGE"] == stage
+    assert config.operations.tracing
+    _only(runtime_template, "AWS::XRay::ResourcePolicy")
 
 
-def test_cdk_nag_reports_nothing(synthesized: dict[str, Any]) -> None:
-    """The fixture synthesized with AwsSolutionsChecks on the whole app; ``app.synth()``
-    raises on any unacknowledged finding, and the written report lists none."""
-    report = json.loads((synthesized["outdir"] / "validation-report.json").read_text())
-    assert report["pluginReports"] == []
+def test_operations_errors_reach_synth_as_config_errors_naming_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"endpoint\.min_instance_count=1 is invalid"):
+        load_stage("dev", {"endpoint.min_instance_count": "1"})
+    with pytest.raises(ConfigError, match=r"operations\.autoscaling='on' is invalid"):
+        load_stage("prod", {"operations.autoscaling": "on"})
+    assert load_stage("dev", {"operations.tracing": "false"}).operations.tracing is False
 
 
 # -- configuration -----------------------------------------------------------------------
@@ -547,7 +591,7 @@ def test_bad_operations_settings_name_key_value_and_what_is_allowed(build: Any, 
     with pytest.raises(OperationsConfigError) as error:
         build()
     message = str(error.value)
-    assert f"operations.{key}" in message
+    assert f"operations.{key}" in message  # key, value and the allowed values
     assert "expected" in message
 
 
@@ -599,37 +643,25 @@ def test_documented_emf_example_is_valid_for_the_dashboard_contract() -> None:
     assert AGENT_METRIC_DIMENSION in line
 
 
-def _alarm_count(synthesized: dict[str, Any], stage: str) -> int:
-    return len(_resources(synthesized[stage].template, "AWS::CloudWatch::Alarm"))
-
-
-def _expected_cost_table(synthesized: dict[str, Any]) -> str:
-    """The table for the stage defaults, with the alarm counts read from the templates."""
-    return render_cost_table(
-        [
-            stage_cost(
-                stage="dev",
-                instance_type="ml.g6e.4xlarge",
-                min_instance_count=0,
-                scale_to_zero=DEV_OPERATIONS.autoscaling.scale_to_zero,
-                alarm_count=_alarm_count(synthesized, "dev"),
-            ),
-            stage_cost(
-                stage="prod",
-                instance_type="ml.g6e.4xlarge",
-                min_instance_count=1,
-                scale_to_zero=PROD_OPERATIONS.autoscaling.scale_to_zero,
-                alarm_count=_alarm_count(synthesized, "prod"),
-            ),
-        ]
+def _stage_cost_of_the_app(stage: str) -> StageCost:
+    """The cost model fed from the stage config and the synthesized app (alarm count)."""
+    config = load_stage(stage)
+    alarms = _resources(synth_templates(stage)["Monitoring"], "AWS::CloudWatch::Alarm")
+    return stage_cost(
+        stage=stage,
+        instance_type=config.endpoint.instance_type,
+        min_instance_count=config.endpoint.min_instance_count,
+        scale_to_zero=config.operations.autoscaling.scale_to_zero,
+        alarm_count=len(alarms),
     )
 
 
-def test_cost_table_in_docs_is_the_generated_one(synthesized: dict[str, Any]) -> None:
+def test_cost_table_in_docs_is_the_generated_one() -> None:
     doc = _operations_doc()
     section = re.search(r"<!-- cost-table:start -->\n(.*?)<!-- cost-table:end -->", doc, re.S)
     assert section, "docs/operations.md lost its cost-table markers"
-    assert section.group(1) == _expected_cost_table(synthesized), (
+    expected = render_cost_table([_stage_cost_of_the_app(stage) for stage in STAGES])
+    assert section.group(1) == expected, (
         "cost table out of date: paste render_cost_table(...) output between the markers"
     )
 

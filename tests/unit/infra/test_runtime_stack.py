@@ -37,9 +37,10 @@ def test_environment_is_the_agent_contract(
     assert set(env) == {
         "MODEL_PROVIDER", "SAGEMAKER_ENDPOINT_NAME", "SAGEMAKER_INFERENCE_COMPONENT",
         "REPORT_BUCKET", "AWS_REGION", "LOG_LEVEL", "REQUEST_DEADLINE_SECONDS",
-        "MODEL_COLD_START_WAIT_SECONDS",
+        "MODEL_COLD_START_WAIT_SECONDS", "STAGE",
     }  # fmt: skip
     assert env["MODEL_PROVIDER"] == "sagemaker"
+    assert env["STAGE"] == stage  # dimension of the agent's EMF metrics (docs/operations.md)
     assert env["SAGEMAKER_INFERENCE_COMPONENT"] == config.inference_component_name
     assert "EndpointEndpointName" in env["SAGEMAKER_ENDPOINT_NAME"]["Fn::ImportValue"]
     assert "ReportBucket" in env["REPORT_BUCKET"]["Fn::ImportValue"]
@@ -98,8 +99,11 @@ def test_named_endpoint_application_logs_and_outputs(
     assert endpoint["Properties"]["AgentRuntimeVersion"] == {
         "Fn::GetAtt": [runtime_id, "AgentRuntimeVersion"]
     }
-    _, source = only(runtime_template, "AWS::Logs::DeliverySource")
-    assert source["Properties"]["LogType"] == "APPLICATION_LOGS"
+    log_types = {
+        source["Properties"]["LogType"]
+        for source in resources(runtime_template, "AWS::Logs::DeliverySource").values()
+    }
+    assert log_types == {"APPLICATION_LOGS", "TRACES"}  # traces: docs/operations.md, Tracing
     _, group = only(runtime_template, "AWS::Logs::LogGroup")
     assert group["Properties"]["LogGroupName"].startswith("/aws/vendedlogs/")
 
