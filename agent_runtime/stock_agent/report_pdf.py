@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import math
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -31,9 +32,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
-from reportlab.graphics.charts.legends import Legend
-from reportlab.graphics.charts.lineplots import LinePlot
-from reportlab.graphics.shapes import Drawing, String
+from reportlab.graphics.shapes import Drawing, Line, PolyLine, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
@@ -260,10 +259,27 @@ def _sample_indices(count: int, limit: int) -> list[int]:
     return sorted({round(i * step) for i in range(limit)})
 
 
+def _nice_step(span: float, *, max_ticks: int = 6) -> float:
+    """A 1-2-5 tick step that puts at most ``max_ticks`` ticks over ``span``."""
+    raw = span / max_ticks if span > 0 else 1.0
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 5, 10):
+        if factor * magnitude >= raw:
+            return factor * magnitude
+    return 10 * magnitude
+
+
 def price_chart(
     prices: Sequence[PricePoint], *, currency: str, width: float, height: float = 62 * mm
 ) -> Drawing:
-    """Closing price with 50- and 200-day SMAs, downsampled to ``MAX_CHART_POINTS``."""
+    """Closing price with 50- and 200-day SMAs, downsampled to ``MAX_CHART_POINTS``.
+
+    Drawn from plain shapes (polylines, tick lines, strings) rather than
+    reportlab's ``LinePlot`` and ``Legend`` widgets: the widgets' attribute
+    validation made the chart a third of a report's render time (the
+    benchmark's row 2: 66 ms before, see ``bench/changes.md``), and a line
+    chart with fixed axes needs none of their generality.
+    """
     drawing = Drawing(width, height)
     closes = [p.close for p in prices]
     if len(closes) < 2:
@@ -274,54 +290,57 @@ def price_chart(
         ("50-day SMA", _rolling_means(closes, 50), colors.HexColor("#E07A1F")),
         ("200-day SMA", _rolling_means(closes, 200), colors.HexColor("#2E8B57")),
     ]
-    keep = _sample_indices(len(closes), MAX_CHART_POINTS)
-    lines = []
-    shown = []
-    for name, values, colour in series:
-        points = [
-            (float(prices[i].day.toordinal()), float(v))
-            for i in keep
-            if (v := values[i]) is not None
-        ]
-        if len(points) >= 2:
-            lines.append(points)
-            shown.append((colour, name))
-
-    plot = LinePlot()
-    plot.x, plot.y = 42, 28
-    plot.width, plot.height = width - 60, height - 48
-    plot.data = lines
-    for index, (colour, _) in enumerate(shown):
-        plot.lines[index].strokeColor = colour
-        plot.lines[index].strokeWidth = 1.4 if index == 0 else 1.0
+    left, bottom = 42.0, 28.0
+    plot_w, plot_h = width - 60, height - 48
     low, high = min(closes), max(closes)
     pad = (high - low) * 0.05 or high * 0.05
-    plot.yValueAxis.valueMin, plot.yValueAxis.valueMax = low - pad, high + pad
-    plot.yValueAxis.labels.fontSize = 7
-    plot.yValueAxis.labelTextFormat = lambda v: fmt_money(v, currency).rsplit(".", 1)[0]
+    y_min, y_max = low - pad, high + pad
     first, last = prices[0].day.toordinal(), prices[-1].day.toordinal()
-    plot.xValueAxis.valueMin, plot.xValueAxis.valueMax = first, last
-    month_starts = [
-        date(d.year, d.month, 1).toordinal()
-        for d in {date(p.day.year, p.day.month, 1) for p in prices}
-        if first <= date(d.year, d.month, 1).toordinal() <= last
-    ]
-    plot.xValueAxis.valueSteps = sorted(month_starts)[::2] or [first, last]
-    plot.xValueAxis.labels.fontSize = 7
-    plot.xValueAxis.labelTextFormat = _month_label
-    drawing.add(plot)
 
-    legend = Legend()
-    legend.x, legend.y = 48, height - 6
-    legend.fontSize = 7
-    legend.columnMaximum = 1
-    legend.alignment = "right"
-    legend.deltax = 70
-    legend.colorNamePairs = shown
-    legend.boxAnchor = "nw"
-    legend.dx, legend.dy = 8, 6
-    legend.variColumn = 1
-    drawing.add(legend)
+    def x_at(ordinal: float) -> float:
+        return left + (ordinal - first) / ((last - first) or 1) * plot_w
+
+    def y_at(value: float) -> float:
+        return bottom + (value - y_min) / ((y_max - y_min) or 1) * plot_h
+
+    axis = {"strokeColor": colors.black, "strokeWidth": 0.5}
+    drawing.add(Line(left, bottom, left, bottom + plot_h, **axis))
+    drawing.add(Line(left, bottom, left + plot_w, bottom, **axis))
+    step = _nice_step(y_max - y_min)
+    tick = math.ceil(y_min / step) * step
+    while tick <= y_max:
+        y = y_at(tick)
+        drawing.add(Line(left - 3, y, left, y, **axis))
+        label = fmt_money(tick, currency).rsplit(".", 1)[0]
+        drawing.add(String(left - 5, y - 2.5, label, fontSize=7, textAnchor="end"))
+        tick += step
+    month_starts = sorted(
+        {
+            date(p.day.year, p.day.month, 1).toordinal()
+            for p in prices
+            if date(p.day.year, p.day.month, 1).toordinal() >= first
+        }
+    )
+    for ordinal in month_starts[::2] or [first, last]:
+        x = x_at(ordinal)
+        drawing.add(Line(x, bottom - 3, x, bottom, **axis))
+        drawing.add(String(x, bottom - 11, _month_label(ordinal), fontSize=7, textAnchor="middle"))
+
+    keep = _sample_indices(len(closes), MAX_CHART_POINTS)
+    legend_x = left + 6
+    for index, (name, values, colour) in enumerate(series):
+        points: list[float] = []
+        for i in keep:
+            value = values[i]
+            if value is not None:
+                points += [x_at(prices[i].day.toordinal()), y_at(value)]
+        if len(points) < 4:
+            continue
+        drawing.add(PolyLine(points, strokeColor=colour, strokeWidth=1.4 if index == 0 else 1.0))
+        legend_y = height - 10
+        drawing.add(Rect(legend_x, legend_y - 2, 7, 7, fillColor=colour, strokeColor=None))
+        drawing.add(String(legend_x + 11, legend_y, name, fontSize=7))
+        legend_x += 22 + 4 * len(name)
     return drawing
 
 
