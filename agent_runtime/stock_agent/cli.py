@@ -179,7 +179,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         raise CliError(f"--port {args.port} is not a TCP port", exit_code=2)
     ctx = _context(args)
     try:
-        app = create_app(ctx=ctx)
+        app = create_app(ctx=ctx, build_in_background=True)
     except ConfigError as err:
         raise CliError(f"invalid settings: {err}", exit_code=2) from None
     logger.info("serving", extra={"host": args.host, "port": args.port})

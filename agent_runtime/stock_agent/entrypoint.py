@@ -30,12 +30,13 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import os
 import queue
 import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bedrock_agentcore.runtime import BedrockAgentCoreApp
 from bedrock_agentcore.runtime.context import BedrockAgentCoreContext, RequestContext
@@ -45,13 +46,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .context import AgentContext, ConfigError
 from .errors import AgentError, internal_error
-from .graph import StockAgent
 from .logging_setup import configure_logging, quiet_agentcore_handlers, request_scope
 from .service import MAX_PAYLOAD_BYTES, parse_body, validate_payload
+
+if TYPE_CHECKING:
+    from .graph import StockAgent
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8080
+# How long an invocation waits for the agent still loading in the background.
+AGENT_READY_TIMEOUT_S = 120.0
 # Bodies larger than this are not even drained (the connection is closed after the 413).
 _DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
 
@@ -150,14 +155,72 @@ def _events_in_thread(
         yield event
 
 
-def create_app(*, ctx: AgentContext, agent: StockAgent | None = None) -> BedrockAgentCoreApp:
+class AgentHolder:
+    """The app's :class:`StockAgent`, built once: now, or in a background thread.
+
+    Building it imports LangGraph, which pulls in langchain-core and
+    langsmith: about 2 s of CPU on the 2-core benchmark machine, more than
+    everything else the server imports. Built in the background, ``/ping``
+    answers while it loads and invocations wait for it (``bench/changes.md``,
+    row 4: first ping 4.1 s before, under 2 s after).
+    """
+
+    def __init__(self, *, ctx: AgentContext, agent: StockAgent | None = None) -> None:
+        self._ctx = ctx
+        self._agent = agent
+        self._error: BaseException | None = None
+        self._ready = threading.Event()
+
+    def build(self) -> StockAgent:
+        """Import the graph and build the agent and its clients (a bad setting raises)."""
+        try:
+            if self._agent is None:
+                from .graph import StockAgent
+
+                self._agent = StockAgent(ctx=self._ctx)
+            _ = self._agent.dependencies
+            return self._agent
+        except BaseException as err:
+            self._error = err
+            raise
+        finally:
+            self._ready.set()
+
+    def build_in_background(self) -> None:
+        """Build in a daemon thread; a failure stops the process as a start-up error would."""
+
+        def run() -> None:
+            try:
+                self.build()
+            except Exception as err:
+                logger.critical("the agent could not start: %s", err)
+                logging.shutdown()
+                os._exit(2)
+
+        threading.Thread(target=run, name="agent-build", daemon=True).start()
+
+    def get(self, *, timeout_s: float = AGENT_READY_TIMEOUT_S) -> StockAgent:
+        if not self._ready.wait(timeout_s) or self._agent is None or self._error is not None:
+            logger.error("the agent is not ready", extra={"waited_s": timeout_s})
+            raise internal_error()
+        return self._agent
+
+
+def create_app(
+    *, ctx: AgentContext, agent: StockAgent | None = None, build_in_background: bool = False
+) -> BedrockAgentCoreApp:
     """The AgentCore app serving ``agent`` (built from ``ctx`` when not given).
 
-    The agent's clients are built here, so a bad setting fails at start-up,
-    not on the first request.
+    By default the agent and its clients are built here, so a bad setting
+    fails before the app exists. With ``build_in_background`` (the server's
+    entry points) they are built in a thread so ``/ping`` answers at once;
+    a bad setting then stops the process with status 2.
     """
-    stock_agent = agent or StockAgent(ctx=ctx)
-    _ = stock_agent.dependencies
+    holder = AgentHolder(ctx=ctx, agent=agent)
+    if build_in_background:
+        holder.build_in_background()
+    else:
+        holder.build()
     app = BedrockAgentCoreApp(middleware=[Middleware(PayloadGuard)])
     quiet_agentcore_handlers()
 
@@ -178,6 +241,7 @@ def create_app(*, ctx: AgentContext, agent: StockAgent | None = None) -> Bedrock
         with request_scope(request_id=request_id, session_id=session_id):
             logger.info("invocation", extra={"stream": request.stream})
             try:
+                stock_agent = holder.get()
                 if request.stream:
                     stock_agent.preflight(request.prompt)
                     return _events_in_thread(
@@ -219,7 +283,7 @@ def main() -> int:
         return 2
     configure_logging(level=ctx.log_level)
     try:
-        app = create_app(ctx=ctx)
+        app = create_app(ctx=ctx, build_in_background=True)
     except ConfigError as err:
         logger.error("invalid settings: %s", err)
         return 2
