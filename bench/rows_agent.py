@@ -220,8 +220,9 @@ class AgentBench:
                 reply = request(f"{server.url}/invocations", payload={"prompt": BENCH_PROMPT})
                 if reply.status != 200:
                     raise RuntimeError(f"first /invocations answered {reply.status}")
-                firsts.append(reply.seconds)
+                firsts.append(server.first_ping_s + reply.seconds)
         ping = statistics.median(pings)
+        answered = statistics.median(firsts)
         return [
             Row(
                 number="4",
@@ -230,7 +231,8 @@ class AgentBench:
                 target="first ping ≤ 2 s",
                 ok=ping <= FIRST_PING_TARGET_S,
                 note=f"median of {repeats}: import entrypoint {fmt_ms(statistics.median(import_s))}"
-                f", first /invocations {fmt_ms(statistics.median(firsts))}",
+                f"; spawn → first /invocations answered {fmt_ms(answered)} "
+                "(the graph loads in the background after the first ping)",
             )
         ]
 
