@@ -206,7 +206,22 @@ def measure_synth(*, repo: Path, stage: str = "dev", timeout_s: float = 300) -> 
     )
 
 
-_SUMMARY = re.compile(r"=+ (.+) in [\d.]+s")
+# pytest -q ends with e.g. "1 failed, 711 passed, 1 warning in 120.52s (0:02:00)".
+_SUMMARY = re.compile(r"^=*\s*(\d+ (?:passed|failed|error).*?) in [\d.]+s")
+
+
+def pytest_summary(stdout: str) -> str:
+    """pytest's final counts, plus the first failing test ids (the table's note)."""
+    summary = "no summary line"
+    for line in reversed(stdout.splitlines()):
+        match = _SUMMARY.search(line)
+        if match:
+            summary = match.group(1)
+            break
+    failed = [ln.split()[1] for ln in stdout.splitlines() if ln.startswith(("FAILED", "ERROR"))]
+    if failed:
+        summary += "; failing: " + ", ".join(failed[:5]) + (" …" if len(failed) > 5 else "")
+    return summary
 
 
 def measure_suite(*, repo: Path, timeout_s: float = 900) -> Row:
@@ -235,12 +250,7 @@ def measure_suite(*, repo: Path, timeout_s: float = 900) -> Row:
             note="timed out",
         )
     seconds = time.perf_counter() - started
-    summary = "no summary line"
-    for line in reversed(done.stdout.splitlines()):
-        match = _SUMMARY.search(line) or re.search(r"(\d+ passed.*) in [\d.]+s", line)
-        if match:
-            summary = match.group(1).strip("= ")
-            break
+    summary = pytest_summary(done.stdout)
     note = summary if done.returncode == 0 else f"pytest exit {done.returncode}: {summary}"
     return Row(
         number="6b",

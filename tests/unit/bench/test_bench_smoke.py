@@ -22,7 +22,7 @@ from bench import run as bench_run  # noqa: E402
 from bench.counting import CountingModelClient, estimate_tokens, narrative_from_messages  # noqa: E402
 from bench.report import Results, Row, percentile, render_table, write_results  # noqa: E402
 from bench.rows_agent import AgentBench  # noqa: E402
-from bench.rows_infra import measure_tree  # noqa: E402
+from bench.rows_infra import measure_tree, pytest_summary  # noqa: E402
 
 
 def test_percentile_interpolates_between_ranks() -> None:
@@ -106,6 +106,21 @@ def test_counting_client_counts_and_quotes_only_prompt_figures() -> None:
     assert client.prompt_tokens == sum(c.prompt_tokens for c in client.calls)
     assert estimate_tokens([], None) == 0
     assert "investment advice" in narrative_from_messages([])
+
+
+def test_pytest_summary_keeps_failures_and_names_them() -> None:
+    out = "\n".join(
+        [
+            "....F.",
+            "FAILED tests/unit/x/test_a.py::test_one - AssertionError: boom",
+            "1 failed, 711 passed, 1 warning in 120.52s (0:02:00)",
+        ]
+    )
+    assert pytest_summary(out) == (
+        "1 failed, 711 passed, 1 warning; failing: tests/unit/x/test_a.py::test_one"
+    )
+    assert pytest_summary("===== 3 passed in 1.20s =====") == "3 passed"
+    assert pytest_summary("") == "no summary line"
 
 
 @pytest.mark.parametrize(
