@@ -141,7 +141,7 @@ def measure_image_footprint(*, repo: Path) -> tuple[Row, list[str]]:
 
 def _cdk_env() -> dict[str, str]:
     env = dict(os.environ)
-    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "1"
+    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
     env["CDK_DISABLE_VERSION_CHECK"] = "1"
     return env
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, is_dataclass, replace
 from typing import Any, get_type_hints
 
 from stacks.operations.config import (
@@ -98,6 +98,16 @@ LOG_RETENTION_DAYS = (
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 ROUTING_STRATEGIES = ("LEAST_OUTSTANDING_REQUESTS", "RANDOM")
+# The GPU inference AMIs SageMaker offers for a production variant. The model
+# image (vLLM >= 0.20, CUDA 13) needs NVIDIA driver >= 580, which only the
+# AL2023 "gpu-4-1" AMI has; the older ones ship driver 535/550 and would fail
+# at container start-up with a CUDA driver error, after the instance is billed.
+INFERENCE_AMI_VERSIONS = (
+    "al2023-ami-sagemaker-inference-gpu-4-1",
+    "al2-ami-sagemaker-inference-gpu-3-1",
+    "al2-ami-sagemaker-inference-gpu-2-1",
+    "al2-ami-sagemaker-inference-gpu-2",
+)
 STAGES = ("dev", "prod")
 
 
@@ -199,6 +209,7 @@ class EndpointSettings:
     startup_health_check_timeout_seconds: int = 900
     model_data_download_timeout_seconds: int = 1_200
     routing_strategy: str = "LEAST_OUTSTANDING_REQUESTS"
+    inference_ami_version: str = INFERENCE_AMI_VERSIONS[0]
 
     def validate(self) -> None:
         _require(
@@ -246,6 +257,13 @@ class EndpointSettings:
             "endpoint.routing_strategy",
             self.routing_strategy,
             " | ".join(ROUTING_STRATEGIES),
+        )
+        _require(
+            self.inference_ami_version in INFERENCE_AMI_VERSIONS,
+            "endpoint.inference_ami_version",
+            self.inference_ami_version,
+            " | ".join(INFERENCE_AMI_VERSIONS)
+            + " (the model image needs driver >= 580: use the first)",
         )
 
 
@@ -518,32 +536,65 @@ def load_stage(stage: str, overrides: Mapping[str, Any] | None = None) -> StageC
     if stage not in _STAGE_DEFAULTS:
         raise _bad("stage", stage, " | ".join(STAGES))
     config = _STAGE_DEFAULTS[stage]()
-    for key, value in (overrides or {}).items():
-        try:
-            config = _override(config, key, value)
-        except OperationsConfigError as error:  # the operations sections validate themselves
-            raise ConfigError(str(error)) from None
-    return config
+    if not overrides:
+        return config
+    try:
+        # All overrides are applied together, so keys that must change as a
+        # pair (scale_to_zero with min_copy_count and min_instance_count) can.
+        changes = {key: (key, value) for key, value in overrides.items()}
+        rebuilt = _rebuild(config, "", changes)
+    except OperationsConfigError as error:  # the operations sections validate themselves
+        raise ConfigError(str(error)) from None
+    assert isinstance(rebuilt, StageConfig)
+    return rebuilt
 
 
-def _override(config: StageConfig, key: str, value: Any) -> StageConfig:
-    section_name, _, attr = key.partition(".")
-    sections = {f.name for f in fields(config) if f.name not in ("stage", "retain_data")}
-    if section_name == "retain_data" and not attr:
-        return replace(config, retain_data=_coerce(key, bool, value))
-    if section_name not in sections or not attr:
-        raise _bad(
-            key, value, "a key <section>.<field> with section one of " + ", ".join(sorted(sections))
-        )
-    section = getattr(config, section_name)
-    hints = get_type_hints(type(section))
-    if attr not in hints:
-        raise _bad(key, value, f"a field of {section_name}: " + ", ".join(hints))
-    if attr == "jwt":
-        new_value: Any = _coerce_jwt(key, value)
-    else:
-        new_value = _coerce(key, hints[attr], value)
-    return replace(config, **{section_name: replace(section, **{attr: new_value})})
+def _rebuild(node: Any, prefix: str, changes: Mapping[str, tuple[str, Any]]) -> Any:
+    """Return ``node`` (a config dataclass) with ``changes`` applied, recursively.
+
+    ``changes`` maps a dotted path relative to ``node`` to ``(full key,
+    value)``; the full key is what an error names. Sections nest
+    (``operations.alarms.email``); a section itself cannot be replaced by a
+    plain value, and ``stage`` cannot be overridden at all (it is ``-c stage``).
+    """
+    hints = get_type_hints(type(node))
+    top = not prefix
+    direct: dict[str, Any] = {}
+    nested: dict[str, dict[str, tuple[str, Any]]] = {}
+    for path, (key, value) in changes.items():
+        name, _, rest = path.partition(".")
+        current = getattr(node, name, None) if name in hints else None
+        if top and name == "retain_data" and not rest:
+            direct[name] = _coerce(key, bool, value)
+        elif top and (name not in hints or name == "stage" or not _is_section(current)):
+            sections = sorted(n for n in hints if _is_section(getattr(node, n)))
+            raise _bad(
+                key, value, "a key <section>.<field> with section one of " + ", ".join(sections)
+            )
+        elif name not in hints:
+            raise _bad(key, value, f"a field of {prefix.rstrip('.')}: " + ", ".join(hints))
+        elif rest and _is_section(current):
+            nested.setdefault(name, {})[rest] = (key, value)
+        elif rest:
+            raise _bad(key, value, f"a key ending at {prefix}{name} ({name} has no fields)")
+        elif _is_section(current) and name != "jwt":
+            raise _bad(
+                key,
+                value,
+                f"a key {prefix}{name}.<field>: one of " + ", ".join(get_type_hints(type(current))),
+            )
+        elif name == "jwt":
+            direct[name] = _coerce_jwt(key, value)
+        else:
+            direct[name] = _coerce(key, hints[name], value)
+    for name, sub_changes in nested.items():
+        direct[name] = _rebuild(getattr(node, name), f"{prefix}{name}.", sub_changes)
+    return replace(node, **direct)
+
+
+def _is_section(value: Any) -> bool:
+    """Whether ``value`` is a nested config section (a dataclass instance)."""
+    return is_dataclass(value) and not isinstance(value, type)
 
 
 def _coerce(key: str, hint: Any, value: Any) -> Any:

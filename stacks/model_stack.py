@@ -127,6 +127,8 @@ class ModelStack(Stack):
                     variant_name=VARIANT_NAME,
                     instance_type=endpoint_cfg.instance_type,
                     initial_instance_count=endpoint_cfg.initial_instance_count,
+                    # The CUDA 13 vLLM image needs the driver-580 AMI.
+                    inference_ami_version=endpoint_cfg.inference_ami_version,
                     managed_instance_scaling=sagemaker.CfnEndpointConfig.ManagedInstanceScalingProperty(
                         status="ENABLED",
                         min_instance_count=endpoint_cfg.min_instance_count,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, CfnOutput, Duration, Fn, Stack
+from aws_cdk import Annotations, Aws, CfnOutput, Duration, Fn, Stack
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -115,6 +115,13 @@ class RuntimeStack(Stack):
             ],
             manage_delivery_resource_policy=False,
             tracing_enabled=config.operations.tracing,
+        )
+        # The image URI is a token (the Images stack's asset, built at deploy
+        # time), so the L2 cannot check its form at synth; it is well formed by
+        # construction (an ECR asset URI in the same account and region).
+        Annotations.of(self.runtime).acknowledge_info(
+            "aws-cdk-lib.aws-bedrockagentcore:containerUriValidationSkipped",
+            "image URI is the Images stack's ECR asset, a token until deploy",
         )
         if config.operations.tracing:
             # Without managed delivery policies the L2 adds no X-Ray resource policy.

@@ -47,6 +47,23 @@ def test_app_synthesizes_six_templates_with_no_nag_finding(
             assert len(reason) >= 20, (rule_id, reason)
 
 
+@pytest.mark.parametrize("stage", STAGES)
+def test_synth_leaves_no_unacknowledged_annotation(
+    cli_synth: dict[str, CliSynth], stage: str
+) -> None:
+    """Warnings and infos are read or acknowledged with a reason, never left to scroll by."""
+    result = cli_synth[stage]
+    left = [
+        (path, entry["type"], entry["data"])
+        for metadata in result.outdir.glob("*.metadata.json")
+        for path, entries in json.loads(metadata.read_text()).items()
+        for entry in entries
+        if entry["type"] in ("aws:cdk:error", "aws:cdk:warning", "aws:cdk:info")
+    ]
+    assert left == []
+    assert "Acknowledge with" not in result.output, result.output
+
+
 def test_nag_plugin_rejects_an_unacknowledged_finding() -> None:
     """Negative control: the same build_app with nag on fails on a non-compliant bucket."""
     import aws_cdk as cdk
@@ -82,6 +99,10 @@ def test_stage_comes_from_context(cli_synth: dict[str, CliSynth]) -> None:
         (
             {"stage": "dev", "config.endpoint.instance_type": "ml.m5.xlarge"},
             "endpoint.instance_type='ml.m5.xlarge' is invalid: expected an NVIDIA GPU",
+        ),
+        (
+            {"stage": "dev", "config.operations.alarms.email": "nobody"},
+            "operations.alarms.email='nobody' is invalid: expected an e-mail address",
         ),
     ],
 )

@@ -42,6 +42,8 @@ def test_variant_is_g6e_4xlarge_with_managed_scaling_and_no_model(
         "MaxInstanceCount": config.endpoint.max_instance_count,
     }
     assert variant["InitialInstanceCount"] == config.endpoint.initial_instance_count
+    # vLLM >= 0.20 is a CUDA 13 build: only the driver-580 AMI starts it.
+    assert variant["InferenceAmiVersion"] == "al2023-ami-sagemaker-inference-gpu-4-1"
 
 
 def test_inference_component_has_one_accelerator_and_startup_timeouts(

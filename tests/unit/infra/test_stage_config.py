@@ -13,6 +13,7 @@ import pytest
 from stacks.config import (
     AGENTCORE_NAME_PATTERN,
     AGENTCORE_REQUEST_TIMEOUT_SECONDS,
+    INFERENCE_AMI_VERSIONS,
     ConfigError,
     JwtSettings,
     StageConfig,
@@ -72,6 +73,9 @@ def test_dev_and_prod_defaults_differ_where_the_issue_says() -> None:
         ("dev", {"logs.retention_days": 10}, "logs.retention_days", 10, "one of 1, 3, 5"),
         ("dev", {"storage.infrequent_access_after_days": 10},
          "storage.infrequent_access_after_days", 10, ">= 30"),
+        ("dev", {"endpoint.inference_ami_version": "al2-ami-sagemaker-inference-gpu-9"},
+         "endpoint.inference_ami_version", "al2-ami-sagemaker-inference-gpu-9",
+         "al2023-ami-sagemaker-inference-gpu-4-1"),
         ("dev", {"runtime.log_level": "LOUD"}, "runtime.log_level", "LOUD", "DEBUG | INFO"),
         ("dev", {"endpoint.copy_count": "two"}, "endpoint.copy_count", "two", "type int"),
         ("dev", {"endpoint.nonsense": 1}, "endpoint.nonsense", 1, "a field of endpoint"),
@@ -129,3 +133,55 @@ def test_jwt_authorizer_settings_are_validated() -> None:
 def test_config_is_validated_even_when_built_directly() -> None:
     with pytest.raises(ConfigError, match="stage='test'"):
         StageConfig(stage="test", retain_data=False)
+
+
+def test_inference_ami_versions_are_ones_the_sagemaker_api_accepts() -> None:
+    """Our allowed list must stay inside the API's enum, or deploy fails late."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    api_enum = set(model.shape_for("ProductionVariantInferenceAmiVersion").enum)
+    assert set(INFERENCE_AMI_VERSIONS) <= api_enum
+    assert load_stage("dev").endpoint.inference_ami_version in api_enum
+
+
+def test_nested_operations_keys_can_be_overridden_from_context() -> None:
+    """Ops set the alarm e-mail and turn scale-to-zero off without editing code."""
+    config = load_stage(
+        "dev",
+        {
+            "operations.alarms.email": "ops@example.com",
+            "operations.alarms.model_latency_p90_seconds": "45",
+            # These three only make sense together: applied at once, not one by one.
+            "operations.autoscaling.scale_to_zero": "false",
+            "operations.autoscaling.min_copy_count": "1",
+            "endpoint.min_instance_count": "1",
+        },
+    )
+    assert config.operations.alarms.email == "ops@example.com"
+    assert config.operations.alarms.model_latency_p90_seconds == 45.0
+    assert config.operations.autoscaling.scale_to_zero is False
+    assert config.operations.autoscaling.min_copy_count == 1
+    assert config.endpoint.min_instance_count == 1
+    # Untouched values keep the stage defaults.
+    assert config.operations.autoscaling.max_copy_count == 1
+    assert config.operations.tracing is True
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"operations.alarms.email": "not-an-address"},
+         "operations.alarms.email='not-an-address'"),
+        ({"operations.autoscaling.scale_to_zero": "false"},
+         "operations.autoscaling.min_copy_count=0"),
+        ({"operations.alarms.pager": "x"}, "a field of operations.alarms: email"),
+        ({"operations.alarms": "x"}, "a key operations.alarms.<field>"),
+        ({"operations.tracing.enabled": "x"}, "tracing has no fields"),
+        ({"stage": "prod"}, "a key <section>.<field>"),
+    ],
+)  # fmt: skip
+def test_bad_nested_override_names_the_full_key(overrides: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_stage("dev", overrides)
+    assert message in str(caught.value)
