@@ -125,7 +125,7 @@ def measure_image_footprint(*, repo: Path) -> tuple[Row, list[str]]:
         "",
         f"Total {fmt_bytes(footprint.total_bytes)} in "
         f"{len(footprint.by_distribution)} distributions (installed in {install_s:.0f} s). "
-        "The Python base image (`python:3.11-slim`, arm64) comes on top of this.",
+        "The Python base image (`python:3.11.14-slim-bookworm`, arm64) comes on top of this.",
     ]
     top3 = ", ".join(f"{name.split()[0]} {fmt_bytes(size)}" for name, size in largest[:3])
     row = Row(

@@ -181,3 +181,10 @@ def test_agent_container_has_no_later_privilege_escalation() -> None:
 def test_checker_rejects_root_images(text: str, problem: str) -> None:
     """The same checks flag each way an image can end up running as root."""
     assert root_problems(text) == [problem]
+
+
+def test_agent_base_image_is_pinned_by_digest() -> None:
+    """A tag can be re-pushed; the runtime image must build from a fixed base."""
+    dockerfile = DOCKERFILE.read_text()
+    [base] = re.findall(r"^FROM\s+(\S+)", dockerfile, flags=re.MULTILINE)
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm@sha256:[0-9a-f]{64}", base), base
