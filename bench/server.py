@@ -17,7 +17,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,13 +90,15 @@ def serve(
     env: Mapping[str, str],
     ready_timeout_s: float = 30.0,
     log_path: Path | None = None,
+    launcher: Sequence[str] = (),
 ) -> Iterator[RunningServer]:
     """Run the agent server until the block ends; yields once ``/ping`` answers 200.
 
     ``env`` is added to the current environment (settings reach the agent only
     through its environment, as in the container). The server's own output
     goes to ``log_path`` (or is discarded) so a chatty log cannot fill a pipe
-    and stall it.
+    and stall it. ``launcher`` goes in front of the command (the container
+    runs the server under ``opentelemetry-instrument``).
     """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -104,7 +106,10 @@ def serve(
     sink = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
     started = time.perf_counter()
     process = subprocess.Popen(
-        server_command(repo, port=port), env=full_env, stdout=sink, stderr=subprocess.STDOUT
+        [*launcher, *server_command(repo, port=port)],
+        env=full_env,
+        stdout=sink,
+        stderr=subprocess.STDOUT,
     )
     try:
         first_ping = _wait_ready(url, process, started=started, timeout_s=ready_timeout_s)

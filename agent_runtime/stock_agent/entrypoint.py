@@ -27,6 +27,7 @@ CMD); ``stock-agent serve`` serves on localhost.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import logging
@@ -35,7 +36,7 @@ import queue
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bedrock_agentcore.runtime import BedrockAgentCoreApp
@@ -57,6 +58,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_PORT = 8080
 # How long an invocation waits for the agent still loading in the background.
 AGENT_READY_TIMEOUT_S = 120.0
+# Lifespan shutdown waits at most this long for buffered spans to be exported.
+TELEMETRY_FLUSH_TIMEOUT_MS = 5_000
 # Bodies larger than this are not even drained (the connection is closed after the 413).
 _DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
 
@@ -221,7 +224,9 @@ def create_app(
         holder.build_in_background()
     else:
         holder.build()
-    app = BedrockAgentCoreApp(middleware=[Middleware(PayloadGuard)])
+    app = BedrockAgentCoreApp(
+        middleware=[Middleware(PayloadGuard)], lifespan=flush_telemetry_on_shutdown
+    )
     quiet_agentcore_handlers()
 
     @app.entrypoint
@@ -263,6 +268,29 @@ def create_app(
                 return error_response(internal_error())
 
     return app
+
+
+@contextlib.asynccontextmanager
+async def flush_telemetry_on_shutdown(_app: Any) -> AsyncIterator[None]:
+    """ASGI lifespan: export buffered OpenTelemetry spans when the server stops.
+
+    The container runs under ``opentelemetry-instrument``, whose SDK exports
+    spans in batches and flushes the rest from an ``atexit`` hook. uvicorn,
+    after a graceful shutdown on SIGTERM, re-raises the signal it caught, so
+    the process dies without running ``atexit`` hooks and the spans of the
+    last requests (often the interesting ones) would be lost. Lifespan
+    shutdown runs before that, so flush here. Without a configured SDK the
+    global provider has no ``force_flush`` and this does nothing.
+    """
+    yield
+    from opentelemetry import trace
+
+    force_flush = getattr(trace.get_tracer_provider(), "force_flush", None)
+    if callable(force_flush):
+        try:
+            force_flush(TELEMETRY_FLUSH_TIMEOUT_MS)
+        except Exception:  # telemetry must never turn a clean stop into a crash
+            logger.warning("could not flush telemetry at shutdown", exc_info=True)
 
 
 def serve(app: BedrockAgentCoreApp, *, host: str, port: int) -> None:

@@ -125,9 +125,13 @@ def _server_env(reports_dir: Path, overrides: dict[str, str]) -> dict[str, str]:
 
 @contextlib.contextmanager
 def start_agent_server(
-    *, reports_dir: Path, env: dict[str, str] | None = None
+    *, reports_dir: Path, env: dict[str, str] | None = None, launcher: tuple[str, ...] = ()
 ) -> Iterator[RunningServer]:
-    """Run ``stock-agent serve`` on a free loopback port until the block ends."""
+    """Run ``stock-agent serve`` on a free loopback port until the block ends.
+
+    ``launcher`` is put in front of the command (e.g. ``opentelemetry-instrument``,
+    as the container's CMD does).
+    """
     reports_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log_path = reports_dir.parent / f"server-{port}.log"
@@ -135,6 +139,7 @@ def start_agent_server(
     command = [str(STOCK_AGENT), "serve", "--host", "127.0.0.1", "--port", str(port)]
     if not STOCK_AGENT.exists():
         command = [sys.executable, "-m", "stock_agent.cli", *command[1:]]
+    command = [*launcher, *command]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command, env=server_env, stdout=log, stderr=subprocess.STDOUT, cwd=reports_dir.parent

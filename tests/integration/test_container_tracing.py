@@ -1,0 +1,83 @@
+"""The agent container's CMD runs under the AWS OpenTelemetry distro, and it traces.
+
+AgentCore observability needs the agent's own spans (the runtime only traces
+its side). The container starts with ``opentelemetry-instrument``; here the
+same launcher runs the real server on loopback with the ADOT distro and
+configurator selected, the way AgentCore selects them through ``OTEL_*``
+variables, but with the console exporter instead of OTLP so nothing leaves
+the machine. The spans printed must show the invocation and the LangGraph run
+inside it, in one trace.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from tests.integration.conftest import REPO_ROOT, start_agent_server
+
+DOCKERFILE = REPO_ROOT / "agent_runtime" / "Dockerfile"
+OTEL_INSTRUMENT = REPO_ROOT / ".venv" / "bin" / "opentelemetry-instrument"
+OTEL_ENV = {
+    "OTEL_PYTHON_DISTRO": "aws_distro",
+    "OTEL_PYTHON_CONFIGURATOR": "aws_configurator",
+    "OTEL_TRACES_EXPORTER": "console",
+    "OTEL_METRICS_EXPORTER": "none",
+    "OTEL_LOGS_EXPORTER": "none",
+    "OTEL_SERVICE_NAME": "stock-agent-test",
+}
+
+
+def container_cmd() -> list[str]:
+    match = re.search(r"^CMD\s+(\[.*\])\s*$", DOCKERFILE.read_text(), flags=re.MULTILINE)
+    assert match, "agent_runtime/Dockerfile has no exec-form CMD"
+    return list(json.loads(match.group(1)))
+
+
+def printed_spans(text: str) -> list[dict[str, Any]]:
+    """The console exporter's spans: JSON objects with a ``context`` among the log lines."""
+    decoder = json.JSONDecoder()
+    spans: list[dict[str, Any]] = []
+    index = 0
+    while (start := text.find("{", index)) >= 0:
+        try:
+            obj, index = decoder.raw_decode(text, start)
+        except ValueError:
+            index = start + 1
+            continue
+        if isinstance(obj, dict) and "context" in obj and "name" in obj:
+            spans.append(obj)
+    return spans
+
+
+def test_container_cmd_is_the_entrypoint_under_opentelemetry_instrument() -> None:
+    assert container_cmd() == [
+        "opentelemetry-instrument",
+        "python",
+        "-m",
+        "stock_agent.entrypoint",
+    ]
+
+
+def test_instrumented_server_traces_the_invocation_and_the_graph(tmp_path: Path) -> None:
+    assert OTEL_INSTRUMENT.exists(), "aws-opentelemetry-distro is not installed by make setup"
+    reports = tmp_path / "reports"
+    with start_agent_server(
+        reports_dir=reports, env=OTEL_ENV, launcher=(str(OTEL_INSTRUMENT),)
+    ) as server:
+        reply = server.invoke({"prompt": "Analyze SIM_STOCK"})
+        assert reply.status == 200, reply.body[:500]
+        assert reply.json()["tickers"] == ["SIM_STOCK"]
+        assert len([p for p in server.report_files() if p.suffix == ".pdf"]) == 1
+        assert server.ping().status == 200
+    spans = printed_spans(server.log_text())
+    [invocation] = [s for s in spans if s["name"] == "POST /invocations"]
+    assert invocation["kind"] == "SpanKind.SERVER"
+    assert invocation["status"]["status_code"] != "ERROR"
+    graph_runs = [s for s in spans if "LangGraph" in s["name"]]
+    assert graph_runs, sorted({s["name"] for s in spans})
+    trace_id = invocation["context"]["trace_id"]
+    assert all(s["context"]["trace_id"] == trace_id for s in graph_runs)
+    assert invocation["resource"]["attributes"]["service.name"] == "stock-agent-test"
