@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, is_dataclass, replace
-from typing import Any, get_type_hints
+from typing import Any, cast, get_type_hints
 
 from stacks.operations.config import (
     DEV_OPERATIONS,
@@ -545,8 +545,7 @@ def load_stage(stage: str, overrides: Mapping[str, Any] | None = None) -> StageC
         rebuilt = _rebuild(config, "", changes)
     except OperationsConfigError as error:  # the operations sections validate themselves
         raise ConfigError(str(error)) from None
-    assert isinstance(rebuilt, StageConfig)
-    return rebuilt
+    return cast(StageConfig, rebuilt)
 
 
 def _rebuild(node: Any, prefix: str, changes: Mapping[str, tuple[str, Any]]) -> Any:
