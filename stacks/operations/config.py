@@ -20,6 +20,14 @@ AGENT_METRIC_DIMENSION = "Stage"
 METRIC_REPORTS_WRITTEN = "ReportsWritten"
 METRIC_REPORT_UPLOAD_FAILURES = "ReportUploadFailures"
 METRIC_MODEL_TOKENS = "ModelTokens"
+# Milliseconds per pipeline stage of one request, in the agent's stage order.
+METRIC_STAGE_TIMINGS = (
+    "StageMsUnderstandRequest",
+    "StageMsDataGathering",
+    "StageMsPerformanceAnalysis",
+    "StageMsNarrative",
+    "StageMsReportGeneration",
+)
 
 # RFC 5322 is far wider; this is the shape SNS email endpoints accept in practice.
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from aws_cdk import aws_cloudwatch as cw
 from constructs import Construct
 
+from .config import METRIC_STAGE_TIMINGS
 from .metrics import AgentMetrics, ModelMetrics, RuntimeMetrics
 
 WIDTH = 8
@@ -102,4 +103,14 @@ class OperationsDashboard(Construct):
             ),
             _graph("Model tokens used", [a.model_tokens()], unit="tokens/min"),
             cw.AlarmStatusWidget(title="Alarms", alarms=alarms, width=WIDTH, height=HEIGHT),
+        )
+        # Where a slow request spends its time: one line per pipeline stage.
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Agent stage timings (p90)",
+                left=[a.stage_duration_p90(name) for name in METRIC_STAGE_TIMINGS],
+                width=24,
+                height=HEIGHT,
+                left_y_axis=cw.YAxisProps(label="ms", show_units=False, min=0),
+            )
         )

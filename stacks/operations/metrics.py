@@ -186,3 +186,13 @@ class AgentMetrics:
     def model_tokens(self) -> cw.Metric:
         """Prompt plus completion tokens the model reported."""
         return self.metric(METRIC_MODEL_TOKENS)
+
+    def stage_duration_p90(self, name: str) -> cw.Metric:
+        """p90 milliseconds of one pipeline stage (``StageMs…``) over 5 minutes."""
+        return _metric(
+            AGENT_METRIC_NAMESPACE,
+            name,
+            {AGENT_METRIC_DIMENSION: self.stage},
+            "p90",
+            Duration.minutes(5),
+        )

@@ -62,6 +62,9 @@ def test_one_emf_record_per_request_matches_the_dashboard_contract(tmp_path: Pat
     # the per-stage timings of the response travel as StageMs* metrics
     for stage, millis in response["metrics"]["timings_ms"].items():
         assert record[metrics._stage_metric_name(stage)] == pytest.approx(millis, abs=0.001)
+    # ... under exactly the names the dashboard graphs, one per pipeline stage
+    stage_names = sorted(n for n in names if n.startswith("StageMs"))
+    assert stage_names == sorted(ops_config.METRIC_STAGE_TIMINGS)
 
 
 def test_failed_uploads_are_counted_when_the_request_fails(tmp_path: Path) -> None:

@@ -47,6 +47,7 @@ from stacks.operations.config import (
     METRIC_MODEL_TOKENS,
     METRIC_REPORT_UPLOAD_FAILURES,
     METRIC_REPORTS_WRITTEN,
+    METRIC_STAGE_TIMINGS,
 )
 from stacks.operations.cost import PRICES, StageCost, render_cost_table, stage_cost
 from stacks.operations.tracing import allow_trace_delivery
@@ -457,6 +458,7 @@ def test_one_dashboard_per_stage_shows_everything_the_issue_lists(
             (AGENT_METRIC_NAMESPACE, METRIC_REPORTS_WRITTEN),
             (AGENT_METRIC_NAMESPACE, METRIC_REPORT_UPLOAD_FAILURES),
             (AGENT_METRIC_NAMESPACE, METRIC_MODEL_TOKENS),
+            *((AGENT_METRIC_NAMESPACE, name) for name in METRIC_STAGE_TIMINGS),
         }
         assert expected <= metrics, sorted(expected - metrics)
         body = json.dumps(_dashboard_body(raw))
