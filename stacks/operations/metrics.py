@@ -169,10 +169,12 @@ class AgentMetrics:
     def __init__(self, *, stage: str) -> None:
         self.stage = stage
 
-    def metric(self, name: str, *, period: Duration = ONE_MINUTE) -> cw.Metric:
-        """A ``Sum`` of one agent counter for this stage."""
+    def metric(
+        self, name: str, *, period: Duration = ONE_MINUTE, statistic: str = "Sum"
+    ) -> cw.Metric:
+        """One agent metric for this stage (a ``Sum`` unless ``statistic`` says otherwise)."""
         return _metric(
-            AGENT_METRIC_NAMESPACE, name, {AGENT_METRIC_DIMENSION: self.stage}, "Sum", period
+            AGENT_METRIC_NAMESPACE, name, {AGENT_METRIC_DIMENSION: self.stage}, statistic, period
         )
 
     def reports_written(self) -> cw.Metric:
@@ -189,10 +191,4 @@ class AgentMetrics:
 
     def stage_duration_p90(self, name: str) -> cw.Metric:
         """p90 milliseconds of one pipeline stage (``StageMs…``) over 5 minutes."""
-        return _metric(
-            AGENT_METRIC_NAMESPACE,
-            name,
-            {AGENT_METRIC_DIMENSION: self.stage},
-            "p90",
-            Duration.minutes(5),
-        )
+        return self.metric(name, period=Duration.minutes(5), statistic="p90")

@@ -12,11 +12,11 @@ inside it, in one trace.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 from tests.integration.conftest import REPO_ROOT, start_agent_server
+from tests.support.dockerfile import parse_dockerfile
 
 DOCKERFILE = REPO_ROOT / "agent_runtime" / "Dockerfile"
 OTEL_INSTRUMENT = REPO_ROOT / ".venv" / "bin" / "opentelemetry-instrument"
@@ -31,9 +31,9 @@ OTEL_ENV = {
 
 
 def container_cmd() -> list[str]:
-    match = re.search(r"^CMD\s+(\[.*\])\s*$", DOCKERFILE.read_text(), flags=re.MULTILINE)
-    assert match, "agent_runtime/Dockerfile has no exec-form CMD"
-    return list(json.loads(match.group(1)))
+    cmds = [i.args for i in parse_dockerfile(DOCKERFILE.read_text()) if i.keyword == "CMD"]
+    assert cmds and cmds[-1].startswith("["), "agent_runtime/Dockerfile has no exec-form CMD"
+    return list(json.loads(cmds[-1]))
 
 
 def printed_spans(text: str) -> list[dict[str, Any]]:

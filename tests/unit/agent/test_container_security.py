@@ -12,45 +12,13 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.support.dockerfile import Instruction, parse_dockerfile
+
 DOCKERFILE = Path(__file__).resolve().parents[3] / "agent_runtime" / "Dockerfile"
-
-
-@dataclass(frozen=True)
-class Instruction:
-    keyword: str
-    args: str
-    line: int
-
-
-def parse_dockerfile(text: str) -> list[Instruction]:
-    """Instructions with continuation lines joined and comments dropped."""
-    out: list[Instruction] = []
-    buf: list[str] = []
-    start = 0
-    for number, raw in enumerate(text.splitlines(), start=1):
-        stripped = raw.strip()
-        if not buf and (not stripped or stripped.startswith("#")):
-            continue
-        if buf and stripped.startswith("#"):
-            continue  # comment inside a continued instruction
-        if not buf:
-            start = number
-        if stripped.endswith("\\"):
-            buf.append(stripped[:-1])
-            continue
-        buf.append(stripped)
-        joined = " ".join(part.strip() for part in buf if part.strip())
-        buf = []
-        keyword, _, args = joined.partition(" ")
-        out.append(Instruction(keyword.upper(), args.strip(), start))
-    if buf:
-        raise ValueError("Dockerfile ends inside a continued instruction")
-    return out
 
 
 def final_stage(instructions: list[Instruction]) -> list[Instruction]:
@@ -185,6 +153,5 @@ def test_checker_rejects_root_images(text: str, problem: str) -> None:
 
 def test_agent_base_image_is_pinned_by_digest() -> None:
     """A tag can be re-pushed; the runtime image must build from a fixed base."""
-    dockerfile = DOCKERFILE.read_text()
-    [base] = re.findall(r"^FROM\s+(\S+)", dockerfile, flags=re.MULTILINE)
+    [base] = [i.args for i in parse_dockerfile(DOCKERFILE.read_text()) if i.keyword == "FROM"]
     assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm@sha256:[0-9a-f]{64}", base), base

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.dockerfile import parse_dockerfile
+
 REPO = Path(__file__).resolve().parents[3]
 DOCKERFILE = REPO / "model_container" / "Dockerfile"
 HADOLINT = REPO / ".venv" / "bin" / "hadolint"
@@ -24,14 +26,7 @@ TIKTOKEN_SHA256 = {
 
 def instructions() -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) pairs with continuation lines joined, comments dropped."""
-    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
-    pairs = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            keyword, _, rest = line.partition(" ")
-            pairs.append((keyword.upper(), " ".join(rest.split())))
-    return pairs
+    return [(i.keyword, " ".join(i.args.split())) for i in parse_dockerfile(DOCKERFILE.read_text())]
 
 
 def test_hadolint_is_clean() -> None:
