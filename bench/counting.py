@@ -3,7 +3,7 @@
 Rows 3 and 7 and the ReAct comparison need to know how often the agent asks
 the model and how much it sends, independently of what the model (or a fake
 of it) reports as usage. :class:`CountingModelClient` implements the
-``ModelClient`` protocol of :mod:`stock_agent.model_client`; it either wraps a
+``ModelClient`` protocol of :mod:`stock_agent.models.types`; it either wraps a
 real client (the OpenAI client pointed at the loopback stub) or answers by
 itself with a narrative built from the figures the agent put in the prompt,
 so the agent's number check passes and no regeneration distorts the count.
@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from stock_agent.model_client import ChatResult, ModelClient, Usage
+from stock_agent.models.types import ChatResult, ModelClient, Usage
 
 CHARS_PER_TOKEN = 4
 _HAS_DIGIT = re.compile(r"\d")

@@ -32,7 +32,7 @@ from typing import Any
 
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from stock_agent.model_client import ModelClient
+from stock_agent.models.types import ModelClient
 
 from .counting import narrative_from_messages
 

@@ -166,7 +166,7 @@ class AgentBench:
         from stock_agent.formatting import key_figures
         from stock_agent.market_data import get_provider
         from stock_agent.records import Narrative
-        from stock_agent.report_pdf import render_report
+        from stock_agent.reports.pdf import render_report
 
         snapshot = get_provider("simulated").snapshot("SIM_STOCK", as_of=date.today())
         analysis = analyze(snapshot)
@@ -325,7 +325,7 @@ class AgentBench:
         from stock_agent.context import AgentContext
         from stock_agent.graph import Dependencies, StockAgent
         from stock_agent.market_data import get_provider
-        from stock_agent.model_openai import OpenAIModelClient
+        from stock_agent.models.openai import OpenAIModelClient
         from stock_agent.storage import LocalReportStore
         from stock_agent.tools import ToolSession, build_tools
 

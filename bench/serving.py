@@ -215,7 +215,7 @@ def markdown_table(levels: Iterable[LevelStats], *, target: str) -> str:
 def _stream_fn(args: argparse.Namespace) -> tuple[StreamFn, str]:
     """The streaming call for the chosen target (imports the agent's clients lazily)."""
     if args.url:
-        from stock_agent.model_openai import OpenAIModelClient
+        from stock_agent.models.openai import OpenAIModelClient
 
         openai = OpenAIModelClient(
             base_url=args.url, model=args.model, timeout_s=args.timeout, max_retries=0
@@ -225,7 +225,7 @@ def _stream_fn(args: argparse.Namespace) -> tuple[StreamFn, str]:
             return openai.stream_chat(messages, max_tokens=max_tokens, temperature=0.2)
 
         return stream_openai, args.url
-    from stock_agent.model_sagemaker import SageMakerModelClient
+    from stock_agent.models.sagemaker import SageMakerModelClient
 
     sagemaker = SageMakerModelClient(
         endpoint_name=args.endpoint,

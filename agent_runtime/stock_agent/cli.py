@@ -32,8 +32,8 @@ from collections.abc import Sequence
 from typing import Any, NoReturn, TextIO
 
 from .context import MODEL_PROVIDERS, AgentContext, ConfigError
+from .contract import SECTION_TITLES
 from .errors import AgentError
-from .service import SECTION_TITLES
 
 logger = logging.getLogger(__name__)
 
@@ -150,8 +150,8 @@ def _report_path(response: dict[str, Any]) -> list[str]:
 
 
 def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
+    from .contract import validate_payload
     from .graph import StockAgent
-    from .service import validate_payload
 
     ctx = _context(args)
     try:

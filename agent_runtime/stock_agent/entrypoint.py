@@ -2,7 +2,7 @@
 
 Contract (Amazon Bedrock AgentCore Runtime): ``POST /invocations`` with
 ``{"prompt": str, "session_id"?: str, "stream"?: bool}``, ``GET /ping``.
-Success is the JSON of :func:`stock_agent.service.build_response`; with
+Success is the JSON of :func:`stock_agent.contract.build_response`; with
 ``"stream": true`` the answer is server-sent events (progress per stage and
 ticker, then ``{"event": "result", ...}``). Every failure is
 ``{"error": {"code", "message"}}`` with the status of
@@ -46,9 +46,9 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .context import AgentContext, ConfigError
+from .contract import MAX_PAYLOAD_BYTES, parse_body, validate_payload
 from .errors import AgentError, internal_error
 from .logging_setup import configure_logging, quiet_agentcore_handlers, request_scope
-from .service import MAX_PAYLOAD_BYTES, parse_body, validate_payload
 
 if TYPE_CHECKING:
     from .graph import StockAgent
@@ -73,7 +73,7 @@ class PayloadGuard:
     """Answer bad ``/invocations`` bodies in the contract's error shape, before the app.
 
     Reads the whole body (keeping at most :data:`MAX_PAYLOAD_BYTES`), checks
-    it with :func:`stock_agent.service.parse_body`, then replays it to the
+    it with :func:`stock_agent.contract.parse_body`, then replays it to the
     app unchanged. Other routes pass straight through.
     """
 

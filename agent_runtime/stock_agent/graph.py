@@ -15,7 +15,7 @@ analysed before its data is gathered; see docs/decisions.md):
 ``report_generation_agent``
     the ``generate_stock_report`` tool: render the PDF, store it.
 ``respond``
-    the response and its three text sections (:mod:`stock_agent.service`).
+    the response and its three text sections (:mod:`stock_agent.contract`).
 
 Settings reach the nodes only as ``runtime.context`` (an
 :class:`~stock_agent.context.AgentContext`). The model client, market-data
@@ -43,11 +43,12 @@ from typing import Any, TypeVar
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from . import metrics, service, storage
+from . import contract, metrics, storage
 from .context import AgentContext
 from .errors import AgentError, internal_error
 from .market_data import MarketDataProvider, get_provider, known_symbols
-from .model_client import ModelClient, ModelError, build_model_client
+from .models.client import build_model_client
+from .models.types import ModelClient, ModelError
 from .narrative import NarrativeOutcome, write_narrative
 from .parsing import no_ticker_error, parse_request, tickers_from_candidates
 from .prompts import TICKER_TOOL, ticker_candidates, ticker_messages
@@ -351,7 +352,7 @@ def build_graph(*, dependencies: Callable[[AgentContext], Dependencies]) -> Any:
         }
 
     def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-        return {"response": service.build_response(state, ctx=runtime.context)}
+        return {"response": contract.build_response(state, ctx=runtime.context)}
 
     graph = StateGraph(AgentState, context_schema=AgentContext)
     graph.add_node("understand_request", understand_request)
@@ -411,7 +412,7 @@ def _tickers_from_model(
 class StockAgent:
     """The compiled graph plus its dependencies: one per process, many requests.
 
-    ``invoke`` returns the success response (see :func:`stock_agent.service.build_response`)
+    ``invoke`` returns the success response (see :func:`stock_agent.contract.build_response`)
     and raises :class:`AgentError` for every failure a caller should see;
     ``stream`` yields progress events, then ``{"event": "result", ...}``.
     Requests share nothing but the (thread-safe) clients.

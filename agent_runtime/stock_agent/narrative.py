@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import formatting
-from .model_client import ModelClient, ModelError
+from .models.types import ModelClient, ModelError
 from .prompts import narrative_messages, narrative_payload
 from .records import Narrative, StockAnalysis, StockSnapshot
 

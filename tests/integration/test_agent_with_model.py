@@ -20,7 +20,7 @@ import pytest
 from stock_agent.context import AgentContext
 from stock_agent.errors import AgentError
 from stock_agent.graph import Dependencies, StockAgent
-from stock_agent.model_openai import OpenAIModelClient
+from stock_agent.models.openai import OpenAIModelClient
 
 from tests.support.fake_vllm import FakeVLLM, chat_completion, error_body
 

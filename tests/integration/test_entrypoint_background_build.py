@@ -23,7 +23,7 @@ from stock_agent import entrypoint
 from stock_agent.context import AgentContext
 from stock_agent.errors import AgentError
 from stock_agent.graph import Dependencies, StockAgent
-from stock_agent.model_client import ModelError
+from stock_agent.models.types import ModelError
 
 pytestmark = pytest.mark.slow
 

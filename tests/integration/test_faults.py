@@ -43,8 +43,8 @@ from stock_agent.context import AgentContext
 from stock_agent.entrypoint import create_app
 from stock_agent.graph import Dependencies, StockAgent
 from stock_agent.market_data import MarketDataError, get_provider
-from stock_agent.model_openai import OpenAIModelClient
-from stock_agent.model_sagemaker import SageMakerModelClient
+from stock_agent.models.openai import OpenAIModelClient
+from stock_agent.models.sagemaker import SageMakerModelClient
 from stock_agent.records import StockSnapshot
 from stock_agent.storage import S3ReportStore, build_report_store
 

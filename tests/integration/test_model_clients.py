@@ -23,10 +23,11 @@ if str(REPO) not in sys.path:  # `tests.support` lives at the repository root
     sys.path.insert(0, str(REPO))
 
 from stock_agent.context import AgentContext  # noqa: E402
-from stock_agent.model_client import ModelError, build_model_client  # noqa: E402
-from stock_agent.model_openai import OpenAIModelClient, parse_retry_after  # noqa: E402
-from stock_agent.model_sagemaker import SageMakerModelClient  # noqa: E402
-from stock_agent.model_wire import assemble_stream  # noqa: E402
+from stock_agent.models.client import build_model_client  # noqa: E402
+from stock_agent.models.openai import OpenAIModelClient, parse_retry_after  # noqa: E402
+from stock_agent.models.sagemaker import SageMakerModelClient  # noqa: E402
+from stock_agent.models.types import ModelError  # noqa: E402
+from stock_agent.models.wire import assemble_stream  # noqa: E402
 
 from tests.support.fake_sagemaker_runtime import FakeSageMakerRuntime  # noqa: E402
 from tests.support.fake_vllm import (  # noqa: E402

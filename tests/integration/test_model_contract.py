@@ -26,7 +26,7 @@ if str(REPO) not in sys.path:  # `tests.support` lives at the repository root
     sys.path.insert(0, str(REPO))
 
 from stock_agent.context import AgentContext  # noqa: E402
-from stock_agent.model_sagemaker import SageMakerModelClient  # noqa: E402
+from stock_agent.models.sagemaker import SageMakerModelClient  # noqa: E402
 
 from tests.support.fake_sagemaker_runtime import FakeSageMakerRuntime  # noqa: E402
 from tests.support.fake_vllm import FakeVLLM, load_fixture  # noqa: E402

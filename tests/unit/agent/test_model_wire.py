@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stock_agent.model_client import ModelError
-from stock_agent.model_wire import (
+from stock_agent.models.types import ModelError
+from stock_agent.models.wire import (
     RetryPolicy,
     assemble_stream,
     build_chat_body,

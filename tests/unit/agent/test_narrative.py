@@ -2,7 +2,7 @@
 
 The model is ``tests.support.fake_vllm.FakeVLLM`` (a loopback HTTP server
 speaking vLLM's chat-completions JSON: the GPU cannot run here) reached by
-the real :class:`~stock_agent.model_openai.OpenAIModelClient`. Everything
+the real :class:`~stock_agent.models.openai.OpenAIModelClient`. Everything
 else (snapshot, analysis, formatting) is the real code.
 """
 
@@ -16,7 +16,7 @@ from datetime import date
 import pytest
 from stock_agent import formatting
 from stock_agent.analysis import analyze
-from stock_agent.model_openai import OpenAIModelClient
+from stock_agent.models.openai import OpenAIModelClient
 from stock_agent.narrative import (
     MAX_NARRATIVE_CHARS,
     allowed_figures,

@@ -23,7 +23,7 @@ from stock_agent.analysis import TECHNICAL_RULES, analyze
 from stock_agent.formatting import key_figures
 from stock_agent.market_data import SimulatedProvider
 from stock_agent.records import Headline, Narrative, StockAnalysis, StockSnapshot
-from stock_agent.report_pdf import DISCLAIMER, render_report, safe_markup
+from stock_agent.reports.pdf import DISCLAIMER, render_report, safe_markup
 
 PROVIDER = SimulatedProvider()
 GENERATED = datetime(2025, 9, 4, 23, 11, 55, tzinfo=UTC)

@@ -152,7 +152,7 @@ def test_row1_and_row3_run_the_real_graph_with_tiny_n() -> None:
 def test_react_baseline_drives_the_agent_tools_with_four_model_calls(tmp_path: Path) -> None:
     """The stub is FakeVLLM on loopback (vLLM's wire format): the GPU model cannot run here."""
     from stock_agent.market_data import get_provider
-    from stock_agent.model_openai import OpenAIModelClient
+    from stock_agent.models.openai import OpenAIModelClient
     from stock_agent.storage import LocalReportStore
     from stock_agent.tools import ToolSession, build_tools
 

@@ -5,10 +5,10 @@ Implementations:
 - ``offline``: no model at all; :meth:`ModelClient.chat` raises
   :class:`ModelUnavailable`, and callers fall back to deterministic text.
 - ``openai``: any OpenAI-compatible ``/v1/chat/completions`` server
-  (:mod:`stock_agent.model_openai`).
+  (:mod:`stock_agent.models.openai`).
 - ``sagemaker``: ``sagemaker-runtime.invoke_endpoint`` with
   ``InferenceComponentName`` and a chat-completions body
-  (:mod:`stock_agent.model_sagemaker`).
+  (:mod:`stock_agent.models.sagemaker`).
 
 Both remote clients speak vLLM's chat-completions JSON and return a
 :class:`ChatResult`; every failure is a :class:`ModelError` with a stable
@@ -19,8 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-from .context import AgentContext
 
 
 @dataclass(frozen=True)
@@ -102,16 +100,3 @@ class OfflineModelClient:
         deadline: float | None = None,
     ) -> ChatResult:
         raise ModelUnavailable()
-
-
-def build_model_client(ctx: AgentContext) -> ModelClient:
-    """The client ``ctx.model_provider`` names. Imports lazily: boto3 is slow to import."""
-    if ctx.model_provider == "sagemaker":
-        from .model_sagemaker import SageMakerModelClient
-
-        return SageMakerModelClient.from_context(ctx)
-    if ctx.model_provider == "openai":
-        from .model_openai import OpenAIModelClient
-
-        return OpenAIModelClient.from_context(ctx)
-    return OfflineModelClient()

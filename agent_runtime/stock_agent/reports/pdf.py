@@ -49,9 +49,9 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from .analysis import FUNDAMENTAL_RULES, OUTLOOK_RULES, RISK_RULES, TECHNICAL_RULES
-from .formatting import fmt_money, fmt_score, key_figure_groups
-from .records import Narrative, PricePoint, StockAnalysis, StockSnapshot
+from ..analysis import FUNDAMENTAL_RULES, OUTLOOK_RULES, RISK_RULES, TECHNICAL_RULES
+from ..formatting import fmt_money, fmt_score, key_figure_groups
+from ..records import Narrative, PricePoint, StockAnalysis, StockSnapshot
 
 logger = logging.getLogger(__name__)
 

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 from stock_agent.context import MAX_PROMPT_CHARS
-from stock_agent.errors import ERROR_STATUS, AgentError
-from stock_agent.service import (
+from stock_agent.contract import (
     MAX_PAYLOAD_BYTES,
     InvocationRequest,
     parse_body,
@@ -16,6 +15,7 @@ from stock_agent.service import (
     request_from_body,
     validate_payload,
 )
+from stock_agent.errors import ERROR_STATUS, AgentError
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,10 @@ vLLM's OpenAI server is the contract: the agent sends a chat-completions body
 (``messages``, ``max_tokens``, ``temperature``, optional ``tools`` with
 ``tool_choice="auto"``) and reads back a ``chat.completion`` object or, when
 streaming, ``chat.completion.chunk`` events over SSE ending in
-``data: [DONE]``. Both remote clients (:mod:`stock_agent.model_openai` and
-:mod:`stock_agent.model_sagemaker`) build and parse bodies here, so the two
+``data: [DONE]``. Both remote clients (:mod:`stock_agent.models.openai` and
+:mod:`stock_agent.models.sagemaker`) build and parse bodies here, so the two
 cannot drift apart, and every way a body can be wrong becomes a
-:class:`~stock_agent.model_client.ModelError` with a stable code instead of a
+:class:`~stock_agent.models.types.ModelError` with a stable code instead of a
 ``KeyError`` deep inside a caller.
 
 Field names follow vLLM's protocol definitions: the gpt-oss analysis channel
@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from .model_client import ChatResult, ModelError, ToolCall, Usage
+from .types import ChatResult, ModelError, ToolCall, Usage
 
 logger = logging.getLogger(__name__)
 

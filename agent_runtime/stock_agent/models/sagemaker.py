@@ -51,9 +51,9 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .context import AgentContext
-from .model_client import ChatResult, ModelError
-from .model_wire import (
+from ..context import AgentContext
+from .types import ChatResult, ModelError
+from .wire import (
     RetryPolicy,
     StreamDelta,
     build_chat_body,

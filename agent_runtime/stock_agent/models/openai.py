@@ -5,7 +5,7 @@ container run by hand on port 8080, or any gateway that speaks the same JSON.
 It uses the standard library's :mod:`urllib.request` on purpose: the agent
 container must not need ``httpx``/``requests`` for one POST.
 
-Failures are :class:`~stock_agent.model_client.ModelError` with stable codes:
+Failures are :class:`~stock_agent.models.types.ModelError` with stable codes:
 429 → ``model_throttled``, 5xx → ``model_server_error`` (both retried with
 full-jitter backoff, honouring ``Retry-After``), other 4xx →
 ``model_client_error`` (never retried), refused/dropped connections →
@@ -27,9 +27,9 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .context import AgentContext
-from .model_client import ChatResult, ModelError
-from .model_wire import (
+from ..context import AgentContext
+from .types import ChatResult, ModelError
+from .wire import (
     RetryPolicy,
     StreamDelta,
     build_chat_body,
