@@ -124,10 +124,10 @@ lint: setup ## ruff, mypy, hadolint
 	$(BIN)/hadolint agent_runtime/Dockerfile model_container/Dockerfile
 
 test: setup lint ## the whole suite on every core: lint, unit and integration tests (no network, no AWS)
-	$(BIN)/pytest -n $(WORKERS) $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 test-fast: setup ## the suite without the slow tests (synth, servers), on every core
-	$(BIN)/pytest -n $(WORKERS) -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(WORKERS) --dist worksteal -m "not slow" $(PYTEST_ARGS)
 
 snapshot-update: setup ## rewrite the template snapshots on purpose (review the diff!)
 	$(BIN)/pytest tests/unit/infra --snapshot-update
