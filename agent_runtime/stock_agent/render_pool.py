@@ -20,16 +20,27 @@ the reason is logged. A broken pool is replaced, at most
 Workers come from a ``forkserver`` (never ``fork``: the server has threads)
 that has already imported reportlab, so a new worker costs a fork, not an
 import; each worker is replaced after :data:`MAX_RENDERS_PER_WORKER` renders
-so memory stays bounded.
+so memory stays bounded. The forkserver starts without OpenTelemetry's
+auto-instrumentation (the container runs under ``opentelemetry-instrument``,
+whose ``sitecustomize`` every child interpreter would otherwise load): the
+workers only render, and exporter threads in them would print into the
+server's output and could hold up their exit. Each worker also watches the
+server process and exits when it is gone, so a server killed without a
+graceful shutdown (``SIGKILL``, the OOM killer) leaves no process behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
+import select
 import signal
 import threading
+import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
@@ -43,6 +54,8 @@ logger = logging.getLogger(__name__)
 RENDER_TIMEOUT_S = 60.0
 MAX_RENDERS_PER_WORKER = 500
 MAX_POOL_RESTARTS = 3
+SHUTDOWN_TIMEOUT_S = 10.0
+_AUTO_INSTRUMENTATION = os.path.join("opentelemetry", "instrumentation", "auto_instrumentation")
 
 _TURN = threading.Lock()
 _STATE_LOCK = threading.Lock()
@@ -59,9 +72,50 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _init_worker() -> None:
-    """Workers ignore Ctrl-C (the server handles it and shuts the pool down)."""
+def _init_worker(server_pid: int) -> None:
+    """Ignore Ctrl-C (the server handles it and shuts the pool down); die with the server."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(
+        target=_exit_when_gone, args=(server_pid,), name="server-watch", daemon=True
+    ).start()
+
+
+def _exit_when_gone(server_pid: int) -> None:
+    try:
+        pidfd = os.pidfd_open(server_pid)
+        select.select([pidfd], [], [])  # readable once the process has exited
+    except (AttributeError, OSError):  # no pidfd (old kernel, not Linux): poll instead
+        while _alive(server_pid):
+            time.sleep(1.0)
+    os._exit(0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def _without_auto_instrumentation() -> Iterator[None]:
+    """While the forkserver starts: no OTel ``sitecustomize`` on its path, SDK disabled."""
+    saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "OTEL_SDK_DISABLED")}
+    paths = (saved["PYTHONPATH"] or "").split(os.pathsep)
+    kept = [p for p in paths if p and not p.rstrip(os.sep).endswith(_AUTO_INSTRUMENTATION)]
+    os.environ["PYTHONPATH"] = os.pathsep.join(kept)
+    os.environ["OTEL_SDK_DISABLED"] = "true"
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _render(
@@ -89,10 +143,13 @@ def _warm_up() -> None:
 def _new_pool(workers: int) -> ProcessPoolExecutor:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["stock_agent.report_pdf"])
+    with _without_auto_instrumentation():
+        multiprocessing.forkserver.ensure_running()
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=context,
         initializer=_init_worker,
+        initargs=(os.getpid(),),
         max_tasks_per_child=MAX_RENDERS_PER_WORKER,
     )
 
@@ -122,13 +179,26 @@ def start(workers: int) -> bool:
     return True
 
 
-def shutdown() -> None:
-    """Stop the workers (waiting for renders in progress); later renders happen here."""
+def shutdown(timeout_s: float = SHUTDOWN_TIMEOUT_S) -> None:
+    """Stop the workers; later renders happen here.
+
+    Renders in progress finish (their callers get their PDFs); a worker still
+    running after ``timeout_s`` is killed, so a server always stops.
+    """
     global _pool
     with _STATE_LOCK:
         pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
+    if pool is None:
+        return
+    processes = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + timeout_s
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            logger.warning("render worker %s did not stop; killing it", process.pid)
+            process.kill()
+            process.join(1.0)
 
 
 def is_running() -> bool:
