@@ -1,6 +1,11 @@
 # The two commands of the README: `make demo` and `make test`. Both work on a
-# fresh machine with no AWS account: they create the venv, install pinned
-# Python and npm dependencies, and never call AWS.
+# fresh machine with no AWS account and no uv: they fetch the pinned uv into
+# .uv/ (pip, hash-checked), create the venv, install the hash-locked Python
+# and npm dependencies, and never call AWS.
+#
+# Installer: uv by default; `make setup PIP=pip` installs the same lock with
+# plain pip instead (slower, same hashes). `make lock` regenerates the locks
+# from the requirements files (README: "Adding a dependency").
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -12,36 +17,96 @@ PY := $(BIN)/python
 STAGE ?= dev
 PROMPT ?= Analyze SIM_STOCK for investment purposes
 PYTEST_ARGS ?=
+# pytest-xdist workers: one per core by default.
+WORKERS ?= auto
+# Set PIP=pip to install with pip instead of uv.
+PIP ?=
+
+# uv: the pinned version, from PATH when it is that version, else bootstrapped
+# into .uv/ by pip from the hash-checked agent_runtime/uv-bootstrap.txt.
+UV_VERSION := 0.13.8
+UV_BOOT := .uv
+ifeq ($(origin UV),undefined)
+  ifeq ($(shell uv --version 2>/dev/null | cut -d' ' -f2),$(UV_VERSION))
+    UV := uv
+  else
+    UV := $(UV_BOOT)/bin/uv
+  endif
+endif
+UV_DEP := $(if $(filter $(UV_BOOT)/bin/uv,$(UV)),$(UV_BOOT)/bin/uv,)
+INSTALLER_DEP := $(if $(PIP),,$(UV_DEP))
+
+# The locks resolve from PyPI only, whatever pip.conf, uv.toml or UV_* say.
+LOCK_INDEX := https://pypi.org/simple
+UV_COMPILE = env -u UV_INDEX_URL -u UV_EXTRA_INDEX_URL -u UV_DEFAULT_INDEX -u UV_INDEX \
+	-u UV_FIND_LINKS -u UV_CONSTRAINT -u UV_OVERRIDE -u UV_NO_BINARY \
+	$(UV) pip compile --quiet --no-config --default-index $(LOCK_INDEX) --universal \
+	--python-version 3.11 --generate-hashes --custom-compile-command "make lock"
 
 # Node 20 is end-of-life; jsii prints a large warning on every synth unless this
 # variable lists the major version in use (jsii reads a comma-separated list of majors).
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-export PYTHONDONTWRITEBYTECODE := 1
-# The CDK CLI must not phone home (no network in CI beyond package registries).
+# No PYTHONDONTWRITEBYTECODE: uv installs without compiling (seconds, not minutes), and
+# the modules a run imports are compiled once and cached in .venv (a test's server or
+# synth subprocess then starts in half the time). __pycache__/ is ignored by git and
+# by the image's .dockerignore (so asset hashes do not change).
+# The CDK CLI must not phone home (no network in CI beyond package registries):
+# no version check, no telemetry, no notices, no EC2 metadata probe.
 export CDK_DISABLE_VERSION_CHECK := 1
+export CDK_DISABLE_CLI_TELEMETRY := true
+export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help setup demo synth analyze serve test lint unit integration snapshot-update bench clean
+.PHONY: help setup demo synth analyze serve test test-fast lint unit integration lock \
+	snapshot-update bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-$(BIN)/activate:
+$(UV_BOOT)/bin/uv: agent_runtime/uv-bootstrap.txt
+	$(PYTHON) -m venv $(UV_BOOT)
+	$(UV_BOOT)/bin/python -m pip install -q --disable-pip-version-check --no-cache-dir \
+		--require-hashes --no-deps -r agent_runtime/uv-bootstrap.txt
+	touch $@
+
+$(PY): | $(INSTALLER_DEP)
+ifeq ($(PIP),)
+	$(UV) venv --quiet --python $(PYTHON) $(VENV)
+else
 	$(PYTHON) -m venv $(VENV)
+endif
 
-$(VENV)/.installed: $(BIN)/activate requirements.txt requirements-dev.txt constraints.txt agent_runtime/requirements.txt agent_runtime/pyproject.toml
-	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -r requirements-dev.txt
-	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e agent_runtime
+# Everything `make test` needs, exactly as locked (hashes checked), then the
+# agent package (editable, built offline by the locked setuptools).
+$(VENV)/.installed: requirements.lock agent_runtime/pyproject.toml | $(PY) $(INSTALLER_DEP)
+ifeq ($(PIP),)
+	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements.lock
+	$(UV) pip install --quiet --python $(PY) --offline --no-deps --no-build-isolation \
+		-e agent_runtime
+else
+	$(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip --upgrade >/dev/null
+	$(PY) -m $(PIP) install -q --disable-pip-version-check --require-hashes --no-deps \
+		-r requirements.lock
+	$(PY) -m $(PIP) install -q --disable-pip-version-check --no-index --no-deps \
+		--no-build-isolation -e agent_runtime
+endif
 	touch $@
 
+# npm ci only when package-lock.json changed since the last install.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --no-update-notifier --loglevel=error
 	touch $@
 
-setup: $(VENV)/.installed node_modules/.installed ## create .venv and install pinned dependencies
+setup: $(VENV)/.installed node_modules/.installed ## create .venv and install the locked dependencies
+
+lock: $(UV_DEP) ## regenerate the hash-locked requirements*.lock from the requirements files
+	$(UV_COMPILE) requirements-dev.txt -o requirements.lock
+	$(UV_COMPILE) agent_runtime/requirements.txt agent_runtime/build-requirements.txt \
+		-c requirements.lock -o agent_runtime/requirements.lock
+	echo "uv==$(UV_VERSION)" | $(UV_COMPILE) - -o agent_runtime/uv-bootstrap.txt
 
 synth: setup ## synthesize every stack (cdk-nag on) for STAGE into cdk.out/
 	rm -rf cdk.out
-	npx cdk synth -c stage=$(STAGE) --quiet
+	npx cdk synth -c stage=$(STAGE) --quiet --no-notices
 	@echo "Synthesized $$(ls cdk.out/*.template.json | wc -l) templates for stage $(STAGE) into cdk.out/ (cdk-nag AwsSolutions: clean)"
 
 analyze: setup ## run one local analysis (offline model, simulated data) into reports/
@@ -58,8 +123,11 @@ lint: setup ## ruff, mypy, hadolint
 	$(BIN)/mypy
 	$(BIN)/hadolint agent_runtime/Dockerfile model_container/Dockerfile
 
-test: setup lint ## the whole suite: lint, unit and integration tests (no network, no AWS)
-	$(BIN)/pytest $(PYTEST_ARGS)
+test: setup lint ## the whole suite on every core: lint, unit and integration tests (no network, no AWS)
+	$(BIN)/pytest -n $(WORKERS) --dist worksteal $(PYTEST_ARGS)
+
+test-fast: setup ## the suite without the slow tests (synth, servers), on every core
+	$(BIN)/pytest -n $(WORKERS) --dist worksteal -m "not slow" $(PYTEST_ARGS)
 
 snapshot-update: setup ## rewrite the template snapshots on purpose (review the diff!)
 	$(BIN)/pytest tests/unit/infra --snapshot-update
@@ -67,5 +135,5 @@ snapshot-update: setup ## rewrite the template snapshots on purpose (review the 
 bench: setup ## run the benchmarks, print a table, write bench/RESULTS.md
 	$(PY) -m bench.run
 
-clean: ## remove build outputs (keeps .venv and node_modules)
+clean: ## remove build outputs (keeps .venv, .uv and node_modules)
 	rm -rf cdk.out reports .pytest_cache .mypy_cache .ruff_cache

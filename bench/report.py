@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import platform
+import re
 import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -167,7 +168,9 @@ def version_lines(packages: Iterable[str] = KEY_PACKAGES) -> list[str]:
     return ["- packages: " + ", ".join(found)]
 
 
-def render_results(results: Results, *, changes_md: str, command: str) -> str:
+def render_results(
+    results: Results, *, changes_md: str, command: str, notes: Sequence[str] = ()
+) -> str:
     """The whole ``RESULTS.md`` text."""
     verdicts = [r.ok for r in results.rows]
     summary = (
@@ -182,6 +185,7 @@ def render_results(results: Results, *, changes_md: str, command: str) -> str:
         "",
         f"- date: {results.started.strftime('%Y-%m-%d %H:%M UTC')}",
         f"- command: `{command}`",
+        *notes,
         *machine_lines(),
         *version_lines(),
         "",
@@ -198,16 +202,98 @@ def render_results(results: Results, *, changes_md: str, command: str) -> str:
     return "\n".join(parts)
 
 
-def write_results(results: Results, *, path: Path, changes_path: Path | None, command: str) -> Path:
+_VERDICTS = {"✅": True, "❌": False}
+
+
+def parse_table(text: str) -> list[Row]:
+    """The rows of the figures table in a ``RESULTS.md`` written by :func:`render_results`."""
+    rows = []
+    for line in text.splitlines():
+        if not line.startswith("| ") or line.startswith(("| # ", "|---")):
+            continue
+        cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        if len(cells) != 6:
+            continue
+        number, what, figure, target, verdict, note = cells
+        rows.append(Row(number, what, figure, target, _VERDICTS.get(verdict), note))
+    return rows
+
+
+def _sections(text: str) -> dict[str, str]:
+    """``## title`` -> the section's body."""
+    found: dict[str, str] = {}
+    for block in re.split(r"^## ", text, flags=re.M)[1:]:
+        title, _, body = block.partition("\n")
+        found[title.strip()] = body.strip()
+    return found
+
+
+def merge_results(results: Results, previous: str) -> tuple[Results, list[str]]:
+    """``results`` with the rows it did not measure taken from a previous ``RESULTS.md``.
+
+    The measured rows replace every previous row with the same number (``7``:
+    all three levels), in the previous order; new numbers go last. Returns
+    the merged results and header lines saying which rows are older.
+    """
+    measured = {r.number for r in results.rows}
+    merged: list[Row] = []
+    kept: list[str] = []
+    placed: set[str] = set()
+    sections = _sections(previous)
+    figures = next((b for t, b in sections.items() if t.startswith("Figures")), "")
+    for row in parse_table(figures):
+        if row.number in measured:
+            if row.number not in placed:
+                merged += [r for r in results.rows if r.number == row.number]
+                placed.add(row.number)
+        else:
+            merged.append(row)
+            if row.number not in kept:
+                kept.append(row.number)
+    merged += [r for r in results.rows if r.number not in placed]
+    out = Results(started=results.started, rows=merged)
+    out.comparison = results.comparison or _lines(
+        sections.get("Against the article's design (ReAct loop)")
+    )
+    out.details = results.details or _lines(sections.get("Details"))
+    header = re.search(r"^- date: (.*)$", previous, flags=re.M)
+    command = re.search(r"^- command: (.*)$", previous, flags=re.M)
+    notes = []
+    if kept:
+        notes.append(
+            f"- rows {', '.join(kept)} kept from the previous run "
+            f"({header.group(1) if header else 'date unknown'}, "
+            f"{command.group(1) if command else 'command unknown'})"
+        )
+    return out, notes
+
+
+def _lines(body: str | None) -> list[str]:
+    return body.splitlines() if body else []
+
+
+def write_results(
+    results: Results,
+    *,
+    path: Path,
+    changes_path: Path | None,
+    command: str,
+    merge: bool = False,
+) -> Path:
     """Write ``RESULTS.md``; the "changes made" text comes from ``changes_path``.
 
     The change log lives in its own hand-written file because it records
     history (before/after numbers of fixes) that one run cannot re-measure.
+    With ``merge``, rows this run did not measure are kept from the file
+    already at ``path`` (:func:`merge_results`).
     """
     changes = "(none recorded)"
     if changes_path is not None and changes_path.is_file():
         changes = changes_path.read_text(encoding="utf-8")
-    text = render_results(results, changes_md=changes, command=command)
+    notes: list[str] = []
+    if merge and path.is_file():
+        results, notes = merge_results(results, path.read_text(encoding="utf-8"))
+    text = render_results(results, changes_md=changes, command=command, notes=notes)
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)

@@ -1,6 +1,6 @@
 """Rows 5 and 6: the runtime image's dependency footprint, ``cdk synth`` and the test suite.
 
-These run external tools (pip against the package registry, the CDK CLI,
+These run external tools (uv against the package registry, the CDK CLI,
 pytest) in subprocesses and time them from the outside, the way a developer
 or CI experiences them.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -25,9 +25,9 @@ FOOTPRINT_TARGET_BYTES = 250_000_000
 SYNTH_TARGET_S = 30.0
 SUITE_TARGET_S = 300.0
 
-# The AgentCore Runtime runs linux/arm64 containers; these tags cover the
-# wheels our pins publish for it (manylinux2014 is glibc 2.17, 2_28 is newer).
-ARM64_PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
+# The AgentCore Runtime runs linux/arm64 containers; uv accepts every manylinux
+# wheel up to glibc 2.28 for this platform (manylinux2014 is glibc 2.17).
+ARM64_PLATFORM = "aarch64-manylinux_2_28"
 
 
 @dataclass(frozen=True)
@@ -74,31 +74,47 @@ def measure_tree(target: Path) -> Footprint:
     return Footprint(total_bytes=sum(sizes.values()), by_distribution=by_dist)
 
 
-def install_arm64_runtime(*, repo: Path, target: Path, timeout_s: float = 900) -> None:
-    """``pip install --target`` of the agent's runtime pins as linux/arm64 wheels.
+def find_uv(repo: Path) -> str:
+    """The uv the Makefile uses: ``$UV``, else the bootstrapped ``.uv/bin/uv``, else PATH."""
+    for candidate in (os.environ.get("UV"), str(repo / ".uv" / "bin" / "uv"), shutil.which("uv")):
+        if candidate and (os.sep not in candidate or Path(candidate).exists()):
+            return candidate
+    raise RuntimeError("no uv: run `make setup` (it bootstraps .uv/) or set UV")
 
-    Raises :class:`RuntimeError` with pip's last lines when a pin has no
+
+def runtime_lock(repo: Path, dest: Path) -> Path:
+    """The image's lock without its build backend, which the Dockerfile uninstalls again."""
+    build = {
+        line.split("==", 1)[0].strip().lower()
+        for line in (repo / "agent_runtime" / "build-requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    }
+    kept: list[str] = []
+    skipping = False
+    for line in (repo / "agent_runtime" / "requirements.lock").read_text().splitlines():
+        if line and not line[0].isspace() and not line.startswith("#"):
+            skipping = re.split(r"[=\s;\[]", line, maxsplit=1)[0].lower() in build
+        if not skipping:
+            kept.append(line)
+    dest.write_text("\n".join(kept) + "\n")
+    return dest
+
+
+def install_arm64_runtime(*, repo: Path, target: Path, timeout_s: float = 900) -> None:
+    """``uv pip install --target`` of the image's lock as linux/arm64 wheels, hashes checked.
+
+    Compiled to bytecode as the Dockerfile does (``UV_COMPILE_BYTECODE``).
+
+    Raises :class:`RuntimeError` with uv's last lines when a pin has no
     arm64 wheel or the registry cannot be reached.
     """
-    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    for plat in ARM64_PLATFORMS:
-        cmd += ["--platform", plat]
-    cmd += [
-        "--only-binary=:all:",
-        "--python-version",
-        "3.11",
-        "--implementation",
-        "cp",
-        "--target",
-        str(target),
-        "-r",
-        str(repo / "agent_runtime" / "requirements.txt"),
-        "-c",
-        str(repo / "constraints.txt"),
-    ]
+    lock = runtime_lock(repo, target.parent / f"{target.name}-requirements.lock")
+    cmd = [find_uv(repo), "pip", "install", "--quiet", "--target", str(target)]
+    cmd += ["--python-platform", ARM64_PLATFORM, "--python-version", "3.11"]
+    cmd += ["--only-binary", ":all:", "--compile-bytecode", "--require-hashes", "-r", str(lock)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"pip exited {done.returncode}: {_tail(done.stderr)}")
+        raise RuntimeError(f"uv exited {done.returncode}: {_tail(done.stderr)}")
 
 
 def measure_image_footprint(*, repo: Path) -> tuple[Row, list[str]]:
@@ -108,13 +124,13 @@ def measure_image_footprint(*, repo: Path) -> tuple[Row, list[str]]:
     with tempfile.TemporaryDirectory(prefix="bench-footprint-") as tmp:
         started = time.perf_counter()
         try:
-            install_arm64_runtime(repo=repo, target=Path(tmp))
+            install_arm64_runtime(repo=repo, target=Path(tmp) / "site-packages")
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             reason = f"install failed: {exc}"
             logger.warning("row 5: %s", reason)
             return Row.skipped(number="5", what=what, target=target_text, reason=reason), []
         install_s = time.perf_counter() - started
-        footprint = measure_tree(Path(tmp))
+        footprint = measure_tree(Path(tmp) / "site-packages")
     largest = sorted(footprint.by_distribution.items(), key=lambda kv: -kv[1])[:10]
     details = [
         "### Runtime dependencies for linux/arm64: the 10 largest distributions",

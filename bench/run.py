@@ -26,7 +26,7 @@ from .report import Results, Row, render_table, write_results
 logger = logging.getLogger("bench")
 
 REPO = Path(__file__).resolve().parent.parent
-ALL_ROWS = ("1", "2", "3", "4", "5", "6", "7", "react")
+ALL_ROWS = ("1", "2", "3", "4", "5", "6", "7", "8", "react")
 
 
 def _positive_int(text: str) -> int:
@@ -95,6 +95,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="time the whole pytest suite for row 6 (default on; --no-with-suite skips it)",
     )
     parser.add_argument(
+        "--setup-ref",
+        default="HEAD",
+        help="commit whose fresh clone row 8 sets up and tests (default HEAD)",
+    )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="replace only the measured rows in an existing --output, keep the others",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         default=REPO / "bench" / "RESULTS.md",
@@ -161,6 +171,15 @@ def run(args: argparse.Namespace) -> Results:
             "throughput grows with N; p50 ≈ stub + row 1",
             lambda: agent.row7(levels=args.concurrency),
         )
+    if "8" in selected:
+        from . import rows_setup
+
+        results.rows += _guarded(
+            "8",
+            "fresh clone: make demo, make test",
+            "≤ 60 s, ≤ 90 s, pytest ≤ 50 s",
+            lambda: rows_setup.measure_setup(repo=REPO, ref=args.setup_ref),
+        )
     if "react" in selected:
 
         def react() -> list[Row]:
@@ -193,6 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         path=args.output,
         changes_path=REPO / "bench" / "changes.md",
         command=command.strip(),
+        merge=args.merge,
     )
     print(f"\nwrote {args.output}")
     return 0 if all(r.ok is not False for r in results.rows) else 1

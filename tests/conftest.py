@@ -3,6 +3,9 @@
 * Puts the repository root on ``sys.path`` so tests import ``stacks`` and
   ``tests.support`` the same way ``app.py`` does (pytest itself only adds
   the test folders).
+* One cache folder per run (``tests.support.run_cache``): expensive results
+  such as synthesized templates are computed once and shared by the
+  pytest-xdist workers.
 * ``--snapshot-update``: rewrite the CDK template snapshots under
   ``tests/snapshots/`` instead of comparing against them (``make
   snapshot-update``); review the diff before committing.
@@ -16,10 +19,25 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.run_cache import end_run_cache, start_run_cache
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+_RUN_CACHE = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One cache folder per run, made before pytest-xdist starts its workers."""
+    if not hasattr(config, "workerinput"):
+        config.stash[_RUN_CACHE] = start_run_cache()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(_RUN_CACHE, None)
+    if folder is not None:
+        end_run_cache(folder)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -173,13 +173,16 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    from . import render_pool
     from .entrypoint import create_app, serve
 
     if not 0 < args.port < 65536:
         raise CliError(f"--port {args.port} is not a TCP port", exit_code=2)
     ctx = _context(args)
     try:
-        app = create_app(ctx=ctx, build_in_background=True)
+        app = create_app(
+            ctx=ctx, build_in_background=True, render_workers=render_pool.usable_cores()
+        )
     except ConfigError as err:
         raise CliError(f"invalid settings: {err}", exit_code=2) from None
     logger.info("serving", extra={"host": args.host, "port": args.port})

@@ -45,6 +45,7 @@ from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from . import render_pool
 from .context import AgentContext, ConfigError
 from .contract import MAX_PAYLOAD_BYTES, parse_body, validate_payload
 from .errors import AgentError, internal_error
@@ -210,14 +211,20 @@ class AgentHolder:
 
 
 def create_app(
-    *, ctx: AgentContext, agent: StockAgent | None = None, build_in_background: bool = False
+    *,
+    ctx: AgentContext,
+    agent: StockAgent | None = None,
+    build_in_background: bool = False,
+    render_workers: int = 0,
 ) -> BedrockAgentCoreApp:
     """The AgentCore app serving ``agent`` (built from ``ctx`` when not given).
 
     By default the agent and its clients are built here, so a bad setting
     fails before the app exists. With ``build_in_background`` (the server's
     entry points) they are built in a thread so ``/ping`` answers at once;
-    a bad setting then stops the process with status 2.
+    a bad setting then stops the process with status 2. ``render_workers``
+    of 2 or more renders reports in that many processes while the app runs
+    (:mod:`stock_agent.render_pool`; the servers pass one per core).
     """
     holder = AgentHolder(ctx=ctx, agent=agent)
     if build_in_background:
@@ -225,7 +232,7 @@ def create_app(
     else:
         holder.build()
     app = BedrockAgentCoreApp(
-        middleware=[Middleware(PayloadGuard)], lifespan=flush_telemetry_on_shutdown
+        middleware=[Middleware(PayloadGuard)], lifespan=_lifespan(render_workers=render_workers)
     )
     quiet_agentcore_handlers()
 
@@ -270,6 +277,25 @@ def create_app(
     return app
 
 
+Lifespan = Callable[[Any], contextlib.AbstractAsyncContextManager[None]]
+
+
+def _lifespan(*, render_workers: int) -> Lifespan:
+    """Start the render pool (if asked) with the server; stop it, then flush telemetry."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        started = render_pool.start(render_workers) if render_workers else False
+        try:
+            async with flush_telemetry_on_shutdown(app):
+                yield
+        finally:
+            if started:
+                render_pool.shutdown()
+
+    return lifespan
+
+
 @contextlib.asynccontextmanager
 async def flush_telemetry_on_shutdown(_app: Any) -> AsyncIterator[None]:
     """ASGI lifespan: export buffered OpenTelemetry spans when the server stops.
@@ -311,7 +337,9 @@ def main() -> int:
         return 2
     configure_logging(level=ctx.log_level)
     try:
-        app = create_app(ctx=ctx, build_in_background=True)
+        app = create_app(
+            ctx=ctx, build_in_background=True, render_workers=render_pool.usable_cores()
+        )
     except ConfigError as err:
         logger.error("invalid settings: %s", err)
         return 2

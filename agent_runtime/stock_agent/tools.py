@@ -24,21 +24,14 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool
 
 from . import analysis as analysis_mod
-from . import formatting, storage
+from . import formatting, render_pool, storage
 from .errors import AgentError
 from .market_data import MarketDataError, MarketDataProvider, UnknownTickerError
 from .narrative import allowed_figures, check_narrative
 from .prompts import narrative_payload
 from .records import Narrative, ReportRef, StockAnalysis, StockSnapshot, to_jsonable
-from .reports import pdf as report_pdf
 
 logger = logging.getLogger(__name__)
-
-# Rendering is pure-Python CPU work: under the GIL, concurrent requests gain
-# nothing by rendering at the same time, and interleaved they all finish
-# late together. Taking turns lets each finish as soon as its own PDF is
-# done (bench row 7: median latency of concurrent sessions).
-_RENDER_TURN = threading.Lock()
 
 
 def gather_stock_data(symbol: str, *, provider: MarketDataProvider, as_of: date) -> StockSnapshot:
@@ -78,14 +71,14 @@ def generate_stock_report(
     Raises ``report_upload_failed`` (502, S3) or ``report_write_failed`` (500,
     local folder) when the store fails.
     """
-    with _RENDER_TURN:
-        data = report_pdf.render_report(
-            snapshot=snapshot,
-            analysis=analysis,
-            narrative=narrative,
-            generated_at=generated_at,
-            request_id=request_id,
-        )
+    # In a worker process when the server runs a render pool, else here.
+    data = render_pool.render_report(
+        snapshot=snapshot,
+        analysis=analysis,
+        narrative=narrative,
+        generated_at=generated_at,
+        request_id=request_id,
+    )
     key = storage.build_report_key(
         symbol=snapshot.symbol,
         generated_at=generated_at,

@@ -7,8 +7,10 @@ built exactly as ``app.py`` builds it (``stacks.app_builder.build_app``,
 the feature flags from ``cdk.json``) but **without** the cdk-nag plugin:
 the nag test runs ``app.py`` itself with the plugin on.
 
-Synthesizing takes seconds, so results are cached with
-:func:`functools.lru_cache`; treat the returned dicts as read-only.
+Synthesizing takes seconds, so results are cached in the process
+(:func:`functools.cache`) and shared by the pytest-xdist workers of one run
+(:mod:`tests.support.run_cache`); treat the returned dicts and folders as
+read-only.
 
 Overrides are config keys with ``__`` for the dot, e.g.
 ``synth_templates("dev", model__weights_s3_uri="s3://bucket/weights/")``.
@@ -22,7 +24,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ import aws_cdk as cdk
 
 from stacks.app_builder import STACK_ORDER, build_app
 from stacks.config import load_stage
+from tests.support import run_cache
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CDK_JSON = REPO_ROOT / "cdk.json"
@@ -54,18 +56,24 @@ def overrides_to_config_keys(overrides: dict[str, Any]) -> dict[str, Any]:
 
 @functools.cache
 def synth_assembly(stage: str, **overrides: Any) -> tuple[Path, dict[str, dict[str, Any]]]:
-    """Synthesize into a temporary cloud assembly; return its folder and the templates."""
+    """Synthesize into a cloud assembly folder; return the folder and the templates.
+
+    Once per test run across pytest-xdist workers (:mod:`tests.support.run_cache`).
+    """
+    key = f"synth_assembly {stage} {sorted(overrides.items())!r}"
+    return run_cache.computed_once(key, lambda outdir: _synth(outdir, stage, overrides))
+
+
+def _synth(outdir: Path, stage: str, overrides: dict[str, Any]) -> dict[str, dict[str, Any]]:
     config = load_stage(stage, overrides_to_config_keys(overrides))
-    outdir = Path(tempfile.mkdtemp(prefix=f"cdk-{stage}-"))
     context = {**cdk_json_context(), "stage": stage, "aws:cdk:disable-asset-staging": True}
     app = cdk.App(outdir=str(outdir), context=context, analytics_reporting=False)
     stacks = build_app(app, config=config, nag=False)
     assembly = app.synth()
-    templates = {
+    return {
         name: assembly.get_stack_by_name(stack.stack_name).template
         for name, stack in zip(STACK_ORDER, stacks.by_name().values(), strict=True)
     }
-    return outdir, templates
 
 
 def synth_templates(stage: str, **overrides: Any) -> dict[str, dict[str, Any]]:

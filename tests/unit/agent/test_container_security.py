@@ -152,6 +152,13 @@ def test_checker_rejects_root_images(text: str, problem: str) -> None:
 
 
 def test_agent_base_image_is_pinned_by_digest() -> None:
-    """A tag can be re-pushed; the runtime image must build from a fixed base."""
-    [base] = [i.args for i in parse_dockerfile(DOCKERFILE.read_text()) if i.keyword == "FROM"]
+    """A tag can be re-pushed; the runtime image must build from a fixed base.
+
+    Every stage uses the same pinned base: the virtualenv built in the first stage
+    links to that image's interpreter.
+    """
+    froms = [i.args for i in parse_dockerfile(DOCKERFILE.read_text()) if i.keyword == "FROM"]
+    bases = {args.split()[0] for args in froms}
+    assert len(bases) == 1, bases
+    [base] = bases
     assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm@sha256:[0-9a-f]{64}", base), base

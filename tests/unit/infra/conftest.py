@@ -4,31 +4,38 @@
 other engineers' tests through ``tests.support.cdk_synth``).
 ``cli_synth`` runs ``app.py`` itself, the way ``npx cdk synth`` does (cdk.json
 context in ``CDK_CONTEXT_JSON``, output folder in ``CDK_OUTDIR``), with the
-cdk-nag plugin on, for both stages in parallel.
+cdk-nag plugin on, for both stages in parallel. Both run once per test run,
+whatever the number of pytest-xdist workers (``tests.support.run_cache``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.cdk_synth import STAGES, CliSynth, run_app, synth_templates
+from tests.support.run_cache import computed_once
+
+
+def _cli_synth_both_stages(outdir: Path) -> dict[str, dict[str, Any]]:
+    running = {}
+    for stage in STAGES:
+        (outdir / stage).mkdir()
+        running[stage] = run_app(outdir / stage, {"stage": stage})
+    results = {}
+    for stage, process in running.items():
+        output, _ = process.communicate(timeout=240)
+        results[stage] = {"returncode": process.returncode, "output": output}
+    return results
 
 
 @pytest.fixture(scope="session")
-def cli_synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, CliSynth]]:
-    """``app.py`` with cdk-nag on, for dev and prod (run in parallel)."""
-    running = {}
-    for stage in STAGES:
-        outdir = tmp_path_factory.mktemp(f"cdk-out-{stage}")
-        running[stage] = (outdir, run_app(outdir, {"stage": stage}))
-    results = {}
-    for stage, (outdir, process) in running.items():
-        output, _ = process.communicate(timeout=240)
-        results[stage] = CliSynth(returncode=process.returncode, outdir=outdir, output=output)
-    yield results
+def cli_synth() -> dict[str, CliSynth]:
+    """``app.py`` with cdk-nag on, for dev and prod (run in parallel, once per test run)."""
+    outdir, results = computed_once("cli_synth", _cli_synth_both_stages)
+    return {stage: CliSynth(outdir=outdir / stage, **results[stage]) for stage in STAGES}
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,159 @@
+"""Row 8: from a fresh clone to a report (``make demo``) and to a green suite (``make test``).
+
+Each run clones the repository's committed ``HEAD`` (or ``--setup-ref``) into a
+scratch folder and runs the README's two commands there, timed from the
+outside, as a newcomer would:
+
+- cold: the uv, pip and npm caches point at empty folders, and uv is taken
+  off ``PATH``, so the Makefile fetches uv and every package from the
+  registries;
+- warm: a second fresh clone, reusing the caches the cold run filled.
+
+``make test`` runs in the cold clone after its ``make demo``; the pytest wall
+time is pytest's own summary line from that run (``-n auto``: every core).
+The load average before and after each command goes into the notes: the
+machine is shared, and a busy neighbour slows every figure here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .report import Row
+
+logger = logging.getLogger(__name__)
+
+DEMO_TARGET_S = 60.0
+TEST_TARGET_S = 90.0
+PYTEST_TARGET_S = 50.0
+COMMAND_TIMEOUT_S = 1200.0
+_PYTEST_SUMMARY = re.compile(r"=+ (\d+) passed.*? in ([\d.]+)s")
+# Variables of the calling shell that would change what the clone's make does.
+_DROPPED_ENV = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "VIRTUAL_ENV", "PYTHONPATH", "UV")
+
+
+@dataclass(frozen=True)
+class Timed:
+    seconds: float
+    output: str
+    load_before: float
+    load_after: float
+
+    @property
+    def load(self) -> str:
+        return f"load {self.load_before:.1f} → {self.load_after:.1f}"
+
+
+def clean_env(caches: Path) -> dict[str, str]:
+    """This environment with the caches in ``caches`` and no uv on PATH."""
+    env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV and not k.startswith("UV_")}
+    path = [d for d in env.get("PATH", "").split(os.pathsep) if d and not (Path(d) / "uv").exists()]
+    env.update(
+        PATH=os.pathsep.join(path),
+        UV_CACHE_DIR=str(caches / "uv"),
+        PIP_CACHE_DIR=str(caches / "pip"),
+        npm_config_cache=str(caches / "npm"),
+    )
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # a newcomer's shell does not set it
+    return env
+
+
+def fresh_clone(repo: Path, dest: Path, ref: str) -> None:
+    subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(repo), str(dest)], check=True)
+    subprocess.run(["git", "-C", str(dest), "checkout", "-q", ref], check=True)
+
+
+def timed(command: list[str], *, cwd: Path, env: dict[str, str]) -> Timed:
+    """Run ``command`` to completion; a failure raises with the output's tail."""
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    done = subprocess.run(
+        command,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT_S,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    output = done.stdout + done.stderr
+    if done.returncode != 0:
+        tail = " / ".join(output.strip().splitlines()[-4:])
+        raise RuntimeError(f"`{' '.join(command)}` exited {done.returncode}: {tail}"[:400])
+    return Timed(seconds, output, load_before, os.getloadavg()[0])
+
+
+def pytest_seconds(output: str) -> tuple[int, float]:
+    """(tests passed, seconds) from pytest's last summary line."""
+    found = _PYTEST_SUMMARY.findall(output)
+    if not found:
+        raise RuntimeError("no pytest summary line in the output of make test")
+    passed, seconds = found[-1]
+    return int(passed), float(seconds)
+
+
+def measure_setup(*, repo: Path, ref: str = "HEAD") -> list[Row]:
+    """Rows 8a-8d for the commit ``ref`` of ``repo``."""
+    commit = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--short", ref],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    with tempfile.TemporaryDirectory(prefix="bench-setup-") as tmp:
+        root = Path(tmp)
+        env = clean_env(root / "caches")
+        fresh_clone(repo, root / "cold", ref)
+        demo_cold = timed(["make", "demo"], cwd=root / "cold", env=env)
+        logger.info("row 8: cold make demo %.1f s", demo_cold.seconds)
+        test = timed(["make", "test"], cwd=root / "cold", env=env)
+        logger.info("row 8: make test %.1f s", test.seconds)
+        shutil.rmtree(root / "cold", ignore_errors=True)
+        fresh_clone(repo, root / "warm", ref)
+        demo_warm = timed(["make", "demo"], cwd=root / "warm", env=env)
+        logger.info("row 8: warm make demo %.1f s", demo_warm.seconds)
+    passed, pytest_s = pytest_seconds(test.output)
+    at = f"commit {commit}"
+    return [
+        Row(
+            number="8a",
+            what="`make demo` from a fresh clone, cold caches",
+            figure=f"{demo_cold.seconds:.0f} s",
+            target=f"≤ {DEMO_TARGET_S:.0f} s",
+            ok=demo_cold.seconds <= DEMO_TARGET_S,
+            note=f"{at}; empty uv/pip/npm caches, no uv on PATH; {demo_cold.load}",
+        ),
+        Row(
+            number="8b",
+            what="`make demo` from a fresh clone, warm caches",
+            figure=f"{demo_warm.seconds:.0f} s",
+            target=f"≤ {DEMO_TARGET_S:.0f} s",
+            ok=demo_warm.seconds <= DEMO_TARGET_S,
+            note=f"{at}; the caches of 8a, a new clone; {demo_warm.load}",
+        ),
+        Row(
+            number="8c",
+            what="`make test` from a fresh clone, after `make demo`",
+            figure=f"{test.seconds:.0f} s",
+            target=f"≤ {TEST_TARGET_S:.0f} s",
+            ok=test.seconds <= TEST_TARGET_S,
+            note=f"{at}; lint (cold mypy cache) + pytest; {test.load}",
+        ),
+        Row(
+            number="8d",
+            what="pytest wall time, every core",
+            figure=f"{pytest_s:.0f} s",
+            target=f"≤ {PYTEST_TARGET_S:.0f} s",
+            ok=pytest_s <= PYTEST_TARGET_S,
+            note=f"{at}; {passed} passed; pytest's own figure within 8c, {os.cpu_count()} CPUs",
+        ),
+    ]

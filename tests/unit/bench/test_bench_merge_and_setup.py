@@ -1,0 +1,76 @@
+"""Merging a partial bench run into RESULTS.md, and the parsing behind row 8 (no timings)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bench.report import Results, Row, parse_table, write_results
+from bench.rows_setup import clean_env, pytest_seconds
+
+
+def _row(number: str, figure: str, ok: bool | None = True) -> Row:
+    return Row(number, f"what {number}", figure, "target | with pipe", ok, f"note {number}")
+
+
+def test_merge_replaces_measured_rows_and_keeps_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "RESULTS.md"
+    first = Results(rows=[_row("1", "a"), _row("7", "n1"), _row("7", "n8", False), _row("R", "x")])
+    first.details = ["### details", "", "kept detail"]
+    write_results(first, path=path, changes_path=None, command="python -m bench.run")
+    write_results(
+        Results(rows=[_row("7", "new"), _row("8a", "30 s")]),
+        path=path,
+        changes_path=None,
+        command="python -m bench.run --rows 7,8 --merge",
+        merge=True,
+    )
+    text = path.read_text()
+    rows = parse_table(text.split("## Figures")[1].split("\n## ")[0])
+    assert [(r.number, r.figure) for r in rows] == [
+        ("1", "a"),
+        ("7", "new"),
+        ("R", "x"),
+        ("8a", "30 s"),
+    ]
+    assert rows[0] == _row("1", "a")  # pipes and verdicts survive the round trip
+    assert "rows 1, R kept from the previous run" in text and "`python -m bench.run`" in text
+    assert "kept detail" in text
+    assert "(4 met, 0 missed, 0 not measured)" in text
+
+
+def test_without_merge_the_file_is_rewritten(tmp_path: Path) -> None:
+    path = tmp_path / "RESULTS.md"
+    write_results(Results(rows=[_row("1", "a")]), path=path, changes_path=None, command="c")
+    write_results(Results(rows=[_row("8a", "b")]), path=path, changes_path=None, command="c")
+    rows = parse_table(path.read_text())
+    assert [r.number for r in rows] == ["8a"]
+
+
+def test_pytest_seconds_reads_the_last_summary_line() -> None:
+    output = (
+        "==== 3 passed in 1.00s ====\n....\n"
+        "================ 734 passed, 2 warnings in 45.68s (0:00:45) ================\n"
+    )
+    assert pytest_seconds(output) == (734, 45.68)
+    with pytest.raises(RuntimeError, match="no pytest summary"):
+        pytest_seconds("make: *** [test] Error 1")
+
+
+def test_clean_env_hides_uv_and_points_every_cache_into_the_scratch_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_uv = tmp_path / "bin"
+    with_uv.mkdir()
+    (with_uv / "uv").write_text("")
+    monkeypatch.setenv("PATH", f"{with_uv}{os.pathsep}/usr/bin")
+    monkeypatch.setenv("UV_INDEX_URL", "https://mirror.example/simple")
+    monkeypatch.setenv("MAKEFLAGS", "-j8")
+    env = clean_env(tmp_path / "caches")
+    assert env["PATH"] == "/usr/bin"
+    assert "UV_INDEX_URL" not in env and "MAKEFLAGS" not in env
+    assert env["UV_CACHE_DIR"] == str(tmp_path / "caches" / "uv")
+    assert env["PIP_CACHE_DIR"] == str(tmp_path / "caches" / "pip")
+    assert env["npm_config_cache"] == str(tmp_path / "caches" / "npm")
