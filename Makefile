@@ -20,7 +20,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # The CDK CLI must not phone home (no network in CI beyond package registries).
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: help setup demo synth analyze serve test lint unit integration snapshot-update bench clean
+.PHONY: help setup demo synth analyze serve test lint unit integration snapshot-update bench clean scan
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -63,6 +63,27 @@ test: setup lint ## the whole suite: lint, unit and integration tests (no networ
 
 snapshot-update: setup ## rewrite the template snapshots on purpose (review the diff!)
 	$(BIN)/pytest tests/unit/infra --snapshot-update
+
+# checkov pins an old boto3, so it gets a virtual environment of its own,
+# installed from a lock file (uv when there is one, else pip).
+SCAN_VENV := .venv-scan
+SCAN_OUT := cdk.out/scan
+UV ?= $(firstword $(wildcard $(BIN)/uv /tmp/uvboot/bin/uv) $(shell command -v uv 2>/dev/null))
+
+$(SCAN_VENV)/.installed: scan/requirements.lock
+	$(PYTHON) -m venv $(SCAN_VENV)
+	if [ -n "$(UV)" ]; then $(UV) pip install -q --python $(SCAN_VENV)/bin/python -r scan/requirements.lock; \
+	else $(SCAN_VENV)/bin/pip install -q --disable-pip-version-check -r scan/requirements.lock; fi
+	touch $@
+
+scan: setup $(SCAN_VENV)/.installed ## checkov over dev and prod templates; fails on findings not in scan/allowlist.txt
+	rm -rf $(SCAN_OUT)
+	for stage in dev prod; do \
+	  npx cdk synth -c stage=$$stage -o $(SCAN_OUT)/$$stage --quiet; \
+	  $(SCAN_VENV)/bin/checkov $$(for t in $(SCAN_OUT)/$$stage/*.template.json; do printf -- '-f %s ' $$t; done) \
+	    --framework cloudformation --output json --soft-fail --skip-download > $(SCAN_OUT)/$$stage.json; \
+	done
+	$(PY) -m tools.checkov_gate --allowlist scan/allowlist.txt $(SCAN_OUT)/dev.json $(SCAN_OUT)/prod.json
 
 bench: setup ## run the benchmarks, print a table, write bench/RESULTS.md
 	$(PY) -m bench.run

@@ -15,7 +15,8 @@ Security choices (the why; ``docs/infrastructure.md`` repeats them):
   (ACLs disabled, so ``PutObjectAcl`` grants are meaningless).
 * **Versioned** so an overwritten or deleted report can be recovered;
   noncurrent versions expire so versioning does not grow without bound.
-* **Server access logs** to a separate log bucket (same protections).
+* **Server access logs** to a separate log bucket (same protections, also
+  versioned; it does not log its own access: that would loop).
 * **Removal per stage**: dev destroys both buckets (auto-deleting the
   objects); prod retains them, so ``cdk destroy`` never loses reports.
 """
@@ -55,13 +56,20 @@ class BucketStack(Stack):
             enforce_ssl=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=False,
+            # Versioned so a deleted or overwritten log object stays recoverable
+            # for the noncurrent retention (an audit trail that can be erased is none).
+            versioned=True,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-access-logs",
                     expiration=Duration.days(storage.access_log_retention_days),
+                    noncurrent_version_expiration=Duration.days(storage.noncurrent_retention_days),
                     abort_incomplete_multipart_upload_after=Duration.days(1),
-                )
+                ),
+                s3.LifecycleRule(
+                    id="remove-expired-delete-markers",
+                    expired_object_delete_marker=True,
+                ),
             ],
             removal_policy=removal,
             auto_delete_objects=auto_delete,

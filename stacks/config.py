@@ -98,6 +98,15 @@ LOG_RETENTION_DAYS = (
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 ROUTING_STRATEGIES = ("LEAST_OUTSTANDING_REQUESTS", "RANDOM")
+# How an inference-component update finds a GPU for the new copy: "rolling"
+# keeps spare instance capacity for it (SageMaker starts the new copy before
+# it stops the old one); "scale_to_zero_first" has no spare capacity and
+# needs the copies scaled to zero before the deploy (README, "Update").
+UPDATE_STRATEGIES = ("rolling", "scale_to_zero_first")
+# CloudFormation's limits of InferenceComponentRollingUpdatePolicy.
+ROLLING_WAIT_MAX_SECONDS = 3600
+ROLLING_TIMEOUT_MIN_SECONDS = 600
+ROLLING_TIMEOUT_MAX_SECONDS = 28_800
 # The GPU inference AMIs SageMaker offers for a production variant. The model
 # image (vLLM >= 0.20, CUDA 13) needs NVIDIA driver >= 580, which only the
 # AL2023 "gpu-4-1" AMI has; the older ones ship driver 535/550 and would fail
@@ -202,7 +211,7 @@ class EndpointSettings:
     instance_type: str = "ml.g6e.4xlarge"
     initial_instance_count: int = 1
     min_instance_count: int = 1
-    max_instance_count: int = 1
+    max_instance_count: int = 2
     copy_count: int = 1
     accelerators_per_copy: int = 1
     min_memory_mb: int = 32_768
@@ -210,6 +219,13 @@ class EndpointSettings:
     model_data_download_timeout_seconds: int = 1_200
     routing_strategy: str = "LEAST_OUTSTANDING_REQUESTS"
     inference_ami_version: str = INFERENCE_AMI_VERSIONS[0]
+    update_strategy: str = "rolling"
+    # Copies replaced per rolling step (and per rollback step).
+    rolling_batch_copies: int = 1
+    # Bake time per step, during which the rollback alarm is watched.
+    rolling_wait_seconds: int = 300
+    # Limit of the whole update: at least one start-up plus one bake.
+    rolling_timeout_seconds: int = 3600
 
     def validate(self) -> None:
         _require(
@@ -264,6 +280,76 @@ class EndpointSettings:
             self.inference_ami_version,
             " | ".join(INFERENCE_AMI_VERSIONS)
             + " (the model image needs driver >= 580: use the first)",
+        )
+        _require(
+            self.update_strategy in UPDATE_STRATEGIES,
+            "endpoint.update_strategy",
+            self.update_strategy,
+            " | ".join(UPDATE_STRATEGIES),
+        )
+        _positive("endpoint.rolling_batch_copies", self.rolling_batch_copies)
+        _positive(
+            "endpoint.rolling_wait_seconds",
+            self.rolling_wait_seconds,
+            minimum=0,
+            maximum=ROLLING_WAIT_MAX_SECONDS,
+        )
+        _positive(
+            "endpoint.rolling_timeout_seconds",
+            self.rolling_timeout_seconds,
+            minimum=max(ROLLING_TIMEOUT_MIN_SECONDS, self.one_step_seconds),
+            maximum=ROLLING_TIMEOUT_MAX_SECONDS,
+        )
+
+    @property
+    def one_step_seconds(self) -> int:
+        """Longest one rolling step may take: weights download, start-up, bake."""
+        return (
+            self.model_data_download_timeout_seconds
+            + self.startup_health_check_timeout_seconds
+            + self.rolling_wait_seconds
+        )
+
+    @property
+    def copies_per_instance(self) -> int:
+        """Model copies one instance of :attr:`instance_type` holds."""
+        return GPU_INSTANCE_TYPES[self.instance_type] // self.accelerators_per_copy
+
+    def check_update_capacity(self, *, max_copy_count: int, scale_to_zero: bool) -> None:
+        """Fail when an update of the inference component could not get a GPU.
+
+        SageMaker brings a new copy up before it stops an old one. With
+        ``rolling`` the instance limit must hold the most copies autoscaling
+        may run plus one batch; otherwise a warm component (or one at its
+        maximum) cannot be updated. ``scale_to_zero_first`` skips the spare
+        capacity and relies on the copies being at zero when the update
+        starts, which only a stage that scales to zero can reach.
+        """
+        _require(
+            self.rolling_batch_copies <= max(max_copy_count, self.copy_count),
+            "endpoint.rolling_batch_copies",
+            self.rolling_batch_copies,
+            f"at most the component's copies ({max(max_copy_count, self.copy_count)})",
+        )
+        if self.update_strategy == "scale_to_zero_first":
+            _require(
+                scale_to_zero,
+                "endpoint.update_strategy",
+                self.update_strategy,
+                "rolling unless operations.autoscaling.scale_to_zero is on (copies can only "
+                "be scaled to zero before an update where the stage allows zero copies)",
+            )
+            return
+        peak = max(max_copy_count, self.copy_count) + self.rolling_batch_copies
+        needed = -(-peak // self.copies_per_instance)
+        _require(
+            self.max_instance_count >= needed,
+            "endpoint.max_instance_count",
+            self.max_instance_count,
+            f">= {needed}: during a rolling update up to {peak} copies run "
+            f"({max(max_copy_count, self.copy_count)} plus a batch of "
+            f"{self.rolling_batch_copies}, {self.copies_per_instance} per {self.instance_type}); "
+            "or endpoint.update_strategy=scale_to_zero_first",
         )
 
 
@@ -382,6 +468,8 @@ class LogSettings:
     """Retention of the CloudWatch log groups this app creates."""
 
     retention_days: int = 14
+    # Encrypt the app's log groups with a customer-managed KMS key (one per stack).
+    kms_encryption: bool = True
 
     def validate(self) -> None:
         _require(
@@ -414,7 +502,8 @@ class StageConfig:
     """Everything one stage deploys with. Build it with :func:`load_stage`."""
 
     stage: str
-    # prod keeps data (bucket, log groups) on destroy; dev deletes it.
+    # prod keeps the report buckets on destroy; dev deletes them. Log groups
+    # have service-given fixed names and are never retained (see stacks/constructs/log_groups.py).
     retain_data: bool
     model: ModelSettings = field(default_factory=ModelSettings)
     endpoint: EndpointSettings = field(default_factory=EndpointSettings)
@@ -446,6 +535,10 @@ class StageConfig:
             )
         except OperationsConfigError as error:
             raise ConfigError(str(error)) from None
+        self.endpoint.check_update_capacity(
+            max_copy_count=self.operations.autoscaling.max_copy_count,
+            scale_to_zero=self.operations.autoscaling.scale_to_zero,
+        )
         for key, name in (
             ("endpoint name", self.endpoint_name),
             ("inference component name", self.inference_component_name),
@@ -493,8 +586,9 @@ def _dev() -> StageConfig:
     return StageConfig(
         stage="dev",
         retain_data=False,
-        # min 0: scale-to-zero releases the GPU instance when no copy runs.
-        endpoint=EndpointSettings(min_instance_count=0, max_instance_count=1),
+        # min 0: scale-to-zero releases the GPU instance when no copy runs;
+        # max 2: one copy plus the one a rolling update starts beside it.
+        endpoint=EndpointSettings(min_instance_count=0, max_instance_count=2),
         runtime=RuntimeSettings(log_level="DEBUG"),
         storage=StorageSettings(
             report_retention_days=30, noncurrent_retention_days=7, access_log_retention_days=30
@@ -508,7 +602,8 @@ def _prod() -> StageConfig:
     return StageConfig(
         stage="prod",
         retain_data=True,
-        endpoint=EndpointSettings(min_instance_count=1, max_instance_count=2),
+        # max 3: two copies at peak plus the one a rolling update starts beside them.
+        endpoint=EndpointSettings(min_instance_count=1, max_instance_count=3),
         runtime=RuntimeSettings(log_level="INFO"),
         storage=StorageSettings(
             report_retention_days=365,

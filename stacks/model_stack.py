@@ -29,14 +29,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from stacks.common import log_retention, removal_policy
+from stacks.common import log_retention
 from stacks.config import StageConfig
+from stacks.constructs.log_groups import LogGroupSpec, ServiceLogGroups
+from stacks.operations.metrics import ModelMetrics
 
 # Pinned so that refactoring constructs never replaces the endpoint in place.
 ENDPOINT_LOGICAL_ID = "Endpoint"
@@ -78,22 +80,25 @@ class ModelStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         endpoint_cfg = config.endpoint
-        removal = removal_policy(config)
 
-        # Created here (not by SageMaker on first write) so retention is explicit.
-        self.log_groups = [
-            logs.LogGroup(
-                self,
-                f"{kind}LogGroup",
-                log_group_name=f"/aws/sagemaker/{kind}s/{name}",
-                retention=log_retention(config.logs.retention_days),
-                removal_policy=removal,
-            )
-            for kind, name in (
-                ("Endpoint", config.endpoint_name),
-                ("InferenceComponent", config.inference_component_name),
-            )
-        ]
+        # Created here (not by SageMaker on first write) so retention and key are explicit.
+        self.log_groups = ServiceLogGroups(
+            self,
+            "LogGroups",
+            groups={
+                "EndpointLogGroup": LogGroupSpec(
+                    name=f"/aws/sagemaker/Endpoints/{config.endpoint_name}",
+                    logical_id="EndpointLogGroup63A93A8D",
+                ),
+                "InferenceComponentLogGroup": LogGroupSpec(
+                    name=f"/aws/sagemaker/InferenceComponents/{config.inference_component_name}",
+                    logical_id="InferenceComponentLogGroupEA4BFC19",
+                ),
+            },
+            retention=log_retention(config.logs.retention_days),
+            encrypt=config.logs.kms_encryption,
+            purpose=f"the {config.endpoint_name} endpoint",
+        )
 
         container = sagemaker.CfnModel.ContainerDefinitionProperty(
             image=model_image_uri,
@@ -148,8 +153,32 @@ class ModelStack(Stack):
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
         )
         self.endpoint.override_logical_id(ENDPOINT_LOGICAL_ID)
-        for group in self.log_groups:
+        for group in self.log_groups.groups.values():
             self.endpoint.node.add_dependency(group)
+
+        # Watched while an update bakes: a new copy that answers 5xx rolls the update back.
+        metrics = ModelMetrics(
+            endpoint_name=config.endpoint_name,
+            variant_name=VARIANT_NAME,
+            component_name=config.inference_component_name,
+        )
+        self.rollback_alarm = cw.Alarm(
+            self,
+            "UpdateRollbackAlarm",
+            alarm_description=(
+                f"Rolls back an update of {config.inference_component_name}: the component "
+                "answered 5xx during the update's bake time (watched by SageMaker, pages nobody)."
+            ),
+            metric=metrics.invocation("Invocation5XXErrors", period=Duration.minutes(1)),
+            threshold=1,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+        )
+        batch = sagemaker.CfnInferenceComponent.InferenceComponentCapacitySizeProperty(
+            type="COPY_COUNT", value=endpoint_cfg.rolling_batch_copies
+        )
 
         self.inference_component = sagemaker.CfnInferenceComponent(
             self,
@@ -174,6 +203,24 @@ class ModelStack(Stack):
             ),
             runtime_config=sagemaker.CfnInferenceComponent.InferenceComponentRuntimeConfigProperty(
                 copy_count=endpoint_cfg.copy_count
+            ),
+            # Explicit, so an image or environment change replaces one batch of
+            # copies at a time (the new one starts before the old one stops)
+            # and rolls back one batch at a time, not all copies at once.
+            deployment_config=sagemaker.CfnInferenceComponent.InferenceComponentDeploymentConfigProperty(
+                rolling_update_policy=sagemaker.CfnInferenceComponent.InferenceComponentRollingUpdatePolicyProperty(
+                    maximum_batch_size=batch,
+                    rollback_maximum_batch_size=batch,
+                    wait_interval_in_seconds=endpoint_cfg.rolling_wait_seconds,
+                    maximum_execution_timeout_in_seconds=endpoint_cfg.rolling_timeout_seconds,
+                ),
+                auto_rollback_configuration=sagemaker.CfnInferenceComponent.AutoRollbackConfigurationProperty(
+                    alarms=[
+                        sagemaker.CfnInferenceComponent.AlarmProperty(
+                            alarm_name=self.rollback_alarm.alarm_name
+                        )
+                    ]
+                ),
             ),
         )
         self.inference_component.override_logical_id(INFERENCE_COMPONENT_LOGICAL_ID)

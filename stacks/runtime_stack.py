@@ -25,8 +25,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.common import log_retention, removal_policy
+from stacks.common import log_retention
 from stacks.config import StageConfig
+from stacks.constructs.log_groups import LogGroupSpec, ServiceLogGroups
 from stacks.operations.tracing import allow_trace_delivery
 
 # Payload accepted by the agent entrypoint, used in the printed invoke command.
@@ -43,7 +44,6 @@ def runtime_environment(
         "SAGEMAKER_ENDPOINT_NAME": endpoint_name,
         "SAGEMAKER_INFERENCE_COMPONENT": config.inference_component_name,
         "REPORT_BUCKET": report_bucket_name,
-        "AWS_REGION": Aws.REGION,
         "LOG_LEVEL": runtime.log_level,
         "REQUEST_DEADLINE_SECONDS": str(runtime.request_deadline_seconds),
         "MODEL_COLD_START_WAIT_SECONDS": str(runtime.model_cold_start_wait_seconds),
@@ -80,16 +80,26 @@ class RuntimeStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         runtime_cfg = config.runtime
-        removal = removal_policy(config)
 
-        # /aws/vendedlogs/ in the same account: delivery needs no resource policy.
-        self.log_group = logs.LogGroup(
+        # Log delivery into a group still needs a CloudWatch Logs resource policy
+        # for delivery.logs.amazonaws.com; the delivery creates or extends the
+        # account's policy when it is set up. The /aws/vendedlogs/ prefix lets
+        # that one policy cover every such group with a wildcard, so it does not
+        # grow by one ARN per log group towards the policy size limit.
+        self.log_groups = ServiceLogGroups(
             self,
-            "ApplicationLogs",
-            log_group_name=f"/aws/vendedlogs/bedrock-agentcore/{config.runtime_name}",
+            "LogGroups",
+            groups={
+                "ApplicationLogs": LogGroupSpec(
+                    name=f"/aws/vendedlogs/bedrock-agentcore/{config.runtime_name}",
+                    logical_id="ApplicationLogsAF17AEF2",
+                )
+            },
             retention=log_retention(config.logs.retention_days),
-            removal_policy=removal,
+            encrypt=config.logs.kms_encryption,
+            purpose=f"the {config.runtime_name} runtime",
         )
+        self.log_group = self.log_groups.groups["ApplicationLogs"]
         self.runtime = agentcore.Runtime(
             self,
             "Runtime",
@@ -128,6 +138,9 @@ class RuntimeStack(Stack):
             self.trace_delivery_policy = allow_trace_delivery(
                 self, "TraceDeliveryPolicy", runtime=self.runtime
             )
+            # The delivery must not start before X-Ray accepts its segments.
+            for delivery in _trace_deliveries(self.runtime):
+                delivery.add_resource_dependency(self.trace_delivery_policy)
         self.runtime_endpoint = self.runtime.add_endpoint(
             runtime_cfg.endpoint_name,
             description=f"Stable endpoint of the {config.stage} agent (latest version)",
@@ -154,6 +167,27 @@ class RuntimeStack(Stack):
                 ],
             ),
         )
+
+
+def _trace_deliveries(runtime: agentcore.Runtime) -> list[logs.CfnDelivery]:
+    """The L2's X-Ray trace deliveries (deliveries whose destination is of type XRAY)."""
+    stack = Stack.of(runtime)
+    children = runtime.node.find_all()
+    xray_destinations = [
+        stack.resolve(child.attr_arn)
+        for child in children
+        if isinstance(child, logs.CfnDeliveryDestination)
+        and child.delivery_destination_type == "XRAY"
+    ]
+    found = [
+        child
+        for child in children
+        if isinstance(child, logs.CfnDelivery)
+        and stack.resolve(child.delivery_destination_arn) in xray_destinations
+    ]
+    if not found:
+        raise RuntimeError("tracing is on but the runtime L2 created no trace delivery")
+    return found
 
 
 def _immutable(role: iam.IRole) -> iam.IRole:

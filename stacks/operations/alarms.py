@@ -1,9 +1,14 @@
 """Paging alarms and the encrypted SNS topic they notify.
 
-Four alarms, each on a symptom a user would notice: the model answers with
-5xx, the model is slow (p90), the agent runtime fails server-side, a report
-could not be stored. Missing data counts as "not breaching" everywhere: a
-scaled-to-zero dev endpoint publishes nothing and must not page anyone.
+Five alarms, each on a symptom a user would notice: the model answers with
+5xx, model calls fail or time out, the model is slow (p90), the agent
+runtime fails server-side, a report could not be stored. SageMaker cuts a
+real-time call off at 60 s: such a call leaves no ``ModelLatency`` sample
+but counts in ``InvocationModelErrors``, so the errors alarm is the one
+that sees calls too slow to finish, and the latency threshold stays well
+below 60 s (validated) so the p90 alarm can fire before that. Missing data
+counts as "not breaching" everywhere: a scaled-to-zero dev endpoint
+publishes nothing and must not page anyone.
 
 The topic is encrypted with a customer-managed KMS key because the
 AWS-managed ``alias/aws/sns`` key cannot grant CloudWatch the right to
@@ -131,6 +136,17 @@ class OperationsAlarms(Construct):
             threshold=config.model_latency_p90_seconds * 1_000_000,
             comparison=above,
         )
+        self.model_invocation_errors = self._alarm(
+            "ModelInvocationErrors",
+            description=(
+                f"Model endpoint: {config.model_invocation_errors} or more calls to "
+                f"{model_metrics.component_name} got no valid answer in {minutes} min "
+                "(InvocationModelErrors: error answers, broken connections, 60 s timeouts)."
+            ),
+            metric=model_metrics.invocation("InvocationModelErrors", period=period),
+            threshold=config.model_invocation_errors,
+            comparison=at_least,
+        )
         self.runtime_errors = self._alarm(
             "RuntimeSystemErrors",
             description=(
@@ -182,6 +198,7 @@ class OperationsAlarms(Construct):
         """The paging alarms, in dashboard order."""
         return [
             self.endpoint_5xx_rate,
+            self.model_invocation_errors,
             self.model_latency_p90,
             self.runtime_errors,
             self.report_upload_failures,

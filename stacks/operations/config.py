@@ -32,6 +32,11 @@ METRIC_STAGE_TIMINGS = (
 # RFC 5322 is far wider; this is the shape SNS email endpoints accept in practice.
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$")
 _ALARM_PERIODS = (60, 300, 900, 3600)
+# SageMaker real-time inference cuts a call off after 60 s; the call then
+# counts in InvocationModelErrors and leaves no ModelLatency sample, so a
+# latency threshold near 60 s could hardly ever be crossed.
+SAGEMAKER_INVOCATION_TIMEOUT_SECONDS = 60
+MAX_LATENCY_THRESHOLD_SECONDS = 45
 
 
 class OperationsConfigError(ValueError):
@@ -170,6 +175,8 @@ class AlarmConfig:
     email: str | None = None
     endpoint_5xx_rate_percent: float = 5.0
     model_latency_p90_seconds: float = 30.0
+    # Calls that got no valid answer, timeouts at 60 s included.
+    model_invocation_errors: int = 1
     runtime_system_errors: int = 1
     report_upload_failures: int = 1
     period_seconds: int = 300
@@ -188,7 +195,13 @@ class AlarmConfig:
             "operations.alarms.endpoint_5xx_rate_percent", self.endpoint_5xx_rate_percent, 0, 100
         )
         _check_number(
-            "operations.alarms.model_latency_p90_seconds", self.model_latency_p90_seconds, 0, 3600
+            "operations.alarms.model_latency_p90_seconds",
+            self.model_latency_p90_seconds,
+            0,
+            MAX_LATENCY_THRESHOLD_SECONDS,
+        )
+        _check_int(
+            "operations.alarms.model_invocation_errors", self.model_invocation_errors, 1, 100_000
         )
         _check_int(
             "operations.alarms.runtime_system_errors", self.runtime_system_errors, 1, 100_000
@@ -239,7 +252,7 @@ DEV_OPERATIONS = OperationsConfig(
         # Idle for 15 minutes -> release the GPU; developers pay one cold start.
         scale_in_cooldown_seconds=900,
     ),
-    alarms=AlarmConfig(model_latency_p90_seconds=60.0),
+    alarms=AlarmConfig(model_latency_p90_seconds=30.0),
 )
 
 PROD_OPERATIONS = OperationsConfig(
