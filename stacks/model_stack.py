@@ -1,49 +1,36 @@
-"""Model endpoint: gpt-oss-20b served by vLLM on a SageMaker inference component.
+"""Model: gpt-oss-20b served by vLLM on a SageMaker inference component.
 
-CDK has only L1 constructs for inference components, so this stack wires
-them by hand:
-
-* ``CfnModel``: the vLLM image from the Images stack and the container
-  environment that ``model_container/serve.py`` turns into the vLLM
-  command (``OPTION_*`` names). With S3 weights the model mounts them at
-  ``/opt/ml/model`` (uncompressed ``S3Prefix``) and may run network-isolated.
-* ``CfnEndpointConfig``: inference-component based, so the execution role
-  sits at config level and the single variant carries no model: instance
-  type and counts, managed instance scaling, least-outstanding-requests
-  routing.
-* ``CfnEndpoint`` with the deterministic name the IAM stack wrote into the
-  runtime role's policy.
-* ``CfnInferenceComponent``: accelerators, memory, copy count, start-up
-  health-check and download timeouts. It references the endpoint through
-  ``Fn::GetAtt`` *and* an explicit ``DependsOn``, so CloudFormation deletes
-  it before the endpoint (an endpoint with a component attached cannot be
-  deleted).
-
-The constructs are attributes (:attr:`ModelStack.endpoint`,
-:attr:`ModelStack.inference_component`) for the operations stack
-(autoscaling, alarms), which must make its scalable target depend on
-:attr:`ModelStack.inference_component`.
+The resources are one :class:`~stacks.constructs.model_endpoint.ModelEndpoint`
+(model, endpoint config, endpoint, inference component, their log groups);
+this stack turns the stage config into its props and the container
+environment. :attr:`ModelStack.inference_component` is what the Monitoring
+stack's scalable target must depend on.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Stack
-from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from stacks.common import log_retention
 from stacks.config import StageConfig
-from stacks.constructs.log_groups import LogGroupSpec, ServiceLogGroups
-from stacks.operations.metrics import ModelMetrics
+from stacks.constructs.model_endpoint import (
+    ENDPOINT_LOGICAL_ID,
+    INFERENCE_COMPONENT_LOGICAL_ID,
+    VARIANT_NAME,
+    ModelEndpoint,
+)
 
-# Pinned so that refactoring constructs never replaces the endpoint in place.
-ENDPOINT_LOGICAL_ID = "Endpoint"
-INFERENCE_COMPONENT_LOGICAL_ID = "InferenceComponent"
-VARIANT_NAME = "AllTraffic"
+__all__ = [
+    "ENDPOINT_LOGICAL_ID",
+    "INFERENCE_COMPONENT_LOGICAL_ID",
+    "VARIANT_NAME",
+    "ModelStack",
+    "model_environment",
+]
 SERVED_MODEL_NAME = "model"
 MODEL_MOUNT_PATH = "/opt/ml/model"
 
@@ -79,154 +66,24 @@ class ModelStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        endpoint_cfg = config.endpoint
-
-        # Created here (not by SageMaker on first write) so retention and key are explicit.
-        self.log_groups = ServiceLogGroups(
+        # "Default" keeps the construct out of the logical IDs (CDK hides that id),
+        # so moving the resources into it replaced nothing.
+        self.model_endpoint = ModelEndpoint(
             self,
-            "LogGroups",
-            groups={
-                "EndpointLogGroup": LogGroupSpec(
-                    name=f"/aws/sagemaker/Endpoints/{config.endpoint_name}",
-                    logical_id="EndpointLogGroup63A93A8D",
-                ),
-                "InferenceComponentLogGroup": LogGroupSpec(
-                    name=f"/aws/sagemaker/InferenceComponents/{config.inference_component_name}",
-                    logical_id="InferenceComponentLogGroupEA4BFC19",
-                ),
-            },
-            retention=log_retention(config.logs.retention_days),
-            encrypt=config.logs.kms_encryption,
-            purpose=f"the {config.endpoint_name} endpoint",
-        )
-
-        container = sagemaker.CfnModel.ContainerDefinitionProperty(
-            image=model_image_uri,
-            environment=model_environment(config),
-            model_data_source=(
-                sagemaker.CfnModel.ModelDataSourceProperty(
-                    s3_data_source=sagemaker.CfnModel.S3DataSourceProperty(
-                        s3_uri=config.model.weights_s3_uri,
-                        s3_data_type="S3Prefix",
-                        compression_type="None",
-                    )
-                )
-                if config.model.weights_s3_uri
-                else None
-            ),
-        )
-        self.model = sagemaker.CfnModel(
-            self,
-            "Model",
-            execution_role_arn=execution_role.role_arn,
-            primary_container=container,
-            enable_network_isolation=config.model.network_isolation,
-        )
-
-        self.endpoint_config = sagemaker.CfnEndpointConfig(
-            self,
-            "EndpointConfig",
-            execution_role_arn=execution_role.role_arn,
-            production_variants=[
-                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-                    variant_name=VARIANT_NAME,
-                    instance_type=endpoint_cfg.instance_type,
-                    initial_instance_count=endpoint_cfg.initial_instance_count,
-                    # The CUDA 13 vLLM image needs the driver-580 AMI.
-                    inference_ami_version=endpoint_cfg.inference_ami_version,
-                    managed_instance_scaling=sagemaker.CfnEndpointConfig.ManagedInstanceScalingProperty(
-                        status="ENABLED",
-                        min_instance_count=endpoint_cfg.min_instance_count,
-                        max_instance_count=endpoint_cfg.max_instance_count,
-                    ),
-                    routing_config=sagemaker.CfnEndpointConfig.RoutingConfigProperty(
-                        routing_strategy=endpoint_cfg.routing_strategy
-                    ),
-                )
-            ],
-        )
-
-        self.endpoint = sagemaker.CfnEndpoint(
-            self,
-            "Endpoint",
+            "Default",
             endpoint_name=config.endpoint_name,
-            endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
-        )
-        self.endpoint.override_logical_id(ENDPOINT_LOGICAL_ID)
-        for group in self.log_groups.groups.values():
-            self.endpoint.node.add_dependency(group)
-
-        # Watched while an update bakes: a new copy that answers 5xx rolls the update back.
-        metrics = ModelMetrics(
-            endpoint_name=config.endpoint_name,
-            variant_name=VARIANT_NAME,
             component_name=config.inference_component_name,
+            image_uri=model_image_uri,
+            environment=model_environment(config),
+            weights_s3_uri=config.model.weights_s3_uri,
+            network_isolation=config.model.network_isolation,
+            execution_role=execution_role,
+            endpoint=config.endpoint,
+            log_retention=log_retention(config.logs.retention_days),
+            encrypt_logs=config.logs.kms_encryption,
         )
-        self.rollback_alarm = cw.Alarm(
-            self,
-            "UpdateRollbackAlarm",
-            alarm_description=(
-                f"Rolls back an update of {config.inference_component_name}: the component "
-                "answered 5xx during the update's bake time (watched by SageMaker, pages nobody)."
-            ),
-            metric=metrics.invocation("Invocation5XXErrors", period=Duration.minutes(1)),
-            threshold=1,
-            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
-            datapoints_to_alarm=1,
-            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-        )
-        batch = sagemaker.CfnInferenceComponent.InferenceComponentCapacitySizeProperty(
-            type="COPY_COUNT", value=endpoint_cfg.rolling_batch_copies
-        )
-
-        self.inference_component = sagemaker.CfnInferenceComponent(
-            self,
-            "InferenceComponent",
-            inference_component_name=config.inference_component_name,
-            endpoint_name=self.endpoint.attr_endpoint_name,
-            variant_name=VARIANT_NAME,
-            specification=sagemaker.CfnInferenceComponent.InferenceComponentSpecificationProperty(
-                model_name=self.model.attr_model_name,
-                compute_resource_requirements=sagemaker.CfnInferenceComponent.InferenceComponentComputeResourceRequirementsProperty(
-                    number_of_accelerator_devices_required=endpoint_cfg.accelerators_per_copy,
-                    min_memory_required_in_mb=endpoint_cfg.min_memory_mb,
-                ),
-                startup_parameters=sagemaker.CfnInferenceComponent.InferenceComponentStartupParametersProperty(
-                    container_startup_health_check_timeout_in_seconds=(
-                        endpoint_cfg.startup_health_check_timeout_seconds
-                    ),
-                    model_data_download_timeout_in_seconds=(
-                        endpoint_cfg.model_data_download_timeout_seconds
-                    ),
-                ),
-            ),
-            runtime_config=sagemaker.CfnInferenceComponent.InferenceComponentRuntimeConfigProperty(
-                copy_count=endpoint_cfg.copy_count
-            ),
-            # Explicit, so an image or environment change replaces one batch of
-            # copies at a time (the new one starts before the old one stops)
-            # and rolls back one batch at a time, not all copies at once.
-            deployment_config=sagemaker.CfnInferenceComponent.InferenceComponentDeploymentConfigProperty(
-                rolling_update_policy=sagemaker.CfnInferenceComponent.InferenceComponentRollingUpdatePolicyProperty(
-                    maximum_batch_size=batch,
-                    rollback_maximum_batch_size=batch,
-                    wait_interval_in_seconds=endpoint_cfg.rolling_wait_seconds,
-                    maximum_execution_timeout_in_seconds=endpoint_cfg.rolling_timeout_seconds,
-                ),
-                auto_rollback_configuration=sagemaker.CfnInferenceComponent.AutoRollbackConfigurationProperty(
-                    alarms=[
-                        sagemaker.CfnInferenceComponent.AlarmProperty(
-                            alarm_name=self.rollback_alarm.alarm_name
-                        )
-                    ]
-                ),
-            ),
-        )
-        self.inference_component.override_logical_id(INFERENCE_COMPONENT_LOGICAL_ID)
-        # The GetAtt already orders it; the explicit DependsOn documents the destroy order.
-        self.inference_component.add_resource_dependency(self.endpoint)
-
+        self.endpoint = self.model_endpoint.endpoint
+        self.inference_component = self.model_endpoint.inference_component
         self.endpoint_name = self.endpoint.attr_endpoint_name
         self.inference_component_name = config.inference_component_name
         CfnOutput(self, "EndpointName", value=self.endpoint.attr_endpoint_name)

@@ -23,12 +23,11 @@ from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from stacks.config import PROJECT
-from stacks.operations.alarms import AlarmTopic, OperationsAlarms
-from stacks.operations.autoscaling import InferenceComponentAutoscaling
-from stacks.operations.config import OperationsConfig, OperationsConfigError
-from stacks.operations.dashboard import OperationsDashboard
-from stacks.operations.metrics import AgentMetrics, ModelMetrics, RuntimeMetrics
+from stacks.config import PROJECT, ConfigError, OperationsConfig
+from stacks.constructs.alarms import AlarmTopic, OperationsAlarms
+from stacks.constructs.autoscaling import InferenceComponentAutoscaling
+from stacks.constructs.dashboard import OperationsDashboard
+from stacks.metrics import AgentMetrics, ModelMetrics, RuntimeMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +61,7 @@ class MonitoringStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         component_name = inference_component.inference_component_name
         if not component_name:
-            raise OperationsConfigError(
+            raise ConfigError(
                 "inference_component.inference_component_name=None is invalid: expected the "
                 "literal name the component is created with (autoscaling and metrics key on it)"
             )

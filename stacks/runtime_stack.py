@@ -1,6 +1,8 @@
-"""Agent runtime: the stock-analysis agent on Amazon Bedrock AgentCore Runtime.
+"""Runtime: the stock-analysis agent on Amazon Bedrock AgentCore Runtime.
 
-Uses the stable L2 ``aws_cdk.aws_bedrockagentcore.Runtime`` with:
+The resources are one :class:`~stacks.constructs.agent_runtime.AgentRuntime`;
+this stack gives it the stage's settings and the agent's environment
+contract, and prints the outputs. In short:
 
 * the arm64 agent image from the Images stack (by URI: no grants added);
 * the execution role from the IAM stack, passed as an immutable view so the
@@ -18,17 +20,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Annotations, Aws, CfnOutput, Duration, Fn, Stack
-from aws_cdk import aws_bedrockagentcore as agentcore
+from aws_cdk import Aws, CfnOutput, Fn, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks.common import log_retention
 from stacks.config import StageConfig
-from stacks.constructs.log_groups import LogGroupSpec, ServiceLogGroups
-from stacks.operations.tracing import allow_trace_delivery
+from stacks.constructs.agent_runtime import AgentRuntime
 
 # Payload accepted by the agent entrypoint, used in the printed invoke command.
 EXAMPLE_PAYLOAD = '{"prompt": "Analyze SIM_STOCK for investment purposes"}'
@@ -52,17 +51,6 @@ def runtime_environment(
     }
 
 
-def _authorizer(config: StageConfig) -> agentcore.RuntimeAuthorizerConfiguration | None:
-    jwt = config.runtime.jwt
-    if jwt is None:
-        return None  # the L2 default: IAM (SigV4)
-    return agentcore.RuntimeAuthorizerConfiguration.using_jwt(
-        jwt.discovery_url,
-        list(jwt.allowed_clients) or None,
-        list(jwt.allowed_audience) or None,
-    )
-
-
 class RuntimeStack(Stack):
     """The AgentCore runtime, its named endpoint and its application log group."""
 
@@ -80,71 +68,29 @@ class RuntimeStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         runtime_cfg = config.runtime
-
-        # Log delivery into a group still needs a CloudWatch Logs resource policy
-        # for delivery.logs.amazonaws.com; the delivery creates or extends the
-        # account's policy when it is set up. The /aws/vendedlogs/ prefix lets
-        # that one policy cover every such group with a wildcard, so it does not
-        # grow by one ARN per log group towards the policy size limit.
-        self.log_groups = ServiceLogGroups(
+        # "Default" keeps the construct out of the logical IDs (CDK hides that id),
+        # so moving the resources into it replaced nothing.
+        self.agent_runtime = AgentRuntime(
             self,
-            "LogGroups",
-            groups={
-                "ApplicationLogs": LogGroupSpec(
-                    name=f"/aws/vendedlogs/bedrock-agentcore/{config.runtime_name}",
-                    logical_id="ApplicationLogsAF17AEF2",
-                )
-            },
-            retention=log_retention(config.logs.retention_days),
-            encrypt=config.logs.kms_encryption,
-            purpose=f"the {config.runtime_name} runtime",
-        )
-        self.log_group = self.log_groups.groups["ApplicationLogs"]
-        self.runtime = agentcore.Runtime(
-            self,
-            "Runtime",
+            "Default",
             runtime_name=config.runtime_name,
             description=f"Stock-analysis agent ({config.stage}) on gpt-oss-20b",
-            agent_runtime_artifact=agentcore.AgentRuntimeArtifact.from_image_uri(agent_image_uri),
-            execution_role=_immutable(execution_role),
-            environment_variables=runtime_environment(
+            image_uri=agent_image_uri,
+            execution_role=execution_role,
+            environment=runtime_environment(
                 config, endpoint_name=endpoint_name, report_bucket_name=report_bucket.bucket_name
             ),
-            lifecycle_configuration=agentcore.LifecycleConfiguration(
-                idle_runtime_session_timeout=Duration.seconds(
-                    runtime_cfg.idle_session_timeout_seconds
-                ),
-                max_lifetime=Duration.seconds(runtime_cfg.max_lifetime_seconds),
-            ),
-            authorizer_configuration=_authorizer(config),
-            logging_configs=[
-                agentcore.LoggingConfig(
-                    log_type=agentcore.LogType.APPLICATION_LOGS,
-                    destination=agentcore.LoggingDestination.cloud_watch_logs(self.log_group),
-                )
-            ],
-            manage_delivery_resource_policy=False,
-            tracing_enabled=config.operations.tracing,
+            idle_session_timeout_seconds=runtime_cfg.idle_session_timeout_seconds,
+            max_lifetime_seconds=runtime_cfg.max_lifetime_seconds,
+            jwt=runtime_cfg.jwt,
+            endpoint_name=runtime_cfg.endpoint_name,
+            endpoint_description=f"Stable endpoint of the {config.stage} agent (latest version)",
+            log_retention=log_retention(config.logs.retention_days),
+            encrypt_logs=config.logs.kms_encryption,
+            tracing=config.operations.tracing,
         )
-        # The image URI is a token (the Images stack's asset, built at deploy
-        # time), so the L2 cannot check its form at synth; it is well formed by
-        # construction (an ECR asset URI in the same account and region).
-        Annotations.of(self.runtime).acknowledge_info(
-            "aws-cdk-lib.aws-bedrockagentcore:containerUriValidationSkipped",
-            "image URI is the Images stack's ECR asset, a token until deploy",
-        )
-        if config.operations.tracing:
-            # Without managed delivery policies the L2 adds no X-Ray resource policy.
-            self.trace_delivery_policy = allow_trace_delivery(
-                self, "TraceDeliveryPolicy", runtime=self.runtime
-            )
-            # The delivery must not start before X-Ray accepts its segments.
-            for delivery in _trace_deliveries(self.runtime):
-                delivery.add_resource_dependency(self.trace_delivery_policy)
-        self.runtime_endpoint = self.runtime.add_endpoint(
-            runtime_cfg.endpoint_name,
-            description=f"Stable endpoint of the {config.stage} agent (latest version)",
-        )
+        self.runtime = self.agent_runtime.runtime
+        self.log_group = self.agent_runtime.log_group
 
         CfnOutput(self, "RuntimeArn", value=self.runtime.agent_runtime_arn)
         CfnOutput(self, "RuntimeEndpointName", value=runtime_cfg.endpoint_name)
@@ -167,31 +113,3 @@ class RuntimeStack(Stack):
                 ],
             ),
         )
-
-
-def _trace_deliveries(runtime: agentcore.Runtime) -> list[logs.CfnDelivery]:
-    """The L2's X-Ray trace deliveries (deliveries whose destination is of type XRAY)."""
-    stack = Stack.of(runtime)
-    children = runtime.node.find_all()
-    xray_destinations = [
-        stack.resolve(child.attr_arn)
-        for child in children
-        if isinstance(child, logs.CfnDeliveryDestination)
-        and child.delivery_destination_type == "XRAY"
-    ]
-    found = [
-        child
-        for child in children
-        if isinstance(child, logs.CfnDelivery)
-        and stack.resolve(child.delivery_destination_arn) in xray_destinations
-    ]
-    if not found:
-        raise RuntimeError("tracing is on but the runtime L2 created no trace delivery")
-    return found
-
-
-def _immutable(role: iam.IRole) -> iam.IRole:
-    """A view of ``role`` to which constructs cannot add statements."""
-    if isinstance(role, iam.Role):
-        return role.without_policy_updates()
-    return role

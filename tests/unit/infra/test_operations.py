@@ -29,19 +29,19 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk.assertions import Match, Template
 
-from stacks.config import ConfigError, load_stage
-from stacks.monitoring_stack import MonitoringStack, dashboard_name_for
-from stacks.operations import (
+from costs import PRICES, StageCost, render_cost_table, stage_cost
+from stacks.config import (
     DEV_OPERATIONS,
     PROD_OPERATIONS,
     AlarmConfig,
     AutoscalingConfig,
-    InferenceComponentAutoscaling,
-    ModelMetrics,
+    ConfigError,
     OperationsConfig,
-    OperationsConfigError,
+    load_stage,
 )
-from stacks.operations.config import (
+from stacks.constructs.autoscaling import InferenceComponentAutoscaling
+from stacks.constructs.trace_delivery import allow_trace_delivery
+from stacks.metric_contract import (
     AGENT_METRIC_DIMENSION,
     AGENT_METRIC_NAMESPACE,
     METRIC_MODEL_TOKENS,
@@ -49,8 +49,8 @@ from stacks.operations.config import (
     METRIC_REPORTS_WRITTEN,
     METRIC_STAGE_TIMINGS,
 )
-from stacks.operations.cost import PRICES, StageCost, render_cost_table, stage_cost
-from stacks.operations.tracing import allow_trace_delivery
+from stacks.metrics import ModelMetrics
+from stacks.monitoring_stack import MonitoringStack, dashboard_name_for
 from tests.support.cdk_synth import STAGES, synth_templates
 
 pytestmark = pytest.mark.slow
@@ -590,7 +590,7 @@ def test_operations_errors_reach_synth_as_config_errors_naming_the_key() -> None
     ],
 )
 def test_bad_operations_settings_name_key_value_and_what_is_allowed(build: Any, key: str) -> None:
-    with pytest.raises(OperationsConfigError) as error:
+    with pytest.raises(ConfigError) as error:
         build()
     message = str(error.value)
     assert f"operations.{key}" in message  # key, value and the allowed values
@@ -598,14 +598,14 @@ def test_bad_operations_settings_name_key_value_and_what_is_allowed(build: Any, 
 
 
 def test_scale_to_zero_requires_the_endpoint_to_release_its_instance() -> None:
-    with pytest.raises(OperationsConfigError, match=r"endpoint\.min_instance_count=1.*0 when"):
+    with pytest.raises(ConfigError, match=r"endpoint\.min_instance_count=1.*0 when"):
         DEV_OPERATIONS.autoscaling.check_endpoint(
             min_instance_count=1,
             max_instance_count=1,
             accelerators_per_instance=1,
             accelerators_per_copy=1,
         )
-    with pytest.raises(OperationsConfigError, match=r"max_copy_count=2.*<= 1"):
+    with pytest.raises(ConfigError, match=r"max_copy_count=2.*<= 1"):
         PROD_OPERATIONS.autoscaling.check_endpoint(
             min_instance_count=1,
             max_instance_count=1,

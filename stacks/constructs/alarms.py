@@ -32,9 +32,9 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from .arns import all_of_kind
-from .config import AlarmConfig
-from .metrics import AgentMetrics, ModelMetrics, RuntimeMetrics
+from stacks.arns import all_of_kind
+from stacks.config import AlarmConfig
+from stacks.metrics import AgentMetrics, ModelMetrics, RuntimeMetrics
 
 logger = logging.getLogger(__name__)
 

@@ -1,11 +1,11 @@
-"""Typed, validated configuration of one deployment stage (``dev``, ``prod``).
+"""The settings of one deployment stage: typed sections, one error type, one set of validators.
 
-Why a module of frozen dataclasses instead of ``cdk.json`` context values:
-every key has a type, a default per stage and a validation rule, and a bad
-value fails synth with a message naming the key, the value and what is
-allowed, long before CloudFormation would reject it half-way through a
-deploy. One dataclass per concern keeps the config easy to extend (the
-operations stack adds its own section without touching the others).
+Why frozen dataclasses instead of ``cdk.json`` context values: every key has
+a type, a default per stage (:mod:`stacks.config.stages`) and a validation
+rule, and a bad value fails synth with a message naming the key, the value
+and what is allowed, long before CloudFormation would reject it half-way
+through a deploy. One dataclass per concern; the operations sections
+(autoscaling, alarms, tracing) are sections like the others.
 
 Nothing here reads the environment or CDK context: ``app.py`` does, and
 passes the stage name and any overrides in.
@@ -20,17 +20,7 @@ stack's role): no dependency cycle, and the IAM stack stays first.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field, is_dataclass, replace
-from typing import Any, cast, get_type_hints
-
-from stacks.operations.config import (
-    DEV_OPERATIONS,
-    PROD_OPERATIONS,
-    STEADY_OPERATIONS,
-    OperationsConfig,
-    OperationsConfigError,
-)
+from dataclasses import dataclass, field
 
 PROJECT = "gptoss-agent"
 
@@ -120,27 +110,56 @@ INFERENCE_AMI_VERSIONS = (
 STAGES = ("dev", "prod")
 
 
+# RFC 5322 is far wider; this is the shape SNS email endpoints accept in practice.
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$")
+_ALARM_PERIODS = (60, 300, 900, 3600)
+# SageMaker real-time inference cuts a call off after 60 s; the call then
+# counts in InvocationModelErrors and leaves no ModelLatency sample, so a
+# latency threshold near 60 s could hardly ever be crossed.
+SAGEMAKER_INVOCATION_TIMEOUT_SECONDS = 60
+MAX_LATENCY_THRESHOLD_SECONDS = 45
+
+
 class ConfigError(ValueError):
     """A stage setting CDK cannot deploy; the message names key, value and what is allowed."""
 
 
-def _bad(key: str, value: object, allowed: str) -> ConfigError:
+def invalid(key: str, value: object, allowed: str) -> ConfigError:
+    """The one error message shape: key, value, what is allowed."""
     return ConfigError(f"{key}={value!r} is invalid: expected {allowed}")
 
 
 def _require(ok: bool, key: str, value: object, allowed: str) -> None:
     if not ok:
-        raise _bad(key, value, allowed)
+        raise invalid(key, value, allowed)
 
 
 def _positive(key: str, value: int, *, minimum: int = 1, maximum: int | None = None) -> None:
+    """An integer (never a bool) in ``[minimum, maximum]``."""
     upper = "" if maximum is None else f" and <= {maximum}"
     _require(
-        isinstance(value, int) and value >= minimum and (maximum is None or value <= maximum),
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and value >= minimum
+        and (maximum is None or value <= maximum),
         key,
         value,
         f"an integer >= {minimum}{upper}",
     )
+
+
+def _number(key: str, value: object, low: float, high: float) -> None:
+    """A number (never a bool) in ``(low, high]``."""
+    _require(
+        isinstance(value, int | float) and not isinstance(value, bool) and low < value <= high,
+        key,
+        value,
+        f"a number in ({low:g}, {high:g}]",
+    )
+
+
+def _flag(key: str, value: object) -> None:
+    _require(isinstance(value, bool), key, value, "true | false")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -497,6 +516,188 @@ class TagSettings:
             )
 
 
+# -- operations: autoscaling, alarms, tracing ---------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class AutoscalingConfig:
+    """How the inference component's copy count follows the load.
+
+    ``scale_to_zero`` is the stage option the issue asks for: when on, the
+    copy count may reach 0 and a step policy driven by
+    ``NoCapacityInvocationFailures`` brings one copy back on the first
+    request; the endpoint's managed instance scaling (minimum 0, checked by
+    :meth:`check_endpoint`) then releases the idle GPU instance. When off, at
+    least one copy stays warm so no request ever waits for a cold start.
+
+    Instance counts are not repeated here: the endpoint settings of the
+    stage own them (managed instance scaling min/max) and
+    :meth:`check_endpoint` keeps the two consistent.
+    """
+
+    scale_to_zero: bool
+    min_copy_count: int
+    max_copy_count: int
+    # Target tracking on SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution.
+    target_concurrent_requests_per_copy: float = 5.0
+    scale_out_cooldown_seconds: int = 120
+    scale_in_cooldown_seconds: int = 900
+    # Cooldown of the wake-up step policy: one copy per cold start is enough;
+    # target tracking adds more once the copy serves traffic.
+    wake_up_cooldown_seconds: int = 300
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` for the first inconsistent key."""
+        _flag("operations.autoscaling.scale_to_zero", self.scale_to_zero)
+        _positive(
+            "operations.autoscaling.min_copy_count", self.min_copy_count, minimum=0, maximum=100
+        )
+        _positive("operations.autoscaling.max_copy_count", self.max_copy_count, maximum=100)
+        if self.scale_to_zero and self.min_copy_count != 0:
+            raise invalid(
+                "operations.autoscaling.min_copy_count",
+                self.min_copy_count,
+                "0 when scale_to_zero is on",
+            )
+        if not self.scale_to_zero and self.min_copy_count < 1:
+            raise invalid(
+                "operations.autoscaling.min_copy_count",
+                self.min_copy_count,
+                ">= 1 when scale_to_zero is off",
+            )
+        if self.max_copy_count < self.min_copy_count:
+            raise invalid(
+                "operations.autoscaling.max_copy_count",
+                self.max_copy_count,
+                f">= min_copy_count ({self.min_copy_count})",
+            )
+        _number(
+            "operations.autoscaling.target_concurrent_requests_per_copy",
+            self.target_concurrent_requests_per_copy,
+            0,
+            1000,
+        )
+        for key in (
+            "scale_out_cooldown_seconds",
+            "scale_in_cooldown_seconds",
+            "wake_up_cooldown_seconds",
+        ):
+            _positive(f"operations.autoscaling.{key}", getattr(self, key), minimum=0, maximum=3600)
+
+    def check_endpoint(
+        self,
+        *,
+        min_instance_count: int,
+        max_instance_count: int,
+        accelerators_per_instance: int,
+        accelerators_per_copy: int,
+    ) -> None:
+        """Fail when the endpoint's instance scaling contradicts the copy scaling.
+
+        Scale-to-zero needs managed instance scaling down to 0, or the idle
+        GPU instance stays billed and the option saves nothing. And
+        ``max_copy_count`` copies must fit on ``max_instance_count``
+        instances: SageMaker would accept the target and leave the extra
+        copies pending forever.
+        """
+        if self.scale_to_zero and min_instance_count != 0:
+            raise invalid(
+                "endpoint.min_instance_count",
+                min_instance_count,
+                "0 when operations.autoscaling.scale_to_zero is on "
+                "(an idle instance would stay billed)",
+            )
+        if accelerators_per_copy < 1 or accelerators_per_instance < accelerators_per_copy:
+            raise invalid(
+                "endpoint.accelerators_per_copy",
+                accelerators_per_copy,
+                f"between 1 and the instance's {accelerators_per_instance} accelerator(s)",
+            )
+        per_instance = accelerators_per_instance // accelerators_per_copy
+        if self.max_copy_count > max_instance_count * per_instance:
+            raise invalid(
+                "operations.autoscaling.max_copy_count",
+                self.max_copy_count,
+                f"<= {max_instance_count * per_instance} (max_instance_count "
+                f"{max_instance_count} x {per_instance} copies per instance)",
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmConfig:
+    """Thresholds of the paging alarms and where they are sent.
+
+    ``email`` is optional: without it the SNS topic still exists (so other
+    subscribers such as chat webhooks can be attached by hand) but nobody
+    receives mail. The subscription must be confirmed from the inbox.
+    """
+
+    email: str | None = None
+    endpoint_5xx_rate_percent: float = 5.0
+    model_latency_p90_seconds: float = 30.0
+    # Calls that got no valid answer, timeouts at 60 s included.
+    model_invocation_errors: int = 1
+    runtime_system_errors: int = 1
+    report_upload_failures: int = 1
+    period_seconds: int = 300
+    evaluation_periods: int = 1
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` for the first bad key."""
+        if self.email is not None and not _EMAIL.match(self.email):
+            raise invalid(
+                "operations.alarms.email", self.email, "an e-mail address like ops@example.com"
+            )
+        _number(
+            "operations.alarms.endpoint_5xx_rate_percent", self.endpoint_5xx_rate_percent, 0, 100
+        )
+        _number(
+            "operations.alarms.model_latency_p90_seconds",
+            self.model_latency_p90_seconds,
+            0,
+            MAX_LATENCY_THRESHOLD_SECONDS,
+        )
+        for key in ("model_invocation_errors", "runtime_system_errors", "report_upload_failures"):
+            _positive(f"operations.alarms.{key}", getattr(self, key), maximum=100_000)
+        if self.period_seconds not in _ALARM_PERIODS:
+            raise invalid(
+                "operations.alarms.period_seconds",
+                self.period_seconds,
+                " | ".join(str(p) for p in _ALARM_PERIODS),
+            )
+        _positive("operations.alarms.evaluation_periods", self.evaluation_periods, maximum=24)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OperationsConfig:
+    """Everything the Monitoring stack needs from a stage."""
+
+    # Default: one warm copy and no scaling range (a stage that does not choose).
+    autoscaling: AutoscalingConfig = field(
+        default_factory=lambda: AutoscalingConfig(
+            scale_to_zero=False, min_copy_count=1, max_copy_count=1
+        )
+    )
+    alarms: AlarmConfig = field(default_factory=AlarmConfig)
+    # Tracing of the AgentCore runtime (X-Ray through the L2's tracingEnabled).
+    tracing: bool = True
+
+    def __post_init__(self) -> None:
+        # The sections validate themselves; here only that they are sections
+        # (a config override could put a plain string in their place).
+        if not isinstance(self.autoscaling, AutoscalingConfig):
+            raise invalid("operations.autoscaling", self.autoscaling, "an AutoscalingConfig")
+        if not isinstance(self.alarms, AlarmConfig):
+            raise invalid("operations.alarms", self.alarms, "an AlarmConfig")
+        _flag("operations.tracing", self.tracing)
+
+
 @dataclass(frozen=True, kw_only=True)
 class StageConfig:
     """Everything one stage deploys with. Build it with :func:`load_stage`."""
@@ -511,8 +712,8 @@ class StageConfig:
     storage: StorageSettings = field(default_factory=StorageSettings)
     logs: LogSettings = field(default_factory=LogSettings)
     tags: TagSettings = field(default_factory=TagSettings)
-    # Autoscaling, alarms, dashboard, tracing (stacks/operations, docs/operations.md).
-    operations: OperationsConfig = STEADY_OPERATIONS
+    # Autoscaling, alarms, dashboard, tracing (the Monitoring stack, docs/operations.md).
+    operations: OperationsConfig = field(default_factory=OperationsConfig)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -526,15 +727,12 @@ class StageConfig:
         self.storage.validate()
         self.logs.validate()
         self.tags.validate()
-        try:
-            self.operations.autoscaling.check_endpoint(
-                min_instance_count=self.endpoint.min_instance_count,
-                max_instance_count=self.endpoint.max_instance_count,
-                accelerators_per_instance=GPU_INSTANCE_TYPES[self.endpoint.instance_type],
-                accelerators_per_copy=self.endpoint.accelerators_per_copy,
-            )
-        except OperationsConfigError as error:
-            raise ConfigError(str(error)) from None
+        self.operations.autoscaling.check_endpoint(
+            min_instance_count=self.endpoint.min_instance_count,
+            max_instance_count=self.endpoint.max_instance_count,
+            accelerators_per_instance=GPU_INSTANCE_TYPES[self.endpoint.instance_type],
+            accelerators_per_copy=self.endpoint.accelerators_per_copy,
+        )
         self.endpoint.check_update_capacity(
             max_copy_count=self.operations.autoscaling.max_copy_count,
             scale_to_zero=self.operations.autoscaling.scale_to_zero,
@@ -579,153 +777,3 @@ class StageConfig:
             "stage": self.stage,
             "cost-center": self.tags.cost_center,
         }
-
-
-# -- stage defaults --------------------------------------------------------------------
-def _dev() -> StageConfig:
-    return StageConfig(
-        stage="dev",
-        retain_data=False,
-        # min 0: scale-to-zero releases the GPU instance when no copy runs;
-        # max 2: one copy plus the one a rolling update starts beside it.
-        endpoint=EndpointSettings(min_instance_count=0, max_instance_count=2),
-        runtime=RuntimeSettings(log_level="DEBUG"),
-        storage=StorageSettings(
-            report_retention_days=30, noncurrent_retention_days=7, access_log_retention_days=30
-        ),
-        logs=LogSettings(retention_days=14),
-        operations=DEV_OPERATIONS,
-    )
-
-
-def _prod() -> StageConfig:
-    return StageConfig(
-        stage="prod",
-        retain_data=True,
-        # max 3: two copies at peak plus the one a rolling update starts beside them.
-        endpoint=EndpointSettings(min_instance_count=1, max_instance_count=3),
-        runtime=RuntimeSettings(log_level="INFO"),
-        storage=StorageSettings(
-            report_retention_days=365,
-            infrequent_access_after_days=30,
-            noncurrent_retention_days=90,
-            access_log_retention_days=365,
-        ),
-        logs=LogSettings(retention_days=90),
-        operations=PROD_OPERATIONS,
-    )
-
-
-_STAGE_DEFAULTS = {"dev": _dev, "prod": _prod}
-
-
-def load_stage(stage: str, overrides: Mapping[str, Any] | None = None) -> StageConfig:
-    """Return the validated config of ``stage``, with ``overrides`` applied.
-
-    ``overrides`` maps dotted keys (``"endpoint.copy_count"``,
-    ``"model.weights_s3_uri"``, ``"runtime.jwt"``) to values; strings are
-    converted to the field's type (so values from ``-c key=value`` work).
-    Raises :class:`ConfigError` naming the key for an unknown stage, an
-    unknown key, or an invalid value.
-    """
-    if stage not in _STAGE_DEFAULTS:
-        raise _bad("stage", stage, " | ".join(STAGES))
-    config = _STAGE_DEFAULTS[stage]()
-    if not overrides:
-        return config
-    try:
-        # All overrides are applied together, so keys that must change as a
-        # pair (scale_to_zero with min_copy_count and min_instance_count) can.
-        changes = {key: (key, value) for key, value in overrides.items()}
-        rebuilt = _rebuild(config, "", changes)
-    except OperationsConfigError as error:  # the operations sections validate themselves
-        raise ConfigError(str(error)) from None
-    return cast(StageConfig, rebuilt)
-
-
-def _rebuild(node: Any, prefix: str, changes: Mapping[str, tuple[str, Any]]) -> Any:
-    """Return ``node`` (a config dataclass) with ``changes`` applied, recursively.
-
-    ``changes`` maps a dotted path relative to ``node`` to ``(full key,
-    value)``; the full key is what an error names. Sections nest
-    (``operations.alarms.email``); a section itself cannot be replaced by a
-    plain value, and ``stage`` cannot be overridden at all (it is ``-c stage``).
-    """
-    hints = get_type_hints(type(node))
-    top = not prefix
-    direct: dict[str, Any] = {}
-    nested: dict[str, dict[str, tuple[str, Any]]] = {}
-    for path, (key, value) in changes.items():
-        name, _, rest = path.partition(".")
-        current = getattr(node, name, None) if name in hints else None
-        if top and name == "retain_data" and not rest:
-            direct[name] = _coerce(key, bool, value)
-        elif top and (name not in hints or name == "stage" or not _is_section(current)):
-            sections = sorted(n for n in hints if _is_section(getattr(node, n)))
-            raise _bad(
-                key, value, "a key <section>.<field> with section one of " + ", ".join(sections)
-            )
-        elif name not in hints:
-            raise _bad(key, value, f"a field of {prefix.rstrip('.')}: " + ", ".join(hints))
-        elif rest and _is_section(current):
-            nested.setdefault(name, {})[rest] = (key, value)
-        elif rest:
-            raise _bad(key, value, f"a key ending at {prefix}{name} ({name} has no fields)")
-        elif _is_section(current) and name != "jwt":
-            raise _bad(
-                key,
-                value,
-                f"a key {prefix}{name}.<field>: one of " + ", ".join(get_type_hints(type(current))),
-            )
-        elif name == "jwt":
-            direct[name] = _coerce_jwt(key, value)
-        else:
-            direct[name] = _coerce(key, hints[name], value)
-    for name, sub_changes in nested.items():
-        direct[name] = _rebuild(getattr(node, name), f"{prefix}{name}.", sub_changes)
-    return replace(node, **direct)
-
-
-def _is_section(value: Any) -> bool:
-    """Whether ``value`` is a nested config section (a dataclass instance)."""
-    return is_dataclass(value) and not isinstance(value, type)
-
-
-def _coerce(key: str, hint: Any, value: Any) -> Any:
-    """Convert a context string to ``hint``; non-strings pass through unchanged."""
-    if not isinstance(value, str):
-        return tuple(value) if isinstance(value, list) else value
-    text = value.strip()
-    optional = "None" in str(hint)
-    if optional and text.lower() in ("", "none", "null"):
-        return None
-    kind = hint.__name__ if isinstance(hint, type) else str(hint)
-    try:
-        if hint is bool or kind.startswith("bool"):
-            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError(text)
-            return text.lower() in ("true", "1", "yes")
-        if hint is int or kind.startswith("int"):
-            return int(text)
-        if hint is float or kind.startswith("float"):
-            return float(text)
-        if kind.startswith("tuple"):
-            return tuple(p.strip() for p in text.split(",") if p.strip())
-    except ValueError:
-        raise _bad(key, value, f"a value of type {kind}") from None
-    return text
-
-
-def _coerce_jwt(key: str, value: Any) -> JwtSettings | None:
-    if value is None or isinstance(value, JwtSettings):
-        return value
-    if isinstance(value, Mapping):
-        try:
-            return JwtSettings(
-                discovery_url=str(value["discovery_url"]),
-                allowed_clients=tuple(value.get("allowed_clients", ())),
-                allowed_audience=tuple(value.get("allowed_audience", ())),
-            )
-        except KeyError:
-            raise _bad(key, value, "a mapping with discovery_url") from None
-    raise _bad(key, value, "a mapping {discovery_url, allowed_clients, allowed_audience}")
