@@ -646,15 +646,16 @@ def test_documented_emf_example_is_valid_for_the_dashboard_contract() -> None:
 
 
 def _stage_cost_of_the_app(stage: str) -> StageCost:
-    """The cost model fed from the stage config and the synthesized app (alarm count)."""
+    """The cost model fed from the stage config and the synthesized app (alarms, keys)."""
     config = load_stage(stage)
-    alarms = _resources(synth_templates(stage)["Monitoring"], "AWS::CloudWatch::Alarm")
+    templates = synth_templates(stage).values()
     return stage_cost(
         stage=stage,
         instance_type=config.endpoint.instance_type,
         min_instance_count=config.endpoint.min_instance_count,
         scale_to_zero=config.operations.autoscaling.scale_to_zero,
-        alarm_count=len(alarms),
+        alarm_count=sum(len(_resources(t, "AWS::CloudWatch::Alarm")) for t in templates),
+        kms_key_count=sum(len(_resources(t, "AWS::KMS::Key")) for t in templates),
     )
 
 
@@ -675,6 +676,7 @@ def test_scale_to_zero_makes_an_idle_stage_almost_free() -> None:
         min_instance_count=0,
         scale_to_zero=True,
         alarm_count=5,
+        kms_key_count=3,
     )
     off = stage_cost(
         stage="dev",
@@ -682,6 +684,7 @@ def test_scale_to_zero_makes_an_idle_stage_almost_free() -> None:
         min_instance_count=1,
         scale_to_zero=False,
         alarm_count=5,
+        kms_key_count=3,
     )
     instance = PRICES.instance_per_hour["ml.g6e.4xlarge"]
     assert on.idle_per_hour == pytest.approx(on.fixed_per_hour)
@@ -696,4 +699,5 @@ def test_scale_to_zero_makes_an_idle_stage_almost_free() -> None:
             min_instance_count=0,
             scale_to_zero=True,
             alarm_count=5,
+            kms_key_count=3,
         )
