@@ -19,6 +19,7 @@ from stacks.constructs.report_bucket import (
     REPORT_BUCKET_LOGICAL_ID,
     ReportBucket,
 )
+from stacks.constructs.report_notifications import ReportNotifications
 from stacks.nag import acknowledge
 
 __all__ = ["ACCESS_LOG_BUCKET_LOGICAL_ID", "REPORT_BUCKET_LOGICAL_ID", "BucketStack"]
@@ -49,6 +50,12 @@ class BucketStack(Stack):
             _acknowledge_auto_delete_provider(self)
 
         CfnOutput(self, "ReportBucketName", value=self.bucket.bucket_name)
+        self.notifications: ReportNotifications | None = None
+        if config.schedule.enabled and config.schedule.notify:
+            self.notifications = ReportNotifications(
+                self, "Notifications", topic_name=config.report_topic_name
+            )
+            CfnOutput(self, "ReportTopicArn", value=self.notifications.topic.topic_arn)
 
 
 def _acknowledge_auto_delete_provider(stack: Stack) -> None:

@@ -141,7 +141,12 @@ class IamStack(Stack):
             self, "sagemaker", "inference-component", config.inference_component_name.lower()
         )
         self.sagemaker_role = self._sagemaker_role(model_repository)
+        self.report_topic_arn = _arn(self, "sns", config.report_topic_name)
         self.runtime_role = self._runtime_role(agent_repository, report_bucket)
+        self.watchlist_role: iam.Role | None = None
+        if config.schedule.enabled:
+            self.watchlist_role = self._watchlist_role()
+            CfnOutput(self, "WatchlistScheduleRoleArn", value=self.watchlist_role.role_arn)
         CfnOutput(self, "SageMakerExecutionRoleArn", value=self.sagemaker_role.role_arn)
         CfnOutput(self, "RuntimeExecutionRoleArn", value=self.runtime_role.role_arn)
 
@@ -271,6 +276,14 @@ class IamStack(Stack):
                 resources=[f"{self._imported(bucket.bucket_arn, owner=bucket)}/*"],
             ),
         ]
+        if config.schedule.enabled and config.schedule.notify:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="PublishRunNotifications",
+                    actions=["sns:Publish"],
+                    resources=[self.report_topic_arn],
+                )
+            )
         role = iam.Role(
             self,
             "RuntimeExecutionRole",
@@ -287,6 +300,45 @@ class IamStack(Stack):
                 },
             ),
             inline_policies={"agentcore-runtime": iam.PolicyDocument(statements=statements)},
+        )
+        self._acknowledge_wildcards(role, statements)
+        return role
+
+    # -- EventBridge Scheduler (watchlist reports) -----------------------------------
+    def _watchlist_role(self) -> iam.Role:
+        """Allowed exactly one thing: invoke this stage's runtime endpoint (plus its DLQ)."""
+        config = self.config
+        runtime = _arn(self, "bedrock-agentcore", "runtime", f"{config.runtime_name}-*")
+        statements = [
+            iam.PolicyStatement(
+                sid="InvokeAgentRuntime",
+                actions=["bedrock-agentcore:InvokeAgentRuntime"],
+                resources=[
+                    runtime,
+                    f"{runtime}/runtime-endpoint/{config.runtime.endpoint_name}",
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="DeadLetter",
+                actions=["sqs:SendMessage"],
+                resources=[_arn(self, "sqs", config.watchlist_dead_letter_queue_name)],
+            ),
+        ]
+        schedule_arn = _arn(
+            self, "scheduler", "schedule", f"default/{config.watchlist_schedule_name}"
+        )
+        role = iam.Role(
+            self,
+            "WatchlistScheduleRole",
+            description=f"EventBridge Scheduler role of {config.watchlist_schedule_name}",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnEquals": {"aws:SourceArn": schedule_arn},
+                },
+            ),
+            inline_policies={"watchlist-schedule": iam.PolicyDocument(statements=statements)},
         )
         self._acknowledge_wildcards(role, statements)
         return role

@@ -21,6 +21,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.config import PROJECT, ConfigError, OperationsConfig
@@ -56,6 +57,7 @@ class MonitoringStack(Stack):
         max_instance_count: int,
         accelerators_per_instance: int,
         accelerators_per_copy: int = 1,
+        watchlist_dead_letter_queue: sqs.IQueue | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -95,6 +97,7 @@ class MonitoringStack(Stack):
             runtime_metrics=runtime_metrics,
             agent_metrics=agent_metrics,
             topic=self.alarm_topic,
+            dead_letter_queue=watchlist_dead_letter_queue,
         )
         self.dashboard = OperationsDashboard(
             self,

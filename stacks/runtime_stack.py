@@ -20,24 +20,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, CfnOutput, Fn, Stack
+from aws_cdk import ArnFormat, Aws, CfnOutput, Fn, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks.common import log_retention
-from stacks.config import StageConfig
+from stacks.config import ConfigError, StageConfig
 from stacks.constructs.agent_runtime import AgentRuntime
+from stacks.constructs.watchlist_schedule import WatchlistSchedule
 
 # Payload accepted by the agent entrypoint, used in the printed invoke command.
 EXAMPLE_PAYLOAD = '{"prompt": "Analyze SIM_STOCK for investment purposes"}'
 
 
 def runtime_environment(
-    config: StageConfig, *, endpoint_name: str, report_bucket_name: str
+    config: StageConfig,
+    *,
+    endpoint_name: str,
+    report_bucket_name: str,
+    report_topic_arn: str | None = None,
 ) -> dict[str, str]:
-    """Environment of the agent container (the names ``stock_agent.context`` reads)."""
+    """Environment of the agent container (the names ``stock_agent.context`` and
+    ``stock_agent.notify`` read)."""
     runtime = config.runtime
+    optional = {}
+    if report_topic_arn is not None:
+        optional["NOTIFY_TOPIC_ARN"] = report_topic_arn
+    if config.storage.presigned_links:
+        optional["REPORT_LINK_EXPIRY_SECONDS"] = str(config.storage.presigned_link_seconds)
     return {
         "MODEL_PROVIDER": "sagemaker",
         "SAGEMAKER_ENDPOINT_NAME": endpoint_name,
@@ -48,6 +59,7 @@ def runtime_environment(
         "MODEL_COLD_START_WAIT_SECONDS": str(runtime.model_cold_start_wait_seconds),
         # Dimension of the agent's EMF metrics (docs/operations.md, metric contract).
         "STAGE": config.stage,
+        **optional,
     }
 
 
@@ -64,10 +76,21 @@ class RuntimeStack(Stack):
         execution_role: iam.IRole,
         endpoint_name: str,
         report_bucket: s3.IBucket,
+        watchlist_role: iam.IRole | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         runtime_cfg = config.runtime
+        schedule = config.schedule
+        report_topic_arn = (
+            self.format_arn(
+                service="sns",
+                resource=config.report_topic_name,
+                arn_format=ArnFormat.NO_RESOURCE_NAME,
+            )
+            if schedule.enabled and schedule.notify
+            else None
+        )
         # "Default" keeps the construct out of the logical IDs (CDK hides that id),
         # so moving the resources into it replaced nothing.
         self.agent_runtime = AgentRuntime(
@@ -78,7 +101,10 @@ class RuntimeStack(Stack):
             image_uri=agent_image_uri,
             execution_role=execution_role,
             environment=runtime_environment(
-                config, endpoint_name=endpoint_name, report_bucket_name=report_bucket.bucket_name
+                config,
+                endpoint_name=endpoint_name,
+                report_bucket_name=report_bucket.bucket_name,
+                report_topic_arn=report_topic_arn,
             ),
             idle_session_timeout_seconds=runtime_cfg.idle_session_timeout_seconds,
             max_lifetime_seconds=runtime_cfg.max_lifetime_seconds,
@@ -91,6 +117,28 @@ class RuntimeStack(Stack):
         )
         self.runtime = self.agent_runtime.runtime
         self.log_group = self.agent_runtime.log_group
+        self.watchlist: WatchlistSchedule | None = None
+        if schedule.enabled:
+            if watchlist_role is None:
+                raise ConfigError(
+                    "schedule.watchlist is set but the IAM stack made no watchlist role"
+                )
+            self.watchlist = WatchlistSchedule(
+                self,
+                "Watchlist",
+                schedule_name=config.watchlist_schedule_name,
+                expression=schedule.expression,
+                timezone=schedule.timezone,
+                prompt=schedule.prompt(),
+                notify=schedule.notify,
+                runtime_arn=self.runtime.agent_runtime_arn,
+                runtime_endpoint_name=runtime_cfg.endpoint_name,
+                execution_role=watchlist_role,
+                dead_letter_queue_name=config.watchlist_dead_letter_queue_name,
+                retry_attempts=schedule.retry_attempts,
+                max_event_age_seconds=schedule.max_event_age_seconds,
+            )
+            CfnOutput(self, "WatchlistScheduleName", value=config.watchlist_schedule_name)
 
         CfnOutput(self, "RuntimeArn", value=self.runtime.agent_runtime_arn)
         CfnOutput(self, "RuntimeEndpointName", value=runtime_cfg.endpoint_name)

@@ -45,6 +45,7 @@ from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from . import notify
 from .context import AgentContext, ConfigError
 from .errors import AgentError, internal_error
 from .logging_setup import configure_logging, quiet_agentcore_handlers, request_scope
@@ -257,9 +258,10 @@ def create_app(
                             warnings=warnings,
                         )
                     )
-                return stock_agent.invoke(
+                result = stock_agent.invoke(
                     request.prompt, request_id=request_id, session_id=session_id, warnings=warnings
                 )
+                return notify.after_run(result) if request.notify else result
             except AgentError as err:
                 logger.warning("invocation failed", extra={"code": err.code})
                 return error_response(err)

@@ -20,6 +20,7 @@ stack's role): no dependency cycle, and the IAM stack stays first.
 from __future__ import annotations
 
 import re
+import zoneinfo
 from dataclasses import dataclass, field
 
 PROJECT = "gptoss-agent"
@@ -108,6 +109,21 @@ INFERENCE_AMI_VERSIONS = (
     "al2-ami-sagemaker-inference-gpu-2",
 )
 STAGES = ("dev", "prod")
+
+# Scheduled watchlist reports. The ticker shape and the per-request limit are
+# the agent's own (a test checks both against the agent's payload validation
+# and ticker parsing; the stacks never import the agent).
+WATCHLIST_TICKER_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{0,9}(?:[._][A-Z0-9]{1,10}){0,2}$")
+MAX_WATCHLIST_TICKERS = 5
+# EventBridge Scheduler expressions: cron with six fields, or rate with a unit.
+SCHEDULE_CRON_PATTERN = re.compile(r"^cron\((\S+ ){5}\S+\)$")
+SCHEDULE_RATE_PATTERN = re.compile(
+    r"^rate\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\)$"
+)
+# EventBridge Scheduler's retry policy limits.
+SCHEDULE_MAX_RETRY_ATTEMPTS = 185
+SCHEDULE_MIN_EVENT_AGE_SECONDS = 60
+SCHEDULE_MAX_EVENT_AGE_SECONDS = 86_400
 
 
 # RFC 5322 is far wider; this is the shape SNS email endpoints accept in practice.
@@ -468,11 +484,19 @@ class StorageSettings:
     access_log_retention_days: int = 30
     # Offer presigned GET links to reports: adds s3:GetObject to the runtime role.
     presigned_links: bool = False
+    # How long a presigned link works (S3's SigV4 limit is 7 days).
+    presigned_link_seconds: int = 3600
 
     def validate(self) -> None:
         _positive("storage.report_retention_days", self.report_retention_days)
         _positive("storage.noncurrent_retention_days", self.noncurrent_retention_days)
         _positive("storage.access_log_retention_days", self.access_log_retention_days)
+        _positive(
+            "storage.presigned_link_seconds",
+            self.presigned_link_seconds,
+            minimum=60,
+            maximum=604_800,
+        )
         if self.infrequent_access_after_days is not None:
             _positive(
                 "storage.infrequent_access_after_days",
@@ -699,6 +723,89 @@ class OperationsConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ScheduleSettings:
+    """Optional scheduled reports of a watchlist (off while ``watchlist`` is empty).
+
+    EventBridge Scheduler invokes the agent runtime with the watchlist as the
+    prompt; with ``notify`` the agent publishes one SNS message per run.
+    """
+
+    watchlist: tuple[str, ...] = ()
+    # 16:30 New York time on weekdays: after the US market close.
+    expression: str = "cron(30 16 ? * MON-FRI *)"
+    timezone: str = "America/New_York"
+    notify: bool = True
+    retry_attempts: int = 2
+    max_event_age_seconds: int = 3600
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.watchlist)
+
+    def validate(self) -> None:
+        _require(
+            len(self.watchlist) <= MAX_WATCHLIST_TICKERS,
+            "schedule.watchlist",
+            ",".join(self.watchlist),
+            f"at most {MAX_WATCHLIST_TICKERS} tickers (the agent's limit per request)",
+        )
+        for ticker in self.watchlist:
+            _require(
+                WATCHLIST_TICKER_PATTERN.fullmatch(ticker) is not None,
+                "schedule.watchlist",
+                ticker,
+                "upper-case tickers like AAPL, BRK.B or SIM_STOCK, separated by commas",
+            )
+        _require(
+            len(set(self.watchlist)) == len(self.watchlist),
+            "schedule.watchlist",
+            ",".join(self.watchlist),
+            "each ticker once",
+        )
+        _require(
+            SCHEDULE_CRON_PATTERN.fullmatch(self.expression) is not None
+            or SCHEDULE_RATE_PATTERN.fullmatch(self.expression) is not None,
+            "schedule.expression",
+            self.expression,
+            "cron(<min> <hour> <day-of-month> <month> <day-of-week> <year>) or "
+            "rate(<n> minutes|hours|days)",
+        )
+        _require(
+            _is_time_zone(self.timezone),
+            "schedule.timezone",
+            self.timezone,
+            "an IANA time zone such as America/New_York or UTC",
+        )
+        _flag("schedule.notify", self.notify)
+        _positive(
+            "schedule.retry_attempts",
+            self.retry_attempts,
+            minimum=0,
+            maximum=SCHEDULE_MAX_RETRY_ATTEMPTS,
+        )
+        _positive(
+            "schedule.max_event_age_seconds",
+            self.max_event_age_seconds,
+            minimum=SCHEDULE_MIN_EVENT_AGE_SECONDS,
+            maximum=SCHEDULE_MAX_EVENT_AGE_SECONDS,
+        )
+
+    def prompt(self) -> str:
+        """What the schedule asks the agent: the watchlist, by ticker."""
+        return f"Analyze {', '.join(self.watchlist)} for investment purposes"
+
+
+def _is_time_zone(name: str) -> bool:
+    if not name or name.startswith("/") or ".." in name:
+        return False
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+@dataclass(frozen=True, kw_only=True)
 class StageConfig:
     """Everything one stage deploys with. Build it with :func:`load_stage`."""
 
@@ -714,6 +821,7 @@ class StageConfig:
     tags: TagSettings = field(default_factory=TagSettings)
     # Autoscaling, alarms, dashboard, tracing (the Monitoring stack, docs/operations.md).
     operations: OperationsConfig = field(default_factory=OperationsConfig)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -727,6 +835,7 @@ class StageConfig:
         self.storage.validate()
         self.logs.validate()
         self.tags.validate()
+        self.schedule.validate()
         self.operations.autoscaling.check_endpoint(
             min_instance_count=self.endpoint.min_instance_count,
             max_instance_count=self.endpoint.max_instance_count,
@@ -768,6 +877,21 @@ class StageConfig:
     def runtime_name(self) -> str:
         """AgentCore runtime name (no hyphens allowed)."""
         return self.runtime.name or f"{PROJECT.replace('-', '_')}_{self.stage}"
+
+    @property
+    def watchlist_schedule_name(self) -> str:
+        """EventBridge Scheduler schedule name (the IAM stack's trust condition names it)."""
+        return f"{PROJECT}-{self.stage}-watchlist"
+
+    @property
+    def report_topic_name(self) -> str:
+        """SNS topic of the run notifications (the IAM stack grants Publish on it)."""
+        return f"{PROJECT}-{self.stage}-reports"
+
+    @property
+    def watchlist_dead_letter_queue_name(self) -> str:
+        """Dead-letter queue of the schedule (the IAM stack grants SendMessage on it)."""
+        return f"{PROJECT}-{self.stage}-watchlist-dlq"
 
     @property
     def tag_map(self) -> dict[str, str]:

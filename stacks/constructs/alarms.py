@@ -30,6 +30,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.arns import all_of_kind
@@ -107,6 +108,7 @@ class OperationsAlarms(Construct):
         runtime_metrics: RuntimeMetrics,
         agent_metrics: AgentMetrics,
         topic: AlarmTopic,
+        dead_letter_queue: sqs.IQueue | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
@@ -157,6 +159,21 @@ class OperationsAlarms(Construct):
             threshold=config.runtime_system_errors,
             comparison=at_least,
         )
+        # Only with a watchlist schedule: a run that failed after every retry.
+        self.watchlist_dead_letters: cw.Alarm | None = None
+        if dead_letter_queue is not None:
+            self.watchlist_dead_letters = self._alarm(
+                "WatchlistDeadLetters",
+                description=(
+                    "Watchlist schedule: a scheduled report run failed after every retry "
+                    "and was sent to the dead-letter queue (read it for the error)."
+                ),
+                metric=dead_letter_queue.metric_approximate_number_of_messages_visible(
+                    period=period, statistic="Maximum"
+                ),
+                threshold=1,
+                comparison=at_least,
+            )
         self.report_upload_failures = self._alarm(
             "ReportUploadFailures",
             description=(
@@ -202,4 +219,5 @@ class OperationsAlarms(Construct):
             self.model_latency_p90,
             self.runtime_errors,
             self.report_upload_failures,
+            *([self.watchlist_dead_letters] if self.watchlist_dead_letters else []),
         ]
