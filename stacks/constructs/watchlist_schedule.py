@@ -5,7 +5,7 @@ The schedule's universal target calls ``bedrock-agentcore:InvokeAgentRuntime``
 with the watchlist as the prompt and ``"notify": true`` when asked, on the
 runtime's named endpoint. A failed invocation is retried
 (``retry_attempts``, within ``max_event_age_seconds``), then sent to an
-SQS dead-letter queue, encrypted with SQS-managed keys and TLS-only; the
+SQS dead-letter queue, KMS-encrypted (AWS-managed key) and TLS-only; the
 Monitoring stack alarms on it. The execution role comes from the IAM
 stack, allowed exactly this invoke and the dead-letter send.
 
@@ -67,7 +67,9 @@ class WatchlistSchedule(Construct):
             self,
             "DeadLetterQueue",
             queue_name=dead_letter_queue_name,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            # The AWS-managed alias/aws/sqs key: its key policy lets principals of
+            # this account use it through SQS, so the Scheduler role needs no KMS grant.
+            encryption=sqs.QueueEncryption.KMS_MANAGED,
             enforce_ssl=True,
             retention_period=Duration.days(DEAD_LETTER_RETENTION_DAYS),
             removal_policy=RemovalPolicy.DESTROY,

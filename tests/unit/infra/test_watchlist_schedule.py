@@ -84,7 +84,7 @@ def test_schedule_invokes_the_runtime_endpoint_with_retries_and_a_dead_letter_qu
     assert len("watchlist-run-") + 36 >= 33
     queue_id, queue = only(scheduled["Runtime"], "AWS::SQS::Queue")
     assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}}
-    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    assert queue["Properties"]["KmsMasterKeyId"] == "alias/aws/sqs"
     assert queue["Properties"]["QueueName"] == config.watchlist_dead_letter_queue_name
     assert queue["DeletionPolicy"] == "Delete"
     # TLS only
