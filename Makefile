@@ -57,7 +57,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
 
 .PHONY: help setup demo synth analyze serve test test-fast lint unit integration lock \
-	snapshot-update bench clean
+	snapshot-update bench clean scan
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -131,6 +131,25 @@ test-fast: setup ## the suite without the slow tests (synth, servers), on every 
 
 snapshot-update: setup ## rewrite the template snapshots on purpose (review the diff!)
 	$(BIN)/pytest tests/unit/infra --snapshot-update
+
+# checkov pins an old boto3, so it gets a virtual environment of its own,
+# installed from a lock file with the same uv as the project.
+SCAN_VENV := .venv-scan
+SCAN_OUT := cdk.out/scan
+
+$(SCAN_VENV)/.installed: scan/requirements.lock | $(UV_DEP)
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(UV) pip install -q --python $(SCAN_VENV)/bin/python -r scan/requirements.lock
+	touch $@
+
+scan: setup $(SCAN_VENV)/.installed ## checkov over dev and prod templates; fails on findings not in scan/allowlist.txt
+	rm -rf $(SCAN_OUT)
+	for stage in dev prod; do \
+	  npx cdk synth -c stage=$$stage -o $(SCAN_OUT)/$$stage --quiet; \
+	  $(SCAN_VENV)/bin/checkov $$(for t in $(SCAN_OUT)/$$stage/*.template.json; do printf -- '-f %s ' $$t; done) \
+	    --framework cloudformation --output json --soft-fail --skip-download > $(SCAN_OUT)/$$stage.json; \
+	done
+	$(PY) -m tools.checkov_gate --allowlist scan/allowlist.txt $(SCAN_OUT)/dev.json $(SCAN_OUT)/prod.json
 
 bench: setup ## run the benchmarks, print a table, write bench/RESULTS.md
 	$(PY) -m bench.run

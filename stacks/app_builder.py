@@ -97,6 +97,7 @@ def build_app(
         execution_role=iam.runtime_role,
         endpoint_name=model.endpoint_name,
         report_bucket=bucket.bucket,
+        watchlist_role=iam.watchlist_role,
         **common("Runtime", "stock-analysis agent on AgentCore Runtime"),
     )
     monitoring = MonitoringStack(
@@ -113,6 +114,9 @@ def build_app(
         max_instance_count=config.endpoint.max_instance_count,
         accelerators_per_instance=GPU_INSTANCE_TYPES[config.endpoint.instance_type],
         accelerators_per_copy=config.endpoint.accelerators_per_copy,
+        watchlist_dead_letter_queue=runtime.watchlist.dead_letter_queue
+        if runtime.watchlist
+        else None,
         **common("Monitoring", "autoscaling, alarms and dashboard"),
     )
     iam.add_stack_dependency(images, "ECR pull is scoped to the image repository")
@@ -121,6 +125,7 @@ def build_app(
     model.add_stack_dependency(iam, "the model uses the SageMaker execution role")
     runtime.add_stack_dependency(images, "the runtime runs the agent image")
     runtime.add_stack_dependency(model, "the agent calls the endpoint")
+    runtime.add_stack_dependency(bucket, "the agent publishes to the report topic by name")
     monitoring.add_stack_dependency(model, "autoscaling targets the inference component")
     monitoring.add_stack_dependency(runtime, "alarms and graphs read the runtime's metrics")
     for key, value in config.tag_map.items():

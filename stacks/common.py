@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 
-from stacks.config import LOG_RETENTION_DAYS, StageConfig
+from stacks.config import LOG_RETENTION_DAYS
 
 # RetentionDays members in the order of CloudWatch's allowed values (INFINITE excluded).
 _RETENTION = dict(
@@ -16,8 +15,3 @@ _RETENTION = dict(
 def log_retention(days: int) -> logs.RetentionDays:
     """The ``RetentionDays`` member for ``days`` (validated by the config)."""
     return _RETENTION[days]
-
-
-def removal_policy(config: StageConfig) -> RemovalPolicy:
-    """RETAIN where the stage keeps data on destroy (prod), else DESTROY (dev)."""
-    return RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, CfnOutput, Stack
+from aws_cdk import ArnFormat, Aws, CfnOutput, Stack
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -61,10 +61,34 @@ SAGEMAKER_INVOKE_ACTIONS = [
 ]
 
 
-def _arn(service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
-    return (
-        f"arn:{Aws.PARTITION}:{service}:{Aws.REGION if region else ''}:"
-        f"{Aws.ACCOUNT_ID if account else ''}:{resource}"
+def _arn(
+    stack: Stack,
+    service: str,
+    resource: str,
+    name: str | None = None,
+    *,
+    separator: ArnFormat = ArnFormat.SLASH_RESOURCE_NAME,
+) -> str:
+    """``arn:<partition>:<service>:<region>:<account>:<resource><separator><name>``."""
+    return stack.format_arn(
+        service=service,
+        resource=resource,
+        resource_name=name,
+        arn_format=separator if name is not None else ArnFormat.NO_RESOURCE_NAME,
+    )
+
+
+def _s3_arn(stack: Stack, bucket: str, key_pattern: str | None = None) -> str:
+    """An S3 bucket (or object-pattern) ARN: S3 ARNs carry no region and no account."""
+    return stack.format_arn(
+        service="s3",
+        region="",
+        account="",
+        resource=bucket,
+        resource_name=key_pattern,
+        arn_format=(
+            ArnFormat.SLASH_RESOURCE_NAME if key_pattern is not None else ArnFormat.NO_RESOURCE_NAME
+        ),
     )
 
 
@@ -75,8 +99,13 @@ def _wildcard_statement(sid: str, actions: list[str], **kwargs: Any) -> iam.Poli
     return iam.PolicyStatement(sid=sid, actions=actions, resources=["*"], **kwargs)
 
 
-def _log_statements(sid_prefix: str, log_group_names: list[str]) -> list[iam.PolicyStatement]:
-    groups = [_arn("logs", f"log-group:{name}") for name in log_group_names]
+def _log_statements(
+    stack: Stack, sid_prefix: str, log_group_names: list[str]
+) -> list[iam.PolicyStatement]:
+    groups = [
+        _arn(stack, "logs", "log-group", name, separator=ArnFormat.COLON_RESOURCE_NAME)
+        for name in log_group_names
+    ]
     return [
         iam.PolicyStatement(
             sid=f"{sid_prefix}LogGroups",
@@ -107,12 +136,17 @@ class IamStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
-        self.endpoint_arn = _arn("sagemaker", f"endpoint/{config.endpoint_name.lower()}")
+        self.endpoint_arn = _arn(self, "sagemaker", "endpoint", config.endpoint_name.lower())
         self.inference_component_arn = _arn(
-            "sagemaker", f"inference-component/{config.inference_component_name.lower()}"
+            self, "sagemaker", "inference-component", config.inference_component_name.lower()
         )
         self.sagemaker_role = self._sagemaker_role(model_repository)
+        self.report_topic_arn = _arn(self, "sns", config.report_topic_name)
         self.runtime_role = self._runtime_role(agent_repository, report_bucket)
+        self.watchlist_role: iam.Role | None = None
+        if config.schedule.enabled:
+            self.watchlist_role = self._watchlist_role()
+            CfnOutput(self, "WatchlistScheduleRoleArn", value=self.watchlist_role.role_arn)
         CfnOutput(self, "SageMakerExecutionRoleArn", value=self.sagemaker_role.role_arn)
         CfnOutput(self, "RuntimeExecutionRoleArn", value=self.runtime_role.role_arn)
 
@@ -127,6 +161,7 @@ class IamStack(Stack):
             ),
             _wildcard_statement("EcrLogin", ["ecr:GetAuthorizationToken"]),
             *_log_statements(
+                self,
                 "Endpoint",
                 [
                     f"/aws/sagemaker/Endpoints/{config.endpoint_name}",
@@ -147,12 +182,12 @@ class IamStack(Stack):
                 iam.PolicyStatement(
                     sid="ReadModelWeights",
                     actions=["s3:GetObject"],
-                    resources=[f"arn:{Aws.PARTITION}:s3:::{bucket}/{prefix}*"],
+                    resources=[_s3_arn(self, bucket, f"{prefix}*")],
                 ),
                 iam.PolicyStatement(
                     sid="ListModelWeights",
                     actions=["s3:ListBucket"],
-                    resources=[f"arn:{Aws.PARTITION}:s3:::{bucket}"],
+                    resources=[_s3_arn(self, bucket)],
                     conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
                 ),
             ]
@@ -165,7 +200,9 @@ class IamStack(Stack):
                 "sagemaker.amazonaws.com",
                 conditions={
                     "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-                    "ArnLike": {"aws:SourceArn": _arn("sagemaker", "*")},
+                    # The form SageMaker's confused-deputy guide prescribes for
+                    # inference (not narrowed to one model or endpoint ARN).
+                    "ArnLike": {"aws:SourceArn": _arn(self, "sagemaker", "*")},
                 },
             ),
             inline_policies={"sagemaker-hosting": iam.PolicyDocument(statements=statements)},
@@ -187,11 +224,15 @@ class IamStack(Stack):
                 resources=[repository.repository_arn],
             ),
             _wildcard_statement("EcrLogin", ["ecr:GetAuthorizationToken"]),
-            *_log_statements("Runtime", [f"/aws/bedrock-agentcore/runtimes/{runtime_name}-*"]),
+            *_log_statements(
+                self, "Runtime", [f"/aws/bedrock-agentcore/runtimes/{runtime_name}-*"]
+            ),
             iam.PolicyStatement(
                 sid="DescribeLogGroups",
                 actions=["logs:DescribeLogGroups"],
-                resources=[_arn("logs", "log-group:*")],
+                resources=[
+                    _arn(self, "logs", "log-group", "*", separator=ArnFormat.COLON_RESOURCE_NAME)
+                ],
             ),
             _wildcard_statement(
                 "XRay",
@@ -215,10 +256,12 @@ class IamStack(Stack):
                     "bedrock-agentcore:GetWorkloadAccessTokenForUserId",
                 ],
                 resources=[
-                    _arn("bedrock-agentcore", "workload-identity-directory/default"),
+                    _arn(self, "bedrock-agentcore", "workload-identity-directory", "default"),
                     _arn(
+                        self,
                         "bedrock-agentcore",
-                        f"workload-identity-directory/default/workload-identity/{runtime_name}-*",
+                        "workload-identity-directory",
+                        f"default/workload-identity/{runtime_name}-*",
                     ),
                 ],
             ),
@@ -233,6 +276,14 @@ class IamStack(Stack):
                 resources=[f"{self._imported(bucket.bucket_arn, owner=bucket)}/*"],
             ),
         ]
+        if config.schedule.enabled and config.schedule.notify:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="PublishRunNotifications",
+                    actions=["sns:Publish"],
+                    resources=[self.report_topic_arn],
+                )
+            )
         role = iam.Role(
             self,
             "RuntimeExecutionRole",
@@ -242,11 +293,52 @@ class IamStack(Stack):
                 conditions={
                     "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
                     "ArnLike": {
-                        "aws:SourceArn": _arn("bedrock-agentcore", f"runtime/{runtime_name}-*")
+                        "aws:SourceArn": _arn(
+                            self, "bedrock-agentcore", "runtime", f"{runtime_name}-*"
+                        )
                     },
                 },
             ),
             inline_policies={"agentcore-runtime": iam.PolicyDocument(statements=statements)},
+        )
+        self._acknowledge_wildcards(role, statements)
+        return role
+
+    # -- EventBridge Scheduler (watchlist reports) -----------------------------------
+    def _watchlist_role(self) -> iam.Role:
+        """Allowed exactly one thing: invoke this stage's runtime endpoint (plus its DLQ)."""
+        config = self.config
+        runtime = _arn(self, "bedrock-agentcore", "runtime", f"{config.runtime_name}-*")
+        statements = [
+            iam.PolicyStatement(
+                sid="InvokeAgentRuntime",
+                actions=["bedrock-agentcore:InvokeAgentRuntime"],
+                resources=[
+                    runtime,
+                    f"{runtime}/runtime-endpoint/{config.runtime.endpoint_name}",
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="DeadLetter",
+                actions=["sqs:SendMessage"],
+                resources=[_arn(self, "sqs", config.watchlist_dead_letter_queue_name)],
+            ),
+        ]
+        schedule_arn = _arn(
+            self, "scheduler", "schedule", f"default/{config.watchlist_schedule_name}"
+        )
+        role = iam.Role(
+            self,
+            "WatchlistScheduleRole",
+            description=f"EventBridge Scheduler role of {config.watchlist_schedule_name}",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnEquals": {"aws:SourceArn": schedule_arn},
+                },
+            ),
+            inline_policies={"watchlist-schedule": iam.PolicyDocument(statements=statements)},
         )
         self._acknowledge_wildcards(role, statements)
         return role

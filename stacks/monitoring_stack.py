@@ -21,14 +21,14 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.config import PROJECT
-from stacks.operations.alarms import AlarmTopic, OperationsAlarms
-from stacks.operations.autoscaling import InferenceComponentAutoscaling
-from stacks.operations.config import OperationsConfig, OperationsConfigError
-from stacks.operations.dashboard import OperationsDashboard
-from stacks.operations.metrics import AgentMetrics, ModelMetrics, RuntimeMetrics
+from stacks.config import PROJECT, ConfigError, OperationsConfig
+from stacks.constructs.alarms import AlarmTopic, OperationsAlarms
+from stacks.constructs.autoscaling import InferenceComponentAutoscaling
+from stacks.constructs.dashboard import OperationsDashboard
+from stacks.metrics import AgentMetrics, ModelMetrics, RuntimeMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +57,13 @@ class MonitoringStack(Stack):
         max_instance_count: int,
         accelerators_per_instance: int,
         accelerators_per_copy: int = 1,
+        watchlist_dead_letter_queue: sqs.IQueue | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         component_name = inference_component.inference_component_name
         if not component_name:
-            raise OperationsConfigError(
+            raise ConfigError(
                 "inference_component.inference_component_name=None is invalid: expected the "
                 "literal name the component is created with (autoscaling and metrics key on it)"
             )
@@ -96,6 +97,7 @@ class MonitoringStack(Stack):
             runtime_metrics=runtime_metrics,
             agent_metrics=agent_metrics,
             topic=self.alarm_topic,
+            dead_letter_queue=watchlist_dead_letter_queue,
         )
         self.dashboard = OperationsDashboard(
             self,

@@ -1,6 +1,8 @@
-"""Agent runtime: the stock-analysis agent on Amazon Bedrock AgentCore Runtime.
+"""Runtime: the stock-analysis agent on Amazon Bedrock AgentCore Runtime.
 
-Uses the stable L2 ``aws_cdk.aws_bedrockagentcore.Runtime`` with:
+The resources are one :class:`~stacks.constructs.agent_runtime.AgentRuntime`;
+this stack gives it the stage's settings and the agent's environment
+contract, and prints the outputs. In short:
 
 * the arm64 agent image from the Images stack (by URI: no grants added);
 * the execution role from the IAM stack, passed as an immutable view so the
@@ -18,49 +20,47 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Annotations, Aws, CfnOutput, Duration, Fn, Stack
-from aws_cdk import aws_bedrockagentcore as agentcore
+from aws_cdk import ArnFormat, Aws, CfnOutput, Fn, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.common import log_retention, removal_policy
-from stacks.config import StageConfig
-from stacks.operations.tracing import allow_trace_delivery
+from stacks.common import log_retention
+from stacks.config import ConfigError, StageConfig
+from stacks.constructs.agent_runtime import AgentRuntime
+from stacks.constructs.watchlist_schedule import WatchlistSchedule
 
 # Payload accepted by the agent entrypoint, used in the printed invoke command.
 EXAMPLE_PAYLOAD = '{"prompt": "Analyze SIM_STOCK for investment purposes"}'
 
 
 def runtime_environment(
-    config: StageConfig, *, endpoint_name: str, report_bucket_name: str
+    config: StageConfig,
+    *,
+    endpoint_name: str,
+    report_bucket_name: str,
+    report_topic_arn: str | None = None,
 ) -> dict[str, str]:
-    """Environment of the agent container (the names ``stock_agent.context`` reads)."""
+    """Environment of the agent container (the names ``stock_agent.context`` and
+    ``stock_agent.notify`` read)."""
     runtime = config.runtime
+    optional = {}
+    if report_topic_arn is not None:
+        optional["NOTIFY_TOPIC_ARN"] = report_topic_arn
+    if config.storage.presigned_links:
+        optional["REPORT_LINK_EXPIRY_SECONDS"] = str(config.storage.presigned_link_seconds)
     return {
         "MODEL_PROVIDER": "sagemaker",
         "SAGEMAKER_ENDPOINT_NAME": endpoint_name,
         "SAGEMAKER_INFERENCE_COMPONENT": config.inference_component_name,
         "REPORT_BUCKET": report_bucket_name,
-        "AWS_REGION": Aws.REGION,
         "LOG_LEVEL": runtime.log_level,
         "REQUEST_DEADLINE_SECONDS": str(runtime.request_deadline_seconds),
         "MODEL_COLD_START_WAIT_SECONDS": str(runtime.model_cold_start_wait_seconds),
         # Dimension of the agent's EMF metrics (docs/operations.md, metric contract).
         "STAGE": config.stage,
+        **optional,
     }
-
-
-def _authorizer(config: StageConfig) -> agentcore.RuntimeAuthorizerConfiguration | None:
-    jwt = config.runtime.jwt
-    if jwt is None:
-        return None  # the L2 default: IAM (SigV4)
-    return agentcore.RuntimeAuthorizerConfiguration.using_jwt(
-        jwt.discovery_url,
-        list(jwt.allowed_clients) or None,
-        list(jwt.allowed_audience) or None,
-    )
 
 
 class RuntimeStack(Stack):
@@ -76,62 +76,69 @@ class RuntimeStack(Stack):
         execution_role: iam.IRole,
         endpoint_name: str,
         report_bucket: s3.IBucket,
+        watchlist_role: iam.IRole | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         runtime_cfg = config.runtime
-        removal = removal_policy(config)
-
-        # /aws/vendedlogs/ in the same account: delivery needs no resource policy.
-        self.log_group = logs.LogGroup(
-            self,
-            "ApplicationLogs",
-            log_group_name=f"/aws/vendedlogs/bedrock-agentcore/{config.runtime_name}",
-            retention=log_retention(config.logs.retention_days),
-            removal_policy=removal,
+        schedule = config.schedule
+        report_topic_arn = (
+            self.format_arn(
+                service="sns",
+                resource=config.report_topic_name,
+                arn_format=ArnFormat.NO_RESOURCE_NAME,
+            )
+            if schedule.enabled and schedule.notify
+            else None
         )
-        self.runtime = agentcore.Runtime(
+        # "Default" keeps the construct out of the logical IDs (CDK hides that id),
+        # so moving the resources into it replaced nothing.
+        self.agent_runtime = AgentRuntime(
             self,
-            "Runtime",
+            "Default",
             runtime_name=config.runtime_name,
             description=f"Stock-analysis agent ({config.stage}) on gpt-oss-20b",
-            agent_runtime_artifact=agentcore.AgentRuntimeArtifact.from_image_uri(agent_image_uri),
-            execution_role=_immutable(execution_role),
-            environment_variables=runtime_environment(
-                config, endpoint_name=endpoint_name, report_bucket_name=report_bucket.bucket_name
+            image_uri=agent_image_uri,
+            execution_role=execution_role,
+            environment=runtime_environment(
+                config,
+                endpoint_name=endpoint_name,
+                report_bucket_name=report_bucket.bucket_name,
+                report_topic_arn=report_topic_arn,
             ),
-            lifecycle_configuration=agentcore.LifecycleConfiguration(
-                idle_runtime_session_timeout=Duration.seconds(
-                    runtime_cfg.idle_session_timeout_seconds
-                ),
-                max_lifetime=Duration.seconds(runtime_cfg.max_lifetime_seconds),
-            ),
-            authorizer_configuration=_authorizer(config),
-            logging_configs=[
-                agentcore.LoggingConfig(
-                    log_type=agentcore.LogType.APPLICATION_LOGS,
-                    destination=agentcore.LoggingDestination.cloud_watch_logs(self.log_group),
+            idle_session_timeout_seconds=runtime_cfg.idle_session_timeout_seconds,
+            max_lifetime_seconds=runtime_cfg.max_lifetime_seconds,
+            jwt=runtime_cfg.jwt,
+            endpoint_name=runtime_cfg.endpoint_name,
+            endpoint_description=f"Stable endpoint of the {config.stage} agent (latest version)",
+            log_retention=log_retention(config.logs.retention_days),
+            encrypt_logs=config.logs.kms_encryption,
+            tracing=config.operations.tracing,
+        )
+        self.runtime = self.agent_runtime.runtime
+        self.log_group = self.agent_runtime.log_group
+        self.watchlist: WatchlistSchedule | None = None
+        if schedule.enabled:
+            if watchlist_role is None:
+                raise ConfigError(
+                    "schedule.watchlist is set but the IAM stack made no watchlist role"
                 )
-            ],
-            manage_delivery_resource_policy=False,
-            tracing_enabled=config.operations.tracing,
-        )
-        # The image URI is a token (the Images stack's asset, built at deploy
-        # time), so the L2 cannot check its form at synth; it is well formed by
-        # construction (an ECR asset URI in the same account and region).
-        Annotations.of(self.runtime).acknowledge_info(
-            "aws-cdk-lib.aws-bedrockagentcore:containerUriValidationSkipped",
-            "image URI is the Images stack's ECR asset, a token until deploy",
-        )
-        if config.operations.tracing:
-            # Without managed delivery policies the L2 adds no X-Ray resource policy.
-            self.trace_delivery_policy = allow_trace_delivery(
-                self, "TraceDeliveryPolicy", runtime=self.runtime
+            self.watchlist = WatchlistSchedule(
+                self,
+                "Watchlist",
+                schedule_name=config.watchlist_schedule_name,
+                expression=schedule.expression,
+                timezone=schedule.timezone,
+                prompt=schedule.prompt(),
+                notify=schedule.notify,
+                runtime_arn=self.runtime.agent_runtime_arn,
+                runtime_endpoint_name=runtime_cfg.endpoint_name,
+                execution_role=watchlist_role,
+                dead_letter_queue_name=config.watchlist_dead_letter_queue_name,
+                retry_attempts=schedule.retry_attempts,
+                max_event_age_seconds=schedule.max_event_age_seconds,
             )
-        self.runtime_endpoint = self.runtime.add_endpoint(
-            runtime_cfg.endpoint_name,
-            description=f"Stable endpoint of the {config.stage} agent (latest version)",
-        )
+            CfnOutput(self, "WatchlistScheduleName", value=config.watchlist_schedule_name)
 
         CfnOutput(self, "RuntimeArn", value=self.runtime.agent_runtime_arn)
         CfnOutput(self, "RuntimeEndpointName", value=runtime_cfg.endpoint_name)
@@ -154,10 +161,3 @@ class RuntimeStack(Stack):
                 ],
             ),
         )
-
-
-def _immutable(role: iam.IRole) -> iam.IRole:
-    """A view of ``role`` to which constructs cannot add statements."""
-    if isinstance(role, iam.Role):
-        return role.without_policy_updates()
-    return role

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 _SESSION_ID_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,256}")
-_KNOWN_KEYS = frozenset({"prompt", "session_id", "stream"})
+_KNOWN_KEYS = frozenset({"prompt", "session_id", "stream", "notify"})
 SECTION_TITLES = {
     "data_gathering": "STOCK DATA GATHERING REPORT",
     "performance_analysis": "STOCK PERFORMANCE ANALYSIS",
@@ -55,6 +55,8 @@ class InvocationRequest:
     session_id: str | None = None
     stream: bool = False
     ignored_keys: tuple[str, ...] = ()
+    # Publish one SNS message about the run (stock_agent.notify); not with stream.
+    notify: bool = False
 
 
 def _reject_constant(name: str) -> Any:
@@ -138,9 +140,20 @@ def validate_payload(payload: Any) -> InvocationRequest:
         raise AgentError(
             "invalid_payload", f"'stream' must be true or false, not {_type_name(stream)}"
         )
+    notify = payload.get("notify", False)
+    if not isinstance(notify, bool):
+        raise AgentError(
+            "invalid_payload", f"'notify' must be true or false, not {_type_name(notify)}"
+        )
+    if notify and stream:
+        raise AgentError("invalid_payload", "'notify' cannot be combined with 'stream'")
     ignored = tuple(sorted(str(k)[:40] for k in payload if k not in _KNOWN_KEYS))
     return InvocationRequest(
-        prompt=prompt, session_id=session_id, stream=stream, ignored_keys=ignored[:10]
+        prompt=prompt,
+        session_id=session_id,
+        stream=stream,
+        ignored_keys=ignored[:10],
+        notify=notify,
     )
 
 

@@ -45,7 +45,7 @@ from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import render_pool
+from . import notify, render_pool
 from .context import AgentContext, ConfigError
 from .contract import MAX_PAYLOAD_BYTES, parse_body, validate_payload
 from .errors import AgentError, internal_error
@@ -264,9 +264,10 @@ def create_app(
                             warnings=warnings,
                         )
                     )
-                return stock_agent.invoke(
+                result = stock_agent.invoke(
                     request.prompt, request_id=request_id, session_id=session_id, warnings=warnings
                 )
+                return notify.after_run(result) if request.notify else result
             except AgentError as err:
                 logger.warning("invocation failed", extra={"code": err.code})
                 return error_response(err)

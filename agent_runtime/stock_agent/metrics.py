@@ -5,7 +5,7 @@ stdout to CloudWatch Logs, which turns EMF lines into metrics with no API call
 and no IAM permission (the runtime role allows ``PutMetricData`` only in the
 ``bedrock-agentcore`` namespace). The contract with the dashboard and the
 upload alarm is written in ``docs/operations.md`` and pinned by
-``stacks/operations/config.py``: namespace ``StockAgent``, one dimension set
+``stacks/metric_contract.py``: namespace ``StockAgent``, one dimension set
 ``[["Stage"]]``, metrics ``ReportsWritten``, ``ReportUploadFailures`` and
 ``ModelTokens``. Per-stage timings travel in the same record as
 ``StageMs<Stage>`` metrics (milliseconds).

@@ -14,7 +14,7 @@ from stock_agent.graph import Dependencies, StockAgent
 from stock_agent.records import ReportRef
 from stock_agent.storage import StorageError
 
-from stacks.operations import config as ops_config
+from stacks import metric_contract as ops_config
 
 PROMPT = "Analyze SIM_STOCK and AAPL"
 

@@ -29,19 +29,19 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk.assertions import Match, Template
 
-from stacks.config import ConfigError, load_stage
-from stacks.monitoring_stack import MonitoringStack, dashboard_name_for
-from stacks.operations import (
+from costs import PRICES, StageCost, render_cost_table, stage_cost
+from stacks.config import (
     DEV_OPERATIONS,
     PROD_OPERATIONS,
     AlarmConfig,
     AutoscalingConfig,
-    InferenceComponentAutoscaling,
-    ModelMetrics,
+    ConfigError,
     OperationsConfig,
-    OperationsConfigError,
+    load_stage,
 )
-from stacks.operations.config import (
+from stacks.constructs.autoscaling import InferenceComponentAutoscaling
+from stacks.constructs.trace_delivery import allow_trace_delivery
+from stacks.metric_contract import (
     AGENT_METRIC_DIMENSION,
     AGENT_METRIC_NAMESPACE,
     METRIC_MODEL_TOKENS,
@@ -49,8 +49,8 @@ from stacks.operations.config import (
     METRIC_REPORTS_WRITTEN,
     METRIC_STAGE_TIMINGS,
 )
-from stacks.operations.cost import PRICES, StageCost, render_cost_table, stage_cost
-from stacks.operations.tracing import allow_trace_delivery
+from stacks.metrics import ModelMetrics
+from stacks.monitoring_stack import MonitoringStack, dashboard_name_for
 from tests.support.cdk_synth import STAGES, synth_templates
 
 pytestmark = pytest.mark.slow
@@ -590,7 +590,7 @@ def test_operations_errors_reach_synth_as_config_errors_naming_the_key() -> None
     ],
 )
 def test_bad_operations_settings_name_key_value_and_what_is_allowed(build: Any, key: str) -> None:
-    with pytest.raises(OperationsConfigError) as error:
+    with pytest.raises(ConfigError) as error:
         build()
     message = str(error.value)
     assert f"operations.{key}" in message  # key, value and the allowed values
@@ -598,14 +598,14 @@ def test_bad_operations_settings_name_key_value_and_what_is_allowed(build: Any, 
 
 
 def test_scale_to_zero_requires_the_endpoint_to_release_its_instance() -> None:
-    with pytest.raises(OperationsConfigError, match=r"endpoint\.min_instance_count=1.*0 when"):
+    with pytest.raises(ConfigError, match=r"endpoint\.min_instance_count=1.*0 when"):
         DEV_OPERATIONS.autoscaling.check_endpoint(
             min_instance_count=1,
             max_instance_count=1,
             accelerators_per_instance=1,
             accelerators_per_copy=1,
         )
-    with pytest.raises(OperationsConfigError, match=r"max_copy_count=2.*<= 1"):
+    with pytest.raises(ConfigError, match=r"max_copy_count=2.*<= 1"):
         PROD_OPERATIONS.autoscaling.check_endpoint(
             min_instance_count=1,
             max_instance_count=1,
@@ -646,15 +646,16 @@ def test_documented_emf_example_is_valid_for_the_dashboard_contract() -> None:
 
 
 def _stage_cost_of_the_app(stage: str) -> StageCost:
-    """The cost model fed from the stage config and the synthesized app (alarm count)."""
+    """The cost model fed from the stage config and the synthesized app (alarms, keys)."""
     config = load_stage(stage)
-    alarms = _resources(synth_templates(stage)["Monitoring"], "AWS::CloudWatch::Alarm")
+    templates = synth_templates(stage).values()
     return stage_cost(
         stage=stage,
         instance_type=config.endpoint.instance_type,
         min_instance_count=config.endpoint.min_instance_count,
         scale_to_zero=config.operations.autoscaling.scale_to_zero,
-        alarm_count=len(alarms),
+        alarm_count=sum(len(_resources(t, "AWS::CloudWatch::Alarm")) for t in templates),
+        kms_key_count=sum(len(_resources(t, "AWS::KMS::Key")) for t in templates),
     )
 
 
@@ -675,6 +676,7 @@ def test_scale_to_zero_makes_an_idle_stage_almost_free() -> None:
         min_instance_count=0,
         scale_to_zero=True,
         alarm_count=5,
+        kms_key_count=3,
     )
     off = stage_cost(
         stage="dev",
@@ -682,6 +684,7 @@ def test_scale_to_zero_makes_an_idle_stage_almost_free() -> None:
         min_instance_count=1,
         scale_to_zero=False,
         alarm_count=5,
+        kms_key_count=3,
     )
     instance = PRICES.instance_per_hour["ml.g6e.4xlarge"]
     assert on.idle_per_hour == pytest.approx(on.fixed_per_hour)
@@ -696,4 +699,5 @@ def test_scale_to_zero_makes_an_idle_stage_almost_free() -> None:
             min_instance_count=0,
             scale_to_zero=True,
             alarm_count=5,
+            kms_key_count=3,
         )

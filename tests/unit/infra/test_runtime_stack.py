@@ -36,21 +36,22 @@ def test_environment_is_the_agent_contract(
     env = _runtime(templates)["EnvironmentVariables"]
     assert set(env) == {
         "MODEL_PROVIDER", "SAGEMAKER_ENDPOINT_NAME", "SAGEMAKER_INFERENCE_COMPONENT",
-        "REPORT_BUCKET", "AWS_REGION", "LOG_LEVEL", "REQUEST_DEADLINE_SECONDS",
+        "REPORT_BUCKET", "LOG_LEVEL", "REQUEST_DEADLINE_SECONDS",
         "MODEL_COLD_START_WAIT_SECONDS", "STAGE",
     }  # fmt: skip
+    # AgentCore sets AWS_REGION in the container itself; the template must not.
+    assert "AWS_REGION" not in env
     assert env["MODEL_PROVIDER"] == "sagemaker"
     assert env["STAGE"] == stage  # dimension of the agent's EMF metrics (docs/operations.md)
     assert env["SAGEMAKER_INFERENCE_COMPONENT"] == config.inference_component_name
     assert "EndpointEndpointName" in env["SAGEMAKER_ENDPOINT_NAME"]["Fn::ImportValue"]
     assert "ReportBucket" in env["REPORT_BUCKET"]["Fn::ImportValue"]
-    assert env["AWS_REGION"] == {"Ref": "AWS::Region"}
     assert int(env["REQUEST_DEADLINE_SECONDS"]) < AGENTCORE_REQUEST_TIMEOUT_SECONDS
     literal = {
         **env,
         "SAGEMAKER_ENDPOINT_NAME": config.endpoint_name,
         "REPORT_BUCKET": "gptoss-agent-reports-example",
-        "AWS_REGION": "us-west-2",
+        "AWS_REGION": "us-west-2",  # what AgentCore puts into the container
     }
     settings = AgentContext.from_env(literal)
     assert settings.model_provider == "sagemaker"

@@ -3,7 +3,7 @@
 Rows follow a request's path: the model endpoint (traffic, latency, errors),
 its capacity (GPU, copies, instances, the scaling signal), the AgentCore
 runtime, then the agent's own counters and the alarm states. Every metric
-comes from :mod:`stacks.operations.metrics`, the same factories the alarms
+comes from :mod:`stacks.metrics`, the same factories the alarms
 use, so a graph always shows what its alarm watches.
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 from aws_cdk import aws_cloudwatch as cw
 from constructs import Construct
 
-from .config import METRIC_STAGE_TIMINGS
-from .metrics import AgentMetrics, ModelMetrics, RuntimeMetrics
+from stacks.metric_contract import METRIC_STAGE_TIMINGS
+from stacks.metrics import AgentMetrics, ModelMetrics, RuntimeMetrics
 
 WIDTH = 8
 HEIGHT = 6

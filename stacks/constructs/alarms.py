@@ -1,9 +1,14 @@
 """Paging alarms and the encrypted SNS topic they notify.
 
-Four alarms, each on a symptom a user would notice: the model answers with
-5xx, the model is slow (p90), the agent runtime fails server-side, a report
-could not be stored. Missing data counts as "not breaching" everywhere: a
-scaled-to-zero dev endpoint publishes nothing and must not page anyone.
+Five alarms, each on a symptom a user would notice: the model answers with
+5xx, model calls fail or time out, the model is slow (p90), the agent
+runtime fails server-side, a report could not be stored. SageMaker cuts a
+real-time call off at 60 s: such a call leaves no ``ModelLatency`` sample
+but counts in ``InvocationModelErrors``, so the errors alarm is the one
+that sees calls too slow to finish, and the latency threshold stays well
+below 60 s (validated) so the p90 alarm can fire before that. Missing data
+counts as "not breaching" everywhere: a scaled-to-zero dev endpoint
+publishes nothing and must not page anyone.
 
 The topic is encrypted with a customer-managed KMS key because the
 AWS-managed ``alias/aws/sns`` key cannot grant CloudWatch the right to
@@ -25,11 +30,12 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from .arns import all_of_kind
-from .config import AlarmConfig
-from .metrics import AgentMetrics, ModelMetrics, RuntimeMetrics
+from stacks.arns import all_of_kind
+from stacks.config import AlarmConfig
+from stacks.metrics import AgentMetrics, ModelMetrics, RuntimeMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +108,7 @@ class OperationsAlarms(Construct):
         runtime_metrics: RuntimeMetrics,
         agent_metrics: AgentMetrics,
         topic: AlarmTopic,
+        dead_letter_queue: sqs.IQueue | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
@@ -131,6 +138,17 @@ class OperationsAlarms(Construct):
             threshold=config.model_latency_p90_seconds * 1_000_000,
             comparison=above,
         )
+        self.model_invocation_errors = self._alarm(
+            "ModelInvocationErrors",
+            description=(
+                f"Model endpoint: {config.model_invocation_errors} or more calls to "
+                f"{model_metrics.component_name} got no valid answer in {minutes} min "
+                "(InvocationModelErrors: error answers, broken connections, 60 s timeouts)."
+            ),
+            metric=model_metrics.invocation("InvocationModelErrors", period=period),
+            threshold=config.model_invocation_errors,
+            comparison=at_least,
+        )
         self.runtime_errors = self._alarm(
             "RuntimeSystemErrors",
             description=(
@@ -141,6 +159,21 @@ class OperationsAlarms(Construct):
             threshold=config.runtime_system_errors,
             comparison=at_least,
         )
+        # Only with a watchlist schedule: a run that failed after every retry.
+        self.watchlist_dead_letters: cw.Alarm | None = None
+        if dead_letter_queue is not None:
+            self.watchlist_dead_letters = self._alarm(
+                "WatchlistDeadLetters",
+                description=(
+                    "Watchlist schedule: a scheduled report run failed after every retry "
+                    "and was sent to the dead-letter queue (read it for the error)."
+                ),
+                metric=dead_letter_queue.metric_approximate_number_of_messages_visible(
+                    period=period, statistic="Maximum"
+                ),
+                threshold=1,
+                comparison=at_least,
+            )
         self.report_upload_failures = self._alarm(
             "ReportUploadFailures",
             description=(
@@ -182,7 +215,9 @@ class OperationsAlarms(Construct):
         """The paging alarms, in dashboard order."""
         return [
             self.endpoint_5xx_rate,
+            self.model_invocation_errors,
             self.model_latency_p90,
             self.runtime_errors,
             self.report_upload_failures,
+            *([self.watchlist_dead_letters] if self.watchlist_dead_letters else []),
         ]

@@ -16,7 +16,7 @@ from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_xray as xray
 from constructs import Construct
 
-from .arns import all_of_kind
+from stacks.arns import all_of_kind
 
 DELIVERY_PRINCIPAL = "delivery.logs.amazonaws.com"
 

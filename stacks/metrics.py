@@ -13,7 +13,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_cloudwatch as cw
 
-from .config import (
+from stacks.metric_contract import (
     AGENT_METRIC_DIMENSION,
     AGENT_METRIC_NAMESPACE,
     METRIC_MODEL_TOKENS,

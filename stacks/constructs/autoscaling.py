@@ -30,8 +30,8 @@ from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from constructs import Construct, IDependable
 
-from .config import AutoscalingConfig
-from .metrics import ModelMetrics
+from stacks.config import AutoscalingConfig
+from stacks.metrics import ModelMetrics
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Hourly cost model of a stage, and the table docs/operations.md quotes.
 
 Why code and not a hand-written table: the numbers follow from the stage
-config (instance type, minimum instances, scale-to-zero, alarm count) and a
+config (instance type, minimum instances, scale-to-zero, alarm and key counts) and a
 handful of list prices, so the table is generated from them and a unit
 test fails when the docs drift from the config.
 
@@ -80,6 +80,7 @@ def stage_cost(
     min_instance_count: int,
     scale_to_zero: bool,
     alarm_count: int,
+    kms_key_count: int,
     prices: Prices = PRICES,
 ) -> StageCost:
     """Cost of ``stage``: one instance and one session when running, the floor when idle.
@@ -94,7 +95,7 @@ def stage_cost(
         prices.dashboard_month
         + alarm_count * prices.alarm_month
         + AGENT_CUSTOM_METRICS * prices.custom_metric_month
-        + prices.kms_key_month
+        + kms_key_count * prices.kms_key_month
         + IMAGE_STORAGE_GB * prices.ecr_gb_month
     ) / HOURS_PER_MONTH
     session = SESSION_ACTIVE_VCPU * prices.agentcore_vcpu_hour + (

@@ -1,0 +1,1 @@
+"""Constructs: one logical unit each, with narrow keyword-only props (never the stage config)."""

@@ -1,0 +1,153 @@
+"""The agent runtime: the stock-analysis agent on Amazon Bedrock AgentCore Runtime.
+
+Uses the stable L2 ``aws_cdk.aws_bedrockagentcore.Runtime`` with:
+
+* the arm64 agent image (by URI: no grants added);
+* the execution role from the IAM stack, passed as an immutable view so the
+  L2's ``addExecutionRolePermissions`` cannot append statements (they all
+  live in the IAM stack);
+* the environment it is given (no secrets: names, numbers and levels);
+* lifecycle configuration (idle timeout, max lifetime) and a named runtime
+  endpoint that always points at the latest version;
+* application logs delivered to a ``/aws/vendedlogs/`` log group with
+  explicit retention (and a KMS key when asked);
+* X-Ray tracing, with the resource policy the delivery needs and the
+  delivery ordered after it;
+* inbound auth: IAM (SigV4) unless a JWT authorizer is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Annotations, Duration, Stack
+from aws_cdk import aws_bedrockagentcore as agentcore
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from stacks.config import JwtSettings
+from stacks.constructs.log_groups import LogGroupSpec, ServiceLogGroups
+from stacks.constructs.trace_delivery import allow_trace_delivery
+
+
+class AgentRuntime(Construct):
+    """The AgentCore runtime, its named endpoint, its log group and trace delivery."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        runtime_name: str,
+        description: str,
+        image_uri: str,
+        execution_role: iam.IRole,
+        environment: Mapping[str, str],
+        idle_session_timeout_seconds: int,
+        max_lifetime_seconds: int,
+        jwt: JwtSettings | None,
+        endpoint_name: str,
+        endpoint_description: str,
+        log_retention: logs.RetentionDays,
+        encrypt_logs: bool,
+        tracing: bool,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # Log delivery into a group still needs a CloudWatch Logs resource policy
+        # for delivery.logs.amazonaws.com; the delivery creates or extends the
+        # account's policy when it is set up. The /aws/vendedlogs/ prefix lets
+        # that one policy cover every such group with a wildcard, so it does not
+        # grow by one ARN per log group towards the policy size limit.
+        self.log_groups = ServiceLogGroups(
+            self,
+            "LogGroups",
+            groups={
+                "ApplicationLogs": LogGroupSpec(
+                    name=f"/aws/vendedlogs/bedrock-agentcore/{runtime_name}",
+                    logical_id="ApplicationLogsAF17AEF2",
+                )
+            },
+            retention=log_retention,
+            encrypt=encrypt_logs,
+            purpose=f"the {runtime_name} runtime",
+        )
+        self.log_group = self.log_groups.groups["ApplicationLogs"]
+        self.runtime = agentcore.Runtime(
+            self,
+            "Runtime",
+            runtime_name=runtime_name,
+            description=description,
+            agent_runtime_artifact=agentcore.AgentRuntimeArtifact.from_image_uri(image_uri),
+            execution_role=_immutable(execution_role),
+            environment_variables=dict(environment),
+            lifecycle_configuration=agentcore.LifecycleConfiguration(
+                idle_runtime_session_timeout=Duration.seconds(idle_session_timeout_seconds),
+                max_lifetime=Duration.seconds(max_lifetime_seconds),
+            ),
+            authorizer_configuration=_authorizer(jwt),
+            logging_configs=[
+                agentcore.LoggingConfig(
+                    log_type=agentcore.LogType.APPLICATION_LOGS,
+                    destination=agentcore.LoggingDestination.cloud_watch_logs(self.log_group),
+                )
+            ],
+            manage_delivery_resource_policy=False,
+            tracing_enabled=tracing,
+        )
+        # The image URI is a token (the Images stack's asset, built at deploy
+        # time), so the L2 cannot check its form at synth; it is well formed by
+        # construction (an ECR asset URI in the same account and region).
+        Annotations.of(self.runtime).acknowledge_info(
+            "aws-cdk-lib.aws-bedrockagentcore:containerUriValidationSkipped",
+            "image URI is the Images stack's ECR asset, a token until deploy",
+        )
+        if tracing:
+            # Without managed delivery policies the L2 adds no X-Ray resource policy.
+            self.trace_delivery_policy = allow_trace_delivery(
+                self, "TraceDeliveryPolicy", runtime=self.runtime
+            )
+            # The delivery must not start before X-Ray accepts its segments.
+            for delivery in _trace_deliveries(self.runtime):
+                delivery.add_resource_dependency(self.trace_delivery_policy)
+        self.runtime_endpoint = self.runtime.add_endpoint(
+            endpoint_name, description=endpoint_description
+        )
+
+
+def _authorizer(jwt: JwtSettings | None) -> agentcore.RuntimeAuthorizerConfiguration | None:
+    if jwt is None:
+        return None  # the L2 default: IAM (SigV4)
+    return agentcore.RuntimeAuthorizerConfiguration.using_jwt(
+        jwt.discovery_url,
+        list(jwt.allowed_clients) or None,
+        list(jwt.allowed_audience) or None,
+    )
+
+
+def _trace_deliveries(runtime: agentcore.Runtime) -> list[logs.CfnDelivery]:
+    """The L2's X-Ray trace deliveries (deliveries whose destination is of type XRAY)."""
+    stack = Stack.of(runtime)
+    children = runtime.node.find_all()
+    xray_destinations = [
+        stack.resolve(child.attr_arn)
+        for child in children
+        if isinstance(child, logs.CfnDeliveryDestination)
+        and child.delivery_destination_type == "XRAY"
+    ]
+    found = [
+        child
+        for child in children
+        if isinstance(child, logs.CfnDelivery)
+        and stack.resolve(child.delivery_destination_arn) in xray_destinations
+    ]
+    if not found:
+        raise RuntimeError("tracing is on but the runtime L2 created no trace delivery")
+    return found
+
+
+def _immutable(role: iam.IRole) -> iam.IRole:
+    """A view of ``role`` to which constructs cannot add statements."""
+    if isinstance(role, iam.Role):
+        return role.without_policy_updates()
+    return role

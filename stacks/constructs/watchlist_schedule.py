@@ -1,0 +1,119 @@
+"""Scheduled watchlist reports: an EventBridge Scheduler schedule that invokes the agent.
+
+The schedule's universal target calls ``bedrock-agentcore:InvokeAgentRuntime``
+(``arn:<partition>:scheduler:::aws-sdk:bedrockagentcore:invokeAgentRuntime``)
+with the watchlist as the prompt and ``"notify": true`` when asked, on the
+runtime's named endpoint. A failed invocation is retried
+(``retry_attempts``, within ``max_event_age_seconds``), then sent to an
+SQS dead-letter queue, KMS-encrypted (AWS-managed key) and TLS-only; the
+Monitoring stack alarms on it. The execution role comes from the IAM
+stack, allowed exactly this invoke and the dead-letter send.
+
+Each run gets its own runtime session: ``RuntimeSessionId`` is built from
+Scheduler's execution id (a UUID, so it has the 33+ characters AgentCore
+requires).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.nag import acknowledge
+
+INVOKE_TARGET_ACTION = "aws-sdk:bedrockagentcore:invokeAgentRuntime"
+# Scheduler replaces this context attribute with the id of each run.
+SESSION_ID_TEMPLATE = "watchlist-run-<aws.scheduler.execution-id>"
+DEAD_LETTER_RETENTION_DAYS = 14
+
+
+def watchlist_payload(*, prompt: str, notify: bool) -> dict[str, Any]:
+    """The JSON payload the schedule sends: the agent's own invocation contract."""
+    payload: dict[str, Any] = {"prompt": prompt}
+    if notify:
+        payload["notify"] = True
+    return payload
+
+
+class WatchlistSchedule(Construct):
+    """A schedule, its dead-letter queue, and the universal target on the agent runtime."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        schedule_name: str,
+        expression: str,
+        timezone: str,
+        prompt: str,
+        notify: bool,
+        runtime_arn: str,
+        runtime_endpoint_name: str,
+        execution_role: iam.IRole,
+        dead_letter_queue_name: str,
+        retry_attempts: int,
+        max_event_age_seconds: int,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            queue_name=dead_letter_queue_name,
+            # The AWS-managed alias/aws/sqs key: its key policy lets principals of
+            # this account use it through SQS, so the Scheduler role needs no KMS grant.
+            encryption=sqs.QueueEncryption.KMS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(DEAD_LETTER_RETENTION_DAYS),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            finding="AwsSolutions-SQS3",
+            reason="This queue is itself the dead-letter queue of the watchlist schedule; "
+            "a dead-letter queue of a dead-letter queue would only move the messages.",
+        )
+        self.payload = watchlist_payload(prompt=prompt, notify=notify)
+        request = {
+            "AgentRuntimeArn": runtime_arn,
+            "Qualifier": runtime_endpoint_name,
+            "RuntimeSessionId": SESSION_ID_TEMPLATE,
+            "ContentType": "application/json",
+            "Accept": "application/json",
+            "Payload": json.dumps(self.payload, separators=(",", ":")),
+        }
+        self.schedule = scheduler.CfnSchedule(
+            self,
+            "Schedule",
+            name=schedule_name,
+            description=f"Watchlist report: {prompt}",
+            schedule_expression=expression,
+            schedule_expression_timezone=timezone,
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            state="ENABLED",
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=stack.format_arn(
+                    service="scheduler",
+                    region="",
+                    account="",
+                    resource=INVOKE_TARGET_ACTION,
+                    arn_format=ArnFormat.NO_RESOURCE_NAME,
+                ),
+                role_arn=execution_role.role_arn,
+                input=stack.to_json_string(request),
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                    maximum_retry_attempts=retry_attempts,
+                    maximum_event_age_in_seconds=max_event_age_seconds,
+                ),
+                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(
+                    arn=self.dead_letter_queue.queue_arn
+                ),
+            ),
+        )
