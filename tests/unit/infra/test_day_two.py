@@ -79,6 +79,9 @@ def retained_with_fixed_name(template: dict[str, Any]) -> list[str]:
 def _all_templates() -> list[tuple[str, str, dict[str, Any]]]:
     out = [(stage, stack, t) for stage in STAGES for stack, t in synth_templates(stage).items()]
     out += [("variant", stack, t) for stack, t in variant_templates().items()]
+    # The optional watchlist schedule adds a fixed-name schedule, queue and topic.
+    scheduled = synth_templates("dev", schedule__watchlist="AAPL,MSFT")
+    out += [("scheduled", stack, t) for stack, t in scheduled.items()]
     return out
 
 
