@@ -18,9 +18,10 @@
    across sites without asking, but not JSON.
 4. A declared ``Content-Length`` over the limit is refused before the body
    is read, so ``Expect: 100-continue`` never gets its ``100 Continue``.
-   The body is read with a total time limit (``408 request_timeout``) and
-   refused as soon as it passes the limit, without draining it. Every
-   refusal that leaves body bytes unread closes the connection.
+   The body is read with a total time limit (``408 request_timeout``).
+   An oversized body is drained up to :data:`DRAIN_LIMIT_BYTES` (so an
+   ordinary client, still sending, reads the 413 instead of a broken
+   pipe), never further; every refusal closes the connection.
 5. The body is parsed (:func:`stock_agent.contract.parse_body`), then the
    request waits for a turn (:class:`stock_agent.limits.Admission`;
    ``503 server_busy`` with ``Retry-After`` past the bounds).
@@ -62,6 +63,8 @@ _HEADER_ID_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,256}")
 LOCAL_HOSTNAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 DEFAULT_BODY_TIMEOUT_S = 10.0
 DEFAULT_HEADER_TIMEOUT_S = 10.0
+# At most this much of an oversized body is read (and dropped) before the 413.
+DRAIN_LIMIT_BYTES = 1024 * 1024
 # How often the guard looks whether a finished request's worker threads have stopped.
 _WORKER_POLL_S = 0.02
 
@@ -217,7 +220,10 @@ class HttpGuard:
             check_id_headers(scope)
             if self.settings.require_json_content_type:
                 check_content_type(scope)
-            declared_length(scope, self.settings.max_body_bytes)
+            declared = declared_length(scope, DRAIN_LIMIT_BYTES)
+            if declared is not None and declared > self.settings.max_body_bytes:
+                if _header(scope, b"expect") is not None:
+                    declared_length(scope, self.settings.max_body_bytes)  # refuse, unread
         except AgentError as err:
             logger.warning("request refused", extra={"code": err.code})
             await send_error(send, err, close=True)
@@ -225,12 +231,12 @@ class HttpGuard:
         try:
             body = await asyncio.wait_for(self._read_body(receive), self.settings.body_timeout_s)
         except TimeoutError:
-            err = AgentError(
+            slow = AgentError(
                 "request_timeout",
                 f"the request body did not arrive within {self.settings.body_timeout_s:.0f} s",
             )
-            logger.warning("request refused", extra={"code": err.code})
-            await send_error(send, err, close=True)
+            logger.warning("request refused", extra={"code": slow.code})
+            await send_error(send, slow, close=True)
             return
         except AgentError as err:
             logger.warning("request refused", extra={"code": err.code})
@@ -269,20 +275,29 @@ class HttpGuard:
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
     async def _read_body(self, receive: Receive) -> bytes | None:
-        """The whole body, or ``payload_too_large`` as soon as it passes the limit."""
+        """The whole body, or ``payload_too_large`` once it is over the limit.
+
+        Past the limit nothing more is kept; reading stops at the end of the
+        body or at :data:`DRAIN_LIMIT_BYTES`, whichever comes first.
+        """
         body = bytearray()
-        while True:
+        size = 0
+        more = True
+        while more and size <= DRAIN_LIMIT_BYTES:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return None
-            body += message.get("body", b"")
-            if len(body) > self.settings.max_body_bytes:
-                raise AgentError(
-                    "payload_too_large",
-                    f"the request body has more than {self.settings.max_body_bytes} bytes",
-                )
-            if not message.get("more_body", False):
-                return bytes(body)
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size <= self.settings.max_body_bytes:
+                body += chunk
+            more = bool(message.get("more_body", False))
+        if size > self.settings.max_body_bytes:
+            raise AgentError(
+                "payload_too_large",
+                f"the request body has more than {self.settings.max_body_bytes} bytes",
+            )
+        return bytes(body)
 
     async def _run(
         self, scope: Scope, receive: Receive, send: Send, body: bytes, control: RequestControl
