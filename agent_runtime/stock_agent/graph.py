@@ -214,7 +214,11 @@ def build_graph(*, dependencies: Callable[[AgentContext], Dependencies]) -> Any:
         update: dict[str, Any] = {}
         if not tickers:
             if not (parsed.needs_model and deps.model_configured):
-                raise no_ticker_error(prompt_hints=parsed.company_hints, model_asked=False)
+                raise no_ticker_error(
+                    prompt_hints=parsed.company_hints,
+                    model_asked=False,
+                    dollar_hints=parsed.dollar_hints,
+                )
             _check_deadline(state, "understand_request")
             tickers, update = _tickers_from_model(state, runtime.context, deps, parsed)
         runtime.stream_writer(
@@ -438,7 +442,11 @@ class StockAgent:
         deps = self.dependencies
         parsed = parse_request(prompt, known_symbols=deps.parser_symbols)
         if not parsed.tickers and not (parsed.needs_model and deps.model_configured):
-            raise no_ticker_error(prompt_hints=parsed.company_hints, model_asked=False)
+            raise no_ticker_error(
+                prompt_hints=parsed.company_hints,
+                model_asked=False,
+                dollar_hints=parsed.dollar_hints,
+            )
 
     def _initial_state(
         self, prompt: str, request_id: str, session_id: str | None, warnings: Sequence[str]

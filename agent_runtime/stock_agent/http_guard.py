@@ -221,9 +221,9 @@ class HttpGuard:
             if self.settings.require_json_content_type:
                 check_content_type(scope)
             declared = declared_length(scope, DRAIN_LIMIT_BYTES)
-            if declared is not None and declared > self.settings.max_body_bytes:
-                if _header(scope, b"expect") is not None:
-                    declared_length(scope, self.settings.max_body_bytes)  # refuse, unread
+            oversized = declared is not None and declared > self.settings.max_body_bytes
+            if oversized and _header(scope, b"expect") is not None:
+                declared_length(scope, self.settings.max_body_bytes)  # refuse it unread
         except AgentError as err:
             logger.warning("request refused", extra={"code": err.code})
             await send_error(send, err, close=True)

@@ -84,6 +84,22 @@ NO_CAPACITY_MARKERS = ("no capacity", "insufficient capacity")
 DEFAULT_COLD_START_ESTIMATE_S = 11 * 60.0
 # The wake-up request: the smallest body vLLM's chat handler takes.
 _WAKE_BODY_MAX_TOKENS = 1
+WAKE_PROBE_TEXT = "wake-up probe: answer with one token"
+# Scale-in to zero needs a long idle period; a model that answered this recently is up.
+KNOWN_WARM_FOR_S = 300.0
+
+
+def is_wake_probe(body: Any) -> bool:
+    """Whether a chat body is :meth:`SageMakerModelClient.wake`'s probe."""
+    messages = body.get("messages") if isinstance(body, dict) else None
+    return (
+        isinstance(messages, list)
+        and len(messages) == 1
+        and isinstance(messages[0], dict)
+        and messages[0].get("content") == WAKE_PROBE_TEXT
+    )
+
+
 _SERVER_FAULTS = frozenset({"ServiceUnavailable", "InternalFailure", "InternalDependencyException"})
 
 
@@ -159,6 +175,7 @@ class SageMakerModelClient:
         cold_start_poll_cap_s: float = 30.0,
         endpoint_url: str | None = None,
         cold_start_estimate_s: float = DEFAULT_COLD_START_ESTIMATE_S,
+        wake_probe: bool = True,
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
     ) -> None:
@@ -191,8 +208,11 @@ class SageMakerModelClient:
         self.cold_start_estimate_s = cold_start_estimate_s
         # time.monotonic() when the component was first seen without a copy; None = warm.
         self._cold_since: float | None = None
+        # time.monotonic() of the last answer; a model that answered lately needs no wake-up.
+        self._warm_at: float | None = None
         self._state_lock = threading.Lock()
         self._waking = False
+        self.wake_probe = wake_probe
 
     # -- cold start bookkeeping
 
@@ -200,8 +220,11 @@ class SageMakerModelClient:
         with self._state_lock:
             if not cold:
                 self._cold_since = None
-            elif self._cold_since is None:
-                self._cold_since = time.monotonic()
+                self._warm_at = time.monotonic()
+            else:
+                self._warm_at = None
+                if self._cold_since is None:
+                    self._cold_since = time.monotonic()
 
     def starting_eta_s(self) -> float | None:
         """Seconds until a copy should be up, when the component is known to be starting."""
@@ -219,11 +242,14 @@ class SageMakerModelClient:
         will need the model, so the copy starts while the data is gathered.
         """
         with self._state_lock:
-            if self._waking:
+            recently_warm = (
+                self._warm_at is not None and time.monotonic() - self._warm_at < KNOWN_WARM_FOR_S
+            )
+            if self._waking or recently_warm or not self.wake_probe:
                 return
             self._waking = True
         body = build_chat_body(
-            [{"role": "user", "content": "ping"}],
+            [{"role": "user", "content": WAKE_PROBE_TEXT}],
             model=self.model,
             max_tokens=_WAKE_BODY_MAX_TOKENS,
             temperature=0.0,
