@@ -105,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the AgentCore HTTP contract")
     serve.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument(
+        "--allow-any-host",
+        action="store_true",
+        help="answer requests whatever their Host header and Content-Type (for use in a "
+        "container behind a proxy; by default only localhost names and JSON are accepted, "
+        "which keeps web pages from driving the server)",
+    )
     _add_settings(serve)
 
     invoke = sub.add_parser("invoke", help="call a deployed agent runtime or a local server")
@@ -195,12 +202,19 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     from .entrypoint import create_app, serve
+    from .http_guard import GuardSettings
 
     if not 0 < args.port < 65536:
         raise CliError(f"--port {args.port} is not a TCP port", exit_code=2)
     ctx = _context(args)
+    deadline_s = ctx.request_deadline_seconds
+    guard = (
+        GuardSettings.container(request_deadline_s=deadline_s)
+        if args.allow_any_host
+        else GuardSettings.local(bound_host=args.host, request_deadline_s=deadline_s)
+    )
     try:
-        app = create_app(ctx=ctx, build_in_background=True)
+        app = create_app(ctx=ctx, build_in_background=True, guard=guard)
     except ConfigError as err:
         raise CliError(f"invalid settings: {err}", exit_code=2) from None
     logger.info("serving", extra={"host": args.host, "port": args.port})

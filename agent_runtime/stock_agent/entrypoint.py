@@ -52,7 +52,12 @@ from . import deadline, storage
 from .context import AgentContext, ConfigError
 from .contract import validate_payload
 from .errors import AgentError, internal_error
-from .http_guard import GuardSettings, HttpGuard, header_timeout_protocol
+from .http_guard import (
+    DEFAULT_HEADER_TIMEOUT_S,
+    GuardSettings,
+    HttpGuard,
+    header_timeout_protocol,
+)
 from .limits import Admission, AdmissionLimits
 from .logging_setup import configure_logging, quiet_agentcore_handlers, request_scope
 
@@ -291,23 +296,32 @@ async def flush_telemetry_on_shutdown(_app: Any) -> AsyncIterator[None]:
             logger.warning("could not flush telemetry at shutdown", exc_info=True)
 
 
-def serve(app: BedrockAgentCoreApp, *, host: str, port: int) -> None:
-    """Run ``app`` under uvicorn until interrupted (no access log: we log invocations).
+def server_config(
+    app: Any, *, host: str, port: int, header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S
+) -> Any:
+    """The uvicorn configuration both entry points (and the tests) serve with.
 
     The h11 protocol with a header time limit (see
     :func:`stock_agent.http_guard.header_timeout_protocol`); idle keep-alive
-    connections close after uvicorn's 5 s.
+    connections close after uvicorn's 5 s; no access log (we log invocations).
     """
     import uvicorn
 
-    uvicorn.run(
+    return uvicorn.Config(
         app,
         host=host,
         port=port,
         access_log=False,
         log_level="warning",
-        http=header_timeout_protocol(),
+        http=header_timeout_protocol(header_timeout_s),
     )
+
+
+def serve(app: BedrockAgentCoreApp, *, host: str, port: int) -> None:
+    """Run ``app`` under uvicorn until interrupted."""
+    import uvicorn
+
+    uvicorn.Server(server_config(app, host=host, port=port)).run()
 
 
 def main() -> int:
