@@ -19,11 +19,13 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import heapq
+import http.client
 import itertools
 import logging
 import socket
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -214,6 +216,39 @@ def shutdown_socket(sock: socket.socket | None) -> None:
         return
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
+
+
+class _RememberingHTTPConnection(http.client.HTTPConnection):
+    """Keeps its socket in ``opened_sock``: http.client drops ``sock`` as soon as a
+    response without keep-alive arrives (the response reads on through its own
+    file object), and the watchdog still needs the socket to shut it down."""
+
+    opened_sock: socket.socket | None = None
+
+    def connect(self) -> None:
+        super().connect()
+        self.opened_sock = self.sock
+
+
+class _RememberingHTTPSConnection(http.client.HTTPSConnection):
+    __doc__ = _RememberingHTTPConnection.__doc__
+    opened_sock: socket.socket | None = None
+
+    def connect(self) -> None:
+        super().connect()
+        self.opened_sock = self.sock
+
+
+def timed_connection(url: str, *, timeout: float) -> http.client.HTTPConnection:
+    """An http.client connection to ``url``'s host whose socket :func:`connection_socket` finds."""
+    parts = urllib.parse.urlsplit(url)
+    cls = _RememberingHTTPSConnection if parts.scheme == "https" else _RememberingHTTPConnection
+    return cls(parts.hostname or "", parts.port, timeout=timeout)
+
+
+def connection_socket(conn: http.client.HTTPConnection) -> socket.socket | None:
+    """The socket ``conn`` opened, even after http.client let go of it."""
+    return getattr(conn, "opened_sock", None) or conn.sock
 
 
 @contextlib.contextmanager

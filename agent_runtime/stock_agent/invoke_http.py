@@ -26,7 +26,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from .deadline import socket_deadline
+from .deadline import connection_socket, socket_deadline, timed_connection
 
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 _READ_CHUNK = 65536
@@ -88,8 +88,7 @@ def post_json(
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvokeFailure(f"--url {url!r} is not an http(s) URL")
-    cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    conn = cls(parts.hostname, parts.port, timeout=timeout_s)
+    conn = timed_connection(url, timeout=timeout_s)
     path = parts.path.rstrip("/") + "/invocations"
     started = time.monotonic()
     progress = {"status": None, "bytes": 0}
@@ -105,7 +104,7 @@ def post_json(
         return InvokeFailure(f"no complete answer within the {timeout_s:g} s limit ({where})")
 
     try:
-        with socket_deadline(started + timeout_s, lambda: conn.sock) as alarm:
+        with socket_deadline(started + timeout_s, lambda: connection_socket(conn)) as alarm:
             try:
                 conn.request(
                     "POST",

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..context import AgentContext
-from ..deadline import socket_deadline
+from ..deadline import connection_socket, socket_deadline, timed_connection
 from .types import ChatResult, ModelError
 from .wire import (
     MAX_RESPONSE_BYTES,
@@ -128,9 +128,7 @@ class OpenAIModelClient:
         return f"{self.base_url}/chat/completions"
 
     def _connection(self, timeout: float) -> http.client.HTTPConnection:
-        parts = urllib.parse.urlsplit(self.url)
-        cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        return cls(parts.hostname or "", parts.port, timeout=timeout)
+        return timed_connection(self.url, timeout=timeout)
 
     def _headers(self, *, stream: bool) -> dict[str, str]:
         headers = {
@@ -161,10 +159,10 @@ class OpenAIModelClient:
 
     def _failure(self, err: Exception, *, budget: float, alarm: Any) -> ModelError:
         """The ModelError for a transport failure: a timeout when the time was up."""
+        if alarm.fired or isinstance(err, TimeoutError):
+            return self._timeout(budget)  # whatever a cut-off read then looked like
         if isinstance(err, ModelError):
             return err
-        if alarm.fired or isinstance(err, TimeoutError):
-            return self._timeout(budget)
         if isinstance(err, ConnectionRefusedError | socket.gaierror):
             return ModelError(
                 "model_unavailable", f"cannot reach {self.url}: {err}", retryable=True
@@ -215,7 +213,7 @@ class OpenAIModelClient:
             started = time.monotonic()
             conn = self._connection(budget)
             try:
-                with socket_deadline(started + budget, lambda: conn.sock) as alarm:
+                with socket_deadline(started + budget, lambda: connection_socket(conn)) as alarm:
                     try:
                         response = self._send(conn, body, stream=False)
                         raw = read_capped(response, MAX_RESPONSE_BYTES, what=self.url)
@@ -274,7 +272,7 @@ class OpenAIModelClient:
         def attempt(remaining: float | None) -> tuple[http.client.HTTPConnection, Any, float, Any]:
             budget = self._attempt_timeout(remaining)
             conn = self._connection(budget)
-            guard = socket_deadline(time.monotonic() + budget, lambda: conn.sock)
+            guard = socket_deadline(time.monotonic() + budget, lambda: connection_socket(conn))
             alarm = guard.__enter__()
             try:
                 return conn, self._send(conn, body, stream=True), budget, (guard, alarm)
@@ -299,7 +297,7 @@ class OpenAIModelClient:
                     return
             if alarm.fired:
                 raise self._timeout(budget)
-        except (OSError, http.client.HTTPException) as err:
+        except (OSError, http.client.HTTPException, ModelError) as err:
             raise self._failure(err, budget=budget, alarm=alarm) from None
         finally:
             guard.__exit__(None, None, None)
