@@ -30,7 +30,7 @@ MODEL_MAX_TOKENS               completion budget of one call (default 1024)
 REASONING_EFFORT_LOOKUP        gpt-oss reasoning effort of the ticker lookup
                                (``low`` default | ``medium`` | ``high``)
 REASONING_EFFORT_NARRATIVE     reasoning effort of the narrative (``medium``)
-MAX_CONCURRENT_REQUESTS        requests the server works on at once (default 8)
+MAX_CONCURRENT_REQUESTS        requests the server works on at once (default 32)
 MAX_QUEUED_REQUESTS            requests that may wait for a turn (default 64)
 =============================  ==============================================
 
@@ -108,7 +108,7 @@ class AgentContext:
     model_max_tokens: int = 1024
     reasoning_effort_lookup: str = "low"
     reasoning_effort_narrative: str = "medium"
-    max_concurrent_requests: int = 8
+    max_concurrent_requests: int = 32
     max_queued_requests: int = 64
 
     def __post_init__(self) -> None:

@@ -22,7 +22,7 @@ from .errors import AgentError
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_RUNNING = 8
+DEFAULT_MAX_RUNNING = 32
 DEFAULT_MAX_QUEUED = 64
 # A request waits at most this long for a turn before it is told to come back later.
 DEFAULT_QUEUE_WAIT_S = 30.0
