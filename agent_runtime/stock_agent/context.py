@@ -23,7 +23,7 @@ LOG_LEVEL                      ``INFO`` (default)
 STAGE                          deployment stage (``dev``/``prod``; default ``local``);
                                outside ``local`` the agent emits EMF metric lines
 REQUEST_DEADLINE_SECONDS       overall budget of one request (default 240)
-MODEL_TIMEOUT_SECONDS          read timeout of one model call (default 60)
+MODEL_TIMEOUT_SECONDS          total time of one model call attempt, body included (default 60)
 MODEL_MAX_RETRIES              retries of one model call (default 3)
 MODEL_COLD_START_WAIT_SECONDS  wait for a scaled-to-zero endpoint (default 120)
 MODEL_MAX_TOKENS               completion budget of one call (default 1024)
