@@ -73,8 +73,8 @@ def _status_line_failure(err: http.client.BadStatusLine) -> InvokeFailure:
     line = str(err.args[0] if err.args else "").strip()
     shown = terminal_safe(line[:80]) or "(empty)"
     if line.startswith("HTTP/"):
-        return InvokeFailure(f"the server sent a malformed HTTP status line: {shown!r}")
-    return InvokeFailure(f"the server did not answer with HTTP (its first line: {shown!r})")
+        return InvokeFailure(f"the server sent a malformed HTTP status line: '{shown}'")
+    return InvokeFailure(f"the server did not answer with HTTP (its first line: '{shown}')")
 
 
 def post_json(
