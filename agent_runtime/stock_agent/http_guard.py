@@ -200,6 +200,13 @@ class HttpGuard:
         self._status_since = int(time.time())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":  # a rebinding page can open one too
+            try:
+                check_host(scope, self.settings.allowed_hosts)
+            except AgentError:
+                logger.warning("websocket refused", extra={"code": "forbidden_host"})
+                await send({"type": "websocket.close", "code": 1008})
+                return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

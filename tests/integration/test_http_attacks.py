@@ -388,3 +388,17 @@ def test_invisible_characters_are_rejected_and_named(
         error = structured_error(post(server, {"prompt": prompt}), ("invalid_prompt",))
         assert named in error["message"]
         assert server.report_files() == set()
+
+
+def test_a_websocket_from_another_host_is_refused(tmp_path: Path) -> None:
+    """The app also serves ``/ws``; a rebinding page could open a WebSocket to it."""
+    with serve(tmp_path) as server:
+        sock = raw_connection(server)
+        sock.sendall(
+            b"GET /ws HTTP/1.1\r\nHost: evil.example\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: 13\r\n\r\n"
+        )
+        answer, _ = read_until_closed(sock, limit_s=5)
+        sock.close()
+    assert answer.startswith(b"HTTP/1.1 403"), answer[:100]
