@@ -97,9 +97,10 @@ def post_json(
         if progress["status"] is None:
             where = "no response status arrived"
         else:
+            count = progress["bytes"]
             where = (
                 f"HTTP {progress['status']} arrived, then the body stalled after "
-                f"{progress['bytes']} bytes"
+                f"{count} byte{'' if count == 1 else 's'}"
             )
         return InvokeFailure(f"no complete answer within the {timeout_s:g} s limit ({where})")
 
