@@ -147,6 +147,8 @@ class CountingModelClient:
         temperature: float = 0.2,
         tools: list[dict[str, Any]] | None = None,
         deadline: float | None = None,
+        reasoning_effort: str | None = None,
+        max_cold_wait_s: float | None = None,
     ) -> ChatResult:
         started = time.perf_counter()
         try:
@@ -157,6 +159,8 @@ class CountingModelClient:
                     temperature=temperature,
                     tools=tools,
                     deadline=deadline,
+                    reasoning_effort=reasoning_effort,
+                    max_cold_wait_s=max_cold_wait_s,
                 )
             if self.latency_s:
                 time.sleep(self.latency_s)

@@ -26,7 +26,7 @@ from .report import Results, Row, render_table, write_results
 logger = logging.getLogger("bench")
 
 REPO = Path(__file__).resolve().parent.parent
-ALL_ROWS = ("1", "2", "3", "4", "5", "6", "7", "8", "react")
+ALL_ROWS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "react")
 
 
 def _positive_int(text: str) -> int:
@@ -179,6 +179,18 @@ def run(args: argparse.Namespace) -> Results:
             "fresh clone: make demo, make test",
             "≤ 60 s, ≤ 90 s, pytest ≤ 50 s",
             lambda: rows_setup.measure_setup(repo=REPO, ref=args.setup_ref),
+        )
+    if "9" in selected:
+        from . import rows_load
+
+        def burst() -> list[Row]:
+            rows_agent._repo_on_path(REPO)
+            return rows_load.row9(
+                repo=REPO, stub_latency_s=args.stub_latency, env_for=rows_agent._model_env
+            )
+
+        results.rows += _guarded(
+            "9", "local server under a burst of 64 requests", "/ping p95 ≤ 100 ms", burst
         )
     if "react" in selected:
 

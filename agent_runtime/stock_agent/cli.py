@@ -15,8 +15,13 @@ one-line message on stderr: exit 2 for usage and settings errors, 1 for a
 failure at run time; never a traceback.
 
 ``invoke`` prints the three sections of the answer and survives what the
-public sample's parser did not (defect 8): a missing section, an error
-body, a non-JSON or non-object body, or a stream of server-sent events.
+public sample's parser did not: a missing section, an error body, a non-JSON
+or non-object body, or a stream of server-sent events. It does not trust
+the server: ``--timeout`` is a total, the answer is capped at
+``--max-bytes``, a stream that ends before its result event exits 1 naming
+what is missing, and everything the server sent is printed through
+:func:`stock_agent.invoke_http.terminal_safe` (no escape sequence reaches
+the terminal).
 """
 
 from __future__ import annotations
@@ -25,8 +30,7 @@ import argparse
 import json
 import logging
 import sys
-import urllib.error
-import urllib.request
+import threading
 import uuid
 from collections.abc import Sequence
 from typing import Any, NoReturn, TextIO
@@ -34,6 +38,7 @@ from typing import Any, NoReturn, TextIO
 from .context import MODEL_PROVIDERS, AgentContext, ConfigError
 from .contract import SECTION_TITLES
 from .errors import AgentError
+from .invoke_http import DEFAULT_MAX_RESPONSE_BYTES, InvokeFailure, post_json, terminal_safe
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +83,16 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not in (0, 3600] seconds")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="stock-agent", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -90,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the AgentCore HTTP contract")
     serve.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument(
+        "--allow-any-host",
+        action="store_true",
+        help="answer requests whatever their Host header and Content-Type (for use in a "
+        "container behind a proxy; by default only localhost names and JSON are accepted, "
+        "which keeps web pages from driving the server)",
+    )
     _add_settings(serve)
 
     invoke = sub.add_parser("invoke", help="call a deployed agent runtime or a local server")
@@ -111,9 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
     invoke.add_argument("--json", action="store_true", help="print the raw JSON response")
     invoke.add_argument(
         "--timeout",
-        type=float,
+        type=_positive_seconds,
         default=INVOKE_READ_TIMEOUT_S,
-        help=f"read timeout in seconds (default {INVOKE_READ_TIMEOUT_S})",
+        help=f"total time limit in seconds (default {INVOKE_READ_TIMEOUT_S})",
+    )
+    invoke.add_argument(
+        "--max-bytes",
+        type=int,
+        default=DEFAULT_MAX_RESPONSE_BYTES,
+        help=f"largest answer accepted (default {DEFAULT_MAX_RESPONSE_BYTES})",
     )
     invoke.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     return parser
@@ -175,13 +203,23 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     from . import render_pool
     from .entrypoint import create_app, serve
+    from .http_guard import GuardSettings
 
     if not 0 < args.port < 65536:
         raise CliError(f"--port {args.port} is not a TCP port", exit_code=2)
     ctx = _context(args)
+    deadline_s = ctx.request_deadline_seconds
+    guard = (
+        GuardSettings.container(request_deadline_s=deadline_s)
+        if args.allow_any_host
+        else GuardSettings.local(bound_host=args.host, request_deadline_s=deadline_s)
+    )
     try:
         app = create_app(
-            ctx=ctx, build_in_background=True, render_workers=render_pool.usable_cores()
+            ctx=ctx,
+            build_in_background=True,
+            guard=guard,
+            render_workers=render_pool.usable_cores(),
         )
     except ConfigError as err:
         raise CliError(f"invalid settings: {err}", exit_code=2) from None
@@ -227,8 +265,10 @@ def render_invoke_body(body: bytes | str | None, *, content_type: str = "") -> t
                 for e in reversed(events)
                 if isinstance(e, dict) and e.get("event") in ("result", "error")
             ),
-            events[-1] if events else None,
+            None,
         )
+        if value is None:
+            return _truncated_stream(events), 1
     else:
         try:
             value = json.loads(text)
@@ -248,6 +288,20 @@ def render_invoke_body(body: bytes | str | None, *, content_type: str = "") -> t
             return f"error {error.get('code', '?')}: {error.get('message', '')}\n", 1
         return f"error: {error}\n", 1
     return _render_sections(value), 0
+
+
+def _truncated_stream(events: list[Any]) -> str:
+    """What a stream cut off before its result event did deliver, and what is missing."""
+    stages = [
+        f"{e.get('stage')}{' ' + str(e['symbol']) if e.get('symbol') else ''}"
+        for e in events
+        if isinstance(e, dict) and e.get("event") == "stage"
+    ]
+    last = f"; the last was {stages[-1]}" if stages else ""
+    return (
+        "(the stream ended before its result event: no answer and no error arrived; "
+        f"{len(events)} progress event(s){last})\n"
+    )
 
 
 def _render_sections(response: dict[str, Any]) -> str:
@@ -279,23 +333,16 @@ def _render_sections(response: dict[str, Any]) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def _invoke_url(url: str, payload: dict[str, Any], *, timeout: float) -> tuple[bytes, str]:
+def _invoke_url(
+    url: str, payload: dict[str, Any], *, timeout: float, max_bytes: int
+) -> tuple[bytes, str]:
     if not url.startswith(("http://", "https://")):
         raise CliError(f"--url {url!r} is not an http(s) URL", exit_code=2)
-    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
-        url.rstrip("/") + "/invocations",
-        data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
-        method="POST",
-    )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310
-            return resp.read(), resp.headers.get("Content-Type", "")
-    except urllib.error.HTTPError as err:
-        return err.read(), err.headers.get("Content-Type", "")
-    except (urllib.error.URLError, OSError) as err:
-        reason = getattr(err, "reason", err)
-        raise CliError(f"cannot reach {url}: {reason}") from None
+        reply = post_json(url, payload, timeout_s=timeout, max_bytes=max_bytes)
+    except InvokeFailure as err:
+        raise CliError(err.message) from None
+    return reply.body, reply.content_type
 
 
 def runtime_from_stack(cfn: Any, stack_name: str) -> tuple[str, str | None]:
@@ -327,9 +374,15 @@ def runtime_client(*, region: str | None, read_timeout: float = INVOKE_READ_TIME
 
 
 def invoke_runtime(
-    client: Any, *, arn: str, payload: dict[str, Any], qualifier: str, session_id: str
+    client: Any,
+    *,
+    arn: str,
+    payload: dict[str, Any],
+    qualifier: str,
+    session_id: str,
+    max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
 ) -> tuple[bytes, str]:
-    """Call ``invoke_agent_runtime``; the whole body and its content type."""
+    """Call ``invoke_agent_runtime``; the whole body (at most ``max_bytes``) and its type."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
@@ -338,14 +391,38 @@ def invoke_runtime(
             runtimeSessionId=session_id,
             payload=json.dumps(payload),
             qualifier=qualifier,
+            contentType="application/json",
+            accept="application/json",
         )
         body = response.get("response")
-        data = body.read() if hasattr(body, "read") else body
+        data = body.read(max_bytes + 1) if hasattr(body, "read") else body
     except (BotoCoreError, ClientError) as err:
         raise CliError(f"invoke_agent_runtime failed: {err}") from None
     if isinstance(data, str):
         data = data.encode()
+    if data and len(data) > max_bytes:
+        raise CliError(f"the response is larger than the {max_bytes}-byte limit (--max-bytes)")
     return (data or b""), str(response.get("contentType", ""))
+
+
+def _within_total(seconds: float, call: Any) -> Any:
+    """``call()`` in a helper thread, for ``seconds`` in total (botocore times each read)."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as err:  # handed to the caller below
+            outcome["error"] = err
+
+    worker = threading.Thread(target=run, name="invoke-runtime", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise CliError(f"no complete answer within the {seconds:g} s limit")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def cmd_invoke(args: argparse.Namespace, out: TextIO) -> int:
@@ -354,9 +431,13 @@ def cmd_invoke(args: argparse.Namespace, out: TextIO) -> int:
         raise CliError(
             f"--session-id must have at least {MIN_SESSION_ID_CHARS} characters", exit_code=2
         )
+    if args.max_bytes < 1:
+        raise CliError("--max-bytes must be a positive number of bytes", exit_code=2)
     payload = {"prompt": args.prompt, "session_id": session_id}
     if args.url:
-        body, content_type = _invoke_url(args.url, payload, timeout=args.timeout)
+        body, content_type = _invoke_url(
+            args.url, payload, timeout=args.timeout, max_bytes=args.max_bytes
+        )
     else:
         import boto3
         from botocore.exceptions import BotoCoreError
@@ -371,18 +452,22 @@ def cmd_invoke(args: argparse.Namespace, out: TextIO) -> int:
             client = runtime_client(region=args.region, read_timeout=args.timeout)
         except BotoCoreError as err:  # no region, no credentials configuration, ...
             raise CliError(f"AWS is not configured: {err}", exit_code=2) from None
-        body, content_type = invoke_runtime(
-            client,
-            arn=arn,
-            payload=payload,
-            qualifier=qualifier or DEFAULT_QUALIFIER,
-            session_id=session_id,
+        body, content_type = _within_total(
+            args.timeout,
+            lambda: invoke_runtime(
+                client,
+                arn=arn,
+                payload=payload,
+                qualifier=qualifier or DEFAULT_QUALIFIER,
+                session_id=session_id,
+                max_bytes=args.max_bytes,
+            ),
         )
     if args.json:
-        out.write(body.decode("utf-8", errors="replace").rstrip() + "\n")
+        out.write(terminal_safe(body.decode("utf-8", errors="replace").rstrip()) + "\n")
         return 0
     text, code = render_invoke_body(body, content_type=content_type)
-    out.write(text)
+    out.write(terminal_safe(text))
     return code
 
 
@@ -403,7 +488,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         configure_logging(level=level)
         return COMMANDS[args.command](args, stdout)
     except CliError as err:
-        sys.stderr.write(f"stock-agent: {err.message}\n")
+        sys.stderr.write(f"stock-agent: {terminal_safe(err.message)}\n")
         return err.exit_code
     except KeyboardInterrupt:
         return 130

@@ -23,11 +23,19 @@ LOG_LEVEL                      ``INFO`` (default)
 STAGE                          deployment stage (``dev``/``prod``; default ``local``);
                                outside ``local`` the agent emits EMF metric lines
 REQUEST_DEADLINE_SECONDS       overall budget of one request (default 240)
-MODEL_TIMEOUT_SECONDS          read timeout of one model call (default 60)
+MODEL_TIMEOUT_SECONDS          total time of one model call attempt, body included (default 60)
 MODEL_MAX_RETRIES              retries of one model call (default 3)
 MODEL_COLD_START_WAIT_SECONDS  wait for a scaled-to-zero endpoint (default 120)
 MODEL_MAX_TOKENS               completion budget of one call (default 1024)
+REASONING_EFFORT_LOOKUP        gpt-oss reasoning effort of the ticker lookup
+                               (``low`` default | ``medium`` | ``high``)
+REASONING_EFFORT_NARRATIVE     reasoning effort of the narrative (``medium``)
+MAX_CONCURRENT_REQUESTS        requests the server works on at once (default 32)
+MAX_QUEUED_REQUESTS            requests that may wait for a turn (default 64)
 =============================  ==============================================
+
+gpt-oss counts its reasoning toward ``max_tokens``, so the effort is set per
+call: the ticker lookup has a small budget and needs little thought.
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ from typing import Any
 MODEL_PROVIDERS = ("offline", "openai", "sagemaker")
 DATA_PROVIDERS = ("simulated", "yfinance")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+REASONING_EFFORTS = ("low", "medium", "high")
 
 # Limits that are part of the contract, not tuning knobs.
 MAX_TICKERS_PER_REQUEST = 5
@@ -69,6 +78,10 @@ _ENV_NAMES: dict[str, str] = {
     "model_max_retries": "MODEL_MAX_RETRIES",
     "model_cold_start_wait_seconds": "MODEL_COLD_START_WAIT_SECONDS",
     "model_max_tokens": "MODEL_MAX_TOKENS",
+    "reasoning_effort_lookup": "REASONING_EFFORT_LOOKUP",
+    "reasoning_effort_narrative": "REASONING_EFFORT_NARRATIVE",
+    "max_concurrent_requests": "MAX_CONCURRENT_REQUESTS",
+    "max_queued_requests": "MAX_QUEUED_REQUESTS",
 }
 
 
@@ -93,6 +106,10 @@ class AgentContext:
     model_max_retries: int = 3
     model_cold_start_wait_seconds: float = 120.0
     model_max_tokens: int = 1024
+    reasoning_effort_lookup: str = "low"
+    reasoning_effort_narrative: str = "medium"
+    max_concurrent_requests: int = 32
+    max_queued_requests: int = 64
 
     def __post_init__(self) -> None:
         self.validate()
@@ -142,6 +159,13 @@ class AgentContext:
             raise bad("model_max_retries", "an integer in [0, 10]")
         if not 16 <= self.model_max_tokens <= 32768:
             raise bad("model_max_tokens", "an integer in [16, 32768]")
+        for name in ("reasoning_effort_lookup", "reasoning_effort_narrative"):
+            if getattr(self, name) not in REASONING_EFFORTS:
+                raise bad(name, " | ".join(REASONING_EFFORTS))
+        if not 1 <= self.max_concurrent_requests <= 256:
+            raise bad("max_concurrent_requests", "an integer in [1, 256]")
+        if not 0 <= self.max_queued_requests <= 4096:
+            raise bad("max_queued_requests", "an integer in [0, 4096]")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> AgentContext:
@@ -166,6 +190,8 @@ class AgentContext:
                     values[f.name] = float(raw)
                 elif f.name == "log_level":
                     values[f.name] = raw.upper()
+                elif f.name.startswith("reasoning_effort"):
+                    values[f.name] = raw.lower()
                 else:
                     values[f.name] = raw
             except ValueError:

@@ -7,7 +7,10 @@ Validation is strict because the payload comes from the network:
   500) and a JSON **object**;
 - ``prompt``: a string, non-empty after stripping, at most
   :data:`~stock_agent.context.MAX_PROMPT_CHARS` characters, with no control
-  characters other than newline and tab;
+  characters other than newline and tab, and no invisible format characters
+  (zero-width space and joiners, BOM, bidirectional overrides: Unicode
+  category Cf), which would split ``AA\u200bPL`` into a different ticker
+  than the one the user sees; the message names them;
 - ``session_id`` (optional): 1–256 characters of ``[A-Za-z0-9_.:-]``;
 - ``stream`` (optional): a boolean;
 - any other key is **ignored** and named in the response's ``warnings``
@@ -100,6 +103,12 @@ def _bad_char(text: str) -> str | None:
     return None
 
 
+def _invisible_chars(text: str) -> list[str]:
+    """The distinct format characters (category Cf) in ``text``, as ``U+200B ZERO WIDTH SPACE``."""
+    found = dict.fromkeys(ch for ch in text if unicodedata.category(ch) == "Cf")
+    return [f"U+{ord(ch):04X} {unicodedata.name(ch, 'FORMAT CHARACTER')}" for ch in found]
+
+
 def validate_payload(payload: Any) -> InvocationRequest:
     """Check a decoded payload against the contract; ``AgentError`` names what is wrong.
 
@@ -127,6 +136,14 @@ def validate_payload(payload: Any) -> InvocationRequest:
     bad = _bad_char(prompt)
     if bad is not None:
         raise AgentError("invalid_prompt", f"'prompt' contains the control character {bad}")
+    invisible = _invisible_chars(prompt)
+    if invisible:
+        shown = ", ".join(invisible[:5]) + (" and more" if len(invisible) > 5 else "")
+        raise AgentError(
+            "invalid_prompt",
+            f"'prompt' contains invisible formatting characters ({shown}); "
+            "remove them and retype the ticker",
+        )
     session_id = payload.get("session_id")
     if "session_id" in payload and (
         not isinstance(session_id, str) or not _SESSION_ID_RE.fullmatch(session_id)

@@ -10,19 +10,21 @@ ticker, then ``{"event": "result", ...}``). Every failure is
 
 Two layers keep that promise:
 
-- :class:`PayloadGuard`, an ASGI middleware in front of ``/invocations``,
-  reads the body itself (at most 64 KB are kept), and answers malformed
-  bodies (not UTF-8, not strict JSON, too deep, too big) with our error
-  shape instead of the app's built-in ``{"error": "Invalid JSON", ...}``.
+- :class:`stock_agent.http_guard.HttpGuard`, an ASGI middleware in front of
+  the app, answers ``/ping`` on the event loop (``HealthyBusy`` while work is
+  in flight), checks ``Host``, ``Content-Type`` and the id headers, reads the
+  body itself with a size and time limit, bounds how many requests run at
+  once (``503 server_busy`` past that) and cancels a request whose caller
+  disconnects; see that module for the order of the checks.
 - the entrypoint function validates the payload, runs the graph and maps
   :class:`~stock_agent.errors.AgentError` (and any bug, as
   ``internal_error``) to a ``JSONResponse``.
 
-The handler is synchronous, so the app runs it in its thread pool and
-``/ping`` stays responsive during an invocation (a test measures it).
+The handler is synchronous, so the app runs it in its thread pool.
 
 ``python -m stock_agent.entrypoint`` serves on 0.0.0.0:8080 (the container's
-CMD); ``stock-agent serve`` serves on localhost.
+CMD) with the Host and Content-Type checks off (only AgentCore reaches the
+container); ``stock-agent serve`` serves on localhost with both on.
 """
 
 from __future__ import annotations
@@ -37,18 +39,26 @@ import sys
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bedrock_agentcore.runtime import BedrockAgentCoreApp
 from bedrock_agentcore.runtime.context import BedrockAgentCoreContext, RequestContext
+from bedrock_agentcore.runtime.models import PingStatus
 from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import notify, render_pool
+from . import deadline, notify, render_pool, storage
 from .context import AgentContext, ConfigError
-from .contract import MAX_PAYLOAD_BYTES, parse_body, validate_payload
+from .contract import validate_payload
 from .errors import AgentError, internal_error
+from .http_guard import (
+    DEFAULT_HEADER_TIMEOUT_S,
+    GuardSettings,
+    HttpGuard,
+    header_timeout_protocol,
+)
+from .limits import Admission, AdmissionLimits
 from .logging_setup import configure_logging, quiet_agentcore_handlers, request_scope
 
 if TYPE_CHECKING:
@@ -61,69 +71,13 @@ DEFAULT_PORT = 8080
 AGENT_READY_TIMEOUT_S = 120.0
 # Lifespan shutdown waits at most this long for buffered spans to be exported.
 TELEMETRY_FLUSH_TIMEOUT_MS = 5_000
-# Bodies larger than this are not even drained (the connection is closed after the 413).
-_DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
+# How long a stream's producer waits for a slow reader before it looks for a cancel again.
+_STREAM_PUT_POLL_S = 0.2
 
 
 def error_response(err: AgentError) -> JSONResponse:
-    """The failure contract as an HTTP response."""
-    return JSONResponse(err.to_body(), status_code=err.http_status)
-
-
-class PayloadGuard:
-    """Answer bad ``/invocations`` bodies in the contract's error shape, before the app.
-
-    Reads the whole body (keeping at most :data:`MAX_PAYLOAD_BYTES`), checks
-    it with :func:`stock_agent.contract.parse_body`, then replays it to the
-    app unchanged. Other routes pass straight through.
-    """
-
-    def __init__(self, app: ASGIApp, *, max_bytes: int = MAX_PAYLOAD_BYTES) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not (
-            scope["type"] == "http"
-            and scope["path"] == "/invocations"
-            and scope["method"] == "POST"
-        ):
-            await self.app(scope, receive, send)
-            return
-        body = bytearray()
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size <= self.max_bytes:
-                body += chunk
-            more = bool(message.get("more_body", False)) and size <= _DRAIN_LIMIT_BYTES
-        try:
-            if size > self.max_bytes:
-                raise AgentError(
-                    "payload_too_large",
-                    f"the request body has more than {self.max_bytes} bytes",
-                )
-            parse_body(bytes(body))
-        except AgentError as err:
-            logger.warning("rejected request body", extra={"code": err.code, "bytes": size})
-            await error_response(err)(scope, receive, send)
-            return
-
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": bytes(body), "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+    """The failure contract as an HTTP response (with ``Retry-After`` when known)."""
+    return JSONResponse(err.to_body(), status_code=err.http_status, headers=err.headers())
 
 
 def _events_in_thread(
@@ -135,21 +89,41 @@ def _events_in_thread(
     context for every item; LangGraph sets and resets context variables
     across its yields, which must happen in one context. A dedicated thread
     gives it that; errors arrive as error events.
+
+    The thread counts as the request's work (:meth:`RequestControl.working`),
+    so the server keeps the request's slot until it stops; when the caller
+    has gone, the graph stops at its next cancellation check and events no
+    one will read are dropped instead of blocking the thread.
     """
     events: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=64)
+    control = deadline.current()
+
+    def put(event: dict[str, Any] | None) -> None:
+        while True:
+            try:
+                events.put(event, timeout=_STREAM_PUT_POLL_S)
+                return
+            except queue.Full:
+                if control is not None and control.cancelled.is_set():
+                    return
 
     def run() -> None:
-        try:
-            for event in produce():
-                events.put(event)
-        except AgentError as err:
-            logger.warning("streamed invocation failed", extra={"code": err.code})
-            events.put({"event": "error", **err.to_body()})
-        except Exception:
-            logger.exception("streamed invocation failed unexpectedly")
-            events.put({"event": "error", **internal_error().to_body()})
-        finally:
-            events.put(None)
+        work = control.working() if control is not None else contextlib.nullcontext()
+        with work:
+            try:
+                for event in produce():
+                    put(event)
+            except AgentError as err:
+                if err.code == "client_disconnected":
+                    logger.info("streamed invocation stopped: the caller left")
+                else:
+                    logger.warning("streamed invocation failed", extra={"code": err.code})
+                put({"event": "error", **err.to_body()})
+            except Exception:
+                logger.exception("streamed invocation failed unexpectedly")
+                put({"event": "error", **internal_error().to_body()})
+            finally:
+                put(None)
 
     worker = threading.Thread(
         target=contextvars.copy_context().run, args=(run,), name="agent-stream", daemon=True
@@ -216,6 +190,7 @@ def create_app(
     agent: StockAgent | None = None,
     build_in_background: bool = False,
     render_workers: int = 0,
+    guard: GuardSettings | None = None,
 ) -> BedrockAgentCoreApp:
     """The AgentCore app serving ``agent`` (built from ``ctx`` when not given).
 
@@ -224,17 +199,41 @@ def create_app(
     entry points) they are built in a thread so ``/ping`` answers at once;
     a bad setting then stops the process with status 2. ``render_workers``
     of 2 or more renders reports in that many processes while the app runs
-    (:mod:`stock_agent.render_pool`; the servers pass one per core).
+    (:mod:`stock_agent.render_pool`; the servers pass one per core). ``guard``
+    is what the front door accepts (default: the local server's checks); the
+    bounds on concurrent requests come from ``ctx``. Half-written reports a
+    killed process left in the local report folder are removed first.
     """
+    if ctx.report_store == "local":
+        storage.remove_stale_temp_files(Path(ctx.reports_dir))
     holder = AgentHolder(ctx=ctx, agent=agent)
     if build_in_background:
         holder.build_in_background()
     else:
         holder.build()
+    admission = Admission(
+        AdmissionLimits(max_running=ctx.max_concurrent_requests, max_queued=ctx.max_queued_requests)
+    )
+    settings = guard or GuardSettings.local(
+        bound_host="127.0.0.1", request_deadline_s=ctx.request_deadline_seconds
+    )
+    app: BedrockAgentCoreApp
+
+    def ping_status() -> str:
+        return str(app.get_current_ping_status().value)
+
     app = BedrockAgentCoreApp(
-        middleware=[Middleware(PayloadGuard)], lifespan=_lifespan(render_workers=render_workers)
+        middleware=[
+            Middleware(HttpGuard, settings=settings, admission=admission, ping_status=ping_status)
+        ],
+        lifespan=_lifespan(render_workers=render_workers),
     )
     quiet_agentcore_handlers()
+
+    @app.ping
+    def busy_while_in_flight() -> PingStatus:
+        """AgentCore's contract: ``HealthyBusy`` while requests are admitted or waiting."""
+        return PingStatus.HEALTHY_BUSY if admission.in_flight else PingStatus.HEALTHY
 
     @app.entrypoint
     def invoke(payload: Any, context: RequestContext) -> Any:
@@ -320,11 +319,32 @@ async def flush_telemetry_on_shutdown(_app: Any) -> AsyncIterator[None]:
             logger.warning("could not flush telemetry at shutdown", exc_info=True)
 
 
-def serve(app: BedrockAgentCoreApp, *, host: str, port: int) -> None:
-    """Run ``app`` under uvicorn until interrupted (no access log: we log invocations)."""
+def server_config(
+    app: Any, *, host: str, port: int, header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S
+) -> Any:
+    """The uvicorn configuration both entry points (and the tests) serve with.
+
+    The h11 protocol with a header time limit (see
+    :func:`stock_agent.http_guard.header_timeout_protocol`); idle keep-alive
+    connections close after uvicorn's 5 s; no access log (we log invocations).
+    """
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="warning",
+        http=header_timeout_protocol(header_timeout_s),
+    )
+
+
+def serve(app: BedrockAgentCoreApp, *, host: str, port: int) -> None:
+    """Run ``app`` under uvicorn until interrupted."""
+    import uvicorn
+
+    uvicorn.Server(server_config(app, host=host, port=port)).run()
 
 
 def main() -> int:
@@ -339,7 +359,10 @@ def main() -> int:
     configure_logging(level=ctx.log_level)
     try:
         app = create_app(
-            ctx=ctx, build_in_background=True, render_workers=render_pool.usable_cores()
+            ctx=ctx,
+            build_in_background=True,
+            guard=GuardSettings.container(request_deadline_s=ctx.request_deadline_seconds),
+            render_workers=render_pool.usable_cores(),
         )
     except ConfigError as err:
         logger.error("invalid settings: %s", err)

@@ -15,6 +15,10 @@ from typing import Any
 ERROR_STATUS: dict[str, int] = {
     "invalid_payload": 400,
     "invalid_prompt": 400,
+    "invalid_header": 400,
+    "forbidden_host": 403,
+    "request_timeout": 408,
+    "unsupported_media_type": 415,
     "payload_too_large": 413,
     "prompt_too_long": 413,
     "too_many_tickers": 422,
@@ -24,6 +28,10 @@ ERROR_STATUS: dict[str, int] = {
     "report_upload_failed": 502,
     "report_write_failed": 500,
     "deadline_exceeded": 504,
+    "server_busy": 503,
+    "model_starting": 503,
+    # nginx's "client closed request": only ever logged, nobody is left to read it.
+    "client_disconnected": 499,
     "internal_error": 500,
 }
 
@@ -37,15 +45,31 @@ class AgentError(Exception):
     :data:`ERROR_STATUS` (500 for an unregistered code, which is a bug).
     """
 
-    def __init__(self, code: str, message: str, *, http_status: int | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        http_status: int | None = None,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.http_status = http_status or ERROR_STATUS.get(code, 500)
+        # Seconds after which trying again may succeed (busy server, model starting).
+        self.retry_after = retry_after
 
     def to_body(self) -> dict[str, Any]:
-        """The JSON body of the failure contract."""
-        return {"error": {"code": self.code, "message": self.message}}
+        """The JSON body of the failure contract (``retry_after`` only when it is known)."""
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.retry_after is not None:
+            error["retry_after"] = self.retry_after
+        return {"error": error}
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers that go with the error (``Retry-After``)."""
+        return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
 
     def __repr__(self) -> str:
         return (

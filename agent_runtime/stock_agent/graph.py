@@ -30,12 +30,10 @@ fails with the most telling error.
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
@@ -43,12 +41,13 @@ from typing import Any, TypeVar
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from . import contract, metrics, storage
+from . import contract, deadline, metrics, storage
 from .context import AgentContext
 from .errors import AgentError, internal_error
 from .market_data import MarketDataProvider, get_provider, known_symbols
 from .models.client import build_model_client
 from .models.types import ModelClient, ModelError
+from .models.warmup import lookup_error, wake_model
 from .narrative import NarrativeOutcome, write_narrative
 from .parsing import no_ticker_error, parse_request, tickers_from_candidates
 from .prompts import TICKER_TOOL, ticker_candidates, ticker_messages
@@ -124,35 +123,14 @@ def _check_deadline(state: AgentState, stage: str) -> None:
 
 
 def _map_tickers(
-    fn: Callable[[str], T], symbols: Sequence[str]
+    fn: Callable[[str], T], symbols: Sequence[str], *, stage: str = "", until: float | None = None
 ) -> Iterator[tuple[str, T | AgentError]]:
     """``fn`` over ``symbols`` (≤ MAX_WORKERS threads), yielding results in input order.
 
-    An :class:`AgentError` is yielded, not raised, so one ticker's failure
-    leaves the others alone; any other exception is a bug, logged with its
-    stack trace and yielded as ``internal_error``. Each call runs in a copy
-    of the caller's context so log lines keep the request id.
+    Bounded by ``until`` and stopped by a disconnected caller: see
+    :func:`stock_agent.deadline.map_bounded`.
     """
-
-    def guarded(symbol: str) -> T | AgentError:
-        try:
-            return fn(symbol)
-        except AgentError as err:
-            return err
-        except Exception:
-            logger.exception("stage failed for one ticker", extra={"symbol": symbol})
-            return internal_error()
-
-    if len(symbols) <= 1:
-        for symbol in symbols:
-            yield symbol, guarded(symbol)
-        return
-    with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(symbols))) as pool:
-        futures = [
-            pool.submit(contextvars.copy_context().run, guarded, symbol) for symbol in symbols
-        ]
-        for symbol, future in zip(symbols, futures, strict=True):
-            yield symbol, future.result()
+    return deadline.map_bounded(fn, symbols, max_workers=MAX_WORKERS, until=until, stage=stage)
 
 
 def _active(state: AgentState) -> list[str]:
@@ -191,12 +169,16 @@ def _per_ticker_stage(
     deterministic narrative beats a timeout (the model calls honour the
     deadline themselves).
     """
+    # -- request control: stop for a caller that left; bound the stage by the deadline
+    deadline.check_cancelled(stage)
     if deadline_applies:
         _check_deadline(state, stage)
+    until = state["deadline"] + (0.0 if deadline_applies else deadline.DEADLINE_MARGIN_S)
+    # -- end request control
     done: dict[str, T] = {}
     failures: dict[str, TickerFailure] = {}
     warnings: list[str] = []
-    for symbol, outcome in _map_tickers(fn, _active(state)):
+    for symbol, outcome in _map_tickers(fn, _active(state), stage=stage, until=until):
         if isinstance(outcome, AgentError):
             failures[symbol] = _failure(stage, outcome)
             warnings.append(f"{symbol} skipped at {stage}: {outcome.message}")
@@ -225,12 +207,18 @@ def build_graph(*, dependencies: Callable[[AgentContext], Dependencies]) -> Any:
     def understand_request(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         started = time.perf_counter()
         deps = dependencies(runtime.context)
+        if deps.model_configured:  # start a sleeping model while the data is gathered
+            wake_model(deps.model, progress=runtime.stream_writer)
         parsed = parse_request(state["prompt"], known_symbols=deps.parser_symbols)
         tickers = list(parsed.tickers)
         update: dict[str, Any] = {}
         if not tickers:
             if not (parsed.needs_model and deps.model_configured):
-                raise no_ticker_error(prompt_hints=parsed.company_hints, model_asked=False)
+                raise no_ticker_error(
+                    prompt_hints=parsed.company_hints,
+                    model_asked=False,
+                    dollar_hints=parsed.dollar_hints,
+                )
             _check_deadline(state, "understand_request")
             tickers, update = _tickers_from_model(state, runtime.context, deps, parsed)
         runtime.stream_writer(
@@ -296,6 +284,7 @@ def build_graph(*, dependencies: Callable[[AgentContext], Dependencies]) -> Any:
                 max_tokens=ctx.model_max_tokens,
                 deadline=state["deadline"],
                 use_model=deps.model_configured and not skip,
+                reasoning_effort=ctx.reasoning_effort_narrative,
             )
             if outcome.unavailable_reason:
                 model_down.set()
@@ -383,19 +372,24 @@ def _tickers_from_model(
             temperature=0.0,
             tools=[TICKER_TOOL],
             deadline=state["deadline"],
+            reasoning_effort=ctx.reasoning_effort_lookup,
+            max_cold_wait_s=0.0,  # a starting model is a 503 with retry_after, not a wait
         )
     except ModelError as err:
         logger.warning("ticker lookup by the model failed", extra={"code": err.code})
-        raise AgentError(
-            "no_ticker",
-            "no stock ticker found in the request, and the model that could look up a "
-            f"company name is unavailable ({err.code}); name the ticker, e.g. 'Analyze AAPL'",
-        ) from err
+        raise lookup_error(err, model=deps.model) from err
     candidates = ticker_candidates(
         tool_arguments=[c.arguments for c in result.tool_calls if c.name == "report_tickers"],
         content=result.content,
     )
     tickers = list(tickers_from_candidates(candidates, known_symbols=deps.model_symbols))
+    if not tickers and result.finish_reason == "length":
+        logger.warning("ticker lookup cut off at the token limit", extra={"code": "length"})
+        raise AgentError(
+            "no_ticker",
+            "the model ran out of its answer budget while looking up the company name "
+            "(finish_reason=length); name the ticker, e.g. 'Analyze AAPL'",
+        )
     usage = {
         "model_calls": 1,
         "prompt_tokens": result.usage.prompt_tokens,
@@ -448,7 +442,11 @@ class StockAgent:
         deps = self.dependencies
         parsed = parse_request(prompt, known_symbols=deps.parser_symbols)
         if not parsed.tickers and not (parsed.needs_model and deps.model_configured):
-            raise no_ticker_error(prompt_hints=parsed.company_hints, model_asked=False)
+            raise no_ticker_error(
+                prompt_hints=parsed.company_hints,
+                model_asked=False,
+                dollar_hints=parsed.dollar_hints,
+            )
 
     def _initial_state(
         self, prompt: str, request_id: str, session_id: str | None, warnings: Sequence[str]
@@ -457,7 +455,7 @@ class StockAgent:
             "request_id": request_id,
             "session_id": session_id,
             "prompt": prompt,
-            "deadline": time.monotonic() + self.ctx.request_deadline_seconds,
+            "deadline": deadline.request_deadline(self.ctx.request_deadline_seconds),
             "tickers": [],
             "failures": {},
             "warnings": list(warnings),

@@ -165,6 +165,7 @@ def write_narrative(
     max_tokens: int,
     deadline: float | None = None,
     use_model: bool = True,
+    reasoning_effort: str | None = None,
 ) -> NarrativeOutcome:
     """The narrative of one ticker: model first (≤ 2 calls), deterministic fallback.
 
@@ -206,12 +207,23 @@ def write_narrative(
             )
         messages = narrative_messages(payload, rejection=rejection, previous=previous)
         try:
-            result = model.chat(messages, max_tokens=max_tokens, deadline=deadline)
+            result = model.chat(
+                messages,
+                max_tokens=max_tokens,
+                deadline=deadline,
+                reasoning_effort=reasoning_effort,
+            )
         except ModelError as err:
-            reason = f"model unavailable for {snapshot.symbol} ({err.code}): {err.message}"
+            # The caller reads the kind of failure; URLs and endpoint names stay in the log.
+            reason = f"model unavailable for {snapshot.symbol} ({err.code}): {err.public_message}"
             logger.warning(
                 "narrative model call failed; using the deterministic narrative",
-                extra={"symbol": snapshot.symbol, "code": err.code, "attempt": calls + 1},
+                extra={
+                    "symbol": snapshot.symbol,
+                    "code": err.code,
+                    "attempt": calls + 1,
+                    "detail": err.message,
+                },
             )
             return fallback(
                 calls=calls + 1,
@@ -233,7 +245,11 @@ def write_narrative(
             },
         )
         text = result.content.strip()
-        rejection = check_narrative(text, allowed=allowed)
+        if result.finish_reason == "length":
+            # gpt-oss spends max_tokens on reasoning first; what is left may stop mid-sentence.
+            rejection = "the answer was cut off at the token limit (finish_reason=length)"
+        else:
+            rejection = check_narrative(text, allowed=allowed)
         if rejection is None:
             return NarrativeOutcome(
                 narrative=Narrative(

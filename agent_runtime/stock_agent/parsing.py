@@ -95,6 +95,8 @@ class ParsedRequest:
     intent: Intent
     # Words left over that may name a company ("apple"); only used when no ticker was found.
     company_hints: tuple[str, ...] = ()
+    # Known symbols written as a stop word ("Analyze T"): the error suggests "$T".
+    dollar_hints: tuple[str, ...] = ()
 
     @property
     def needs_model(self) -> bool:
@@ -147,6 +149,7 @@ def parse_request(
     known = frozenset(known_symbols)
     tickers: list[str] = []
     leftovers: list[str] = []
+    dollar_hints: list[str] = []
     compare = False
     intent_word = False
     for match in _WORD_RE.finditer(prompt):
@@ -160,6 +163,8 @@ def parse_request(
                 tickers.append(canon)
         elif upper not in STOPWORDS and word.isalpha() and len(word) >= 2:
             leftovers.append(word)
+        elif canon is not None and canon in known and word.isupper() and canon not in dollar_hints:
+            dollar_hints.append(canon)  # "T" is a stop word and AT&T's ticker
     if len(tickers) > max_tickers:
         raise AgentError(
             "too_many_tickers",
@@ -171,7 +176,12 @@ def parse_request(
     plausible = intent_word or any(w[0].isupper() for w in leftovers)
     hints = tuple(leftovers) if plausible else ()
     intent: Intent = "compare" if compare or len(tickers) > 1 else "analyze"
-    return ParsedRequest(tickers=tuple(tickers), intent=intent, company_hints=hints)
+    return ParsedRequest(
+        tickers=tuple(tickers),
+        intent=intent,
+        company_hints=hints,
+        dollar_hints=tuple(dollar_hints),
+    )
 
 
 def tickers_from_candidates(
@@ -204,8 +214,26 @@ def tickers_from_candidates(
     return tuple(accepted)
 
 
-def no_ticker_error(*, prompt_hints: tuple[str, ...] = (), model_asked: bool = False) -> AgentError:
-    """The ``no_ticker`` error, telling the user how to name a ticker."""
+def no_ticker_error(
+    *,
+    prompt_hints: tuple[str, ...] = (),
+    model_asked: bool = False,
+    dollar_hints: tuple[str, ...] = (),
+) -> AgentError:
+    """The ``no_ticker`` error, telling the user how to name a ticker.
+
+    When the prompt has a known symbol that is also a stop word ("T", AT&T),
+    the message says to write it with a ``$``.
+    """
+    if dollar_hints:
+        written = " and ".join(f"${s}" for s in dollar_hints[:3])
+        return AgentError(
+            "no_ticker",
+            "no stock ticker found in the request: "
+            + ", ".join(f"'{s}'" for s in dollar_hints[:3])
+            + " is read as an ordinary word; to analyse that ticker write it with a $, "
+            f"e.g. 'Analyze {written}'",
+        )
     detail = ""
     if prompt_hints and not model_asked:
         detail = (

@@ -161,11 +161,48 @@ class LocalReportStore:
                     Path(temp_name).unlink(missing_ok=True)
                     raise
         except OSError as exc:
+            # Paths and errno text stay in the log (tagged with the request id), never
+            # in the message the caller sees.
+            logger.error(
+                "could not write report %s under %s: %s", key, self.root, exc, exc_info=False
+            )
             raise StorageError(
-                "report_write_failed", f"could not write report {key} under {self.root}: {exc}"
+                "report_write_failed", "the local report folder could not be written to"
             ) from exc
         logger.info("stored report %s (%d bytes) metadata=%s", target, len(data), metadata)
         return ReportRef(uri=target.resolve().as_uri(), key=key, bytes=len(data), sha256=hex_digest)
+
+
+STALE_TEMP_AGE_S = 60.0
+
+
+def remove_stale_temp_files(
+    root: Path, *, older_than_s: float = STALE_TEMP_AGE_S, now: float | None = None
+) -> list[Path]:
+    """Delete ``.*.pdf.*.tmp`` files older than ``older_than_s`` under ``root``; log them.
+
+    :class:`LocalReportStore` writes to such a file and renames it, so one
+    left behind is the remains of a process killed mid-write. A temp file
+    younger than the limit may belong to a write in progress and is kept.
+    """
+    if not root.is_dir():
+        return []
+    cutoff = (time.time() if now is None else now) - older_than_s
+    removed: list[Path] = []
+    for path in root.rglob(".*.pdf.*.tmp"):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path)
+        except OSError as exc:
+            logger.warning("could not remove stale temp file %s: %s", path, exc)
+    if removed:
+        logger.warning(
+            "removed %d stale temporary report file(s) left by an interrupted write: %s",
+            len(removed),
+            ", ".join(str(p.relative_to(root)) for p in removed),
+        )
+    return removed
 
 
 def _s3_metadata(metadata: Mapping[str, str], hex_digest: str) -> dict[str, str]:
@@ -204,6 +241,12 @@ def _is_retryable(exc: BaseException) -> bool:
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
         return code in _RETRYABLE_CODES or int(status) >= 500
     return isinstance(exc, (ConnectionError, HTTPClientError))
+
+
+def _public_code(reason: str) -> str:
+    """The error code at the head of ``reason`` ("SlowDown: ..." → SlowDown), or a generic word."""
+    head = reason.partition(":")[0].strip()
+    return head if re.fullmatch(r"[A-Za-z0-9]{1,40}", head) else "upload failed"
 
 
 class _VerificationError(Exception):
@@ -301,9 +344,16 @@ class S3ReportStore:
             if attempt < self.max_attempts:
                 ceiling = min(self._backoff_cap, self._backoff_base * 2 ** (attempt - 1))
                 self._sleep(random.uniform(0, ceiling))  # noqa: S311 - jitter, not crypto
+        logger.error(
+            "could not store report s3://%s/%s after %d attempt(s): %s",
+            self.bucket,
+            key,
+            attempt,
+            reason,
+        )
         raise StorageError(
             "report_upload_failed",
-            f"could not store report s3://{self.bucket}/{key}: {reason}",
+            f"the report bucket did not accept the report ({_public_code(reason)})",
             retryable=retryable,
         )
 

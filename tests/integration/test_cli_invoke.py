@@ -126,6 +126,8 @@ def test_invoke_runtime_sends_the_agentcore_contract() -> None:
                 "runtimeSessionId": session_id,
                 "payload": json.dumps({"prompt": "Analyze KO", "session_id": session_id}),
                 "qualifier": "live",
+                "contentType": "application/json",
+                "accept": "application/json",
             },
         )
         body, content_type = invoke_runtime(

@@ -154,6 +154,9 @@ class SageMakerFake(ModelFake):
             backoff_cap_s=0.2,
             cold_start_poll_s=0.1,
             cold_start_poll_cap_s=0.2,
+            # The background wake-up call would take the first scripted fault meant for
+            # the call under test; waking is tested in test_cold_start.py.
+            wake_probe=False,
         )
 
     def throttle(self, times: int) -> None:

@@ -69,7 +69,8 @@ filler_words = st.lists(
 
 
 def _is_bad_char(ch: str) -> bool:
-    return ch not in "\n\t" and unicodedata.category(ch) == "Cc"
+    """Control characters (but newline and tab) and invisible format characters."""
+    return ch not in "\n\t" and unicodedata.category(ch) in ("Cc", "Cf")
 
 
 def _check_health(server: Any) -> None:

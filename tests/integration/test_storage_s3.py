@@ -180,14 +180,18 @@ def test_without_read_permission_s3s_checksum_verdict_is_used(s3: Any, bucket: s
     assert ref.sha256 == hashlib.sha256(PDF).hexdigest()
 
 
-def test_persistent_failure_raises_and_leaves_nothing(s3: Any, bucket: str) -> None:
+def test_persistent_failure_raises_and_leaves_nothing(
+    s3: Any, bucket: str, caplog: pytest.LogCaptureFixture
+) -> None:
     sleep = SleepRecorder()
     store = S3ReportStore(bucket=bucket, client=s3, max_attempts=3, sleep=sleep)
     puts = inject(s3, "PutObject", lambda n: s3_error(503, "SlowDown"))
     with pytest.raises(StorageError) as info:
         store.put(key=_key(), data=PDF, metadata={})
     assert info.value.code == "report_upload_failed" and info.value.retryable
-    assert "SlowDown" in info.value.message and bucket in info.value.message
+    # The caller learns the S3 error code; the bucket and key are only in the log.
+    assert "SlowDown" in info.value.message and bucket not in info.value.message
+    assert any(bucket in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)
     assert len(puts) == 3 and len(sleep.delays) == 2
     assert sleep.delays[1] <= 0.4  # exponential ceiling with jitter
     assert _keys(s3, bucket) == []

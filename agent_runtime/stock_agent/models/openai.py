@@ -2,14 +2,22 @@
 
 Used against a local vLLM (``vllm serve openai/gpt-oss-20b``), the model
 container run by hand on port 8080, or any gateway that speaks the same JSON.
-It uses the standard library's :mod:`urllib.request` on purpose: the agent
+It uses the standard library's :mod:`http.client` on purpose: the agent
 container must not need ``httpx``/``requests`` for one POST.
+
+Time limits are totals: an attempt gets ``min(timeout_s, time left before
+the caller's deadline)`` for connecting, sending, the status line, the
+headers and the whole body (or stream). A socket timeout alone is per read,
+so a server trickling a byte a second would never hit it; a watchdog
+(:func:`stock_agent.deadline.socket_deadline`) shuts the socket down when
+the attempt's time is up. Bodies over
+:data:`~stock_agent.models.wire.MAX_RESPONSE_BYTES` are refused.
 
 Failures are :class:`~stock_agent.models.types.ModelError` with stable codes:
 429 → ``model_throttled``, 5xx → ``model_server_error`` (both retried with
 full-jitter backoff, honouring ``Retry-After``), other 4xx →
 ``model_client_error`` (never retried), refused/dropped connections →
-``model_unavailable`` and socket timeouts → ``model_timeout`` (retried).
+``model_unavailable`` and timeouts → ``model_timeout`` (retried).
 Retries stop at ``max_retries`` or at the caller's deadline, whichever comes
 first.
 """
@@ -21,15 +29,17 @@ import http.client
 import json
 import logging
 import random
+import socket
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..context import AgentContext
+from ..deadline import connection_socket, socket_deadline, timed_connection
 from .types import ChatResult, ModelError
 from .wire import (
+    MAX_RESPONSE_BYTES,
     RetryPolicy,
     StreamDelta,
     build_chat_body,
@@ -117,7 +127,10 @@ class OpenAIModelClient:
     def url(self) -> str:
         return f"{self.base_url}/chat/completions"
 
-    def _request(self, body: dict[str, Any], *, stream: bool) -> urllib.request.Request:
+    def _connection(self, timeout: float) -> http.client.HTTPConnection:
+        return timed_connection(self.url, timeout=timeout)
+
+    def _headers(self, *, stream: bool) -> dict[str, str]:
         headers = {
             "Content-Type": "application/json",
             "Accept": "text/event-stream" if stream else "application/json",
@@ -125,43 +138,42 @@ class OpenAIModelClient:
         }
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
-        return urllib.request.Request(  # noqa: S310 (scheme checked to be http(s) in __init__)
-            self.url, data=json.dumps(body).encode("utf-8"), headers=headers, method="POST"
-        )
+        return headers
 
-    def _open(self, request: urllib.request.Request, timeout: float) -> http.client.HTTPResponse:
-        """POST once; translate every transport failure into a ModelError."""
-        try:
-            response: http.client.HTTPResponse = urllib.request.urlopen(  # noqa: S310 (http(s) checked in __init__)
-                request, timeout=timeout
-            )
-            return response
-        except urllib.error.HTTPError as err:
-            try:
-                raw = err.read()
-            except (OSError, http.client.HTTPException):
-                raw = b""
-            finally:
-                err.close()
+    def _send(
+        self, conn: http.client.HTTPConnection, body: dict[str, Any], *, stream: bool
+    ) -> http.client.HTTPResponse:
+        """POST once and read the status line and headers; an error status raises."""
+        path = urllib.parse.urlsplit(self.url).path or "/"
+        data = json.dumps(body).encode("utf-8")
+        conn.request("POST", path, body=data, headers=self._headers(stream=stream))
+        response = conn.getresponse()
+        if response.status >= 400:
+            raw = read_capped(response, MAX_RESPONSE_BYTES, what=self.url)
             raise error_from_status(
-                err.code,
-                f"{self.url} answered HTTP {err.code}: {message_of_error_body(raw)}",
-                retry_after=parse_retry_after(err.headers.get("Retry-After")),
-            ) from None
-        except TimeoutError:
-            raise self._timeout(timeout) from None
-        except urllib.error.URLError as err:
-            if isinstance(err.reason, TimeoutError):
-                raise self._timeout(timeout) from None
-            raise ModelError(
-                "model_unavailable", f"cannot reach {self.url}: {err.reason}", retryable=True
-            ) from None
-        except (ConnectionError, http.client.HTTPException) as err:
-            raise self._dropped(err) from None
+                response.status,
+                f"{self.url} answered HTTP {response.status}: {message_of_error_body(raw)}",
+                retry_after=parse_retry_after(response.getheader("Retry-After")),
+            )
+        return response
+
+    def _failure(self, err: Exception, *, budget: float, alarm: Any) -> ModelError:
+        """The ModelError for a transport failure: a timeout when the time was up."""
+        if alarm.fired or isinstance(err, TimeoutError):
+            return self._timeout(budget)  # whatever a cut-off read then looked like
+        if isinstance(err, ModelError):
+            return err
+        if isinstance(err, ConnectionRefusedError | socket.gaierror):
+            return ModelError(
+                "model_unavailable", f"cannot reach {self.url}: {err}", retryable=True
+            )
+        return self._dropped(err)
 
     def _timeout(self, timeout: float) -> ModelError:
         return ModelError(
-            "model_timeout", f"{self.url} did not answer within {timeout:.1f} s", retryable=True
+            "model_timeout",
+            f"{self.url} did not complete its answer within {timeout:.1f} s (total)",
+            retryable=True,
         )
 
     def _dropped(self, err: Exception) -> ModelError:
@@ -172,6 +184,7 @@ class OpenAIModelClient:
         )
 
     def _attempt_timeout(self, remaining: float | None) -> float:
+        """The total time of one attempt: the client's limit, or less when the deadline is near."""
         return self.timeout_s if remaining is None else max(0.001, min(self.timeout_s, remaining))
 
     def chat(
@@ -182,22 +195,34 @@ class OpenAIModelClient:
         temperature: float = 0.2,
         tools: list[dict[str, Any]] | None = None,
         deadline: float | None = None,
+        reasoning_effort: str | None = None,
+        max_cold_wait_s: float | None = None,
     ) -> ChatResult:
         """One chat completion; retries transient failures within ``deadline``."""
         body = build_chat_body(
-            messages, model=self.model, max_tokens=max_tokens, temperature=temperature, tools=tools
+            messages,
+            model=self.model,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            tools=tools,
+            reasoning_effort=reasoning_effort,
         )
 
         def attempt(remaining: float | None) -> ChatResult:
-            timeout = self._attempt_timeout(remaining)
+            budget = self._attempt_timeout(remaining)
             started = time.monotonic()
-            with self._open(self._request(body, stream=False), timeout) as response:
-                try:
-                    raw = response.read()
-                except TimeoutError:
-                    raise self._timeout(timeout) from None
-                except (ConnectionError, http.client.HTTPException) as err:
-                    raise self._dropped(err) from None
+            conn = self._connection(budget)
+            try:
+                with socket_deadline(started + budget, lambda: connection_socket(conn)) as alarm:
+                    try:
+                        response = self._send(conn, body, stream=False)
+                        raw = read_capped(response, MAX_RESPONSE_BYTES, what=self.url)
+                    except (OSError, http.client.HTTPException, ModelError) as err:
+                        raise self._failure(err, budget=budget, alarm=alarm) from None
+                    if alarm.fired:  # a body without a length ends at the shutdown
+                        raise self._timeout(budget)
+            finally:
+                conn.close()
             result = parse_chat_completion(raw)
             logger.info(
                 "model call ok: %s in %.2f s, %d prompt + %d completion tokens, finish=%s",
@@ -226,12 +251,13 @@ class OpenAIModelClient:
         temperature: float = 0.2,
         tools: list[dict[str, Any]] | None = None,
         deadline: float | None = None,
+        reasoning_effort: str | None = None,
     ) -> Iterator[StreamDelta]:
         """Stream one chat completion as :class:`StreamDelta` items (used by the benchmark).
 
         Only opening the stream is retried; once tokens flow, a failure is
         raised to the caller (a half-streamed answer cannot be retried
-        transparently).
+        transparently). The whole stream shares the attempt's total time.
         """
         body = build_chat_body(
             messages,
@@ -240,13 +266,22 @@ class OpenAIModelClient:
             temperature=temperature,
             tools=tools,
             stream=True,
+            reasoning_effort=reasoning_effort,
         )
 
-        def attempt(remaining: float | None) -> tuple[http.client.HTTPResponse, float]:
-            timeout = self._attempt_timeout(remaining)
-            return self._open(self._request(body, stream=True), timeout), timeout
+        def attempt(remaining: float | None) -> tuple[http.client.HTTPConnection, Any, float, Any]:
+            budget = self._attempt_timeout(remaining)
+            conn = self._connection(budget)
+            guard = socket_deadline(time.monotonic() + budget, lambda: connection_socket(conn))
+            alarm = guard.__enter__()
+            try:
+                return conn, self._send(conn, body, stream=True), budget, (guard, alarm)
+            except (OSError, http.client.HTTPException, ModelError) as err:
+                guard.__exit__(None, None, None)
+                conn.close()
+                raise self._failure(err, budget=budget, alarm=alarm) from None
 
-        response, timeout = call_with_retries(
+        conn, response, budget, (guard, alarm) = call_with_retries(
             attempt,
             policy=self.policy,
             deadline=deadline,
@@ -254,10 +289,45 @@ class OpenAIModelClient:
             sleep=self._sleep,
             rng=self._rng,
         )
-        with response:
-            try:
-                yield from parse_sse_stream(iter_sse_lines(iter(response.readline, b"")))
-            except TimeoutError:
-                raise self._timeout(timeout) from None
-            except (ConnectionError, http.client.HTTPException) as err:
-                raise self._dropped(err) from None
+        try:
+            lines = iter_capped_lines(response, MAX_RESPONSE_BYTES, what=self.url)
+            for delta in parse_sse_stream(iter_sse_lines(lines)):
+                yield delta
+                if delta.done:
+                    return
+            if alarm.fired:
+                raise self._timeout(budget)
+        except (OSError, http.client.HTTPException, ModelError) as err:
+            raise self._failure(err, budget=budget, alarm=alarm) from None
+        finally:
+            guard.__exit__(None, None, None)
+            conn.close()
+
+
+def read_capped(response: http.client.HTTPResponse, limit: int, *, what: str) -> bytes:
+    """The whole body, refusing one over ``limit`` bytes (declared or actual)."""
+    declared = response.getheader("Content-Length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+        raise ModelError(
+            "model_bad_response", f"{what} sent a {int(declared)}-byte body (limit {limit})"
+        )
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := response.read(65536):
+        size += len(chunk)
+        if size > limit:
+            raise ModelError("model_bad_response", f"{what} sent over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def iter_capped_lines(
+    response: http.client.HTTPResponse, limit: int, *, what: str
+) -> Iterator[bytes]:
+    """The body's lines, at most ``limit`` bytes in all."""
+    size = 0
+    while line := response.readline(limit + 1):
+        size += len(line)
+        if size > limit:
+            raise ModelError("model_bad_response", f"{what} streamed over {limit} bytes")
+        yield line

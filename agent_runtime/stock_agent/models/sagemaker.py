@@ -33,11 +33,20 @@ waited, or raises ``model_no_capacity`` when no copy came up in time.
 botocore's own retries are off (``total_max_attempts=1``; note that botocore's
 ``max_attempts=1`` would still retry once): one policy, here, decides.
 
-The caller's deadline bounds every attempt, too: a boto3 client's read
-timeout is fixed when the client is made, so when less time is left than
-that timeout the call runs in a helper thread and the caller stops waiting
-at the deadline (``model_timeout``); the abandoned call ends on its own at
-the client's read timeout.
+The caller's deadline bounds every attempt in total, the body read
+included: a boto3 client's read timeout is per read and fixed when the
+client is made, so with a deadline the call and the body read run in a
+helper thread and the caller stops waiting at the deadline
+(``model_timeout``); the abandoned call ends on its own at the client's read
+timeout (SageMaker itself ends an invocation after 60 s).
+
+Cold starts after scale-to-zero take minutes (a GPU instance plus the
+container: about 8-14). The client remembers since when the component has
+had no copy, :meth:`SageMakerModelClient.wake` sends one tiny request in
+the background (it is what makes the ``NoCapacityInvocationFailures`` alarm
+scale the component out), :meth:`SageMakerModelClient.starting_eta_s`
+estimates how long is left, and while it waits it reports "the model is
+starting, about N minutes" as a progress event of the current request.
 """
 
 from __future__ import annotations
@@ -52,8 +61,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..context import AgentContext
+from ..deadline import emit_progress
 from .types import ChatResult, ModelError
 from .wire import (
+    MAX_RESPONSE_BYTES,
     RetryPolicy,
     StreamDelta,
     build_chat_body,
@@ -69,7 +80,38 @@ from .wire import (
 logger = logging.getLogger(__name__)
 
 NO_CAPACITY_MARKERS = ("no capacity", "insufficient capacity")
+# An instance plus the vLLM container take about 8-14 minutes after scale-to-zero.
+DEFAULT_COLD_START_ESTIMATE_S = 11 * 60.0
+# The wake-up request: the smallest body vLLM's chat handler takes.
+_WAKE_BODY_MAX_TOKENS = 1
+WAKE_PROBE_TEXT = "wake-up probe: answer with one token"
+# Scale-in to zero needs a long idle period; a model that answered this recently is up.
+KNOWN_WARM_FOR_S = 300.0
+
+
+def is_wake_probe(body: Any) -> bool:
+    """Whether a chat body is :meth:`SageMakerModelClient.wake`'s probe."""
+    messages = body.get("messages") if isinstance(body, dict) else None
+    return (
+        isinstance(messages, list)
+        and len(messages) == 1
+        and isinstance(messages[0], dict)
+        and messages[0].get("content") == WAKE_PROBE_TEXT
+    )
+
+
 _SERVER_FAULTS = frozenset({"ServiceUnavailable", "InternalFailure", "InternalDependencyException"})
+
+
+def model_starting_event(eta_s: float) -> dict[str, Any]:
+    """The progress event a streaming caller sees while the model starts."""
+    minutes = max(1, round(eta_s / 60))
+    return {
+        "event": "model_status",
+        "status": "starting",
+        "message": f"the model is starting after scale-to-zero, about {minutes} minutes",
+        "eta_s": round(eta_s),
+    }
 
 
 class ColdStart(ModelError):
@@ -132,6 +174,8 @@ class SageMakerModelClient:
         cold_start_poll_s: float = 5.0,
         cold_start_poll_cap_s: float = 30.0,
         endpoint_url: str | None = None,
+        cold_start_estimate_s: float = DEFAULT_COLD_START_ESTIMATE_S,
+        wake_probe: bool = True,
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
     ) -> None:
@@ -161,6 +205,73 @@ class SageMakerModelClient:
         self._client = client
         self._sleep = sleep
         self._rng = rng
+        self.cold_start_estimate_s = cold_start_estimate_s
+        # time.monotonic() when the component was first seen without a copy; None = warm.
+        self._cold_since: float | None = None
+        # time.monotonic() of the last answer; a model that answered lately needs no wake-up.
+        self._warm_at: float | None = None
+        self._state_lock = threading.Lock()
+        self._waking = False
+        self.wake_probe = wake_probe
+
+    # -- cold start bookkeeping
+
+    def _mark(self, *, cold: bool) -> None:
+        with self._state_lock:
+            if not cold:
+                self._cold_since = None
+                self._warm_at = time.monotonic()
+            else:
+                self._warm_at = None
+                if self._cold_since is None:
+                    self._cold_since = time.monotonic()
+
+    def starting_eta_s(self) -> float | None:
+        """Seconds until a copy should be up, when the component is known to be starting."""
+        with self._state_lock:
+            since = self._cold_since
+        if since is None:
+            return None
+        return max(60.0, since + self.cold_start_estimate_s - time.monotonic())
+
+    def wake(self) -> None:
+        """Send one tiny request in a background thread, so a scaled-to-zero component starts.
+
+        Fire and forget: at most one in flight; its outcome only updates the
+        cold-start bookkeeping. Called at the start of every request that
+        will need the model, so the copy starts while the data is gathered.
+        """
+        with self._state_lock:
+            recently_warm = (
+                self._warm_at is not None and time.monotonic() - self._warm_at < KNOWN_WARM_FOR_S
+            )
+            if self._waking or recently_warm or not self.wake_probe:
+                return
+            self._waking = True
+        body = build_chat_body(
+            [{"role": "user", "content": WAKE_PROBE_TEXT}],
+            model=self.model,
+            max_tokens=_WAKE_BODY_MAX_TOKENS,
+            temperature=0.0,
+            reasoning_effort="low",
+        )
+
+        def run() -> None:
+            try:
+                self._call(self.client.invoke_endpoint, body, Accept="application/json")
+                self._mark(cold=False)
+            except ColdStart:
+                self._mark(cold=True)
+                logger.warning(
+                    "%s has no running copy; the wake-up request asked for one", self.where
+                )
+            except Exception as err:  # the real call will report it properly
+                logger.info("wake-up request to %s failed: %s", self.where, err)
+            finally:
+                with self._state_lock:
+                    self._waking = False
+
+        threading.Thread(target=run, name="sagemaker-wake", daemon=True).start()
 
     @classmethod
     def from_context(cls, ctx: AgentContext) -> SageMakerModelClient:
@@ -222,7 +333,10 @@ class SageMakerModelClient:
                 **extra,
             )
         except ClientError as err:
-            raise map_client_error(err, where=self.where) from None
+            mapped = map_client_error(err, where=self.where)
+            if isinstance(mapped, ColdStart):
+                self._mark(cold=True)
+            raise mapped from None
         except (ReadTimeoutError, ConnectTimeoutError) as err:
             raise ModelError("model_timeout", f"{self.where}: {err}", retryable=True) from None
         except (EndpointConnectionError, ConnectionClosedError) as err:
@@ -231,12 +345,10 @@ class SageMakerModelClient:
     def _within(self, remaining: float | None, call: Callable[[], Any]) -> Any:
         """``call()``, but stop waiting after ``remaining`` seconds (the request deadline).
 
-        Only when the deadline comes before the client's own read timeout; the
-        abandoned call keeps its thread until that read timeout ends it.
+        ``call`` includes reading the body, so the limit is a total; the
+        abandoned call keeps its thread until the client's read timeout ends it.
         """
-        config = getattr(getattr(self.client, "meta", None), "config", None)  # boto3 client's
-        limit = getattr(config, "read_timeout", None) or self.timeout_s
-        if remaining is None or remaining >= limit:
+        if remaining is None:
             return call()
         outcome: dict[str, Any] = {}
         done = threading.Event()
@@ -264,14 +376,25 @@ class SageMakerModelClient:
         return outcome["value"]
 
     def _with_cold_start(
-        self, call: Callable[[], Any], *, deadline: float | None
+        self,
+        call: Callable[[], Any],
+        *,
+        deadline: float | None,
+        max_wait_s: float | None = None,
     ) -> tuple[Any, str | None]:
         """Run ``call``; while the component has no copy, poll for up to ``cold_start_wait_s``.
 
-        Returns the call's result and the warning to attach when it had to wait.
+        ``max_wait_s`` lowers that limit for one call (0: do not wait). Every
+        poll reports the estimated time left as a progress event. Returns the
+        call's result and the warning to attach when it had to wait.
         """
         started = time.monotonic()
-        give_up = started + self.cold_start_wait_s
+        limit = (
+            self.cold_start_wait_s
+            if max_wait_s is None
+            else min(max_wait_s, self.cold_start_wait_s)
+        )
+        give_up = started + limit
         if deadline is not None:
             give_up = min(give_up, deadline)
         polls = 0
@@ -280,14 +403,18 @@ class SageMakerModelClient:
                 result = call()
             except ColdStart as err:
                 waited = time.monotonic() - started
+                eta = self.starting_eta_s() or self.cold_start_estimate_s
                 pause = min(self.cold_start_poll_cap_s, self.cold_start_poll_s * (2**polls))
                 pause *= 0.5 + self._rng() / 2  # jitter, but never a busy loop
                 if time.monotonic() + pause > give_up:
                     raise ModelError(
                         "model_no_capacity",
                         f"{self.where} has no running copy after waiting {waited:.0f} s "
-                        f"(cold start; limit {self.cold_start_wait_s:.0f} s): {err.message}",
+                        f"(cold start; limit {limit:.0f} s; about {eta / 60:.0f} min to go): "
+                        f"{err.message}",
+                        retry_after=eta,
                     ) from err
+                emit_progress(model_starting_event(eta))
                 if polls == 0:
                     logger.warning(
                         "%s is scaled to zero; waiting up to %.0f s for a copy to start",
@@ -297,6 +424,7 @@ class SageMakerModelClient:
                 polls += 1
                 self._sleep(pause)
                 continue
+            self._mark(cold=False)
             if polls == 0:
                 return result, None
             waited = time.monotonic() - started
@@ -311,15 +439,26 @@ class SageMakerModelClient:
         body: dict[str, Any],
         *,
         deadline: float | None,
+        max_wait_s: float | None = None,
+        read_body: bool = False,
         **extra: Any,
     ) -> tuple[Any, str | None]:
-        """Retry transient errors (timeouts only once) inside the cold-start wait."""
+        """Retry transient errors (timeouts only once) inside the cold-start wait.
+
+        With ``read_body`` the attempt also reads the whole body, so the
+        deadline bounds both.
+        """
         timeouts = 0
 
         def attempt(remaining: float | None) -> Any:
             nonlocal timeouts
+
+            def once() -> Any:
+                response = self._call(operation, body, **extra)
+                return self._read_body(response) if read_body else response
+
             try:
-                return self._within(remaining, lambda: self._call(operation, body, **extra))
+                return self._within(remaining, once)
             except ModelError as err:
                 if err.code == "model_timeout":
                     timeouts += 1
@@ -336,7 +475,24 @@ class SageMakerModelClient:
                 rng=self._rng,
             )
 
-        return self._with_cold_start(call, deadline=deadline)
+        return self._with_cold_start(call, deadline=deadline, max_wait_s=max_wait_s)
+
+    def _read_body(self, response: Any) -> bytes:
+        from botocore.exceptions import ReadTimeoutError
+
+        try:
+            raw: bytes = response["Body"].read(MAX_RESPONSE_BYTES + 1)
+        except ReadTimeoutError as err:
+            raise ModelError("model_timeout", f"{self.where}: reading the body: {err}") from None
+        except Exception as err:  # a dropped stream surfaces as several botocore/urllib3 types
+            raise ModelError(
+                "model_unavailable", f"{self.where}: reading the response failed: {err}"
+            ) from None
+        if len(raw) > MAX_RESPONSE_BYTES:
+            raise ModelError(
+                "model_bad_response", f"{self.where} sent over {MAX_RESPONSE_BYTES} bytes"
+            )
+        return raw
 
     def chat(
         self,
@@ -346,25 +502,27 @@ class SageMakerModelClient:
         temperature: float = 0.2,
         tools: list[dict[str, Any]] | None = None,
         deadline: float | None = None,
+        reasoning_effort: str | None = None,
+        max_cold_wait_s: float | None = None,
     ) -> ChatResult:
         """One chat completion through ``invoke_endpoint``."""
         body = build_chat_body(
-            messages, model=self.model, max_tokens=max_tokens, temperature=temperature, tools=tools
+            messages,
+            model=self.model,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            tools=tools,
+            reasoning_effort=reasoning_effort,
         )
         started = time.monotonic()
-        response, warning = self._retrying(
-            self.client.invoke_endpoint, body, deadline=deadline, Accept="application/json"
+        raw, warning = self._retrying(
+            self.client.invoke_endpoint,
+            body,
+            deadline=deadline,
+            max_wait_s=max_cold_wait_s,
+            read_body=True,
+            Accept="application/json",
         )
-        from botocore.exceptions import ReadTimeoutError
-
-        try:
-            raw = response["Body"].read()
-        except ReadTimeoutError as err:
-            raise ModelError("model_timeout", f"{self.where}: reading the body: {err}") from None
-        except Exception as err:  # a dropped stream surfaces as several botocore/urllib3 types
-            raise ModelError(
-                "model_unavailable", f"{self.where}: reading the response failed: {err}"
-            ) from None
         result = parse_chat_completion(raw)
         logger.info(
             "model call ok: %s in %.2f s, %d prompt + %d completion tokens, finish=%s",
@@ -394,6 +552,7 @@ class SageMakerModelClient:
         temperature: float = 0.2,
         tools: list[dict[str, Any]] | None = None,
         deadline: float | None = None,
+        reasoning_effort: str | None = None,
     ) -> Iterator[StreamDelta]:
         """Stream one chat completion through ``invoke_endpoint_with_response_stream``.
 
@@ -409,6 +568,7 @@ class SageMakerModelClient:
             temperature=temperature,
             tools=tools,
             stream=True,
+            reasoning_effort=reasoning_effort,
         )
         response, _warning = self._retrying(
             self.client.invoke_endpoint_with_response_stream,
@@ -416,13 +576,19 @@ class SageMakerModelClient:
             deadline=deadline,
             Accept="text/event-stream",
         )
-        yield from parse_sse_stream(iter_sse_lines(self._payload_parts(response["Body"])))
+        parts = self._payload_parts(response["Body"], deadline=deadline)
+        yield from parse_sse_stream(iter_sse_lines(parts))
 
-    def _payload_parts(self, events: Any) -> Iterator[bytes]:
+    def _payload_parts(self, events: Any, *, deadline: float | None = None) -> Iterator[bytes]:
+        """The stream's bytes; past ``deadline`` (checked per event) ``model_timeout``."""
         from botocore.exceptions import ClientError
 
         try:
             for event in events:
+                if deadline is not None and time.monotonic() > deadline:
+                    raise ModelError(
+                        "model_timeout", f"{self.where}: the stream outlasted the request deadline"
+                    )
                 if "PayloadPart" in event:
                     yield event["PayloadPart"].get("Bytes", b"")
                     continue

@@ -57,11 +57,41 @@ class ModelError(Exception):
     ``model_no_capacity``, ``model_client_error``, ``deadline_exceeded``.
     """
 
-    def __init__(self, code: str, message: str, *, retryable: bool = False) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.retryable = retryable
+        # Seconds after which the model may answer (a server's Retry-After, a cold start).
+        self.retry_after = retry_after
+
+    @property
+    def public_message(self) -> str:
+        """What a caller may read: the kind of failure, never URLs, hosts or endpoint names.
+
+        :attr:`message` has the details for the logs.
+        """
+        return PUBLIC_MESSAGES.get(self.code, "the model call failed")
+
+
+PUBLIC_MESSAGES = {
+    "model_unavailable": "the model could not be reached",
+    "model_throttled": "the model is throttling requests",
+    "model_server_error": "the model server failed",
+    "model_timeout": "the model did not answer in time",
+    "model_bad_response": "the model's answer could not be read",
+    "model_no_capacity": "the model has no running copy yet",
+    "model_starting": "the model is starting",
+    "model_client_error": "the model refused the request",
+    "deadline_exceeded": "the request ran out of time for the model",
+}
 
 
 class ModelUnavailable(ModelError):
@@ -82,6 +112,8 @@ class ModelClient(Protocol):
         temperature: float = 0.2,
         tools: list[dict[str, Any]] | None = None,
         deadline: float | None = None,  # time.monotonic() value after which to give up
+        reasoning_effort: str | None = None,  # gpt-oss: low | medium | high
+        max_cold_wait_s: float | None = None,  # cap on waiting for a scaled-to-zero model
     ) -> ChatResult: ...
 
 
@@ -98,5 +130,7 @@ class OfflineModelClient:
         temperature: float = 0.2,
         tools: list[dict[str, Any]] | None = None,
         deadline: float | None = None,
+        reasoning_effort: str | None = None,
+        max_cold_wait_s: float | None = None,
     ) -> ChatResult:
         raise ModelUnavailable()

@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _EXCERPT_CHARS = 200
+REASONING_EFFORTS = ("low", "medium", "high")
+# No model answer the agent uses comes near this; a body past it is refused unread.
+MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 
 
 # --------------------------------------------------------------------------- bodies
@@ -53,13 +56,16 @@ def build_chat_body(
     temperature: float,
     tools: list[dict[str, Any]] | None = None,
     stream: bool = False,
+    reasoning_effort: str | None = None,
 ) -> dict[str, Any]:
     """The chat-completions request body vLLM's ``/v1/chat/completions`` and ``/invocations`` take.
 
     ``tool_choice`` is ``"auto"`` and only sent with tools: it is the one
     choice gpt-oss handles reliably through vLLM's ``openai`` tool parser.
     When streaming, usage is requested in the final chunk so token counts are
-    the same in both forms.
+    the same in both forms. ``reasoning_effort`` (``low``/``medium``/``high``,
+    vLLM's chat-completions field) is sent when given: gpt-oss spends
+    ``max_tokens`` on reasoning first, so a small budget needs a low effort.
     """
     if not isinstance(messages, list) or not messages:
         raise ModelError("model_client_error", "messages must be a non-empty list of dicts")
@@ -68,6 +74,12 @@ def build_chat_body(
             raise ModelError("model_client_error", f"messages[{i}] must be a dict with a 'role'")
     if max_tokens < 1:
         raise ModelError("model_client_error", f"max_tokens must be >= 1, got {max_tokens}")
+    if reasoning_effort is not None and reasoning_effort not in REASONING_EFFORTS:
+        raise ModelError(
+            "model_client_error",
+            f"reasoning_effort must be one of {', '.join(REASONING_EFFORTS)}, "
+            f"got {reasoning_effort!r}",
+        )
     body: dict[str, Any] = {
         "messages": messages,
         "max_tokens": int(max_tokens),
@@ -78,6 +90,8 @@ def build_chat_body(
     if tools:
         body["tools"] = tools
         body["tool_choice"] = "auto"
+    if reasoning_effort is not None:
+        body["reasoning_effort"] = reasoning_effort
     if stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}

@@ -125,7 +125,7 @@ def test_pytest_summary_keeps_failures_and_names_them() -> None:
 
 @pytest.mark.parametrize(
     "argv",
-    [["--runs", "0"], ["--rows", "9"], ["--concurrency", "1,x"], ["--stub-latency", "-1"]],
+    [["--runs", "0"], ["--rows", "99"], ["--concurrency", "1,x"], ["--stub-latency", "-1"]],
 )
 def test_runner_rejects_bad_arguments(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
