@@ -150,8 +150,8 @@ def _report_path(response: dict[str, Any]) -> list[str]:
 
 
 def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
+    from .agent import StockAgent
     from .contract import validate_payload
-    from .graph import StockAgent
 
     ctx = _context(args)
     try:

@@ -27,6 +27,12 @@ MODEL_TIMEOUT_SECONDS          read timeout of one model call (default 60)
 MODEL_MAX_RETRIES              retries of one model call (default 3)
 MODEL_COLD_START_WAIT_SECONDS  wait for a scaled-to-zero endpoint (default 120)
 MODEL_MAX_TOKENS               completion budget of one call (default 1024)
+MEMORY_BACKEND                 session store: ``memory`` (default) | ``sqlite`` | ``agentcore``
+SESSION_DB                     SQLite file for ``sqlite`` (default ``.stock-agent/sessions.sqlite``)
+AGENTCORE_MEMORY_ID            AgentCore Memory id for ``agentcore``
+SESSION_MAX_TURNS              turns a session remembers, oldest out (default 20)
+SESSION_MAX_RECORDS            ticker records a session remembers, oldest out (default 10)
+REPORT_URL_EXPIRES_SECONDS     lifetime of a report's presigned URL, ≤ 3600 (default 3600)
 =============================  ==============================================
 """
 
@@ -40,6 +46,7 @@ from typing import Any
 
 MODEL_PROVIDERS = ("offline", "openai", "sagemaker")
 DATA_PROVIDERS = ("simulated", "yfinance")
+MEMORY_BACKENDS = ("memory", "sqlite", "agentcore")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 # Limits that are part of the contract, not tuning knobs.
@@ -69,6 +76,12 @@ _ENV_NAMES: dict[str, str] = {
     "model_max_retries": "MODEL_MAX_RETRIES",
     "model_cold_start_wait_seconds": "MODEL_COLD_START_WAIT_SECONDS",
     "model_max_tokens": "MODEL_MAX_TOKENS",
+    "memory_backend": "MEMORY_BACKEND",
+    "session_db": "SESSION_DB",
+    "agentcore_memory_id": "AGENTCORE_MEMORY_ID",
+    "session_max_turns": "SESSION_MAX_TURNS",
+    "session_max_records": "SESSION_MAX_RECORDS",
+    "report_url_expires_seconds": "REPORT_URL_EXPIRES_SECONDS",
 }
 
 
@@ -93,6 +106,12 @@ class AgentContext:
     model_max_retries: int = 3
     model_cold_start_wait_seconds: float = 120.0
     model_max_tokens: int = 1024
+    memory_backend: str = "memory"
+    session_db: str = ".stock-agent/sessions.sqlite"
+    agentcore_memory_id: str | None = None
+    session_max_turns: int = 20
+    session_max_records: int = 10
+    report_url_expires_seconds: int = 3600
 
     def __post_init__(self) -> None:
         self.validate()
@@ -142,6 +161,16 @@ class AgentContext:
             raise bad("model_max_retries", "an integer in [0, 10]")
         if not 16 <= self.model_max_tokens <= 32768:
             raise bad("model_max_tokens", "an integer in [16, 32768]")
+        if self.memory_backend not in MEMORY_BACKENDS:
+            raise bad("memory_backend", " | ".join(MEMORY_BACKENDS))
+        if self.memory_backend == "agentcore" and not self.agentcore_memory_id:
+            raise bad("agentcore_memory_id", "a memory id when MEMORY_BACKEND=agentcore")
+        if not 1 <= self.session_max_turns <= 100:
+            raise bad("session_max_turns", "an integer in [1, 100]")
+        if not 1 <= self.session_max_records <= 50:
+            raise bad("session_max_records", "an integer in [1, 50]")
+        if not 1 <= self.report_url_expires_seconds <= 3600:
+            raise bad("report_url_expires_seconds", "a number of seconds in [1, 3600]")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> AgentContext:
