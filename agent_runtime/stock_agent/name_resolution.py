@@ -133,11 +133,13 @@ class CompanyNameIndex:
             if symbol is None:
                 continue
             end = i + size
-            if not possessive:
-                while end < len(words) and words[end].removesuffix("'s") in CORPORATE_SUFFIXES:
-                    end += 1
-                    if words[end - 1].endswith("'s"):
-                        break
+            while (
+                not possessive
+                and end < len(words)
+                and words[end].removesuffix("'s") in CORPORATE_SUFFIXES
+            ):
+                possessive = words[end].endswith("'s")
+                end += 1
             if possessive or _ends_phrase(words, end):
                 return NameMatch(start=i, end=end, symbol=symbol)
         return None
@@ -155,7 +157,10 @@ def candidate_phrases(text: str, *, known_symbols: Iterable[str] = ()) -> list[s
     known = frozenset(known_symbols)
     phrases: list[str] = []
     run: list[str] = []
-    for word in [*_words(text), ""]:
+    # Sentence punctuation ends a phrase ("Alpha, Beta"); hyphens and "&" do not.
+    pieces = re.split(r"[,;:.!?()\[\]{}\"/]+", unicodedata.normalize("NFKC", text))
+    tokens = [w for piece in pieces for w in [*_words(piece), ""]]
+    for word in tokens:
         bare = word.removesuffix("'s")
         is_name_word = bool(bare) and bare.upper() not in STOPWORDS and bare.isalpha()
         if is_name_word and (canonical_ticker(bare) or "") not in known:
