@@ -85,7 +85,7 @@ class AgentCoreMemoryWire:
             "bedrock-agentcore",
             region_name=REGION,
             aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - fake, never leaves the process
+            aws_secret_access_key="testing",  # a fake: signed requests never leave the process
             config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
         )
         client.meta.events.register("before-send.bedrock-agentcore", self._handle)
@@ -103,14 +103,14 @@ class AgentCoreMemoryWire:
         parts = [unquote(p) for p in urlsplit(url).path.strip("/").split("/")]
         body = json.loads(request.body or b"{}")
         if request.method == "POST" and len(parts) == 3 and parts[2] == "events":
-            operation, ids = "CreateEvent", {
-                "memoryId": parts[1], "actorId": body["actorId"], "sessionId": body["sessionId"]}  # fmt: skip
+            operation = "CreateEvent"
+            ids = {"memoryId": parts[1], "actorId": body["actorId"], "sessionId": body["sessionId"]}
         elif request.method == "POST" and len(parts) == 6 and parts[2] == "actor":
-            operation, ids = "ListEvents", {
-                "memoryId": parts[1], "actorId": parts[3], "sessionId": parts[5]}  # fmt: skip
+            operation = "ListEvents"
+            ids = {"memoryId": parts[1], "actorId": parts[3], "sessionId": parts[5]}
         elif request.method == "DELETE" and len(parts) == 8:
-            operation, ids = "DeleteEvent", {
-                "memoryId": parts[1], "actorId": parts[3], "sessionId": parts[5]}  # fmt: skip
+            operation = "DeleteEvent"
+            ids = {"memoryId": parts[1], "actorId": parts[3], "sessionId": parts[5]}
         else:
             return _error(url, 404, "UnknownOperationException", f"{request.method} {url}")
         self.calls.append((operation, ids))
