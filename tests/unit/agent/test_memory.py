@@ -59,7 +59,7 @@ def _jwt(claims: dict[str, Any]) -> str:
                 "x-amzn-bedrock-agentcore-runtime-user-id": "bob",
             },
             "user:bob",
-        ),  # fmt: skip
+        ),
         ({"Authorization": f"Bearer {_jwt({'scope': 'x'})}"}, None),  # no sub
         ({"Authorization": f"Basic {_jwt({'sub': 'alice'})}"}, None),
         ({"X-Amzn-Bedrock-AgentCore-Runtime-User-Id": "x" * 257}, None),
