@@ -393,6 +393,8 @@ def build_report_store(ctx: AgentContext, *, s3_client: Any | None = None) -> Re
                 "s3",
                 region_name=ctx.aws_region,
                 config=Config(
+                    # presigned report links: SigV4 (X-Amz-Expires, at most 7 days by design)
+                    signature_version="s3v4",
                     connect_timeout=5,
                     read_timeout=30,
                     retries={"mode": "standard", "total_max_attempts": 1},
