@@ -45,7 +45,7 @@ def _record(symbol: str) -> SessionRecord:
         narrative=Narrative(text="n", source="deterministic"),
         report=ReportRef(
             uri="file:///x", key=f"2026/11/30/{symbol}_Stock_Report_x.pdf", bytes=1, sha256="0"
-        ),  # fmt: skip
+        ),
         generated_at=WHEN,
     )
 
@@ -63,9 +63,15 @@ def test_the_pdf_shows_every_figure_of_the_records_side_by_side(tmp_path: Path) 
     records = _records("AAPL", "MSFT", "KO")
     store = storage.LocalReportStore(root=tmp_path)
     outcome = comparison.generate_comparison_report(
-        records, store=store, model=_NoModel(), use_model=False, max_tokens=512, deadline=None,
-        generated_at=WHEN, request_id="req-cmp",
-    )  # fmt: skip
+        records,
+        store=store,
+        model=_NoModel(),
+        use_model=False,
+        max_tokens=512,
+        deadline=None,
+        generated_at=WHEN,
+        request_id="req-cmp",
+    )
     assert re.fullmatch(
         r"2026/11/30/AAPL-MSFT-KO_Comparison_20261130_140509_[0-9a-f]{8}\.pdf", outcome.report.key
     )
@@ -88,8 +94,13 @@ def test_the_pdf_shows_every_figure_of_the_records_side_by_side(tmp_path: Path) 
     assert " ".join(DISCLAIMER.split()[:12]) in " ".join(text.split())
     for symbol, record in records.items():
         assert record.report.key in text
-    assert check_narrative(outcome.narrative, allowed=comparison._allowed(
-        records, comparison._facts(records, outcome.leaders))) is None  # fmt: skip
+    assert (
+        check_narrative(
+            outcome.narrative,
+            allowed=comparison._allowed(records, comparison._facts(records, outcome.leaders)),
+        )
+        is None
+    )
 
 
 def test_leaders_follow_the_rules_at_their_edges() -> None:
@@ -129,8 +140,9 @@ def test_prices_are_rebased_to_100_on_the_first_shared_day() -> None:
         assert points[-1][1] == pytest.approx(100 * (1 + records[symbol].snapshot.one_year_return))
     # a ticker with a shorter history moves the common start
     short = replace(records["AAPL"].snapshot, prices=records["AAPL"].snapshot.prices[100:])
-    shifted = comparison.rebased_series({**records, "AAPL": replace(records["AAPL"],
-                                                                    snapshot=short)})  # fmt: skip
+    shifted = comparison.rebased_series(
+        {**records, "AAPL": replace(records["AAPL"], snapshot=short)}
+    )
     assert shifted["SIM_JP"][0][0] == short.prices[0].day.toordinal()
     assert shifted["SIM_JP"][0][1] == pytest.approx(100.0)
 
@@ -170,9 +182,15 @@ def test_the_model_writes_the_narrative_once_and_the_number_check_applies(
 ) -> None:
     model = _Scripted(answer)
     outcome = comparison.generate_comparison_report(
-        _records("AAPL", "MSFT"), store=storage.LocalReportStore(root=tmp_path), model=model,
-        use_model=True, max_tokens=256, deadline=None, generated_at=WHEN, request_id="r",
-    )  # fmt: skip
+        _records("AAPL", "MSFT"),
+        store=storage.LocalReportStore(root=tmp_path),
+        model=model,
+        use_model=True,
+        max_tokens=256,
+        deadline=None,
+        generated_at=WHEN,
+        request_id="r",
+    )
     assert model.calls == 1 and outcome.model_calls == 1
     assert outcome.narrative_source == source
     if source == "deterministic":
@@ -187,13 +205,15 @@ def test_deployed_reports_carry_a_presigned_link_of_at_most_one_hour(
     with moto_s3_server() as endpoint:
         client = s3_client(endpoint, signature_version="s3v4")
         client.create_bucket(Bucket="reports")
-        ctx = AgentContext(report_bucket="reports", aws_region="us-east-1",
-                           report_url_expires_seconds=3600)  # fmt: skip
+        ctx = AgentContext(
+            report_bucket="reports", aws_region="us-east-1", report_url_expires_seconds=3600
+        )
         deps = Dependencies.from_context(
             ctx, store=storage.build_report_store(ctx, s3_client=client)
         )
-        response = StockAgent(ctx=ctx, dependencies=deps).invoke("Compare AAPL and KO",
-                                                                 request_id="r")  # fmt: skip
+        response = StockAgent(ctx=ctx, dependencies=deps).invoke(
+            "Compare AAPL and KO", request_id="r"
+        )
         reports = [r["report"] for r in response["results"]] + [response["comparison"]["report"]]
         for report in reports:
             url = urlparse(report["url"])
@@ -209,7 +229,7 @@ def test_deployed_reports_carry_a_presigned_link_of_at_most_one_hour(
             AgentContext(report_bucket="reports", aws_region="us-east-1")
         ).client,  # type: ignore[attr-defined]
         url_expires_seconds=900,
-    )  # fmt: skip
+    )
     link = offline.link("2026/11/30/AAPL_Stock_Report_x.pdf")
     assert link is not None and link.startswith("https://reports.s3.")
     assert "/2026/11/30/AAPL_Stock_Report_x.pdf?" in link

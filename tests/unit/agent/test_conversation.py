@@ -62,9 +62,13 @@ def _route(prompt: str, *, remembered: tuple[str, ...] = (), last: tuple[str, ..
         *resolve_names(prompt, Dependencies.from_context(AgentContext()).names),
     ]
     seen = understand(
-        prompt, parsed=parsed, named=named, remembered=remembered, last=last,
+        prompt,
+        parsed=parsed,
+        named=named,
+        remembered=remembered,
+        last=last,
         model_available=False,
-    )  # fmt: skip
+    )
     return f"{seen.route}:{','.join(seen.tickers)}"
 
 
@@ -99,8 +103,11 @@ def test_routes(prompt: str, session: tuple[str, ...], expected: str) -> None:
 
 def test_a_follow_up_over_five_tickers_is_too_many() -> None:
     with pytest.raises(AgentError) as info:
-        _route("and KO?", remembered=("AAPL", "MSFT", "NVDA", "AMZN", "TSLA"),
-               last=("AAPL", "MSFT", "NVDA", "AMZN", "TSLA"))  # fmt: skip
+        _route(
+            "and KO?",
+            remembered=("AAPL", "MSFT", "NVDA", "AMZN", "TSLA"),
+            last=("AAPL", "MSFT", "NVDA", "AMZN", "TSLA"),
+        )
     assert info.value.code == "too_many_tickers"
 
 
@@ -159,12 +166,16 @@ def test_bounds_drop_the_oldest_turns_and_records_at_the_edge(turns: int) -> Non
     for i in range(turns):
         session = remember_turn(
             session,
-            turn={"request_id": f"r{i}", "prompt": f"p{i}", "intent": "analyze",
-                  "tickers": [symbols[i]]},
+            turn={
+                "request_id": f"r{i}",
+                "prompt": f"p{i}",
+                "intent": "analyze",
+                "tickers": [symbols[i]],
+            },
             records={symbols[i]: _record(symbols[i])},
             max_turns=max_turns,
             max_records=max_records,
-        )  # fmt: skip
+        )
     assert session is not None
     kept = [t["request_id"] for t in session["turns"]]
     assert kept == [f"r{i}" for i in range(max(0, turns - max_turns), turns)]

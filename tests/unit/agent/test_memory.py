@@ -94,8 +94,9 @@ def test_one_actor_cannot_read_another_actors_session_with_the_same_id(tmp_path:
         with pytest.raises(AgentError) as info:
             agent.invoke("what is its beta?", request_id="m1", session_id="shared", actor=other)
         assert info.value.code == "no_context", other
-    answer = agent.invoke("what is its beta?", request_id="a2", session_id="shared",
-                          actor="jwt:alice")  # fmt: skip
+    answer = agent.invoke(
+        "what is its beta?", request_id="a2", session_id="shared", actor="jwt:alice"
+    )
     assert answer["tickers"] == ["AAPL"]
 
 
@@ -200,8 +201,9 @@ def test_agentcore_memory_carries_a_conversation_per_actor(tmp_path: Path) -> No
     agent.invoke("Analyze AAPL", request_id="r1", session_id="sess-1", actor="jwt:alice")
     follow = agent.invoke("and MSFT?", request_id="r2", session_id="sess-1", actor="jwt:alice")
     assert follow["tickers"] == ["AAPL", "MSFT"] and follow["session_saved"] is True
-    answer = agent.invoke("what is its beta?", request_id="r3", session_id="sess-1",
-                          actor="jwt:alice")  # fmt: skip
+    answer = agent.invoke(
+        "what is its beta?", request_id="r3", session_id="sess-1", actor="jwt:alice"
+    )
     assert answer["tickers"] == ["AAPL", "MSFT"]
     # the saver used exactly the two actions the IAM statement grants
     assert {op for op, _ in wire.calls} == {"CreateEvent", "ListEvents"}
@@ -224,8 +226,9 @@ def test_agentcore_memory_throttled_answers_fresh_with_a_warning(tmp_path: Path)
     assert any("ThrottlingException" in w and "NOT saved" in w for w in response["warnings"])
     assert wire.blob_bytes() == stored  # nothing overwrote the session it could not read
     wire.fail.clear()
-    answer = agent.invoke("what is its beta?", request_id="r3", session_id="sess-2",
-                          actor="user:bob")  # fmt: skip
+    answer = agent.invoke(
+        "what is its beta?", request_id="r3", session_id="sess-2", actor="user:bob"
+    )
     assert answer["tickers"] == ["AAPL"]
 
 
