@@ -92,7 +92,7 @@ def test_the_pdf_shows_every_figure_of_the_records_side_by_side(tmp_path: Path) 
         assert line in text, line
     assert "Price Performance (rebased to 100)" in text
     assert " ".join(DISCLAIMER.split()[:12]) in " ".join(text.split())
-    for symbol, record in records.items():
+    for record in records.values():
         assert record.report.key in text
     assert (
         check_narrative(
