@@ -219,7 +219,7 @@ def test_deployed_reports_carry_a_presigned_link_of_at_most_one_hour(
             url = urlparse(report["url"])
             assert unquote(url.path).endswith(report["key"])
             assert parse_qs(url.query)["X-Amz-Expires"] == ["3600"]
-            with urllib.request.urlopen(report["url"], timeout=10) as reply:  # noqa: S310
+            with urllib.request.urlopen(report["url"], timeout=10) as reply:
                 body = reply.read()
             assert hashlib.sha256(body).hexdigest() == report["sha256"]
     # without an endpoint override the link is HTTPS to the bucket, signed for that key only
