@@ -4,6 +4,7 @@ Commands::
 
     stock-agent analyze "Analyze SIM_STOCK for investment purposes" [--json]
     stock-agent serve [--host 127.0.0.1] [--port 8080]
+    stock-agent chat [--session ID] [--db .stock-agent/sessions.sqlite]
     stock-agent invoke "Compare AAPL and MSFT" --url http://127.0.0.1:8080
     stock-agent invoke "..." --runtime-arn arn:aws:bedrock-agentcore:...  [--qualifier live]
     stock-agent invoke "..." --stack-name GptOssAgent-dev-Runtime    (reads the stack outputs)
@@ -87,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--json", action="store_true", help="print the full JSON response")
     _add_settings(analyze)
 
+    chat = sub.add_parser("chat", help="a conversation in the terminal (history in SQLite)")
+    chat.add_argument("--session", help="resume this session id (default: a new one)")
+    chat.add_argument("--db", help="SQLite file of the sessions (SESSION_DB)")
+    _add_settings(chat)
+
     serve = sub.add_parser("serve", help="serve the AgentCore HTTP contract")
     serve.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
@@ -109,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--session-id", help=f"runtime session id (>= {MIN_SESSION_ID_CHARS} chars)"
     )
     invoke.add_argument("--json", action="store_true", help="print the raw JSON response")
+    invoke.add_argument(
+        "--download", metavar="DIR", help="save the response's PDF reports into DIR"
+    )
+    invoke.add_argument("--user-id", help="runtime user id: the actor whose session this is")
     invoke.add_argument(
         "--timeout",
         type=float,
@@ -169,6 +179,29 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
     out.write(response["text"])
     for path in _report_path(response):
         out.write(f"Report: {path}\n")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, out: TextIO) -> int:
+    from .agent import StockAgent
+    from .chat import new_session_id, run_chat
+    from .contract import validate_payload
+
+    ctx = _context(args)
+    try:
+        ctx = AgentContext.from_env(
+            {}, **{**vars(ctx), "memory_backend": "sqlite", "session_db": args.db or ctx.session_db}
+        )
+        session_id = validate_payload(
+            {"prompt": "-", "session_id": args.session or new_session_id()}
+        )
+        agent = StockAgent(ctx=ctx)
+        _ = agent.checkpointer
+    except ConfigError as err:
+        raise CliError(f"invalid settings: {err}", exit_code=2) from None
+    except AgentError as err:
+        raise CliError(f"--session: {err.message}", exit_code=2) from None
+    run_chat(agent, sys.stdin, out, session_id=session_id.session_id or new_session_id())
     return 0
 
 
@@ -276,13 +309,18 @@ def _render_sections(response: dict[str, Any]) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def _invoke_url(url: str, payload: dict[str, Any], *, timeout: float) -> tuple[bytes, str]:
+def _invoke_url(
+    url: str, payload: dict[str, Any], *, timeout: float, user_id: str | None = None
+) -> tuple[bytes, str]:
     if not url.startswith(("http://", "https://")):
         raise CliError(f"--url {url!r} is not an http(s) URL", exit_code=2)
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if user_id:
+        headers["X-Amzn-Bedrock-AgentCore-Runtime-User-Id"] = user_id
     request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
         url.rstrip("/") + "/invocations",
         data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
+        headers=headers,
         method="POST",
     )
     try:
@@ -324,17 +362,25 @@ def runtime_client(*, region: str | None, read_timeout: float = INVOKE_READ_TIME
 
 
 def invoke_runtime(
-    client: Any, *, arn: str, payload: dict[str, Any], qualifier: str, session_id: str
+    client: Any,
+    *,
+    arn: str,
+    payload: dict[str, Any],
+    qualifier: str,
+    session_id: str,
+    user_id: str | None = None,
 ) -> tuple[bytes, str]:
     """Call ``invoke_agent_runtime``; the whole body and its content type."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    extra = {"runtimeUserId": user_id} if user_id else {}
     try:
         response = client.invoke_agent_runtime(
             agentRuntimeArn=arn,
             runtimeSessionId=session_id,
             payload=json.dumps(payload),
             qualifier=qualifier,
+            **extra,
         )
         body = response.get("response")
         data = body.read() if hasattr(body, "read") else body
@@ -353,7 +399,9 @@ def cmd_invoke(args: argparse.Namespace, out: TextIO) -> int:
         )
     payload = {"prompt": args.prompt, "session_id": session_id}
     if args.url:
-        body, content_type = _invoke_url(args.url, payload, timeout=args.timeout)
+        body, content_type = _invoke_url(
+            args.url, payload, timeout=args.timeout, user_id=args.user_id
+        )
     else:
         import boto3
         from botocore.exceptions import BotoCoreError
@@ -374,16 +422,27 @@ def cmd_invoke(args: argparse.Namespace, out: TextIO) -> int:
             payload=payload,
             qualifier=qualifier or DEFAULT_QUALIFIER,
             session_id=session_id,
+            user_id=args.user_id,
         )
+    saved: list[str] = []
+    if args.download:
+        from .downloads import DownloadError, save_reports
+
+        try:
+            saved = save_reports(body, content_type=content_type, folder=args.download)
+        except DownloadError as err:
+            raise CliError(f"--download: {err}") from None
     if args.json:
         out.write(body.decode("utf-8", errors="replace").rstrip() + "\n")
         return 0
     text, code = render_invoke_body(body, content_type=content_type)
     out.write(text)
+    for path in saved:
+        out.write(f"Saved: {path}\n")
     return code
 
 
-COMMANDS = {"analyze": cmd_analyze, "serve": cmd_serve, "invoke": cmd_invoke}
+COMMANDS = {"analyze": cmd_analyze, "chat": cmd_chat, "serve": cmd_serve, "invoke": cmd_invoke}
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
