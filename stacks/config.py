@@ -361,8 +361,10 @@ class StorageSettings:
     infrequent_access_after_days: int | None = None
     noncurrent_retention_days: int = 7
     access_log_retention_days: int = 30
-    # Offer presigned GET links to reports: adds s3:GetObject to the runtime role.
-    presigned_links: bool = False
+    # Offer presigned GET links to reports (the response's report.url, valid <= 1 h):
+    # adds s3:GetObject on the report keys to the runtime role. On by default: a caller
+    # usually cannot open an s3:// URI.
+    presigned_links: bool = True
 
     def validate(self) -> None:
         _positive("storage.report_retention_days", self.report_retention_days)

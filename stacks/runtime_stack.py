@@ -34,11 +34,23 @@ EXAMPLE_PAYLOAD = '{"prompt": "Analyze SIM_STOCK for investment purposes"}'
 
 
 def runtime_environment(
-    config: StageConfig, *, endpoint_name: str, report_bucket_name: str
+    config: StageConfig,
+    *,
+    endpoint_name: str,
+    report_bucket_name: str,
+    session_memory_id: str | None = None,
 ) -> dict[str, str]:
     """Environment of the agent container (the names ``stock_agent.context`` reads)."""
     runtime = config.runtime
+    sessions = (
+        {"MEMORY_BACKEND": "agentcore", "AGENTCORE_MEMORY_ID": session_memory_id}
+        if session_memory_id
+        else {}
+    )
     return {
+        **sessions,
+        # Presigned report links need s3:GetObject, granted only with storage.presigned_links.
+        "REPORT_URL_EXPIRES_SECONDS": "3600" if config.storage.presigned_links else "0",
         "MODEL_PROVIDER": "sagemaker",
         "SAGEMAKER_ENDPOINT_NAME": endpoint_name,
         "SAGEMAKER_INFERENCE_COMPONENT": config.inference_component_name,
@@ -76,6 +88,7 @@ class RuntimeStack(Stack):
         execution_role: iam.IRole,
         endpoint_name: str,
         report_bucket: s3.IBucket,
+        session_memory_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -98,7 +111,10 @@ class RuntimeStack(Stack):
             agent_runtime_artifact=agentcore.AgentRuntimeArtifact.from_image_uri(agent_image_uri),
             execution_role=_immutable(execution_role),
             environment_variables=runtime_environment(
-                config, endpoint_name=endpoint_name, report_bucket_name=report_bucket.bucket_name
+                config,
+                endpoint_name=endpoint_name,
+                report_bucket_name=report_bucket.bucket_name,
+                session_memory_id=session_memory_id,
             ),
             lifecycle_configuration=agentcore.LifecycleConfiguration(
                 idle_runtime_session_timeout=Duration.seconds(
@@ -107,6 +123,13 @@ class RuntimeStack(Stack):
                 max_lifetime=Duration.seconds(runtime_cfg.max_lifetime_seconds),
             ),
             authorizer_configuration=_authorizer(config),
+            # The verified JWT reaches the container only through the allowlist; its sub
+            # claim is the actor of the caller's sessions (stock_agent/memory.py).
+            request_header_configuration=(
+                agentcore.RequestHeaderConfiguration(allowlisted_headers=["Authorization"])
+                if config.runtime.jwt is not None
+                else None
+            ),
             logging_configs=[
                 agentcore.LoggingConfig(
                     log_type=agentcore.LogType.APPLICATION_LOGS,

@@ -32,7 +32,7 @@ SESSION_DB                     SQLite file for ``sqlite`` (default ``.stock-agen
 AGENTCORE_MEMORY_ID            AgentCore Memory id for ``agentcore``
 SESSION_MAX_TURNS              turns a session remembers, oldest out (default 20)
 SESSION_MAX_RECORDS            ticker records a session remembers, oldest out (default 10)
-REPORT_URL_EXPIRES_SECONDS     lifetime of a report's presigned URL, ≤ 3600 (default 3600)
+REPORT_URL_EXPIRES_SECONDS     presigned report URL lifetime, ≤ 3600; 0 = none (default 3600)
 =============================  ==============================================
 """
 
@@ -169,8 +169,8 @@ class AgentContext:
             raise bad("session_max_turns", "an integer in [1, 100]")
         if not 1 <= self.session_max_records <= 50:
             raise bad("session_max_records", "an integer in [1, 50]")
-        if not 1 <= self.report_url_expires_seconds <= 3600:
-            raise bad("report_url_expires_seconds", "a number of seconds in [1, 3600]")
+        if not 0 <= self.report_url_expires_seconds <= 3600:
+            raise bad("report_url_expires_seconds", "seconds in [0, 3600] (0: no report links)")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> AgentContext:
