@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from stacks.memory_stack import EVENT_EXPIRY_DAYS, event_expiry_days
-
 from tests.support.cdk_synth import only, resources
 
 
