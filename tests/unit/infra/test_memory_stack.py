@@ -1,4 +1,4 @@
-"""Session memory: the stable L2 AgentCore Memory, short-term only, no role, destroyed with the stack."""
+"""Session memory: the stable L2 AgentCore Memory, short-term only, no role, never retained."""
 
 from __future__ import annotations
 
