@@ -26,7 +26,7 @@ from .report import Results, Row, render_table, write_results
 logger = logging.getLogger("bench")
 
 REPO = Path(__file__).resolve().parent.parent
-ALL_ROWS = ("1", "2", "3", "4", "5", "6", "7", "react")
+ALL_ROWS = ("1", "2", "3", "4", "5", "6", "7", "8", "react")
 
 
 def _positive_int(text: str) -> int:
@@ -160,6 +160,15 @@ def run(args: argparse.Namespace) -> Results:
             "local server under concurrent sessions",
             "throughput grows with N; p50 ≈ stub + row 1",
             lambda: agent.row7(levels=args.concurrency),
+        )
+    if "8" in selected:
+        from . import rows_conversation
+
+        results.rows += _guarded(
+            "8",
+            "conversation",
+            "follow-up p50 ≤ 50 ms; checkpointer ≤ 10 ms; ≤ 256 KB; ≤ 1 call",
+            lambda: rows_conversation.row8(runs=args.runs),
         )
     if "react" in selected:
 

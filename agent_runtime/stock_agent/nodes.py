@@ -263,8 +263,7 @@ def understand_request(state: AgentState, runtime: Runtime[RunContext]) -> Updat
             "why": q.why,
         }
     if seen.reused:
-        remembered = session_records(state.get("session"))
-        reused = {s: remembered[s] for s in seen.reused}
+        reused = session_records(state.get("session"), symbols=seen.reused)
         update.update(
             {
                 "snapshots": {s: r.snapshot for s, r in reused.items()},
@@ -456,7 +455,7 @@ def answer_question(state: AgentState, runtime: Runtime[RunContext]) -> Update:
     """A follow-up answered from the session's records: no data fetch, number-checked."""
     started = time.perf_counter()
     settings, deps = runtime.context.settings, runtime.context.deps
-    remembered = session_records(state.get("session"))
+    remembered = session_records(state.get("session"), symbols=state.get("tickers", []))
     targets = {s: remembered[s] for s in state.get("tickers", []) if s in remembered}
     q = state.get("question") or {}
     question = Question(

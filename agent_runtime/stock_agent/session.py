@@ -19,8 +19,10 @@ routing reads only the current prompt, and answers are built from records.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, TypedDict, TypeVar, get_args, get_origin, get_type_hints
@@ -86,7 +88,7 @@ def _from_json(tp: Any, value: Any) -> Any:
         return value
     if origin is tuple:
         (item,) = [a for a in get_args(tp) if a is not Ellipsis]
-        return tuple(_from_json(item, v) for v in value)
+        return tuple(v if isinstance(v, item) else _from_json(item, v) for v in value)
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
         return from_jsonable(tp, value)
     if tp is datetime:
@@ -104,10 +106,16 @@ def from_jsonable(cls: type[T], data: dict[str, Any]) -> T:
     Generic over the record's fields, so a field added to a record later is
     remembered without a change here.
     """
-    hints = get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    kwargs = {k: _from_json(hints[k], v) for k, v in data.items() if k in names}
+    hints = _field_types(cls)
+    kwargs = {k: _from_json(hints[k], v) for k, v in data.items() if k in hints}
     return cls(**kwargs)
+
+
+@functools.cache
+def _field_types(cls: type) -> dict[str, Any]:
+    """The resolved field types of a record class (resolving annotations is slow: once)."""
+    hints = get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
 
 def pack_record(record: SessionRecord) -> dict[str, Any]:
@@ -132,12 +140,12 @@ def unpack_record(packed: dict[str, Any]) -> SessionRecord:
     """The inverse of :func:`pack_record`."""
     snapshot = dict(packed["snapshot"])
     columns = snapshot.pop("prices_columns")
-    snapshot["prices"] = [
-        {"day": d, "close": c, "volume": v}
+    prices = tuple(
+        PricePoint(day=date.fromisoformat(d), close=float(c), volume=int(v))
         for d, c, v in zip(columns["day"], columns["close"], columns["volume"], strict=True)
-    ]
+    )
     return SessionRecord(
-        snapshot=from_jsonable(StockSnapshot, snapshot),
+        snapshot=from_jsonable(StockSnapshot, {**snapshot, "prices": prices}),
         analysis=from_jsonable(StockAnalysis, packed["analysis"]),
         narrative=Narrative(text=packed["narrative"]["text"], source=packed["narrative"]["source"]),
         report=from_jsonable(ReportRef, packed["report"]),
@@ -171,11 +179,16 @@ def remember_turn(
     return {"turns": turns, "records": {s: kept[s] for s in symbols}}
 
 
-def session_records(session: SessionMemory | None) -> dict[str, SessionRecord]:
-    """Every remembered record, oldest first."""
+def session_records(
+    session: SessionMemory | None, *, symbols: Iterable[str] | None = None
+) -> dict[str, SessionRecord]:
+    """The remembered records (all, or those of ``symbols``), oldest first."""
     if not session:
         return {}
-    return {s: unpack_record(r) for s, r in session["records"].items()}
+    wanted = None if symbols is None else set(symbols)
+    return {
+        s: unpack_record(r) for s, r in session["records"].items() if wanted is None or s in wanted
+    }
 
 
 def last_tickers(session: SessionMemory | None) -> list[str]:
@@ -187,7 +200,3 @@ def last_tickers(session: SessionMemory | None) -> list[str]:
         if remembered:
             return remembered
     return list(session["records"])[-1:]
-
-
-def pricepoints(record: SessionRecord) -> tuple[PricePoint, ...]:
-    return record.snapshot.prices

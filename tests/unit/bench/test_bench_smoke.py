@@ -182,3 +182,11 @@ def test_react_baseline_drives_the_agent_tools_with_four_model_calls(tmp_path: P
     assert tokens == sorted(tokens) and tokens[0] < tokens[-1]
     pdfs = list(tmp_path.rglob("*.pdf"))
     assert len(pdfs) == 1 and pdfs[0].read_bytes().startswith(b"%PDF")
+
+
+def test_conversation_rows_measure_every_figure_with_tiny_n() -> None:
+    from bench.rows_conversation import row8
+
+    rows = row8(runs=1)
+    assert [r.number for r in rows] == ["8a", "8b", "8c", "8d"]
+    assert all(r.ok is not None and r.figure != "—" for r in rows)
