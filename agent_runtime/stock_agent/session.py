@@ -25,7 +25,7 @@ import typing
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal, TypedDict, TypeVar, get_args, get_origin, get_type_hints
+from typing import Any, Literal, TypedDict, TypeVar, cast, get_args, get_origin, get_type_hints
 
 from .records import (
     Narrative,
@@ -106,7 +106,7 @@ def from_jsonable(cls: type[T], data: dict[str, Any]) -> T:
     Generic over the record's fields, so a field added to a record later is
     remembered without a change here.
     """
-    hints = _field_types(cls)
+    hints = _field_types(cast(type, cls))
     kwargs = {k: _from_json(hints[k], v) for k, v in data.items() if k in hints}
     return cls(**kwargs)
 
