@@ -45,9 +45,19 @@ def _result_text(result: dict[str, Any]) -> str:
 
 
 def run_chat(
-    agent: StockAgent, lines: Iterable[str], out: TextIO, *, session_id: str, prompt: str = "> "
+    agent: StockAgent,
+    lines: Iterable[str],
+    out: TextIO,
+    *,
+    session_id: str,
+    prompt: str = "> ",
+    echo: bool = False,
 ) -> int:
-    """Answer each line as a turn of ``session_id``; the number of turns that failed."""
+    """Answer each line as a turn of ``session_id``; the number of turns that failed.
+
+    ``echo`` repeats each input line after the prompt (input piped from a file
+    is not shown by the terminal, so a transcript would lose the questions).
+    """
     out.write(f"session {session_id} (resume with: stock-agent chat --session {session_id})\n")
     failures = 0
     turn = 0
@@ -55,6 +65,8 @@ def run_chat(
     out.flush()
     for raw in lines:
         text = raw.strip()
+        if echo:
+            out.write(text + "\n")
         if text.lower() in _EXIT:
             break
         if not text:

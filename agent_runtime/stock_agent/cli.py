@@ -201,7 +201,13 @@ def cmd_chat(args: argparse.Namespace, out: TextIO) -> int:
         raise CliError(f"invalid settings: {err}", exit_code=2) from None
     except AgentError as err:
         raise CliError(f"--session: {err.message}", exit_code=2) from None
-    run_chat(agent, sys.stdin, out, session_id=session_id.session_id or new_session_id())
+    run_chat(
+        agent,
+        sys.stdin,
+        out,
+        session_id=session_id.session_id or new_session_id(),
+        echo=not sys.stdin.isatty(),
+    )
     return 0
 
 
