@@ -64,6 +64,8 @@ USER_ID_HEADER = "x-amzn-bedrock-agentcore-runtime-user-id"
 AUTHORIZATION_HEADER = "authorization"
 ANONYMOUS_ACTOR = "anonymous"
 MAX_ACTOR_CHARS = 256
+MEMORY_CONNECT_TIMEOUT_S = 3
+MEMORY_READ_TIMEOUT_S = 10
 
 
 # ---------------------------------------------------------------------------
@@ -335,10 +337,18 @@ def agentcore_saver(
     *, memory_id: str, region: str | None, **options: Any
 ) -> BaseCheckpointSaver[Any]:
     """``AgentCoreMemorySaver`` on one memory (imported only when deployed)."""
+    from botocore.config import Config
     from langgraph_checkpoint_aws import AgentCoreMemorySaver
 
     kwargs: dict[str, Any] = {"region_name": region} if region else {}
-    return AgentCoreMemorySaver(memory_id, max_retries=2, **kwargs, **options)
+    # A slow or throttled memory must degrade the turn, not hold it: short timeouts,
+    # one retry (botocore's standard mode backs off on throttling).
+    config = Config(
+        connect_timeout=MEMORY_CONNECT_TIMEOUT_S,
+        read_timeout=MEMORY_READ_TIMEOUT_S,
+        retries={"mode": "standard", "total_max_attempts": 2},
+    )
+    return AgentCoreMemorySaver(memory_id, max_retries=2, config=config, **kwargs, **options)
 
 
 def build_checkpointer(ctx: AgentContext) -> GuardedSaver:

@@ -484,8 +484,14 @@ def answer_question(state: AgentState, runtime: Runtime[RunContext]) -> Update:
 
 
 def remember(state: AgentState, runtime: Runtime[RunContext]) -> Update:
-    """Add this turn and its records to the session, within the configured bounds."""
+    """Add this turn and its records to the session, within the configured bounds.
+
+    A request without a session id remembers nothing (there is nowhere to keep it).
+    """
     settings = runtime.context.settings
+    if state.get("session_id") is None:
+        _stage(runtime, "remember", status="skipped")
+        return {}
     session = remember_turn(
         state.get("session"),
         turn={

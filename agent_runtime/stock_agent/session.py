@@ -120,12 +120,13 @@ def _field_types(cls: type) -> dict[str, Any]:
 
 def pack_record(record: SessionRecord) -> dict[str, Any]:
     """A record as compact JSON: the price history as three columns, not 252 objects."""
-    snapshot = to_jsonable(record.snapshot)
-    prices = snapshot.pop("prices")
+    prices = record.snapshot.prices
+    snapshot = to_jsonable(dataclasses.replace(record.snapshot, prices=()))
+    snapshot.pop("prices")
     snapshot["prices_columns"] = {
-        "day": [p["day"] for p in prices],
-        "close": [p["close"] for p in prices],
-        "volume": [p["volume"] for p in prices],
+        "day": [p.day.isoformat() for p in prices],
+        "close": [p.close for p in prices],
+        "volume": [p.volume for p in prices],
     }
     return {
         "snapshot": snapshot,
