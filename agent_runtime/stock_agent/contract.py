@@ -17,6 +17,13 @@ Validation is strict because the payload comes from the network:
 The response (see :func:`build_response`) is built from the typed records
 in the graph state; its ``text`` and per-ticker ``sections`` print figures
 only through :mod:`stock_agent.formatting`, the same rows the PDF prints.
+Besides today's keys it carries ``intent`` (``analyze`` | ``compare`` |
+``question``), ``session_id`` (echoed), ``answer`` (the text answer of a
+question, else ``null``), ``comparison`` (``{"symbols", "table", "leaders",
+"narrative", "narrative_source", "report": {"uri", "key", "bytes", "sha256",
+"url"?}}`` for a comparison, else ``null``) and, for a request with a
+session, ``session_saved``. A report's ``url`` (a presigned HTTPS GET of that
+one key) is present only where the store can sign one (S3).
 """
 
 from __future__ import annotations
