@@ -7,21 +7,25 @@ planted in an earlier turn cannot steer a later one.
 Routes:
 
 ``analyze``
-    tickers named (or company names resolved), one ticker, or several
-    without a comparison cue: the article's pipeline, as before.
+    one ticker named (or one company name resolved): the article's pipeline.
 ``compare``
-    two to five tickers with a comparison cue ("compare", "vs"), or several
-    tickers; a follow-up that adds tickers ("and MSFT?", "compare it with
-    NVDA", "what about NVDA?") compares them with the last turn's tickers.
+    two to five tickers; a follow-up that adds tickers ("and MSFT?",
+    "compare it with NVDA", "what about NVDA?") compares them with the last
+    turn's tickers, whose records are reused.
 ``question``
     a question about a figure or a verdict ("what is its beta?", "why is
     the technical score low?") whose tickers the session remembers: answered
     from the records, with no new data fetch.
 ``no_context``
-    a follow-up that needs a previous turn ("what is its beta?", "compare
-    it with NVDA") in a session that has none.
-``out_of_scope``
-    no ticker, no company name and nothing that asks for a stock analysis.
+    a follow-up that names nothing and needs a previous turn ("what is its
+    beta?", "why is the risk high?") in a session that has none. ("compare
+    it with NVDA" there analyses NVDA, with a warning.)
+``ask_model``
+    no ticker and no known name, but words that may name a company, and a
+    model: it is asked once (``no_ticker`` without a model).
+``no_ticker`` / ``out_of_scope``
+    nothing that names a stock; out of scope when nothing asks for a stock
+    analysis either (a polite refusal with a hint, under the ``no_ticker`` code).
 """
 
 from __future__ import annotations

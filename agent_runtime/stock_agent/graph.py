@@ -85,7 +85,7 @@ def build_graph(*, checkpointer: BaseCheckpointSaver[Any] | None = None) -> Agen
     graph.add_edge("answer_question", "remember")
     graph.add_edge("remember", "respond")
     graph.add_edge("respond", END)
-    return graph.compile(checkpointer=checkpointer, name="stock-analyst")
+    return graph.compile(checkpointer=checkpointer)
 
 
 def mermaid() -> str:
