@@ -307,6 +307,14 @@ def _render_sections(response: dict[str, Any]) -> str:
                 body = f"(section missing for {symbol})"
             parts.append(f"--- {symbol} ---\n{body}" if multi else body)
         blocks.append("\n".join(parts))
+    comparison = response.get("comparison")
+    if isinstance(comparison, dict):
+        raw_report = comparison.get("report")
+        report: dict[str, Any] = raw_report if isinstance(raw_report, dict) else {}
+        blocks.append(
+            "COMPARISON:\n" + "=" * 40 + f"\n{comparison.get('narrative', '')}\n"
+            f"Comparison report: {report.get('url') or report.get('uri', '(none)')}"
+        )
     warnings = response.get("warnings")
     if isinstance(warnings, list) and warnings:
         blocks.append("WARNINGS:\n" + "\n".join(f"- {w}" for w in warnings))

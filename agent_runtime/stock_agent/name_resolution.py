@@ -48,6 +48,7 @@ CORPORATE_SUFFIXES = frozenset(
         "corp",
         "corporation",
         "co",
+        "com",
         "company",
         "companies",
         "ltd",

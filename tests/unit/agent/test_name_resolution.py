@@ -60,6 +60,7 @@ class RecordedSearch:
         ("Apple's outlook", ["AAPL"]),
         ("compare coca-cola and the home depot", ["KO", "HD"]),
         ("Johnson & Johnson stock", ["JNJ"]),
+        ("Amazon", ["AMZN"]),  # "Amazon.com, Inc.": ".com" is a suffix too
         ("apple, apple and APPLE", ["AAPL"]),  # de-duplicated
         # names that must not resolve: another noun follows, or no company is named
         ("Apple pie recipe", []),
@@ -105,7 +106,7 @@ def test_a_failing_search_resolves_nothing_and_does_not_raise() -> None:
 def test_core_names_drop_suffixes_and_punctuation() -> None:
     assert core_name("The Coca-Cola Company") == ("coca", "cola")
     assert core_name("Berkshire Hathaway Inc.") == ("berkshire", "hathaway")
-    assert core_name("Amazon.com, Inc.") == ("amazon", "com")
+    assert core_name("Amazon.com, Inc.") == ("amazon",)
     assert candidate_phrases("How does Apple compare with Microsoft Corp?") == [
         "apple",
         "microsoft corp",
