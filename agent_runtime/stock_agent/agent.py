@@ -12,8 +12,10 @@ on the same graph compiled without a checkpointer and remembers nothing.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, cast
 
@@ -52,6 +54,12 @@ class StockAgent:
         self._checkpointer = checkpointer
         self.graph: AgentGraph = build_graph()
         self._session_graph: AgentGraph | None = None
+        # One turn at a time per session: two concurrent turns would both read the same
+        # history and the second write would silently drop the first turn. AgentCore
+        # routes one runtime session to one microVM, so a process-local lock suffices.
+        self._turn_locks: weakref.WeakValueDictionary[str, threading.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     @property
     def dependencies(self) -> Dependencies:
@@ -75,6 +83,17 @@ class StockAgent:
             if self._session_graph is None:
                 self._session_graph = build_graph(checkpointer=saver)
             return self._session_graph
+
+    def _turn_lock(self, config: dict[str, Any]) -> threading.Lock | contextlib.nullcontext[None]:
+        if not config:
+            return contextlib.nullcontext()
+        thread_id = config["configurable"]["thread_id"]
+        with self._lock:
+            lock = self._turn_locks.get(thread_id)
+            if lock is None:
+                lock = threading.Lock()
+                self._turn_locks[thread_id] = lock
+            return lock
 
     def preflight(
         self, prompt: str, *, session_id: str | None = None, actor: str | None = None
@@ -148,7 +167,7 @@ class StockAgent:
         """
         graph, state, config = self._run_args(prompt, request_id, session_id, actor, warnings)
         run = RunContext(settings=self.ctx, deps=self.dependencies)
-        with watch_memory() as health:
+        with self._turn_lock(config), watch_memory() as health:
             final = graph.invoke(
                 cast(AgentState, state),
                 cast(RunnableConfig, config) if config else None,
@@ -170,7 +189,7 @@ class StockAgent:
         graph, state, config = self._run_args(prompt, request_id, session_id, actor, warnings)
         run = RunContext(settings=self.ctx, deps=self.dependencies)
         last: dict[str, Any] = {}
-        with watch_memory() as health:
+        with self._turn_lock(config), watch_memory() as health:
             for mode, chunk in graph.stream(
                 cast(AgentState, state),
                 cast(RunnableConfig, config) if config else None,

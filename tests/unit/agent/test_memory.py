@@ -238,3 +238,21 @@ def test_agentcore_memory_write_throttled_is_degraded_not_5xx(tmp_path: Path) ->
     response = agent.invoke("Analyze AAPL", request_id="r1", session_id="sess-3", actor=None)
     assert response["degraded"] is True and response["session_saved"] is False
     assert any("could not be written" in w for w in response["warnings"])
+
+
+def test_concurrent_turns_of_one_session_are_both_kept(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    agent = _agent(tmp_path)
+    prompts = ["Analyze AAPL", "Analyze KO", "Analyze MSFT", "Analyze PG"]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(
+            pool.map(
+                lambda p: agent.invoke(p, request_id=p, session_id="busy", actor="user:u"), prompts
+            )
+        )
+    saved = agent.checkpointer.get_tuple(thread_config(session_id="busy", actor="user:u"))
+    assert saved is not None
+    session = saved.checkpoint["channel_values"]["session"]
+    assert sorted(t["request_id"] for t in session["turns"]) == sorted(prompts)
+    assert sorted(session["records"]) == ["AAPL", "KO", "MSFT", "PG"]
