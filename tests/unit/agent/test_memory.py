@@ -256,3 +256,16 @@ def test_concurrent_turns_of_one_session_are_both_kept(tmp_path: Path) -> None:
     session = saved.checkpoint["channel_values"]["session"]
     assert sorted(t["request_id"] for t in session["turns"]) == sorted(prompts)
     assert sorted(session["records"]) == ["AAPL", "KO", "MSFT", "PG"]
+
+
+def test_deployed_settings_build_the_agentcore_saver_with_short_timeouts() -> None:
+    ctx = AgentContext(
+        memory_backend="agentcore",
+        agentcore_memory_id=MEMORY_ID,
+        aws_region=REGION,
+    )
+    saver = build_checkpointer(ctx)
+    assert isinstance(saver.inner, AgentCoreMemorySaver) and saver.inner.memory_id == MEMORY_ID
+    config = saver.inner.checkpoint_event_client.client._client.meta.config
+    assert config.read_timeout == 10 and config.connect_timeout == 3
+    assert config.retries == {"mode": "standard", "total_max_attempts": 2}
