@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 from .agent import StockAgent
@@ -20,6 +20,19 @@ from .errors import AgentError
 logger = logging.getLogger(__name__)
 
 _EXIT = frozenset({"exit", "quit", ":q"})
+
+
+def terminal_lines() -> Iterator[str]:
+    """Lines typed at a terminal, with line editing and up-arrow history (readline)."""
+    try:
+        import readline  # noqa: F401 - importing it is what enables editing in input()
+    except ImportError:  # not on every platform; plain input() still works
+        pass
+    while True:
+        try:
+            yield input()
+        except EOFError:
+            return
 
 
 def new_session_id() -> str:

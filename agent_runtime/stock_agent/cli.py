@@ -184,7 +184,7 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_chat(args: argparse.Namespace, out: TextIO) -> int:
     from .agent import StockAgent
-    from .chat import new_session_id, run_chat
+    from .chat import new_session_id, run_chat, terminal_lines
     from .contract import validate_payload
 
     ctx = _context(args)
@@ -201,12 +201,13 @@ def cmd_chat(args: argparse.Namespace, out: TextIO) -> int:
         raise CliError(f"invalid settings: {err}", exit_code=2) from None
     except AgentError as err:
         raise CliError(f"--session: {err.message}", exit_code=2) from None
+    interactive = sys.stdin.isatty()
     run_chat(
         agent,
-        sys.stdin,
+        terminal_lines() if interactive else sys.stdin,
         out,
         session_id=session_id.session_id or new_session_id(),
-        echo=not sys.stdin.isatty(),
+        echo=not interactive,
     )
     return 0
 
