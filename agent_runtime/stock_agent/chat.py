@@ -8,6 +8,7 @@ Empty lines are skipped; ``exit``, ``quit`` or end of input ends it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Iterable, Iterator
@@ -24,10 +25,9 @@ _EXIT = frozenset({"exit", "quit", ":q"})
 
 def terminal_lines() -> Iterator[str]:
     """Lines typed at a terminal, with line editing and up-arrow history (readline)."""
-    try:
-        import readline  # noqa: F401 - importing it is what enables editing in input()
-    except ImportError:  # not on every platform; plain input() still works
-        pass
+    # Importing readline is what enables editing in input(); not on every platform.
+    with contextlib.suppress(ImportError):
+        import readline  # noqa: F401
     while True:
         try:
             yield input()
