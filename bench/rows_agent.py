@@ -72,8 +72,8 @@ class AgentBench:
         first PDF), then ``runs`` timed analyses of the same request. The
         per-stage p50s from the response's metrics say where the time goes.
         """
+        from stock_agent.agent import StockAgent
         from stock_agent.context import AgentContext
-        from stock_agent.graph import StockAgent
 
         with tempfile.TemporaryDirectory(prefix="bench-row1-") as reports:
             ctx = AgentContext(
@@ -121,8 +121,8 @@ class AgentBench:
         figures, so the agent's number check passes: the count is the design's
         normal case, not inflated by regenerations (checked below).
         """
+        from stock_agent.agent import Dependencies, StockAgent
         from stock_agent.context import AgentContext
-        from stock_agent.graph import Dependencies, StockAgent
 
         cases = (("1 ticker", BENCH_PROMPT), ("3 tickers", "Compare AAPL, MSFT and BRK.B"))
         rows: list[Row] = []
@@ -322,8 +322,8 @@ class AgentBench:
     # ------------------------------------------------------------ ReAct
     def react_comparison(self, *, repeats: int = 3) -> tuple[list[Row], list[str]]:
         """Our graph against the article's ReAct loop: same stub, same latency, same counter."""
+        from stock_agent.agent import Dependencies, StockAgent
         from stock_agent.context import AgentContext
-        from stock_agent.graph import Dependencies, StockAgent
         from stock_agent.market_data import get_provider
         from stock_agent.models.openai import OpenAIModelClient
         from stock_agent.storage import LocalReportStore

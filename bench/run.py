@@ -26,7 +26,7 @@ from .report import Results, Row, render_table, write_results
 logger = logging.getLogger("bench")
 
 REPO = Path(__file__).resolve().parent.parent
-ALL_ROWS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "react")
+ALL_ROWS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "react")
 
 
 def _positive_int(text: str) -> int:
@@ -191,6 +191,15 @@ def run(args: argparse.Namespace) -> Results:
 
         results.rows += _guarded(
             "9", "local server under a burst of 64 requests", "/ping p95 ≤ 100 ms", burst
+        )
+    if "10" in selected:
+        from . import rows_conversation
+
+        results.rows += _guarded(
+            "10",
+            "conversation",
+            "follow-up p50 ≤ 50 ms; checkpointer ≤ 10 ms; ≤ 256 KB; ≤ 1 call",
+            lambda: rows_conversation.row10(runs=args.runs),
         )
     if "react" in selected:
 

@@ -1,6 +1,6 @@
 """Assemble the six stacks of one stage into a CDK app, in dependency order.
 
-Images -> Bucket -> Iam -> Model -> Runtime -> Monitoring. Resources cross stacks as
+Images -> Bucket -> Memory -> Iam -> Model -> Runtime -> Monitoring. Resources cross stacks as
 objects (image assets, bucket, roles, endpoint); references that CDK
 cannot see (image URIs are built from pseudo-parameters only) get an
 explicit stack dependency, so ``cdk deploy --all`` deploys in this order
@@ -22,11 +22,12 @@ from stacks.bucket_stack import BucketStack
 from stacks.config import GPU_INSTANCE_TYPES, StageConfig
 from stacks.iam_stack import IamStack
 from stacks.images_stack import ImagesStack
+from stacks.memory_stack import MemoryStack
 from stacks.model_stack import VARIANT_NAME, ModelStack
 from stacks.monitoring_stack import MonitoringStack
 from stacks.runtime_stack import RuntimeStack
 
-STACK_ORDER = ("Images", "Bucket", "Iam", "Model", "Runtime", "Monitoring")
+STACK_ORDER = ("Images", "Bucket", "Memory", "Iam", "Model", "Runtime", "Monitoring")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class AppStacks:
 
     images: ImagesStack
     bucket: BucketStack
+    memory: MemoryStack
     iam: IamStack
     model: ModelStack
     runtime: RuntimeStack
@@ -45,7 +47,15 @@ class AppStacks:
         return dict(
             zip(
                 STACK_ORDER,
-                (self.images, self.bucket, self.iam, self.model, self.runtime, self.monitoring),
+                (
+                    self.images,
+                    self.bucket,
+                    self.memory,
+                    self.iam,
+                    self.model,
+                    self.runtime,
+                    self.monitoring,
+                ),
                 strict=True,
             )
         )
@@ -72,6 +82,9 @@ def build_app(
     bucket = BucketStack(
         app, f"{prefix}-Bucket", config=config, **common("Bucket", "PDF report bucket")
     )
+    memory = MemoryStack(
+        app, f"{prefix}-Memory", config=config, **common("Memory", "agent session memory")
+    )
     iam = IamStack(
         app,
         f"{prefix}-Iam",
@@ -79,6 +92,7 @@ def build_app(
         model_repository=images.model_repository,
         agent_repository=images.agent_repository,
         report_bucket=bucket.bucket,
+        session_memory=memory.memory,
         **common("Iam", "execution roles of SageMaker and AgentCore"),
     )
     model = ModelStack(
@@ -98,6 +112,7 @@ def build_app(
         endpoint_name=model.endpoint_name,
         report_bucket=bucket.bucket,
         watchlist_role=iam.watchlist_role,
+        session_memory_id=memory.memory.memory_id,
         **common("Runtime", "stock-analysis agent on AgentCore Runtime"),
     )
     monitoring = MonitoringStack(
@@ -121,15 +136,23 @@ def build_app(
     )
     iam.add_stack_dependency(images, "ECR pull is scoped to the image repository")
     iam.add_stack_dependency(bucket, "the runtime role writes to the report bucket")
+    iam.add_stack_dependency(memory, "the runtime role reads and writes the session memory")
     model.add_stack_dependency(images, "the model runs the model image")
     model.add_stack_dependency(iam, "the model uses the SageMaker execution role")
     runtime.add_stack_dependency(images, "the runtime runs the agent image")
     runtime.add_stack_dependency(model, "the agent calls the endpoint")
     runtime.add_stack_dependency(bucket, "the agent publishes to the report topic by name")
+    runtime.add_stack_dependency(memory, "the agent keeps its sessions in the memory")
     monitoring.add_stack_dependency(model, "autoscaling targets the inference component")
     monitoring.add_stack_dependency(runtime, "alarms and graphs read the runtime's metrics")
     for key, value in config.tag_map.items():
         Tags.of(app).add(key, value)
     return AppStacks(
-        images=images, bucket=bucket, iam=iam, model=model, runtime=runtime, monitoring=monitoring
+        images=images,
+        bucket=bucket,
+        memory=memory,
+        iam=iam,
+        model=model,
+        runtime=runtime,
+        monitoring=monitoring,
     )

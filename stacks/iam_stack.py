@@ -28,6 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import ArnFormat, Aws, CfnOutput, Stack
+from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -120,6 +121,10 @@ def _log_statements(
     ]
 
 
+# Data-plane actions of the session checkpointer (see stock_agent/memory.py).
+SESSION_MEMORY_ACTIONS = ["bedrock-agentcore:CreateEvent", "bedrock-agentcore:ListEvents"]
+
+
 class IamStack(Stack):
     """Both execution roles, with every statement they get, and nothing else."""
 
@@ -132,9 +137,11 @@ class IamStack(Stack):
         model_repository: ecr.IRepository,
         agent_repository: ecr.IRepository,
         report_bucket: s3.IBucket,
+        session_memory: agentcore.IMemory | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        self.session_memory = session_memory
         self.config = config
         self.endpoint_arn = _arn(self, "sagemaker", "endpoint", config.endpoint_name.lower())
         self.inference_component_arn = _arn(
@@ -282,6 +289,16 @@ class IamStack(Stack):
                     sid="PublishRunNotifications",
                     actions=["sns:Publish"],
                     resources=[self.report_topic_arn],
+                )
+            )
+        if self.session_memory is not None:
+            # Exactly what AgentCoreMemorySaver (langgraph-checkpoint-aws) calls when the
+            # agent reads and writes a session; DeleteEvent (delete_thread) is never used.
+            statements.append(
+                iam.PolicyStatement(
+                    sid="SessionMemory",
+                    actions=SESSION_MEMORY_ACTIONS,
+                    resources=[self.session_memory.memory_arn],
                 )
             )
         role = iam.Role(

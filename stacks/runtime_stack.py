@@ -40,6 +40,7 @@ def runtime_environment(
     endpoint_name: str,
     report_bucket_name: str,
     report_topic_arn: str | None = None,
+    session_memory_id: str | None = None,
 ) -> dict[str, str]:
     """Environment of the agent container (the names ``stock_agent.context`` and
     ``stock_agent.notify`` read)."""
@@ -47,9 +48,14 @@ def runtime_environment(
     optional = {}
     if report_topic_arn is not None:
         optional["NOTIFY_TOPIC_ARN"] = report_topic_arn
-    if config.storage.presigned_links:
-        optional["REPORT_LINK_EXPIRY_SECONDS"] = str(config.storage.presigned_link_seconds)
+    if session_memory_id:
+        optional["MEMORY_BACKEND"] = "agentcore"
+        optional["AGENTCORE_MEMORY_ID"] = session_memory_id
     return {
+        # Presigned report links need s3:GetObject, granted only with storage.presigned_links.
+        "REPORT_URL_EXPIRES_SECONDS": (
+            str(config.storage.presigned_link_seconds) if config.storage.presigned_links else "0"
+        ),
         "MODEL_PROVIDER": "sagemaker",
         "SAGEMAKER_ENDPOINT_NAME": endpoint_name,
         "SAGEMAKER_INFERENCE_COMPONENT": config.inference_component_name,
@@ -77,6 +83,7 @@ class RuntimeStack(Stack):
         endpoint_name: str,
         report_bucket: s3.IBucket,
         watchlist_role: iam.IRole | None = None,
+        session_memory_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -105,6 +112,7 @@ class RuntimeStack(Stack):
                 endpoint_name=endpoint_name,
                 report_bucket_name=report_bucket.bucket_name,
                 report_topic_arn=report_topic_arn,
+                session_memory_id=session_memory_id,
             ),
             idle_session_timeout_seconds=runtime_cfg.idle_session_timeout_seconds,
             max_lifetime_seconds=runtime_cfg.max_lifetime_seconds,

@@ -4,6 +4,7 @@ Commands::
 
     stock-agent analyze "Analyze SIM_STOCK for investment purposes" [--json]
     stock-agent serve [--host 127.0.0.1] [--port 8080]
+    stock-agent chat [--session ID] [--db .stock-agent/sessions.sqlite]
     stock-agent invoke "Compare AAPL and MSFT" --url http://127.0.0.1:8080
     stock-agent invoke "..." --runtime-arn arn:aws:bedrock-agentcore:...  [--qualifier live]
     stock-agent invoke "..." --stack-name GptOssAgent-dev-Runtime    (reads the stack outputs)
@@ -102,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--json", action="store_true", help="print the full JSON response")
     _add_settings(analyze)
 
+    chat = sub.add_parser("chat", help="a conversation in the terminal (history in SQLite)")
+    chat.add_argument("--session", help="resume this session id (default: a new one)")
+    chat.add_argument("--db", help="SQLite file of the sessions (SESSION_DB)")
+    _add_settings(chat)
+
     serve = sub.add_parser("serve", help="serve the AgentCore HTTP contract")
     serve.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
@@ -131,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--session-id", help=f"runtime session id (>= {MIN_SESSION_ID_CHARS} chars)"
     )
     invoke.add_argument("--json", action="store_true", help="print the raw JSON response")
+    invoke.add_argument(
+        "--download", metavar="DIR", help="save the response's PDF reports into DIR"
+    )
+    invoke.add_argument("--user-id", help="runtime user id: the actor whose session this is")
     invoke.add_argument(
         "--timeout",
         type=_positive_seconds,
@@ -178,8 +188,8 @@ def _report_path(response: dict[str, Any]) -> list[str]:
 
 
 def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
+    from .agent import StockAgent
     from .contract import validate_payload
-    from .graph import StockAgent
 
     ctx = _context(args)
     try:
@@ -197,6 +207,36 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
     out.write(response["text"])
     for path in _report_path(response):
         out.write(f"Report: {path}\n")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, out: TextIO) -> int:
+    from .agent import StockAgent
+    from .chat import new_session_id, run_chat, terminal_lines
+    from .contract import validate_payload
+
+    ctx = _context(args)
+    try:
+        ctx = AgentContext.from_env(
+            {}, **{**vars(ctx), "memory_backend": "sqlite", "session_db": args.db or ctx.session_db}
+        )
+        session_id = validate_payload(
+            {"prompt": "-", "session_id": args.session or new_session_id()}
+        )
+        agent = StockAgent(ctx=ctx)
+        _ = agent.checkpointer
+    except ConfigError as err:
+        raise CliError(f"invalid settings: {err}", exit_code=2) from None
+    except AgentError as err:
+        raise CliError(f"--session: {err.message}", exit_code=2) from None
+    interactive = sys.stdin.isatty()
+    run_chat(
+        agent,
+        terminal_lines() if interactive else sys.stdin,
+        out,
+        session_id=session_id.session_id or new_session_id(),
+        echo=not interactive,
+    )
     return 0
 
 
@@ -325,6 +365,14 @@ def _render_sections(response: dict[str, Any]) -> str:
                 body = f"(section missing for {symbol})"
             parts.append(f"--- {symbol} ---\n{body}" if multi else body)
         blocks.append("\n".join(parts))
+    comparison = response.get("comparison")
+    if isinstance(comparison, dict):
+        raw_report = comparison.get("report")
+        report: dict[str, Any] = raw_report if isinstance(raw_report, dict) else {}
+        blocks.append(
+            "COMPARISON:\n" + "=" * 40 + f"\n{comparison.get('narrative', '')}\n"
+            f"Comparison report: {report.get('url') or report.get('uri', '(none)')}"
+        )
     warnings = response.get("warnings")
     if isinstance(warnings, list) and warnings:
         blocks.append("WARNINGS:\n" + "\n".join(f"- {w}" for w in warnings))
@@ -334,12 +382,17 @@ def _render_sections(response: dict[str, Any]) -> str:
 
 
 def _invoke_url(
-    url: str, payload: dict[str, Any], *, timeout: float, max_bytes: int
+    url: str,
+    payload: dict[str, Any],
+    *,
+    timeout: float,
+    max_bytes: int,
+    user_id: str | None = None,
 ) -> tuple[bytes, str]:
     if not url.startswith(("http://", "https://")):
         raise CliError(f"--url {url!r} is not an http(s) URL", exit_code=2)
     try:
-        reply = post_json(url, payload, timeout_s=timeout, max_bytes=max_bytes)
+        reply = post_json(url, payload, timeout_s=timeout, max_bytes=max_bytes, user_id=user_id)
     except InvokeFailure as err:
         raise CliError(err.message) from None
     return reply.body, reply.content_type
@@ -381,10 +434,12 @@ def invoke_runtime(
     qualifier: str,
     session_id: str,
     max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    user_id: str | None = None,
 ) -> tuple[bytes, str]:
     """Call ``invoke_agent_runtime``; the whole body (at most ``max_bytes``) and its type."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    extra = {"runtimeUserId": user_id} if user_id else {}
     try:
         response = client.invoke_agent_runtime(
             agentRuntimeArn=arn,
@@ -393,6 +448,7 @@ def invoke_runtime(
             qualifier=qualifier,
             contentType="application/json",
             accept="application/json",
+            **extra,
         )
         body = response.get("response")
         data = body.read(max_bytes + 1) if hasattr(body, "read") else body
@@ -436,7 +492,11 @@ def cmd_invoke(args: argparse.Namespace, out: TextIO) -> int:
     payload = {"prompt": args.prompt, "session_id": session_id}
     if args.url:
         body, content_type = _invoke_url(
-            args.url, payload, timeout=args.timeout, max_bytes=args.max_bytes
+            args.url,
+            payload,
+            timeout=args.timeout,
+            max_bytes=args.max_bytes,
+            user_id=args.user_id,
         )
     else:
         import boto3
@@ -461,17 +521,28 @@ def cmd_invoke(args: argparse.Namespace, out: TextIO) -> int:
                 qualifier=qualifier or DEFAULT_QUALIFIER,
                 session_id=session_id,
                 max_bytes=args.max_bytes,
+                user_id=args.user_id,
             ),
         )
+    saved: list[str] = []
+    if args.download:
+        from .downloads import DownloadError, save_reports
+
+        try:
+            saved = save_reports(body, content_type=content_type, folder=args.download)
+        except DownloadError as err:
+            raise CliError(f"--download: {err}") from None
     if args.json:
         out.write(terminal_safe(body.decode("utf-8", errors="replace").rstrip()) + "\n")
         return 0
     text, code = render_invoke_body(body, content_type=content_type)
     out.write(terminal_safe(text))
+    for path in saved:
+        out.write(terminal_safe(f"Saved: {path}\n"))
     return code
 
 
-COMMANDS = {"analyze": cmd_analyze, "serve": cmd_serve, "invoke": cmd_invoke}
+COMMANDS = {"analyze": cmd_analyze, "chat": cmd_chat, "serve": cmd_serve, "invoke": cmd_invoke}
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:

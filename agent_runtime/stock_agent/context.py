@@ -32,6 +32,12 @@ REASONING_EFFORT_LOOKUP        gpt-oss reasoning effort of the ticker lookup
 REASONING_EFFORT_NARRATIVE     reasoning effort of the narrative (``medium``)
 MAX_CONCURRENT_REQUESTS        requests the server works on at once (default 32)
 MAX_QUEUED_REQUESTS            requests that may wait for a turn (default 64)
+MEMORY_BACKEND                 session store: ``memory`` (default) | ``sqlite`` | ``agentcore``
+SESSION_DB                     SQLite file for ``sqlite`` (default ``.stock-agent/sessions.sqlite``)
+AGENTCORE_MEMORY_ID            AgentCore Memory id for ``agentcore``
+SESSION_MAX_TURNS              turns a session remembers, oldest out (default 20)
+SESSION_MAX_RECORDS            ticker records a session remembers, oldest out (default 10)
+REPORT_URL_EXPIRES_SECONDS     presigned report URL lifetime, ≤ 3600; 0 = none (default 3600)
 =============================  ==============================================
 
 gpt-oss counts its reasoning toward ``max_tokens``, so the effort is set per
@@ -48,6 +54,7 @@ from typing import Any
 
 MODEL_PROVIDERS = ("offline", "openai", "sagemaker")
 DATA_PROVIDERS = ("simulated", "yfinance")
+MEMORY_BACKENDS = ("memory", "sqlite", "agentcore")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 REASONING_EFFORTS = ("low", "medium", "high")
 
@@ -82,6 +89,12 @@ _ENV_NAMES: dict[str, str] = {
     "reasoning_effort_narrative": "REASONING_EFFORT_NARRATIVE",
     "max_concurrent_requests": "MAX_CONCURRENT_REQUESTS",
     "max_queued_requests": "MAX_QUEUED_REQUESTS",
+    "memory_backend": "MEMORY_BACKEND",
+    "session_db": "SESSION_DB",
+    "agentcore_memory_id": "AGENTCORE_MEMORY_ID",
+    "session_max_turns": "SESSION_MAX_TURNS",
+    "session_max_records": "SESSION_MAX_RECORDS",
+    "report_url_expires_seconds": "REPORT_URL_EXPIRES_SECONDS",
 }
 
 
@@ -110,6 +123,12 @@ class AgentContext:
     reasoning_effort_narrative: str = "medium"
     max_concurrent_requests: int = 32
     max_queued_requests: int = 64
+    memory_backend: str = "memory"
+    session_db: str = ".stock-agent/sessions.sqlite"
+    agentcore_memory_id: str | None = None
+    session_max_turns: int = 20
+    session_max_records: int = 10
+    report_url_expires_seconds: int = 3600
 
     def __post_init__(self) -> None:
         self.validate()
@@ -166,6 +185,16 @@ class AgentContext:
             raise bad("max_concurrent_requests", "an integer in [1, 256]")
         if not 0 <= self.max_queued_requests <= 4096:
             raise bad("max_queued_requests", "an integer in [0, 4096]")
+        if self.memory_backend not in MEMORY_BACKENDS:
+            raise bad("memory_backend", " | ".join(MEMORY_BACKENDS))
+        if self.memory_backend == "agentcore" and not self.agentcore_memory_id:
+            raise bad("agentcore_memory_id", "a memory id when MEMORY_BACKEND=agentcore")
+        if not 1 <= self.session_max_turns <= 100:
+            raise bad("session_max_turns", "an integer in [1, 100]")
+        if not 1 <= self.session_max_records <= 50:
+            raise bad("session_max_records", "an integer in [1, 50]")
+        if not 0 <= self.report_url_expires_seconds <= 3600:
+            raise bad("report_url_expires_seconds", "seconds in [0, 3600] (0: no report links)")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> AgentContext:

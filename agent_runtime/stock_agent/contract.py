@@ -20,6 +20,13 @@ Validation is strict because the payload comes from the network:
 The response (see :func:`build_response`) is built from the typed records
 in the graph state; its ``text`` and per-ticker ``sections`` print figures
 only through :mod:`stock_agent.formatting`, the same rows the PDF prints.
+Besides today's keys it carries ``intent`` (``analyze`` | ``compare`` |
+``question``), ``session_id`` (echoed), ``answer`` (the text answer of a
+question, else ``null``), ``comparison`` (``{"symbols", "table", "leaders",
+"narrative", "narrative_source", "report": {"uri", "key", "bytes", "sha256",
+"url"?}}`` for a comparison, else ``null``) and, for a request with a
+session, ``session_saved``. A report's ``url`` (a presigned HTTPS GET of that
+one key) is present only where the store can sign one (S3).
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import formatting
 from .context import MAX_PROMPT_CHARS, AgentContext
@@ -310,8 +317,33 @@ def _data_json(snapshot: StockSnapshot) -> dict[str, Any]:
     return data
 
 
-def build_response(state: AgentState, *, ctx: AgentContext | None = None) -> dict[str, Any]:
-    """The success response of the contract, from the graph's records."""
+class ReportLinker(Protocol):
+    """A store that can hand out a time-limited HTTPS link to one stored report."""
+
+    def link(self, key: str) -> str | None: ...
+
+
+def report_json(ref: ReportRef, *, link: ReportLinker | None = None) -> dict[str, Any]:
+    """A stored report as the contract shows it; ``url`` only where the store can sign one."""
+    body: dict[str, Any] = {
+        "uri": ref.uri,
+        "key": ref.key,
+        "bytes": ref.bytes,
+        "sha256": ref.sha256,
+    }
+    url = link.link(ref.key) if link is not None and hasattr(link, "link") else None
+    if url:
+        body["url"] = url
+    return body
+
+
+def build_response(
+    state: AgentState, *, ctx: AgentContext | None = None, link: Any = None
+) -> dict[str, Any]:
+    """The success response of the contract, from the graph's records.
+
+    ``link``: the report store; when it can presign (S3), each report gets a ``url``.
+    """
     tickers = [
         _Ticker(
             symbol=s,
@@ -342,12 +374,7 @@ def build_response(state: AgentState, *, ctx: AgentContext | None = None) -> dic
                     "source": t.narrative.source,
                     "model_calls": t.narrative.model_calls,
                 },
-                "report": {
-                    "uri": t.report.uri,
-                    "key": t.report.key,
-                    "bytes": t.report.bytes,
-                    "sha256": t.report.sha256,
-                },
+                "report": report_json(t.report, link=link),
                 "generated_at": t.generated_at.astimezone(UTC).isoformat(),
                 "sections": sections,
             }
@@ -366,7 +393,9 @@ def build_response(state: AgentState, *, ctx: AgentContext | None = None) -> dic
             {"symbol": s, "stage": f["stage"], "code": f["code"], "message": f["message"]}
             for s, f in failures.items()
         ],
-        "text": render_text(per_ticker, warnings),
+        "text": _turn_text(state, per_ticker, warnings),
+        "answer": state.get("answer"),
+        "comparison": _comparison_json(state.get("comparison"), link=link),
         "metrics": {
             "timings_ms": dict(state.get("timings_ms", {})),
             "model_calls": state.get("model_calls", 0),
@@ -377,6 +406,31 @@ def build_response(state: AgentState, *, ctx: AgentContext | None = None) -> dic
         },
     }
     return response
+
+
+def _comparison_json(comparison: dict[str, Any] | None, *, link: Any) -> dict[str, Any] | None:
+    if not comparison:
+        return None
+    body = dict(comparison)
+    report = comparison.get("report")
+    if report:
+        body["report"] = report_json(ReportRef(**report), link=link)
+    return body
+
+
+def _turn_text(
+    state: AgentState, per_ticker: list[tuple[str, dict[str, str]]], warnings: list[str]
+) -> str:
+    """The answer of a question, or the three sections (plus the comparison, if any)."""
+    answer = state.get("answer")
+    if answer:
+        tail = "\n\nWARNINGS:\n" + "\n".join(f"- {w}" for w in warnings) if warnings else ""
+        return f"ANSWER:\n{_RULE}\n{answer}{tail}\n"
+    text = render_text(per_ticker, warnings)
+    comparison = state.get("comparison")
+    if comparison:
+        text += f"\nCOMPARISON:\n{_RULE}\n{comparison['narrative']}\n"
+    return text
 
 
 def error_body(err: AgentError) -> dict[str, Any]:

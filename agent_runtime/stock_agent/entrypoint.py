@@ -62,7 +62,7 @@ from .limits import Admission, AdmissionLimits
 from .logging_setup import configure_logging, quiet_agentcore_handlers, request_scope
 
 if TYPE_CHECKING:
-    from .graph import StockAgent
+    from .agent import StockAgent
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ class AgentHolder:
         """Import the graph and build the agent and its clients (a bad setting raises)."""
         try:
             if self._agent is None:
-                from .graph import StockAgent
+                from .agent import StockAgent
 
                 self._agent = StockAgent(ctx=self._ctx)
             _ = self._agent.dependencies
@@ -182,6 +182,19 @@ class AgentHolder:
             logger.error("the agent is not ready", extra={"waited_s": timeout_s})
             raise internal_error()
         return self._agent
+
+
+def caller_actor(context: RequestContext) -> str | None:
+    """The caller's identity for session isolation (:func:`stock_agent.memory.resolve_actor`).
+
+    Read from the raw request: the SDK copies only ``Authorization`` and the
+    custom headers into ``request_headers``, not the runtime user id header.
+    """
+    from .memory import resolve_actor
+
+    raw = getattr(context, "request", None)
+    headers = dict(raw.headers) if raw is not None else dict(context.request_headers or {})
+    return resolve_actor(headers)
 
 
 def create_app(
@@ -244,6 +257,7 @@ def create_app(
             logger.warning("invalid payload", extra={"code": err.code})
             return error_response(err)
         session_id = request.session_id or context.session_id
+        actor = caller_actor(context)
         warnings: Sequence[str] = (
             [f"ignored unknown payload keys: {', '.join(request.ignored_keys)}"]
             if request.ignored_keys
@@ -254,17 +268,22 @@ def create_app(
             try:
                 stock_agent = holder.get()
                 if request.stream:
-                    stock_agent.preflight(request.prompt)
+                    stock_agent.preflight(request.prompt, session_id=session_id, actor=actor)
                     return _events_in_thread(
                         lambda: stock_agent.stream(
                             request.prompt,
                             request_id=request_id,
                             session_id=session_id,
+                            actor=actor,
                             warnings=warnings,
                         )
                     )
                 result = stock_agent.invoke(
-                    request.prompt, request_id=request_id, session_id=session_id, warnings=warnings
+                    request.prompt,
+                    request_id=request_id,
+                    session_id=session_id,
+                    actor=actor,
+                    warnings=warnings,
                 )
                 return notify.after_run(result) if request.notify else result
             except AgentError as err:

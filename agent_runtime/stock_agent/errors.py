@@ -23,6 +23,7 @@ ERROR_STATUS: dict[str, int] = {
     "prompt_too_long": 413,
     "too_many_tickers": 422,
     "no_ticker": 422,
+    "no_context": 422,
     "unknown_ticker": 422,
     "market_data_unavailable": 503,
     "report_upload_failed": 502,

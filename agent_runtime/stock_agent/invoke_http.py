@@ -77,14 +77,25 @@ def _status_line_failure(err: http.client.BadStatusLine) -> InvokeFailure:
     return InvokeFailure(f"the server did not answer with HTTP (its first line: '{shown}')")
 
 
+def _request_headers(user_id: str | None) -> dict[str, str]:
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if user_id:
+        headers["X-Amzn-Bedrock-AgentCore-Runtime-User-Id"] = user_id
+    return headers
+
+
 def post_json(
     url: str,
     payload: dict[str, Any],
     *,
     timeout_s: float,
     max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    user_id: str | None = None,
 ) -> InvokeReply:
-    """POST ``payload`` to ``url + /invocations``; the whole reply within the limits."""
+    """POST ``payload`` to ``url + /invocations``; the whole reply within the limits.
+
+    ``user_id`` travels as AgentCore's runtime user-id header: the actor whose session it is.
+    """
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvokeFailure(f"--url {url!r} is not an http(s) URL")
@@ -111,7 +122,7 @@ def post_json(
                     "POST",
                     path,
                     body=json.dumps(payload).encode(),
-                    headers={"Content-Type": "application/json", "Accept": "application/json"},
+                    headers=_request_headers(user_id),
                 )
                 response = conn.getresponse()
                 progress["status"] = response.status

@@ -29,6 +29,14 @@ REPORT_UPLOAD_FAILURES = "ReportUploadFailures"
 MODEL_TOKENS = "ModelTokens"
 UPLOAD_FAILURE_CODE = "report_upload_failed"
 
+# Stages graphed on the dashboard (the article's pipeline). Conversation stages
+# (comparison_report, answer_question) stay in the response's timings only, so
+# the metric contract shared with the Monitoring stack does not change.
+PIPELINE_STAGES = frozenset(
+    {"understand_request", "data_gathering", "performance_analysis", "narrative",
+     "report_generation"}
+)  # fmt: skip
+
 _write_lock = threading.Lock()
 
 
@@ -64,6 +72,8 @@ def emf_record(
         MODEL_TOKENS: model_tokens,
     }
     for name, millis in sorted(timings_ms.items()):
+        if name not in PIPELINE_STAGES:
+            continue
         metric = _stage_metric_name(name)
         metrics.append({"Name": metric, "Unit": "Milliseconds"})
         values[metric] = round(float(millis), 3)

@@ -34,11 +34,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 logger = logging.getLogger(__name__)
 
 TOPIC_ENV = "NOTIFY_TOPIC_ARN"
-LINK_EXPIRY_ENV = "REPORT_LINK_EXPIRY_SECONDS"
+LINK_EXPIRY_ENV = "REPORT_URL_EXPIRES_SECONDS"  # the same lifetime as report.url
 _TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 # S3 SigV4 presigned URLs live at most 7 days.
 MIN_LINK_SECONDS = 60
-MAX_LINK_SECONDS = 604_800
+MAX_LINK_SECONDS = 3600  # at most one hour, as report.url
 # SNS: a subject is at most 100 printable ASCII characters.
 MAX_SUBJECT_CHARS = 100
 CLIENT_TIMEOUT_SECONDS = 10
@@ -70,7 +70,7 @@ class NotifySettings:
             )
         raw = env.get(LINK_EXPIRY_ENV, "").strip()
         expiry: int | None = None
-        if raw:
+        if raw and raw != "0":  # 0: no links
             if not raw.isdigit() or not MIN_LINK_SECONDS <= int(raw) <= MAX_LINK_SECONDS:
                 raise NotifyError(
                     "bad_notify_setting",

@@ -4,6 +4,12 @@ Each stage adds its records (the dataclasses of :mod:`stock_agent.records`)
 under the ticker's symbol; no stage stores or re-reads another stage's
 text. Warnings, degraded reasons, stage timings and model-call counts have
 reducers so a stage returns only what it adds.
+
+With a checkpointer the state outlives the request: only ``session`` is
+meant to carry over. Each turn starts by overwriting every per-turn key
+(:func:`turn_input`, using LangGraph's ``Overwrite`` so reducers do not add
+the new turn to the old one), and ``respond`` empties the per-ticker records
+so a stored checkpoint holds the session and the last response only.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from datetime import datetime
 from typing import Annotated, Any, TypedDict
 
 from .records import Narrative, ReportRef, StockAnalysis, StockSnapshot
+from .session import SessionMemory
 
 
 def merge_dicts(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
@@ -38,7 +45,9 @@ class AgentState(TypedDict, total=False):
     deadline: float  # time.monotonic() value; every stage and model call honours it
     # understand_request
     intent: str
+    route: str  # analyze | compare | question (or the error routes to respond)
     tickers: list[str]
+    question: dict[str, Any] | None  # {"figures": [...], "verdicts": [...], "why": bool}
     # per-ticker records, keyed by symbol
     snapshots: dict[str, StockSnapshot]
     analyses: dict[str, StockAnalysis]
@@ -53,5 +62,58 @@ class AgentState(TypedDict, total=False):
     model_calls: Annotated[int, operator.add]
     prompt_tokens: Annotated[int, operator.add]
     completion_tokens: Annotated[int, operator.add]
+    # compare / question
+    comparison: dict[str, Any] | None
+    answer: str | None
+    # why the turn goes straight to the response: {"code", "message"} of the contract
+    error: dict[str, Any] | None
+    # what the conversation remembers (JSON data; kept by the checkpointer between turns)
+    session: SessionMemory
     # respond
     response: dict[str, Any]
+
+
+# Keys whose reducers would add a new turn to the previous one: each turn overwrites them.
+_REDUCED_DEFAULTS: dict[str, Any] = {
+    "failures": {},
+    "warnings": [],
+    "degraded_reasons": [],
+    "timings_ms": {},
+    "model_calls": 0,
+    "prompt_tokens": 0,
+    "completion_tokens": 0,
+}
+
+
+def turn_input(
+    *,
+    request_id: str,
+    session_id: str | None,
+    prompt: str,
+    deadline: float,
+    warnings: list[str],
+) -> dict[str, Any]:
+    """The graph input of one turn: every per-turn key fresh, ``session`` untouched."""
+    overwrite = "__overwrite__"  # langgraph.channels.binop's sentinel, JSON-safe
+    fresh: dict[str, Any] = {k: {overwrite: v} for k, v in _REDUCED_DEFAULTS.items()}
+    fresh["warnings"] = {overwrite: list(warnings)}
+    return {
+        **fresh,
+        "request_id": request_id,
+        "session_id": session_id,
+        "prompt": prompt,
+        "deadline": deadline,
+        "intent": "analyze",
+        "route": "analyze",
+        "tickers": [],
+        "question": None,
+        "snapshots": {},
+        "analyses": {},
+        "narratives": {},
+        "reports": {},
+        "generated_at": {},
+        "comparison": None,
+        "answer": None,
+        "error": None,
+        "response": {},
+    }

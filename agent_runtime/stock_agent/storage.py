@@ -104,6 +104,23 @@ def build_report_key(*, symbol: str, generated_at: datetime, unique_suffix: str)
     return f"{when:%Y/%m/%d}/{clean}_Stock_Report_{when:%Y%m%d_%H%M%S}_{unique_suffix}.pdf"
 
 
+def build_comparison_key(*, symbols: list[str], generated_at: datetime, unique_suffix: str) -> str:
+    """``YYYY/MM/DD/{A}-{B}[-...]_Comparison_{YYYYmmdd_HHMMSS}_{suffix}.pdf`` in UTC.
+
+    Each symbol is validated as in :func:`build_report_key`.
+    """
+    keys = [
+        build_report_key(symbol=s, generated_at=generated_at, unique_suffix=unique_suffix)
+        for s in symbols
+    ]
+    if len(keys) < 2:
+        raise ValueError(f"a comparison needs at least two symbols, got {symbols!r}")
+    names = [k.split("/")[-1].split("_Stock_Report_")[0] for k in keys]
+    folder, _, first = keys[0].rpartition("/")
+    stamp = first.split("_Stock_Report_")[1]
+    return f"{folder}/{'-'.join(names)}_Comparison_{stamp}"
+
+
 def _check_key(key: str) -> None:
     """Refuse keys that could escape the store's root or are not report keys."""
     parts = key.split("/")
@@ -277,6 +294,7 @@ class S3ReportStore:
         bucket: str,
         client: Any,
         max_attempts: int = 3,
+        url_expires_seconds: int = 3600,
         backoff_base: float = 0.2,
         backoff_cap: float = 4.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -288,9 +306,34 @@ class S3ReportStore:
         self.bucket = bucket
         self.client = client
         self.max_attempts = max_attempts
+        if not 1 <= url_expires_seconds <= 3600:
+            raise ValueError(
+                f"url_expires_seconds={url_expires_seconds} is invalid: expected 1..3600"
+            )
+        self.url_expires_seconds = url_expires_seconds
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._sleep = sleep
+
+    def link(self, key: str) -> str | None:
+        """A presigned HTTPS GET of this one report, valid ``url_expires_seconds`` (≤ 1 h).
+
+        Signing is local (no request); the runtime role's ``s3:GetObject`` on
+        report keys is what makes the link work. ``None`` if it cannot be signed.
+        """
+        _check_key(key)
+        if self.url_expires_seconds == 0:  # links are off: the role cannot read reports
+            return None
+        try:
+            url: str = self.client.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self.bucket, "Key": key},
+                ExpiresIn=self.url_expires_seconds,
+            )
+        except Exception as exc:  # no credentials: the caller still gets the s3:// uri
+            logger.warning("could not presign a report URL", extra={"error": type(exc).__name__})
+            return None
+        return url
 
     def put(self, *, key: str, data: bytes, metadata: dict[str, str]) -> ReportRef:
         _check_key(key)
@@ -402,10 +445,16 @@ def build_report_store(ctx: AgentContext, *, s3_client: Any | None = None) -> Re
                 "s3",
                 region_name=ctx.aws_region,
                 config=Config(
+                    # presigned report links: SigV4 (X-Amz-Expires, at most 7 days by design)
+                    signature_version="s3v4",
                     connect_timeout=5,
                     read_timeout=30,
                     retries={"mode": "standard", "total_max_attempts": 1},
                 ),
             )
-        return S3ReportStore(bucket=ctx.report_bucket, client=s3_client)
+        return S3ReportStore(
+            bucket=ctx.report_bucket,
+            client=s3_client,
+            url_expires_seconds=ctx.report_url_expires_seconds,
+        )
     return LocalReportStore(root=Path(ctx.reports_dir))

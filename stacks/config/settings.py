@@ -482,9 +482,10 @@ class StorageSettings:
     infrequent_access_after_days: int | None = None
     noncurrent_retention_days: int = 7
     access_log_retention_days: int = 30
-    # Offer presigned GET links to reports: adds s3:GetObject to the runtime role.
-    presigned_links: bool = False
-    # How long a presigned link works (S3's SigV4 limit is 7 days).
+    # Offer presigned GET links to reports (the response's report.url and the run
+    # notifications): adds s3:GetObject on report keys to the runtime role.
+    presigned_links: bool = True
+    # How long a presigned link works: at most one hour, so a leaked link dies soon.
     presigned_link_seconds: int = 3600
 
     def validate(self) -> None:
@@ -495,7 +496,7 @@ class StorageSettings:
             "storage.presigned_link_seconds",
             self.presigned_link_seconds,
             minimum=60,
-            maximum=604_800,
+            maximum=3600,
         )
         if self.infrequent_access_after_days is not None:
             _positive(

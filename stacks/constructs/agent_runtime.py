@@ -86,6 +86,13 @@ class AgentRuntime(Construct):
                 max_lifetime=Duration.seconds(max_lifetime_seconds),
             ),
             authorizer_configuration=_authorizer(jwt),
+            # The verified JWT reaches the container only through the allowlist; its sub
+            # claim is the actor of the caller's sessions (stock_agent/memory.py).
+            request_header_configuration=(
+                agentcore.RequestHeaderConfiguration(allowlisted_headers=["Authorization"])
+                if jwt is not None
+                else None
+            ),
             logging_configs=[
                 agentcore.LoggingConfig(
                     log_type=agentcore.LogType.APPLICATION_LOGS,

@@ -190,7 +190,7 @@ def test_each_call_sends_its_reasoning_effort(tmp_path: Path, vllm: FakeVLLM) ->
     """Lookup ``low``, narrative ``medium`` by default, in vLLM's request body."""
     _lookup_then_narrative(vllm)
     with serve(tmp_path, model_provider="openai", openai_base_url=vllm.url) as server:
-        reply = post(server, {"prompt": "Analyze apple please"})
+        reply = post(server, {"prompt": "Analyze the iPhone maker please"})
     assert reply.status == 200, reply.body[:300]
     lookup, narrative = vllm.chat_requests[0], vllm.chat_requests[1]
     assert lookup["tools"][0]["function"]["name"] == "report_tickers"
@@ -208,7 +208,7 @@ def test_reasoning_effort_is_configurable(tmp_path: Path, vllm: FakeVLLM) -> Non
         reasoning_effort_lookup="medium",
         reasoning_effort_narrative="high",
     ) as server:
-        assert post(server, {"prompt": "Analyze apple please"}).status == 200
+        assert post(server, {"prompt": "Analyze the iPhone maker please"}).status == 200
     assert [r["reasoning_effort"] for r in vllm.chat_requests[:2]] == ["medium", "high"]
 
 
@@ -233,7 +233,7 @@ def test_a_lookup_cut_off_at_the_token_limit_is_a_clear_no_ticker(
     """gpt-oss spent the 256 tokens reasoning: no tool call, ``finish_reason: length``."""
     vllm.enqueue(body=chat_completion("", reasoning="thinking " * 200, finish_reason="length"))
     with serve(tmp_path, model_provider="openai", openai_base_url=vllm.url) as server:
-        reply = post(server, {"prompt": "Analyze apple please"})
+        reply = post(server, {"prompt": "Analyze the iPhone maker please"})
     error = structured_error(reply, ("no_ticker",))
     assert "finish_reason=length" in error["message"]
 
@@ -313,10 +313,10 @@ def test_a_cold_model_is_woken_at_the_first_node_and_the_stream_says_so(
 def test_a_company_name_while_the_model_starts_is_503_with_retry_after(
     tmp_path: Path, vllm: FakeVLLM, structured_error: Callable[..., dict[str, Any]]
 ) -> None:
-    """Only the model can map "apple" to a ticker, and it is starting: not ``no_ticker``."""
+    """Only the model can map "the iPhone maker" to a ticker, and it is starting: a 503."""
     with cold_sagemaker(tmp_path, vllm) as (server, _runtime):
         started = time.monotonic()
-        reply = post(server, {"prompt": "Analyze apple please"})
+        reply = post(server, {"prompt": "Analyze the iPhone maker please"})
         elapsed = time.monotonic() - started
     error = structured_error(reply, ("model_starting",))
     assert error["retry_after"] >= 60

@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 from stock_agent import entrypoint
+from stock_agent.agent import Dependencies, StockAgent
 from stock_agent.context import AgentContext
 from stock_agent.errors import AgentError
-from stock_agent.graph import Dependencies, StockAgent
 from stock_agent.models.types import ModelError
 
 pytestmark = pytest.mark.slow

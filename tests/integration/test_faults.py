@@ -39,9 +39,9 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 from pypdf import PdfReader
+from stock_agent.agent import Dependencies, StockAgent
 from stock_agent.context import AgentContext
 from stock_agent.entrypoint import create_app
-from stock_agent.graph import Dependencies, StockAgent
 from stock_agent.market_data import MarketDataError, get_provider
 from stock_agent.models.openai import OpenAIModelClient
 from stock_agent.models.sagemaker import SageMakerModelClient
@@ -626,7 +626,11 @@ def test_provider_failing_for_one_of_several_tickers(tmp_path: Path, harness: An
     assert {f["symbol"] for f in body["failed"]} == {"MSFT"}
     assert body["failed"][0]["code"] == "market_data_unavailable"
     assert any("MSFT" in w for w in body["warnings"]), body["warnings"]
-    assert len(files) == 2 and not any("MSFT" in p.name for p in files)
+    per_ticker = {p for p in files if "_Stock_Report_" in p.name}
+    assert len(per_ticker) == 2 and not any("MSFT" in p.name for p in files)
+    # the two that completed are also compared, in one more PDF
+    assert [p.name.split("_")[0] for p in files - per_ticker] == ["AAPL-KO"]
+    assert body["comparison"]["symbols"] == ["AAPL", "KO"]
     assert "MSFT" not in body["text"].split("WARNINGS:")[0]
 
 

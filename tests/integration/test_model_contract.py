@@ -149,7 +149,11 @@ def _agent_settings(stage: str) -> AgentContext:
     ]
     assert len(runtimes) == 1, "expected one AgentCore runtime in the app"
     raw = runtimes[0].get("EnvironmentVariables", {})
-    stand_ins = {"SAGEMAKER_ENDPOINT_NAME": "endpoint-from-import", "AWS_REGION": "us-east-1"}
+    stand_ins = {
+        "SAGEMAKER_ENDPOINT_NAME": "endpoint-from-import",
+        "AWS_REGION": "us-east-1",
+        "AGENTCORE_MEMORY_ID": "SessionMemory_from_import-AbCdEf1234",
+    }
     env = {k: v if isinstance(v, str) else stand_ins.get(k, "") for k, v in raw.items()}
     env.pop("REPORT_BUCKET", None)
     return AgentContext.from_env(env)

@@ -52,7 +52,7 @@ def test_notify_publishes_one_message_with_scores_and_a_working_report_link(
         env = {
             "REPORT_BUCKET": BUCKET,
             "NOTIFY_TOPIC_ARN": topic_arn,
-            "REPORT_LINK_EXPIRY_SECONDS": "600",
+            "REPORT_URL_EXPIRES_SECONDS": "600",
             "AWS_ENDPOINT_URL": endpoint,
             "AWS_REGION": REGION,
             "AWS_ACCESS_KEY_ID": "testing",

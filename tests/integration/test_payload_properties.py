@@ -203,7 +203,8 @@ def test_success_only_for_the_parsers_tickers(
         response = reply.json()
         assert response["tickers"] == expected_tickers, (prompt, response["tickers"])
         assert [r["symbol"] for r in response["results"]] == expected_tickers
-        assert len(agent_server.report_files() - before) == len(expected_tickers)
+        new = agent_server.report_files() - before
+        assert len([p for p in new if "_Stock_Report_" in p.name]) == len(expected_tickers)
     else:
         structured_error(reply, (expected_code,))
         assert 400 <= reply.status < 500

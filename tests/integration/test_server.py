@@ -109,6 +109,9 @@ def test_streaming_emits_stage_events_then_the_result(agent_server: Any) -> None
         ("narrative", "PG"),
         ("report_generation", "KO"),
         ("report_generation", "PG"),
+        ("comparison_report", None),
+        ("remember", None),
+        ("respond", None),
     ]
     final = events[-1]
     assert final["event"] == "result"

@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from stock_agent import storage
+from stock_agent.agent import StockAgent
 from stock_agent.context import AgentContext
+from stock_agent.dependencies import Dependencies
 from stock_agent.entrypoint import create_app, server_config
-from stock_agent.graph import Dependencies, StockAgent
 from stock_agent.http_guard import GuardSettings
 from stock_agent.market_data import get_provider
 from stock_agent.models.client import build_model_client

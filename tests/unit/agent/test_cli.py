@@ -148,3 +148,22 @@ def test_render_server_sent_events_uses_the_result_event() -> None:
     error_stream = b'data: {"event": "error", "error": {"code": "x", "message": "boom"}}\n\n'
     text, code = render_invoke_body(error_stream, content_type="text/event-stream")
     assert code == 1 and "boom" in text
+
+
+def test_render_shows_the_comparison_and_its_link() -> None:
+    sections = {"data_gathering": "D1", "performance_analysis": "P1", "report_generation": "R1"}
+    comparison = {
+        "symbols": ["AAPL", "MSFT"],
+        "narrative": "MSFT leads on Beta.",
+        "report": {
+            "uri": "s3://b/k.pdf",
+            "url": "https://b.s3.amazonaws.com/k.pdf?X-Amz-Expires=3600",
+        },
+    }
+    text, code = render_invoke_body(_response(sections, comparison=comparison))
+    assert code == 0
+    assert "COMPARISON:" in text and "MSFT leads on Beta." in text
+    assert "Comparison report: https://b.s3.amazonaws.com/k.pdf?X-Amz-Expires=3600" in text
+    # a malformed comparison is shown as far as it goes, never a crash
+    text, code = render_invoke_body(_response(sections, comparison={"report": "x"}))
+    assert code == 0 and "Comparison report: (none)" in text

@@ -17,11 +17,11 @@ from urllib.parse import unquote, urlparse
 import pytest
 from pypdf import PdfReader
 from stock_agent import storage
+from stock_agent.agent import Dependencies, StockAgent
 from stock_agent.analysis import analyze
 from stock_agent.context import AgentContext
 from stock_agent.errors import AgentError
 from stock_agent.formatting import key_figures
-from stock_agent.graph import Dependencies, StockAgent
 from stock_agent.market_data import get_provider
 from stock_agent.records import to_jsonable
 
@@ -123,7 +123,7 @@ def test_multi_ticker_text_has_a_subsection_per_ticker(tmp_path: Path) -> None:
 
 def test_company_name_without_a_model_is_no_ticker(tmp_path: Path) -> None:
     with pytest.raises(AgentError) as info:
-        _agent(tmp_path).invoke("analyze apple", request_id="req-5")
+        _agent(tmp_path).invoke("analyze foobarco", request_id="req-5")
     assert info.value.code == "no_ticker"
     assert "no model is configured" in info.value.message
 
@@ -137,6 +137,8 @@ def test_stream_emits_stage_events_in_order_then_the_result(tmp_path: Path) -> N
         "performance_analysis",
         "narrative",
         "report_generation",
+        "remember",
+        "respond",
     ]
     assert all(e["request_id"] == "req-6" for e in events[:-1])
     assert events[-1]["event"] == "result"

@@ -100,7 +100,8 @@ def test_bad_notify_values_are_invalid_payloads(payload: dict[str, Any], message
         ({}, NotifySettings(topic_arn=None, link_expiry_seconds=None)),
         ({TOPIC_ENV: TOPIC}, NotifySettings(topic_arn=TOPIC, link_expiry_seconds=None)),
         ({TOPIC_ENV: TOPIC, LINK_EXPIRY_ENV: "60"}, NotifySettings(TOPIC, 60)),
-        ({TOPIC_ENV: TOPIC, LINK_EXPIRY_ENV: "604800"}, NotifySettings(TOPIC, 604_800)),
+        ({TOPIC_ENV: TOPIC, LINK_EXPIRY_ENV: "3600"}, NotifySettings(TOPIC, 3600)),
+        ({TOPIC_ENV: TOPIC, LINK_EXPIRY_ENV: "0"}, NotifySettings(TOPIC, None)),
         # AgentCore sets AWS_REGION; boto3 alone would only read AWS_DEFAULT_REGION.
         ({TOPIC_ENV: TOPIC, "AWS_REGION": "us-west-2"}, NotifySettings(TOPIC, None, "us-west-2")),
         ({"AWS_DEFAULT_REGION": "eu-west-1"}, NotifySettings(None, None, "eu-west-1")),
@@ -116,7 +117,7 @@ def test_settings_from_env(env: dict[str, str], expected: NotifySettings) -> Non
         {TOPIC_ENV: "arn:aws:sqs:us-east-1:123456789012:queue"},
         {TOPIC_ENV: "my-topic"},
         {LINK_EXPIRY_ENV: "59"},
-        {LINK_EXPIRY_ENV: "604801"},
+        {LINK_EXPIRY_ENV: "3601"},
         {LINK_EXPIRY_ENV: "1h"},
     ],
 )

@@ -144,8 +144,10 @@ def test_row1_and_row3_run_the_real_graph_with_tiny_n() -> None:
     assert row1.figure.startswith("p50 ") and "2 runs" in row1.note
     assert bench.overhead_p50_s is not None and bench.overhead_p50_s > 0
     assert [r.what.rsplit("(", 1)[1] for r in rows3] == ["1 ticker)", "3 tickers)"]
-    # The design asks the model once per ticker for the narrative: not a timing.
-    assert all(r.figure.startswith("1 calls") for r in rows3)
+    # The design asks the model once per ticker for the narrative: not a timing. Three
+    # tickers are a comparison, whose comparison narrative is one call more.
+    assert rows3[0].figure.startswith("1 calls")
+    assert "4 calls for 3 ticker(s)" in rows3[1].note
     assert all(r.ok for r in rows3)
 
 
@@ -182,3 +184,11 @@ def test_react_baseline_drives_the_agent_tools_with_four_model_calls(tmp_path: P
     assert tokens == sorted(tokens) and tokens[0] < tokens[-1]
     pdfs = list(tmp_path.rglob("*.pdf"))
     assert len(pdfs) == 1 and pdfs[0].read_bytes().startswith(b"%PDF")
+
+
+def test_conversation_rows_measure_every_figure_with_tiny_n() -> None:
+    from bench.rows_conversation import row10
+
+    rows = row10(runs=1)
+    assert [r.number for r in rows] == ["10a", "10b", "10c", "10d"]
+    assert all(r.ok is not None and r.figure != "—" for r in rows)

@@ -22,6 +22,7 @@ from stacks.config import load_stage
 from stacks.iam_stack import (
     RUNTIME_METRICS_NAMESPACE,
     SAGEMAKER_INVOKE_ACTIONS,
+    SESSION_MEMORY_ACTIONS,
     WILDCARD_RESOURCE_ACTIONS,
 )
 from tests.support.cdk_synth import resources, variant_templates
@@ -156,8 +157,14 @@ def test_runtime_role_is_scoped_to_our_endpoint_bucket_and_image(
     assert set(statements) == {
         "PullAgentImage", "EcrLogin", "RuntimeLogGroups", "RuntimeLogStreams",
         "DescribeLogGroups", "XRay", "PublishRuntimeMetrics", "WorkloadAccessToken",
-        "InvokeModel", "WriteReports",
+        "InvokeModel", "WriteReports", "SessionMemory",
     }  # fmt: skip
+    memory = statements["SessionMemory"]
+    # exactly the data-plane calls of AgentCoreMemorySaver, on this stage's memory only
+    assert memory["Action"] == SESSION_MEMORY_ACTIONS
+    assert memory["Action"] == ["bedrock-agentcore:CreateEvent", "bedrock-agentcore:ListEvents"]
+    arn = memory["Resource"]
+    assert "Fn::ImportValue" in arn and "SessionMemory" in arn["Fn::ImportValue"], arn
     invoke = statements["InvokeModel"]
     assert invoke["Action"] == SAGEMAKER_INVOKE_ACTIONS
     prefix = "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:"
@@ -166,7 +173,8 @@ def test_runtime_role_is_scoped_to_our_endpoint_bucket_and_image(
         f"{prefix}inference-component/{config.inference_component_name.lower()}",
     ]
     write = statements["WriteReports"]
-    assert write["Action"] == "s3:PutObject"  # no GetObject without presigned links
+    # presigned report links are on by default: GetObject on the report keys, nothing more
+    assert sorted(write["Action"]) == ["s3:GetObject", "s3:PutObject"]
     assert _join(write["Resource"]).startswith("import:GptOssAgent-")
     assert _join(write["Resource"]).endswith("ReportBucket") is False
     assert "ReportBucketArn" in _join(write["Resource"])

@@ -49,9 +49,10 @@ def test_stacks_depend_on_each_other_in_order_without_cycles() -> None:
         assert deps == {
             "Images": set(),
             "Bucket": set(),
-            "Iam": {"Images", "Bucket"},
+            "Memory": set(),
+            "Iam": {"Images", "Bucket", "Memory"},
             "Model": {"Images", "Iam"},
-            "Runtime": {"Images", "Bucket", "Iam", "Model"},
+            "Runtime": {"Images", "Bucket", "Memory", "Iam", "Model"},
             "Monitoring": {"Model", "Runtime"},
         }
         # Every dependency points strictly earlier in STACK_ORDER: a cycle is impossible.

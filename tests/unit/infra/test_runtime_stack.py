@@ -14,6 +14,7 @@ from typing import Any
 from stock_agent.context import AgentContext
 
 from stacks.config import AGENTCORE_REQUEST_TIMEOUT_SECONDS, load_stage
+from stacks.runtime_stack import runtime_environment
 from tests.support.cdk_synth import (
     VARIANT_JWT_DISCOVERY_URL,
     only,
@@ -37,10 +38,14 @@ def test_environment_is_the_agent_contract(
     assert set(env) == {
         "MODEL_PROVIDER", "SAGEMAKER_ENDPOINT_NAME", "SAGEMAKER_INFERENCE_COMPONENT",
         "REPORT_BUCKET", "LOG_LEVEL", "REQUEST_DEADLINE_SECONDS",
-        "MODEL_COLD_START_WAIT_SECONDS", "STAGE",
+        "MODEL_COLD_START_WAIT_SECONDS", "STAGE", "MEMORY_BACKEND", "AGENTCORE_MEMORY_ID",
+        "REPORT_URL_EXPIRES_SECONDS",
     }  # fmt: skip
     # AgentCore sets AWS_REGION in the container itself; the template must not.
     assert "AWS_REGION" not in env
+    assert env["MEMORY_BACKEND"] == "agentcore"
+    assert "SessionMemory" in env["AGENTCORE_MEMORY_ID"]["Fn::ImportValue"]
+    assert env["REPORT_URL_EXPIRES_SECONDS"] == "3600"  # presigned links, at most one hour
     assert env["MODEL_PROVIDER"] == "sagemaker"
     assert env["STAGE"] == stage  # dimension of the agent's EMF metrics (docs/operations.md)
     assert env["SAGEMAKER_INFERENCE_COMPONENT"] == config.inference_component_name
@@ -52,9 +57,12 @@ def test_environment_is_the_agent_contract(
         "SAGEMAKER_ENDPOINT_NAME": config.endpoint_name,
         "REPORT_BUCKET": "gptoss-agent-reports-example",
         "AWS_REGION": "us-west-2",  # what AgentCore puts into the container
+        "AGENTCORE_MEMORY_ID": "StockAgentMemory_dev-AbCdEf1234",
     }
     settings = AgentContext.from_env(literal)
     assert settings.model_provider == "sagemaker"
+    assert settings.memory_backend == "agentcore"
+    assert settings.report_url_expires_seconds == 3600
     assert settings.sagemaker_inference_component == config.inference_component_name
     assert settings.log_level == config.runtime.log_level
     assert settings.model_cold_start_wait_seconds < settings.request_deadline_seconds
@@ -118,6 +126,26 @@ def test_named_endpoint_application_logs_and_outputs(
     assert f"--qualifier {config.runtime.endpoint_name}" in command
     assert "--agent-runtime-arn <ref>" in command
     assert '--payload \'{"prompt": ' in command
+
+
+def test_the_jwt_reaches_the_container_only_with_the_jwt_authorizer(
+    dev_templates: dict[str, dict[str, Any]],
+) -> None:
+    assert "RequestHeaderConfiguration" not in _runtime(dev_templates)
+    assert _runtime(variant_templates())["RequestHeaderConfiguration"] == {
+        "RequestHeaderAllowlist": ["Authorization"]
+    }
+
+
+def test_presigned_links_off_means_no_link_and_no_get_object() -> None:
+    config = load_stage("dev", {"storage.presigned_links": "no"})
+    env = runtime_environment(config, endpoint_name="e", report_bucket_name="b")
+    assert env["REPORT_URL_EXPIRES_SECONDS"] == "0"
+    assert "MEMORY_BACKEND" not in env  # without a memory the agent keeps sessions in-process
+    assert (
+        AgentContext.from_env({**env, "SAGEMAKER_ENDPOINT_NAME": "e"}).report_url_expires_seconds
+        == 0
+    )
 
 
 def test_jwt_authorizer_comes_from_the_stage_config() -> None:

@@ -19,6 +19,7 @@ from stock_agent import parsing
 from stock_agent.context import MAX_TICKERS_PER_REQUEST
 from stock_agent.contract import validate_payload
 
+from stacks.app_builder import STACK_ORDER
 from stacks.config import ConfigError, load_stage
 from stacks.config.settings import MAX_WATCHLIST_TICKERS, WATCHLIST_TICKER_PATTERN
 from stacks.constructs.watchlist_schedule import watchlist_payload
@@ -256,7 +257,7 @@ def test_app_with_the_schedule_is_nag_clean_and_lints_without_errors(tmp_path: P
     result = CliSynth(returncode=process.returncode, outdir=tmp_path, output=output)
     assert result.returncode == 0, result.output
     paths = sorted(tmp_path.glob("*.template.json"))
-    assert len(paths) == 6
+    assert len(paths) == len(STACK_ORDER)
     lint = subprocess.run(
         [str(CFN_LINT), "--format", "json", "--regions", "us-east-1", "--", *map(str, paths)],
         capture_output=True,

@@ -1,0 +1,1 @@
+"""PDF reports rendered from the structured records."""
