@@ -181,7 +181,8 @@ def measure_setup(*, repo: Path, ref: str = "HEAD") -> list[Row]:
             what="pytest wall time, every core",
             figure=f"{pytest_s:.0f} s",
             target=f"≤ {PYTEST_TARGET_S:.0f} s",
-            ok=pytest_s <= PYTEST_TARGET_S,
-            note=f"{at}; {passed} passed; pytest's own figure within 8c, {os.cpu_count()} CPUs",
+            ok=pytest_s <= PYTEST_TARGET_S and not test.returncode,
+            note=f"{at}; {passed} passed, {len(failed)} failed; pytest's own figure within 8c, "
+            f"{os.cpu_count()} CPUs",
         ),
     ]
