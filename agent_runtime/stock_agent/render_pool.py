@@ -60,6 +60,8 @@ _AUTO_INSTRUMENTATION = os.path.join("opentelemetry", "instrumentation", "auto_i
 _TURN = threading.Lock()
 _STATE_LOCK = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
+_starting: threading.Thread | None = None
+_stopped = False  # shutdown() ran while the pool was still starting
 _workers = 0
 _restarts = 0
 
@@ -154,29 +156,52 @@ def _new_pool(workers: int) -> ProcessPoolExecutor:
     )
 
 
-def start(workers: int) -> bool:
+def start(workers: int, *, wait: bool = False) -> bool:
     """Render in ``workers`` processes from now on; ``workers < 2`` keeps rendering here.
 
-    Returns whether a pool is running. Never raises: without a pool, reports
+    The pool starts in a background thread (the forkserver imports reportlab
+    first, which must not delay the server's first ``/ping``); until it is up,
+    reports render in-process. ``wait`` blocks until it is up (tests). Returns
+    whether a pool is (being) started. Never raises: without a pool, reports
     are rendered in this process.
     """
-    global _pool, _workers, _restarts
+    global _starting, _stopped
     if workers < 2:
         logger.info("rendering reports in-process", extra={"render_workers": workers})
         return False
     with _STATE_LOCK:
-        if _pool is not None:
-            return True
-        try:
-            _pool = _new_pool(workers)
-            _pool.submit(_warm_up)
-        except Exception as err:  # no pool means slower, not broken
-            logger.warning("no render pool (%s); rendering reports in-process", err)
-            _pool = None
-            return False
-        _workers, _restarts = workers, 0
-    logger.info("rendering reports in worker processes", extra={"render_workers": workers})
+        if _pool is not None or _starting is not None:
+            thread = _starting
+        else:
+            _stopped = False
+            thread = _starting = threading.Thread(
+                target=_start_pool, args=(workers,), name="render-pool-start", daemon=True
+            )
+            thread.start()
+    if wait and thread is not None:
+        thread.join()
+        return _pool is not None
     return True
+
+
+def _start_pool(workers: int) -> None:
+    global _pool, _workers, _restarts, _starting, _stopped
+    try:
+        pool = _new_pool(workers)
+        pool.submit(_warm_up).result(RENDER_TIMEOUT_S)
+    except Exception as err:  # no pool means slower, not broken
+        logger.warning("no render pool (%s); rendering reports in-process", err)
+        with _STATE_LOCK:
+            _starting = None
+        return
+    with _STATE_LOCK:
+        _starting = None
+        if _stopped:
+            _stopped = False
+            pool.shutdown(wait=False, cancel_futures=True)
+            return
+        _pool, _workers, _restarts = pool, workers, 0
+    logger.info("rendering reports in worker processes", extra={"render_workers": workers})
 
 
 def shutdown(timeout_s: float = SHUTDOWN_TIMEOUT_S) -> None:
@@ -185,9 +210,10 @@ def shutdown(timeout_s: float = SHUTDOWN_TIMEOUT_S) -> None:
     Renders in progress finish (their callers get their PDFs); a worker still
     running after ``timeout_s`` is killed, so a server always stops.
     """
-    global _pool
+    global _pool, _stopped
     with _STATE_LOCK:
         pool, _pool = _pool, None
+        _stopped = _starting is not None
     if pool is None:
         return
     processes = list(getattr(pool, "_processes", {}).values())

@@ -8,6 +8,7 @@ and after SIGKILL (no lifespan shutdown: the workers notice on their own).
 from __future__ import annotations
 
 import io
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,19 @@ OTEL_ENV = {
 }
 
 
+def _pool_processes(server_pid: int, timeout_s: float = 60.0) -> list[psutil.Process]:
+    """The server's descendants once the forkserver and a worker exist (the pool starts in
+    the background, so the first requests may render in-process)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        descendants = psutil.Process(server_pid).children(recursive=True)
+        pool = [p for p in descendants if "multiprocessing.forkserver" in " ".join(p.cmdline())]
+        if len(pool) >= 2:
+            return descendants
+        assert time.monotonic() < deadline, "expected the forkserver and at least one worker"
+        time.sleep(0.2)
+
+
 def test_reports_render_in_workers_and_the_workers_stop_with_the_server(
     agent_server_factory: Any,
 ) -> None:
@@ -48,8 +62,7 @@ def test_reports_render_in_workers_and_the_workers_stop_with_the_server(
             assert pdf.startswith(b"%PDF") and len(pdf) == result["report"]["bytes"]
             assert symbol in PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
         assert server.process is not None
-        descendants = psutil.Process(server.process.pid).children(recursive=True)
-        assert len(descendants) >= 2, "expected the forkserver and at least one worker"
+        descendants = _pool_processes(server.process.pid)
     _, alive = psutil.wait_procs(descendants, timeout=15)
     assert not alive, f"left running after the server stopped: {alive}"
     log = server.log_text()
@@ -64,9 +77,8 @@ def test_pool_processes_skip_telemetry_and_die_with_a_killed_server(tmp_path: Pa
     ) as server:
         assert server.invoke({"prompt": "Analyze SIM_STOCK"}).status == 200
         assert server.process is not None
-        descendants = psutil.Process(server.process.pid).children(recursive=True)
+        descendants = _pool_processes(server.process.pid)
         pool = [p for p in descendants if "multiprocessing.forkserver" in " ".join(p.cmdline())]
-        assert len(pool) >= 2, "expected the forkserver and at least one worker"
         for process in pool:
             env = process.environ()
             assert env.get("OTEL_SDK_DISABLED") == "true"

@@ -42,7 +42,7 @@ def expected_pdf() -> bytes:
 
 @pytest.fixture
 def pool() -> Iterator[None]:
-    assert render_pool.start(2)
+    assert render_pool.start(2, wait=True)
     yield
     render_pool.shutdown()
     assert not render_pool.is_running()
@@ -124,7 +124,7 @@ def test_bad_input_raises_the_renderers_own_error(pool: None) -> None:
 
 
 def test_shutdown_stops_the_workers_and_rendering_continues_here(expected_pdf: bytes) -> None:
-    assert render_pool.start(2)
+    assert render_pool.start(2, wait=True)
     render_pool.render_report(**ARGS)
     workers = [psutil.Process(pid) for pid in _worker_pids()]
     assert workers
@@ -133,6 +133,27 @@ def test_shutdown_stops_the_workers_and_rendering_continues_here(expected_pdf: b
     _, alive = psutil.wait_procs(workers, timeout=10)
     assert not alive, alive
     assert render_pool.render_report(**ARGS) == expected_pdf
+
+
+def test_start_returns_at_once_and_renders_here_until_the_pool_is_up(
+    expected_pdf: bytes,
+) -> None:
+    """The server's start-up must not wait for the forkserver to import reportlab."""
+    assert render_pool.start(2)
+    try:
+        assert render_pool.render_report(**ARGS) == expected_pdf  # pool or not: same bytes
+        assert render_pool.start(2, wait=True) and render_pool.is_running()
+    finally:
+        render_pool.shutdown()
+
+
+def test_shutdown_while_starting_leaves_no_pool() -> None:
+    assert render_pool.start(2)
+    render_pool.shutdown()
+    starting = render_pool._starting
+    if starting is not None:
+        starting.join(timeout=60)
+    assert not render_pool.is_running()
 
 
 @pytest.mark.parametrize("workers", [0, 1])
@@ -150,7 +171,8 @@ def test_a_pool_that_cannot_start_degrades_to_in_process(
 
     monkeypatch.setattr(render_pool, "_new_pool", no_processes)
     with caplog.at_level(logging.WARNING, logger="stock_agent.render_pool"):
-        assert not render_pool.start(2)
+        assert not render_pool.start(2, wait=True)
+    assert not render_pool.is_running()
     assert "no render pool" in caplog.text and "resource temporarily unavailable" in caplog.text
     assert render_pool.render_report(**ARGS) == expected_pdf
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.report import Results, Row, parse_table, write_results
-from bench.rows_setup import clean_env, pytest_seconds
+from bench.rows_setup import clean_env, failed_tests, pytest_seconds
 
 
 def _row(number: str, figure: str, ok: bool | None = True) -> Row:
@@ -55,6 +55,12 @@ def test_pytest_seconds_reads_the_last_summary_line() -> None:
         "================ 734 passed, 2 warnings in 45.68s (0:00:45) ================\n"
     )
     assert pytest_seconds(output) == (734, 45.68)
+    failing = (
+        "FAILED tests/a.py::test_x - AssertionError\nFAILED tests/b.py::test_y[dev]\n"
+        "======= 2 failed, 751 passed, 2 warnings in 257.76s (0:04:17) =======\n"
+    )
+    assert pytest_seconds(failing) == (751, 257.76)
+    assert failed_tests(failing) == ["tests/a.py::test_x", "tests/b.py::test_y[dev]"]
     with pytest.raises(RuntimeError, match="no pytest summary"):
         pytest_seconds("make: *** [test] Error 1")
 
