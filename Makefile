@@ -67,5 +67,10 @@ snapshot-update: setup ## rewrite the template snapshots on purpose (review the 
 bench: setup ## run the benchmarks, print a table, write bench/RESULTS.md
 	$(PY) -m bench.run
 
+.PHONY: eval
+EVAL_ARGS ?=
+eval: setup ## run the golden set (offline, in-process; EVAL_ARGS=--judge-url ...), write eval/RESULTS.md
+	$(PY) -m eval $(EVAL_ARGS)
+
 clean: ## remove build outputs (keeps .venv and node_modules)
 	rm -rf cdk.out reports .pytest_cache .mypy_cache .ruff_cache
