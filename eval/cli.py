@@ -76,6 +76,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     from .graders.judge import build_judge, calibrate, load_calibration_set
     from .report import write
     from .runner import run_golden_set
+    from .sensitivity import clean_turn, run_sensitivity
     from .targets import InProcessTarget, RuntimeArnTarget, Target, UrlTarget
 
     try:
@@ -131,6 +132,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
                 agreement=agreement,
                 case_filter=(lambda c: c.category in categories) if categories else None,
             )
+            result.sensitivity = run_sensitivity(clean_turn(target))
         finally:
             target.close()
     text = write(result, args.output, repo=REPO, elapsed_s=time.perf_counter() - started)

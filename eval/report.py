@@ -80,6 +80,21 @@ def render(
                 f"| {criterion} | {agreement.agreed} / {agreement.total} | {agreement.rate:.0%} |"
             )
         lines += ["", f"Turns judged: {result.judged_turns}.", ""]
+    if result.sensitivity:
+        lines += [
+            "## Sensitivity: planted faults",
+            "",
+            "A clean turn (`Analyze AAPL`) is graded, then each fault is planted in a copy of it.",
+            "",
+            "| fault | must be caught by | clean | faulted | caught | also failed |",
+            "|---|---|---|---|---|---|",
+        ]
+        for f in result.sensitivity:
+            lines.append(
+                f"| {f.fault} | {f.criterion} | {f.clean} | {f.faulted} | "
+                f"{'yes' if f.caught else '**NO**'} | {', '.join(f.also_failed) or '—'} |"
+            )
+        lines.append("")
     categories = Counter(c.category for c in result.golden.cases)
     lines += ["## Cases per category", "", "| category | cases | pending |", "|---|---|---|"]
     pending_categories = Counter(c.category for c, _ in result.pending)

@@ -13,28 +13,26 @@ history) -> Grade``) and its threshold to ``thresholds.toml``.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .cases import Case, Expectation, GoldenSet, Turn
+from .cases import Case, Expectation, GoldenSet
 from .graders import Grade
 from .graders.deterministic import CRITERIA, Budgets, grade_turn, results_of
 from .graders.judge import JUDGE_CRITERIA, Agreement, Judge, judge_item_of
-from .pdf import pdf_text
-from .targets import Observation, Target, observe, read_report
+from .sensitivity import FaultRow
+from .targets import Observation, Target, observe
 from .thresholds import Thresholds
+from .turns import describe, request_body, with_reports
 
 logger = logging.getLogger(__name__)
 
 ExtraGrader = Callable[[Expectation, Observation, Sequence[dict[str, Any]]], Grade]
 #: HOOK(reward): per-turn graders added to the deterministic ones (criterion name -> grader).
 EXTRA_GRADERS: dict[str, ExtraGrader] = {}
-
-OVERSIZE_PROMPT = "Analyze SIM_STOCK"
 
 
 @dataclass(frozen=True)
@@ -71,56 +69,18 @@ class RunResult:
     agreement: dict[str, Agreement] = field(default_factory=dict)
     judged_turns: int = 0
     rows: list[CriterionRow] = field(default_factory=list)
+    sensitivity: list[FaultRow] = field(default_factory=list)
 
     @property
     def gate_passed(self) -> bool:
         """Every criterion that was measured meets its threshold."""
-        return all(r.verdict in ("PASS", "SKIPPED", "PENDING") for r in self.rows)
+        rows_ok = all(r.verdict in ("PASS", "SKIPPED", "PENDING") for r in self.rows)
+        return rows_ok and all(row.caught for row in self.sensitivity)
 
     def failures(self) -> list[tuple[str, int, Grade]]:
         return [
             (o.case.id, o.index, g) for o in self.outcomes for g in o.grades if g.outcome == "fail"
         ]
-
-
-def request_body(turn: Turn, *, session_id: str) -> bytes:
-    """The bytes sent for one turn (prompts stream, so the stage events show the route)."""
-    if turn.prompt is not None:
-        payload: Any = {"prompt": turn.prompt, "session_id": session_id, "stream": True}
-    elif turn.oversize is not None:
-        payload = {"prompt": OVERSIZE_PROMPT, "session_id": session_id, "pad": "x" * turn.oversize}
-    elif turn.body is not None:
-        return turn.body.encode("utf-8")
-    else:
-        payload = turn.payload
-    return json.dumps(payload, ensure_ascii=False).encode("utf-8")
-
-
-def _describe(turn: Turn) -> str:
-    if turn.prompt is not None:
-        return turn.prompt
-    if turn.oversize is not None:
-        return f"<{turn.oversize} padding bytes>"
-    if turn.body is not None:
-        return f"<raw body {turn.body[:60]!r}>"
-    return f"<payload {json.dumps(turn.payload, ensure_ascii=False)[:60]}>"
-
-
-def with_reports(obs: Observation) -> Observation:
-    """The observation with every stored PDF of its response read back (or why not)."""
-    reports: dict[str, tuple[bytes, str]] = {}
-    errors: dict[str, str] = {}
-    refs: list[tuple[str, Any]] = [(str(r.get("symbol")), r.get("report")) for r in results_of(obs)]
-    comparison = obs.response.get("comparison") if obs.response else None
-    if isinstance(comparison, dict):
-        refs.append(("comparison", comparison.get("report")))
-    for name, report in refs:
-        try:
-            data = read_report(report if isinstance(report, dict) else {})
-            reports[name] = (data, pdf_text(data))
-        except Exception as err:  # an unreadable PDF is a grading failure, not a crash
-            errors[name] = f"{type(err).__name__}: {err}"[:200]
-    return replace(obs, reports=reports, report_errors=errors)
 
 
 def run_case(case: Case, target: Target, *, run_id: str, budgets: Budgets) -> list[TurnOutcome]:
@@ -132,7 +92,7 @@ def run_case(case: Case, target: Target, *, run_id: str, budgets: Budgets) -> li
         obs = with_reports(observe(exchange))
         grades = grade_turn(turn.expect, obs, history=history, budgets=budgets)
         grades += [grader(turn.expect, obs, history) for grader in EXTRA_GRADERS.values()]
-        outcomes.append(TurnOutcome(case, index, _describe(turn), obs, tuple(grades)))
+        outcomes.append(TurnOutcome(case, index, describe(turn), obs, tuple(grades)))
         history.extend(results_of(obs))
     return outcomes
 
