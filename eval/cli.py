@@ -141,7 +141,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if result.gate_passed else 1
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
-    return run(args, sys.stdout)
+    return run(args, out or sys.stdout)

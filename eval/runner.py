@@ -50,7 +50,7 @@ class CriterionRow:
     passed: int
     applicable: int
     threshold: float
-    verdict: str  # PASS | FAIL | SKIPPED | PENDING | NO DATA | UNCALIBRATED
+    verdict: str  # PASS | FAIL | SKIPPED | PENDING | NOT RUN | NO DATA | UNCALIBRATED
     note: str = ""
 
     @property
@@ -68,13 +68,14 @@ class RunResult:
     judge: str | None = None
     agreement: dict[str, Agreement] = field(default_factory=dict)
     judged_turns: int = 0
+    filtered: bool = False  # only some cases were selected
     rows: list[CriterionRow] = field(default_factory=list)
     sensitivity: list[FaultRow] = field(default_factory=list)
 
     @property
     def gate_passed(self) -> bool:
         """Every criterion that was measured meets its threshold."""
-        rows_ok = all(r.verdict in ("PASS", "SKIPPED", "PENDING") for r in self.rows)
+        rows_ok = all(r.verdict in ("PASS", "SKIPPED", "PENDING", "NOT RUN") for r in self.rows)
         return rows_ok and all(row.caught for row in self.sensitivity)
 
     def failures(self) -> list[tuple[str, int, Grade]]:
@@ -126,8 +127,9 @@ def summarise(result: RunResult, thresholds: Thresholds) -> None:
         passed, applicable = counts.get(criterion, [0, 0])
         threshold = thresholds.criteria.get(criterion, 1.0)
         if applicable == 0:
-            # Nothing graded: the cases that would exercise it wait for a capability.
-            verdict = "PENDING" if result.pending else "NO DATA"
+            # Nothing graded: the cases that would exercise it wait for a capability,
+            # or were left out of this run on purpose (--category).
+            verdict = "PENDING" if result.pending else "NOT RUN" if result.filtered else "NO DATA"
         else:
             verdict = "PASS" if passed / applicable >= threshold else "FAIL"
         rows.append(CriterionRow(criterion, passed, applicable, threshold, verdict))
@@ -167,7 +169,12 @@ def run_golden_set(
     """Every case (or those ``case_filter`` keeps), graded and summed up."""
     enabled = thresholds.capabilities if capabilities is None else capabilities
     budgets = thresholds.budgets(offline=offline)
-    result = RunResult(golden=golden, target=target.description, model=target.model)
+    result = RunResult(
+        golden=golden,
+        target=target.description,
+        model=target.model,
+        filtered=case_filter is not None,
+    )
     run_id = uuid.uuid4().hex
     for case in golden.cases:
         if case_filter is not None and not case_filter(case):
