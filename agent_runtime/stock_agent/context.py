@@ -27,6 +27,9 @@ MODEL_TIMEOUT_SECONDS          read timeout of one model call (default 60)
 MODEL_MAX_RETRIES              retries of one model call (default 3)
 MODEL_COLD_START_WAIT_SECONDS  wait for a scaled-to-zero endpoint (default 120)
 MODEL_MAX_TOKENS               completion budget of one call (default 1024)
+OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT
+                               ``true``: model-call spans carry the messages
+                               (online evaluation reads them; default off)
 =============================  ==============================================
 """
 
@@ -69,6 +72,7 @@ _ENV_NAMES: dict[str, str] = {
     "model_max_retries": "MODEL_MAX_RETRIES",
     "model_cold_start_wait_seconds": "MODEL_COLD_START_WAIT_SECONDS",
     "model_max_tokens": "MODEL_MAX_TOKENS",
+    "trace_model_content": "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
 }
 
 
@@ -93,6 +97,7 @@ class AgentContext:
     model_max_retries: int = 3
     model_cold_start_wait_seconds: float = 120.0
     model_max_tokens: int = 1024
+    trace_model_content: bool = False
 
     def __post_init__(self) -> None:
         self.validate()

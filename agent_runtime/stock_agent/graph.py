@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import END, START
 from langgraph.runtime import Runtime
 
 from . import contract, metrics, storage
@@ -55,6 +55,7 @@ from .prompts import TICKER_TOOL, ticker_candidates, ticker_messages
 from .records import Narrative
 from .state import AgentState, TickerFailure
 from .tools import analyze_stock_performance, gather_stock_data, generate_stock_report
+from .tracing import TracedStateGraph
 
 logger = logging.getLogger(__name__)
 
@@ -354,7 +355,7 @@ def build_graph(*, dependencies: Callable[[AgentContext], Dependencies]) -> Any:
     def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         return {"response": contract.build_response(state, ctx=runtime.context)}
 
-    graph = StateGraph(AgentState, context_schema=AgentContext)
+    graph = TracedStateGraph(AgentState, context_schema=AgentContext)  # a span per node
     graph.add_node("understand_request", understand_request)
     graph.add_node("data_gathering_agent", data_gathering_agent)
     graph.add_node("performance_analysis_agent", performance_analysis_agent)
