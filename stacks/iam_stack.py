@@ -34,6 +34,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
 from stacks.config import StageConfig
+from stacks.evaluation.config import EvaluationConfig, evaluation_config_for  # online evaluation
 from stacks.nag import acknowledge
 
 # The only actions allowed on Resource "*": AWS documents no resource-level
@@ -52,6 +53,7 @@ WILDCARD_RESOURCE_ACTIONS: dict[str, str] = {
 
 # Namespaces each role may publish metrics to (the condition that replaces an ARN).
 RUNTIME_METRICS_NAMESPACE = "bedrock-agentcore"
+EVALUATION_METRICS_NAMESPACE = "Bedrock-AgentCore/Evaluations"  # online evaluation scores
 SAGEMAKER_METRICS_NAMESPACE_PATTERN = "/aws/sagemaker/*"
 
 ECR_PULL_ACTIONS = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
@@ -115,6 +117,10 @@ class IamStack(Stack):
         self.runtime_role = self._runtime_role(agent_repository, report_bucket)
         CfnOutput(self, "SageMakerExecutionRoleArn", value=self.sagemaker_role.role_arn)
         CfnOutput(self, "RuntimeExecutionRoleArn", value=self.runtime_role.role_arn)
+        # --- online evaluation (begin) ---
+        self.evaluation_role = self._evaluation_role(evaluation_config_for(config.stage))
+        CfnOutput(self, "EvaluationExecutionRoleArn", value=self.evaluation_role.role_arn)
+        # --- online evaluation (end) ---
 
     # -- SageMaker -------------------------------------------------------------------
     def _sagemaker_role(self, repository: ecr.IRepository) -> iam.Role:
@@ -250,6 +256,82 @@ class IamStack(Stack):
         )
         self._acknowledge_wildcards(role, statements)
         return role
+
+    # --- online evaluation (begin) ---
+    def _evaluation_role(self, evaluation: EvaluationConfig) -> iam.Role:
+        """The role AgentCore Evaluations assumes to score the runtime's sampled traces.
+
+        It reads the runtime's logs and the ``aws/spans`` group (Transaction
+        Search), keeps that group's index policy, writes results under
+        ``/aws/bedrock-agentcore/evaluations/``, publishes scores to their
+        namespace, and invokes the one judge model of the custom evaluator.
+        """
+        runtime_name = self.config.runtime_name
+        read_groups = [_arn("logs", f"log-group:/aws/bedrock-agentcore/runtimes/{runtime_name}-*")]
+        spans = _arn("logs", "log-group:aws/spans")
+        results = _arn("logs", "log-group:/aws/bedrock-agentcore/evaluations/*")
+        judge = [
+            f"arn:{Aws.PARTITION}:bedrock:*::foundation-model/{evaluation.judge_foundation_model}"
+        ]
+        if evaluation.judge_is_inference_profile:
+            judge.append(_arn("bedrock", f"inference-profile/{evaluation.judge_model_id}"))
+        statements = [
+            iam.PolicyStatement(
+                sid="DescribeLogGroups",
+                actions=["logs:DescribeLogGroups"],
+                resources=[_arn("logs", "log-group:*")],
+            ),
+            iam.PolicyStatement(
+                sid="QueryTraces",
+                actions=["logs:StartQuery", "logs:GetQueryResults"],
+                resources=[*read_groups, spans, f"{spans}:*", *(f"{g}:*" for g in read_groups)],
+            ),
+            iam.PolicyStatement(
+                sid="SpansIndexPolicy",
+                actions=["logs:DescribeIndexPolicies", "logs:PutIndexPolicy"],
+                resources=[spans, f"{spans}:*"],
+            ),
+            iam.PolicyStatement(
+                sid="WriteResults",
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[results, f"{results}:*"],
+            ),
+            _wildcard_statement(
+                "PublishScores",
+                ["cloudwatch:PutMetricData"],
+                conditions={"StringEquals": {"cloudwatch:namespace": EVALUATION_METRICS_NAMESPACE}},
+            ),
+            iam.PolicyStatement(
+                sid="InvokeJudgeModel",
+                actions=["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+                resources=judge,
+            ),
+        ]
+        role = iam.Role(
+            self,
+            "EvaluationExecutionRole",
+            description=f"AgentCore online evaluation of {runtime_name} (trace reads, judge model)",
+            assumed_by=iam.ServicePrincipal(
+                "bedrock-agentcore.amazonaws.com",
+                conditions={
+                    "StringEquals": {
+                        "aws:SourceAccount": Aws.ACCOUNT_ID,
+                        "aws:ResourceAccount": Aws.ACCOUNT_ID,
+                    },
+                    "ArnLike": {
+                        "aws:SourceArn": [
+                            _arn("bedrock-agentcore", "evaluator/*"),
+                            _arn("bedrock-agentcore", "online-evaluation-config/*"),
+                        ]
+                    },
+                },
+            ),
+            inline_policies={"agentcore-evaluation": iam.PolicyDocument(statements=statements)},
+        )
+        self._acknowledge_wildcards(role, statements)
+        return role
+
+    # --- online evaluation (end) ---
 
     def _imported(self, value: str, *, owner: IConstruct) -> str:
         """``value`` as an explicit ``Fn::ImportValue`` when ``owner`` is another stack.

@@ -19,14 +19,15 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_app_synthesizes_six_templates_with_no_nag_finding(
+def test_app_synthesizes_seven_templates_with_no_nag_finding(
     cli_synth: dict[str, CliSynth], stage: str
 ) -> None:
     result = cli_synth[stage]
     assert result.returncode == 0, result.output
     prefix = load_stage(stage).stack_prefix
     assert sorted(result.templates()) == sorted(
-        f"{prefix}-{name}" for name in ("Images", "Bucket", "Iam", "Model", "Runtime", "Monitoring")
+        f"{prefix}-{name}"
+        for name in ("Images", "Bucket", "Iam", "Model", "Runtime", "Monitoring", "Evaluation")
     )
     # With plugins registered CDK always writes this report; a finding would be listed.
     report = json.loads((result.outdir / "validation-report.json").read_text())
