@@ -38,6 +38,7 @@ def test_environment_is_the_agent_contract(
         "MODEL_PROVIDER", "SAGEMAKER_ENDPOINT_NAME", "SAGEMAKER_INFERENCE_COMPONENT",
         "REPORT_BUCKET", "AWS_REGION", "LOG_LEVEL", "REQUEST_DEADLINE_SECONDS",
         "MODEL_COLD_START_WAIT_SECONDS", "STAGE",
+        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
     }  # fmt: skip
     assert env["MODEL_PROVIDER"] == "sagemaker"
     assert env["STAGE"] == stage  # dimension of the agent's EMF metrics (docs/operations.md)
@@ -57,6 +58,7 @@ def test_environment_is_the_agent_contract(
     assert settings.sagemaker_inference_component == config.inference_component_name
     assert settings.log_level == config.runtime.log_level
     assert settings.model_cold_start_wait_seconds < settings.request_deadline_seconds
+    assert settings.trace_model_content  # online evaluation reads the model-call messages
 
 
 def test_environment_holds_no_secrets(
