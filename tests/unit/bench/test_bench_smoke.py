@@ -182,3 +182,11 @@ def test_react_baseline_drives_the_agent_tools_with_four_model_calls(tmp_path: P
     assert tokens == sorted(tokens) and tokens[0] < tokens[-1]
     pdfs = list(tmp_path.rglob("*.pdf"))
     assert len(pdfs) == 1 and pdfs[0].read_bytes().startswith(b"%PDF")
+
+
+def test_eval_row_is_not_measured_without_the_harness(tmp_path: Path) -> None:
+    from bench.rows_eval import measure_eval
+
+    row = measure_eval(repo=tmp_path)
+    assert row.ok is None and row.number == "E" and "eval/" in row.note
+    assert "eval" in bench_run.ALL_ROWS
