@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from botocore.exceptions import BotoCoreError
+
 from .cases import CAPABILITIES, CATEGORIES, GOLDEN_SET, GoldenSetError, load_golden_set
 from .thresholds import THRESHOLDS_FILE, ThresholdsError, load_thresholds
 
@@ -95,12 +97,14 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             if args.url:
                 target = UrlTarget(args.url)
             elif args.runtime_arn:
+                import boto3
                 from stock_agent.cli import runtime_client
 
                 target = RuntimeArnTarget(
                     arn=args.runtime_arn,
                     qualifier=args.qualifier,
                     client=runtime_client(region=args.region),
+                    s3_client=boto3.client("s3", region_name=args.region),
                 )
             else:
                 target = InProcessTarget(
@@ -108,7 +112,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
                     model_url=args.model_url,
                     model_name=args.model_name,
                 )
-        except ValueError as err:
+        except (ValueError, BotoCoreError) as err:  # bad URL, no AWS region or credentials setup
             out.write(f"eval: {err}\n")
             return 2
         quiet_agent_logs()

@@ -90,7 +90,7 @@ def run_case(case: Case, target: Target, *, run_id: str, budgets: Budgets) -> li
     outcomes: list[TurnOutcome] = []
     for index, turn in enumerate(case.turns):
         exchange = target.send(request_body(turn, session_id=session_id), session_id=session_id)
-        obs = with_reports(observe(exchange))
+        obs = with_reports(observe(exchange), s3_client=getattr(target, "s3_client", None))
         grades = grade_turn(turn.expect, obs, history=history, budgets=budgets)
         grades += [grader(turn.expect, obs, history) for grader in EXTRA_GRADERS.values()]
         outcomes.append(TurnOutcome(case, index, describe(turn), obs, tuple(grades)))

@@ -209,10 +209,11 @@ class UrlTarget:
 class RuntimeArnTarget:
     """A deployed AgentCore runtime, through ``InvokeAgentRuntime``."""
 
-    def __init__(self, *, arn: str, qualifier: str, client: Any) -> None:
+    def __init__(self, *, arn: str, qualifier: str, client: Any, s3_client: Any = None) -> None:
         self.arn = arn
         self.qualifier = qualifier
         self._client = client
+        self.s3_client = s3_client  # reads the reports the runtime stored
         self.model = "as deployed"
         self.description = f"AgentCore runtime {arn} (qualifier {qualifier})"
 
@@ -276,8 +277,12 @@ def _error_json_in(message: str) -> bytes | None:
     return json.dumps(value).encode()
 
 
-def read_report(report: dict[str, Any]) -> bytes:
-    """The stored PDF of a response's ``report``: a local file or a presigned HTTPS URL."""
+def read_report(report: dict[str, Any], *, s3_client: Any = None) -> bytes:
+    """The stored PDF of a response's ``report``: a local file, a presigned URL, or S3.
+
+    ``s3://`` objects are read with the caller's credentials (``s3_client``,
+    or a default boto3 client): a deployed runtime stores reports there.
+    """
     from urllib.parse import unquote, urlparse
 
     uri = str(report.get("uri", ""))
@@ -289,4 +294,12 @@ def read_report(report: dict[str, Any]) -> bytes:
         with urllib.request.urlopen(url, timeout=60) as resp:  # noqa: S310 - https only
             data: bytes = resp.read()
             return data
-    raise OSError(f"cannot read {uri!r} from here (no presigned https url in the response)")
+    if parsed.scheme == "s3" and parsed.netloc and parsed.path.strip("/"):
+        if s3_client is None:
+            import boto3
+
+            s3_client = boto3.client("s3")
+        body = s3_client.get_object(Bucket=parsed.netloc, Key=unquote(parsed.path.lstrip("/")))
+        stored: bytes = body["Body"].read()
+        return stored
+    raise OSError(f"cannot read {uri!r}: not a file, https or s3 location")

@@ -37,7 +37,7 @@ def describe(turn: Turn) -> str:
     return f"<payload {json.dumps(turn.payload, ensure_ascii=False)[:60]}>"
 
 
-def with_reports(obs: Observation) -> Observation:
+def with_reports(obs: Observation, *, s3_client: Any = None) -> Observation:
     """The observation with every stored PDF of its response read back (or why not)."""
     reports: dict[str, tuple[bytes, str]] = {}
     errors: dict[str, str] = {}
@@ -47,7 +47,7 @@ def with_reports(obs: Observation) -> Observation:
         refs.append(("comparison", comparison.get("report")))
     for name, report in refs:
         try:
-            data = read_report(report if isinstance(report, dict) else {})
+            data = read_report(report if isinstance(report, dict) else {}, s3_client=s3_client)
             reports[name] = (data, pdf_text(data))
         except Exception as err:  # an unreadable PDF is a grading failure, not a crash
             errors[name] = f"{type(err).__name__}: {err}"[:200]

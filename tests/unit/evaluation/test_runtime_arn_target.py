@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import boto3
 import pytest
@@ -106,3 +107,37 @@ def test_a_case_through_the_runtime_target_is_graded_like_in_process(
         "disclaimer_present",
     }
     assert result.target.startswith("AgentCore runtime " + ARN)
+
+
+@pytest.mark.slow
+def test_reports_stored_in_s3_are_read_back_with_the_callers_credentials() -> None:
+    """moto's real S3 API on loopback stands in for the runtime's report bucket."""
+    from eval.targets import read_report
+    from tests.support.moto_s3 import moto_s3_server, s3_client
+
+    with moto_s3_server() as endpoint:
+        client = s3_client(endpoint)
+        client.create_bucket(Bucket="reports")
+        client.put_object(Bucket="reports", Key="2026/11/30/AAPL_Stock_Report.pdf", Body=b"%PDF-1")
+        report = {"uri": "s3://reports/2026/11/30/AAPL_Stock_Report.pdf"}
+        assert read_report(report, s3_client=client) == b"%PDF-1"
+        with pytest.raises(client.exceptions.NoSuchKey):
+            read_report({"uri": "s3://reports/missing.pdf"}, s3_client=client)
+    with pytest.raises(OSError, match="not a file, https or s3"):
+        read_report({"uri": "ftp://host/x.pdf"})
+
+
+def test_eval_against_a_runtime_without_aws_settings_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eval.cli import main
+
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    out = io.StringIO()
+    output = tmp_path / "r.md"
+    assert main(["--runtime-arn", ARN, "--output", str(output)], out=out) == 2
+    assert "region" in out.getvalue().lower()
+    assert not output.exists()

@@ -79,3 +79,21 @@ def test_no_judge_is_skipped_visibly_and_nothing_graded_is_not_a_pass() -> None:
         assert rows[criterion].passed == 0
     assert rows["ticker_accuracy"].verdict == "NO DATA"  # nothing pending, nothing graded
     assert not result.gate_passed
+
+
+def test_an_extra_grader_registered_at_the_reward_hook_gets_its_own_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from eval import runner
+
+    monkeypatch.setitem(
+        runner.EXTRA_GRADERS, "reward", lambda expect, obs, history: Grade("reward", "fail", "low")
+    )
+    result = _result(1, 0)
+    result.outcomes = [
+        TurnOutcome(o.case, o.index, o.request, o.observation, (*o.grades, Grade("reward", "fail")))
+        for o in result.outcomes
+    ]
+    summarise(result, load_thresholds())
+    [row] = [r for r in result.rows if r.criterion == "reward"]
+    assert (row.passed, row.applicable, row.threshold, row.verdict) == (0, 1, 1.0, "FAIL")
