@@ -98,13 +98,31 @@ def run_case(case: Case, target: Target, *, run_id: str, budgets: Budgets) -> li
     return outcomes
 
 
+def judge_sample(outcomes: Sequence[TurnOutcome], limit: int) -> list[int]:
+    """Indices of at most ``limit`` answered turns, taken in turn from each category.
+
+    The first turns of a run are all single-ticker analyses; round-robin over
+    categories gives the judge injections, other languages and comparisons too.
+    """
+    by_category: dict[str, list[int]] = {}
+    for i, outcome in enumerate(outcomes):
+        if outcome.observation.succeeded:
+            by_category.setdefault(outcome.case.category, []).append(i)
+    queues = list(by_category.values())
+    chosen: list[int] = []
+    while len(chosen) < limit and any(queues):
+        for queue in queues:
+            if queue and len(chosen) < limit:
+                chosen.append(queue.pop(0))
+    return sorted(chosen)
+
+
 def _judge_turns(result: RunResult, judge: Judge, limit: int) -> None:
     judged = 0
-    for i, outcome in enumerate(result.outcomes):
-        obs = outcome.observation
-        if judged >= limit or not obs.succeeded or obs.response is None:
-            continue
-        item = judge_item_of(outcome.request, obs.response)
+    for i in judge_sample(result.outcomes, limit):
+        outcome = result.outcomes[i]
+        response = outcome.observation.response
+        item = judge_item_of(outcome.request, response) if response is not None else None
         if item is None:
             continue
         grades = tuple(judge.grade(c, item) for c in JUDGE_CRITERIA)

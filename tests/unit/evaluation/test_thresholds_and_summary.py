@@ -97,3 +97,25 @@ def test_an_extra_grader_registered_at_the_reward_hook_gets_its_own_row(
     summarise(result, load_thresholds())
     [row] = [r for r in result.rows if r.criterion == "reward"]
     assert (row.passed, row.applicable, row.threshold, row.verdict) == (0, 1, 1.0, "FAIL")
+
+
+def test_the_judge_sample_takes_turns_from_every_category_up_to_the_limit() -> None:
+    from eval.runner import judge_sample
+
+    ok = Observation(200, False, (), {}, None, "", 1.0)
+    refused = Observation(422, False, (), None, {"code": "no_ticker"}, "", 1.0)
+
+    def outcome(category: str, obs: Observation) -> TurnOutcome:
+        case = Case(id="abc", category=category, turns=(Turn(expect=Expectation(), prompt="x"),))
+        return TurnOutcome(case, 0, "x", obs, ())
+
+    outcomes = [
+        *(outcome("single_ticker", ok) for _ in range(5)),
+        outcome("out_of_scope", refused),
+        outcome("compare", ok),
+        outcome("other_language", ok),
+    ]
+    assert judge_sample(outcomes, 3) == [0, 6, 7]  # one per answered category first
+    assert judge_sample(outcomes, 4) == [0, 1, 6, 7]
+    assert judge_sample(outcomes, 100) == [0, 1, 2, 3, 4, 6, 7]  # never a refused turn
+    assert judge_sample(outcomes, 0) == []
