@@ -154,5 +154,10 @@ scan: setup $(SCAN_VENV)/.installed ## checkov over dev and prod templates; fail
 bench: setup ## run the benchmarks, print a table, write bench/RESULTS.md
 	$(PY) -m bench.run
 
+.PHONY: eval
+EVAL_ARGS ?=
+eval: setup ## run the golden set (offline, in-process; EVAL_ARGS=--judge-url ...), write eval/RESULTS.md
+	$(PY) -m eval $(EVAL_ARGS)
+
 clean: ## remove build outputs (keeps .venv, .uv and node_modules)
 	rm -rf cdk.out reports .pytest_cache .mypy_cache .ruff_cache

@@ -26,7 +26,7 @@ from .report import Results, Row, render_table, write_results
 logger = logging.getLogger("bench")
 
 REPO = Path(__file__).resolve().parent.parent
-ALL_ROWS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "react")
+ALL_ROWS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "react", "eval")
 
 
 def _positive_int(text: str) -> int:
@@ -133,7 +133,7 @@ def _guarded(number: str, what: str, target: str, measure: Callable[[], list[Row
 
 def run(args: argparse.Namespace) -> Results:
     """Measure the selected rows in table order."""
-    from . import rows_agent, rows_infra
+    from . import rows_agent, rows_eval, rows_infra
 
     results = Results()
     selected = set(args.rows)
@@ -209,6 +209,13 @@ def run(args: argparse.Namespace) -> Results:
             return rows
 
         results.rows += _guarded("R", "vs ReAct baseline", "fewer calls, lower latency", react)
+    if "eval" in selected:
+        results.rows += _guarded(
+            "E",
+            rows_eval.WHAT,
+            rows_eval.TARGET,
+            lambda: [rows_eval.measure_eval(repo=REPO)],
+        )
     return results
 
 

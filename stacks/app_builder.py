@@ -1,6 +1,7 @@
-"""Assemble the six stacks of one stage into a CDK app, in dependency order.
+"""Assemble the eight stacks of one stage into a CDK app, in dependency order.
 
-Images -> Bucket -> Memory -> Iam -> Model -> Runtime -> Monitoring. Resources cross stacks as
+Images -> Bucket -> Memory -> Iam -> Model -> Runtime -> Monitoring -> Evaluation. Resources
+cross stacks as
 objects (image assets, bucket, roles, endpoint); references that CDK
 cannot see (image URIs are built from pseudo-parameters only) get an
 explicit stack dependency, so ``cdk deploy --all`` deploys in this order
@@ -20,6 +21,10 @@ from cdk_nag import AwsSolutionsChecks
 
 from stacks.bucket_stack import BucketStack
 from stacks.config import GPU_INSTANCE_TYPES, StageConfig
+from stacks.evaluation.config import evaluation_config_for
+from stacks.evaluation.dashboard import evaluation_score_widgets
+from stacks.evaluation.online import evaluator_metric_names, service_name
+from stacks.evaluation_stack import EvaluationStack
 from stacks.iam_stack import IamStack
 from stacks.images_stack import ImagesStack
 from stacks.memory_stack import MemoryStack
@@ -27,7 +32,16 @@ from stacks.model_stack import VARIANT_NAME, ModelStack
 from stacks.monitoring_stack import MonitoringStack
 from stacks.runtime_stack import RuntimeStack
 
-STACK_ORDER = ("Images", "Bucket", "Memory", "Iam", "Model", "Runtime", "Monitoring")
+STACK_ORDER = (
+    "Images",
+    "Bucket",
+    "Memory",
+    "Iam",
+    "Model",
+    "Runtime",
+    "Monitoring",
+    "Evaluation",
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,7 @@ class AppStacks:
     model: ModelStack
     runtime: RuntimeStack
     monitoring: MonitoringStack
+    evaluation: EvaluationStack
 
     def by_name(self) -> dict[str, object]:
         """Short name ("Images", ...) to stack, in dependency order."""
@@ -55,6 +70,7 @@ class AppStacks:
                     self.model,
                     self.runtime,
                     self.monitoring,
+                    self.evaluation,
                 ),
                 strict=True,
             )
@@ -145,6 +161,27 @@ def build_app(
     runtime.add_stack_dependency(memory, "the agent keeps its sessions in the memory")
     monitoring.add_stack_dependency(model, "autoscaling targets the inference component")
     monitoring.add_stack_dependency(runtime, "alarms and graphs read the runtime's metrics")
+    # --- online evaluation (begin) ---
+    evaluation_config = evaluation_config_for(config.stage)
+    evaluation = EvaluationStack(
+        app,
+        f"{prefix}-Evaluation",
+        stage=config.stage,
+        config=evaluation_config,
+        runtime=runtime.runtime,
+        runtime_endpoint_name=config.runtime.endpoint_name,
+        execution_role=iam.evaluation_role.without_policy_updates(),
+        **common("Evaluation", "AgentCore online evaluation of the live runtime endpoint"),
+    )
+    evaluation.add_stack_dependency(iam, "the evaluation runs as the IAM stack's role")
+    evaluation.add_stack_dependency(runtime, "it evaluates the runtime endpoint's traces")
+    monitoring.dashboard.dashboard.add_widgets(
+        *evaluation_score_widgets(
+            service=service_name(config.runtime_name, config.runtime.endpoint_name),
+            evaluators=evaluator_metric_names(evaluation.evaluation.custom_evaluator_name),
+        )
+    )
+    # --- online evaluation (end) ---
     for key, value in config.tag_map.items():
         Tags.of(app).add(key, value)
     return AppStacks(
@@ -155,4 +192,5 @@ def build_app(
         model=model,
         runtime=runtime,
         monitoring=monitoring,
+        evaluation=evaluation,
     )

@@ -35,6 +35,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
 from stacks.config import StageConfig
+from stacks.evaluation.config import EvaluationConfig, evaluation_config_for  # online evaluation
 from stacks.nag import acknowledge
 
 # The only actions allowed on Resource "*": AWS documents no resource-level
@@ -53,6 +54,7 @@ WILDCARD_RESOURCE_ACTIONS: dict[str, str] = {
 
 # Namespaces each role may publish metrics to (the condition that replaces an ARN).
 RUNTIME_METRICS_NAMESPACE = "bedrock-agentcore"
+EVALUATION_METRICS_NAMESPACE = "Bedrock-AgentCore/Evaluations"  # online evaluation scores
 SAGEMAKER_METRICS_NAMESPACE_PATTERN = "/aws/sagemaker/*"
 
 ECR_PULL_ACTIONS = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
@@ -156,6 +158,10 @@ class IamStack(Stack):
             CfnOutput(self, "WatchlistScheduleRoleArn", value=self.watchlist_role.role_arn)
         CfnOutput(self, "SageMakerExecutionRoleArn", value=self.sagemaker_role.role_arn)
         CfnOutput(self, "RuntimeExecutionRoleArn", value=self.runtime_role.role_arn)
+        # --- online evaluation (begin) ---
+        self.evaluation_role = self._evaluation_role(evaluation_config_for(config.stage))
+        CfnOutput(self, "EvaluationExecutionRoleArn", value=self.evaluation_role.role_arn)
+        # --- online evaluation (end) ---
 
     # -- SageMaker -------------------------------------------------------------------
     def _sagemaker_role(self, repository: ecr.IRepository) -> iam.Role:
@@ -359,6 +365,109 @@ class IamStack(Stack):
         )
         self._acknowledge_wildcards(role, statements)
         return role
+
+    # --- online evaluation (begin) ---
+    def _evaluation_role(self, evaluation: EvaluationConfig) -> iam.Role:
+        """The role AgentCore Evaluations assumes to score the runtime's sampled traces.
+
+        It reads the runtime's logs and the ``aws/spans`` group (Transaction
+        Search), keeps that group's index policy, writes results under
+        ``/aws/bedrock-agentcore/evaluations/``, publishes scores to their
+        namespace, and invokes the one judge model of the custom evaluator.
+        """
+        runtime_name = self.config.runtime_name
+        read_groups = [
+            _arn(
+                self,
+                "logs",
+                "log-group",
+                f"/aws/bedrock-agentcore/runtimes/{runtime_name}-*",
+                separator=ArnFormat.COLON_RESOURCE_NAME,
+            )
+        ]
+        spans = _arn(
+            self, "logs", "log-group", "aws/spans", separator=ArnFormat.COLON_RESOURCE_NAME
+        )
+        results = _arn(
+            self,
+            "logs",
+            "log-group",
+            "/aws/bedrock-agentcore/evaluations/*",
+            separator=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        judge = [
+            self.format_arn(
+                service="bedrock",
+                region="*",
+                account="",
+                resource="foundation-model",
+                resource_name=evaluation.judge_foundation_model,
+            )
+        ]
+        if evaluation.judge_is_inference_profile:
+            judge.append(_arn(self, "bedrock", "inference-profile", evaluation.judge_model_id))
+        statements = [
+            iam.PolicyStatement(
+                sid="DescribeLogGroups",
+                actions=["logs:DescribeLogGroups"],
+                resources=[
+                    _arn(self, "logs", "log-group", "*", separator=ArnFormat.COLON_RESOURCE_NAME)
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="QueryTraces",
+                actions=["logs:StartQuery", "logs:GetQueryResults"],
+                resources=[*read_groups, spans, f"{spans}:*", *(f"{g}:*" for g in read_groups)],
+            ),
+            iam.PolicyStatement(
+                sid="SpansIndexPolicy",
+                actions=["logs:DescribeIndexPolicies", "logs:PutIndexPolicy"],
+                resources=[spans, f"{spans}:*"],
+            ),
+            iam.PolicyStatement(
+                sid="WriteResults",
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[results, f"{results}:*"],
+            ),
+            _wildcard_statement(
+                "PublishScores",
+                ["cloudwatch:PutMetricData"],
+                conditions={"StringEquals": {"cloudwatch:namespace": EVALUATION_METRICS_NAMESPACE}},
+            ),
+            iam.PolicyStatement(
+                sid="InvokeJudgeModel",
+                actions=["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+                resources=judge,
+            ),
+        ]
+        role = iam.Role(
+            self,
+            "EvaluationExecutionRole",
+            description=f"AgentCore online evaluation of {runtime_name} (trace reads, judge model)",
+            assumed_by=iam.ServicePrincipal(
+                "bedrock-agentcore.amazonaws.com",
+                conditions={
+                    "StringEquals": {
+                        "aws:SourceAccount": Aws.ACCOUNT_ID,
+                        "aws:ResourceAccount": Aws.ACCOUNT_ID,
+                    },
+                    "ArnLike": {
+                        "aws:SourceArn": [
+                            _arn(self, "bedrock-agentcore", "evaluator", "*"),
+                            _arn(self, "bedrock-agentcore", "online-evaluation-config", "*"),
+                        ]
+                    },
+                },
+            ),
+            inline_policies={"agentcore-evaluation": iam.PolicyDocument(statements=statements)},
+        )
+        self._acknowledge_wildcards(role, statements)
+        return role
+
+    # --- online evaluation (end) ---
+
+    def _log_group_arn(self, name: str) -> str:
+        return _arn(self, "logs", "log-group", name, separator=ArnFormat.COLON_RESOURCE_NAME)
 
     def _imported(self, value: str, *, owner: IConstruct) -> str:
         """``value`` as an explicit ``Fn::ImportValue`` when ``owner`` is another stack.

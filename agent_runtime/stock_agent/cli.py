@@ -8,6 +8,7 @@ Commands::
     stock-agent invoke "Compare AAPL and MSFT" --url http://127.0.0.1:8080
     stock-agent invoke "..." --runtime-arn arn:aws:bedrock-agentcore:...  [--qualifier live]
     stock-agent invoke "..." --stack-name GptOssAgent-dev-Runtime    (reads the stack outputs)
+    stock-agent eval [--url URL | --runtime-arn ARN]   (the golden set; repository checkout only)
 
 Settings come from the environment (:mod:`stock_agent.context`); the options
 ``--reports-dir``, ``--model-provider``, ``--openai-base-url``,
@@ -34,6 +35,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from .context import MODEL_PROVIDERS, AgentContext, ConfigError
@@ -154,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"largest answer accepted (default {DEFAULT_MAX_RESPONSE_BYTES})",
     )
     invoke.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    # Listed for --help only: main() hands everything after "eval" to the harness.
+    sub.add_parser("eval", help="run the evaluation golden set (see python -m eval --help)")
     return parser
 
 
@@ -542,14 +546,34 @@ def cmd_invoke(args: argparse.Namespace, out: TextIO) -> int:
     return code
 
 
+def cmd_eval(argv: Sequence[str], out: TextIO) -> int:
+    """``stock-agent eval``: the harness in the repository's ``eval/`` folder.
+
+    The harness (golden set, graders, pypdf) is not part of this package, so
+    the agent image does not carry it; from a checkout it is found next to
+    ``agent_runtime/``.
+    """
+    repo = Path(__file__).resolve().parents[2]
+    if not (repo / "eval" / "cli.py").is_file():
+        raise CliError("eval runs from a repository checkout (no eval/ folder here)", exit_code=2)
+    if str(repo) not in sys.path:
+        sys.path.insert(0, str(repo))
+    from eval.cli import main as eval_main
+
+    return eval_main(list(argv), out=out)
+
+
 COMMANDS = {"analyze": cmd_analyze, "chat": cmd_chat, "serve": cmd_serve, "invoke": cmd_invoke}
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     """Console-script entry point; returns the exit code."""
     stdout = out or sys.stdout
+    arguments = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = build_parser().parse_args(argv)
+        if arguments[:1] == ["eval"]:
+            return cmd_eval(arguments[1:], stdout)
+        args = build_parser().parse_args(arguments)
         from .logging_setup import configure_logging
 
         # Serving logs at the configured level; one-shot commands only say what went wrong.

@@ -38,6 +38,9 @@ AGENTCORE_MEMORY_ID            AgentCore Memory id for ``agentcore``
 SESSION_MAX_TURNS              turns a session remembers, oldest out (default 20)
 SESSION_MAX_RECORDS            ticker records a session remembers, oldest out (default 10)
 REPORT_URL_EXPIRES_SECONDS     presigned report URL lifetime, ≤ 3600; 0 = none (default 3600)
+OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT
+                               ``true``: model-call spans carry the messages
+                               (online evaluation reads them; default off)
 =============================  ==============================================
 
 gpt-oss counts its reasoning toward ``max_tokens``, so the effort is set per
@@ -95,6 +98,7 @@ _ENV_NAMES: dict[str, str] = {
     "session_max_turns": "SESSION_MAX_TURNS",
     "session_max_records": "SESSION_MAX_RECORDS",
     "report_url_expires_seconds": "REPORT_URL_EXPIRES_SECONDS",
+    "trace_model_content": "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
 }
 
 
@@ -129,6 +133,7 @@ class AgentContext:
     session_max_turns: int = 20
     session_max_records: int = 10
     report_url_expires_seconds: int = 3600
+    trace_model_content: bool = False
 
     def __post_init__(self) -> None:
         self.validate()

@@ -88,13 +88,17 @@ _QUESTION_START = re.compile(
 _WHY = re.compile(r"\b(why|explain|reason|reasons|because)\b", re.IGNORECASE)
 _REFERENCE = re.compile(r"\b(it|its|it's|them|their|they|that one|this one|those|these)\b", re.I)
 _ADD_ON = re.compile(r"^\s*(and|also|plus|what about|how about|now)\b", re.IGNORECASE)
+# Add-ons that only make sense after an earlier turn ("and MSFT?"); "what about X?" can open.
+_ONLY_AFTER = re.compile(r"^\s*(and|also|plus)\b", re.IGNORECASE)
 # Words that ask for a stock analysis: without a ticker they get "no_ticker", not a refusal.
 _ANALYSIS_WORDS = re.compile(
     r"\b(analy[sz]e|analysis|stocks?|shares?|tickers?|invest(ment|ing)?|valuation|outlook|"
     r"report|portfolio|equity)\b",
     re.IGNORECASE,
 )
-_COMPARE_WITH = re.compile(r"\b(compare|compared|comparing|versus|vs\.?|against)\b", re.I)
+_COMPARE_WITH = re.compile(
+    r"\b(compare|compared|comparing|comparison|versus|vs\.?|against)\b", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -167,7 +171,7 @@ def understand(
     question = parse_question(prompt)
     refers = bool(_REFERENCE.search(prompt))
     adds_on = bool(_ADD_ON.match(prompt))
-    compare_cue = bool(_COMPARE_WITH.search(prompt)) or parsed.intent == "compare"
+    compare_cue = bool(_COMPARE_WITH.search(prompt))
 
     if question is not None and not (compare_cue and tickers and not set(tickers) <= known):
         if tickers and set(tickers) <= known:
@@ -199,6 +203,15 @@ def understand(
             if len(combined) > 1:
                 reused = tuple(s for s in combined if s in known and s not in tickers)
                 return Understanding(route="compare", tickers=tuple(combined), reused=reused)
+        if not last and _ONLY_AFTER.match(prompt):
+            return Understanding(
+                route="no_context",
+                message=(
+                    "this follow-up adds to an earlier analysis, but the session has none; "
+                    f"name every ticker (e.g. 'Analyze {tickers[0]}') or send the session_id "
+                    "of an earlier analysis"
+                ),
+            )
         if follow_up and not last and len(tickers) == 1 and compare_cue:
             # Nothing earlier to compare with: analyse what was named, and say so.
             return Understanding(
@@ -210,7 +223,8 @@ def understand(
                     "session_id of an earlier analysis"
                 ),
             )
-        route: Route = "compare" if len(tickers) > 1 else "analyze"
+        # Several tickers get one report each; a comparison is asked for ("compare", "vs").
+        route: Route = "compare" if len(tickers) > 1 and compare_cue else "analyze"
         return Understanding(route=route, tickers=tuple(tickers))
 
     if parsed.company_hints and model_available:

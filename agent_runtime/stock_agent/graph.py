@@ -20,12 +20,13 @@ from __future__ import annotations
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import END, START
 from langgraph.graph.state import CompiledStateGraph
 
 from . import nodes
 from .dependencies import RunContext
 from .state import AgentState
+from .tracing import TracedStateGraph
 
 AgentGraph = CompiledStateGraph[AgentState, RunContext, AgentState, AgentState]
 
@@ -45,7 +46,7 @@ STAGES = (
 
 def build_graph(*, checkpointer: BaseCheckpointSaver[Any] | None = None) -> AgentGraph:
     """Compile the agent's graph; with ``checkpointer`` a thread's session carries over."""
-    graph = StateGraph(AgentState, context_schema=RunContext)
+    graph = TracedStateGraph(AgentState, context_schema=RunContext)  # a span per node
     graph.add_node("understand_request", nodes.understand_request)
     graph.add_node("data_gathering_agent", nodes.data_gathering_agent)
     graph.add_node("performance_analysis_agent", nodes.performance_analysis_agent)

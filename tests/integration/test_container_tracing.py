@@ -81,3 +81,72 @@ def test_instrumented_server_traces_the_invocation_and_the_graph(tmp_path: Path)
     trace_id = invocation["context"]["trace_id"]
     assert all(s["context"]["trace_id"] == trace_id for s in graph_runs)
     assert invocation["resource"]["attributes"]["service.name"] == "stock-agent-test"
+
+
+NARRATIVE = (
+    "The shares trade in a sideways range with positive momentum, and the valuation "
+    "looks expensive against strong profitability. This is not investment advice."
+)
+GRAPH_NODES = (
+    "node understand_request",
+    "invoke_agent data_gathering_agent",
+    "invoke_agent performance_analysis_agent",
+    "node narrative",
+    "invoke_agent report_generation_agent",
+    "node respond",
+)
+
+
+def test_one_invocation_traces_request_nodes_and_model_calls_in_one_trace(
+    tmp_path: Path,
+) -> None:
+    """The request span, a span per graph node and a GenAI span per model call share one
+    trace, with the attributes AgentCore's evaluators read (FakeVLLM stands in for the model
+    over real HTTP, in vLLM's wire format)."""
+    from tests.support.fake_vllm import FakeVLLM
+
+    with FakeVLLM.start(served_model_name="gpt-oss-20b") as fake:
+        fake.default_response = NARRATIVE
+        env = {
+            **OTEL_ENV,
+            "MODEL_PROVIDER": "openai",
+            "OPENAI_BASE_URL": fake.url,
+            "OPENAI_MODEL": "gpt-oss-20b",
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "true",
+        }
+        with start_agent_server(
+            reports_dir=tmp_path / "reports", env=env, launcher=(str(OTEL_INSTRUMENT),)
+        ) as server:
+            reply = server.invoke({"prompt": "Analyze SIM_STOCK"})
+            assert reply.status == 200, reply.body[:500]
+            result = reply.json()["results"][0]
+            assert result["narrative"]["source"] == "model"
+        assert len(fake.chat_requests) == 1
+    spans = printed_spans(server.log_text())
+    [invocation] = [s for s in spans if s["name"] == "POST /invocations"]
+    trace_id = invocation["context"]["trace_id"]
+    in_trace = [s for s in spans if s["context"]["trace_id"] == trace_id]
+    by_name = {s["name"]: s for s in in_trace}
+
+    for name in GRAPH_NODES:
+        assert name in by_name, (name, sorted(by_name))
+        assert by_name[name]["attributes"]["langgraph.node"] == name.split(" ", 1)[1]
+    agent = by_name["invoke_agent report_generation_agent"]["attributes"]
+    assert agent["gen_ai.agent.name"] == "report_generation_agent"
+
+    [chat] = [s for s in in_trace if s["name"] == "chat gpt-oss-20b"]
+    assert chat["kind"] == "SpanKind.CLIENT"
+    assert chat["parent_id"] == by_name["node narrative"]["context"]["span_id"]
+    attributes = chat["attributes"]
+    assert attributes["gen_ai.operation.name"] == "chat"
+    assert attributes["gen_ai.provider.name"] == "openai"
+    assert attributes["gen_ai.request.model"] == "gpt-oss-20b"
+    assert attributes["gen_ai.response.model"] == "gpt-oss-20b"  # what the server says it ran
+    assert attributes["gen_ai.response.finish_reasons"] == ["stop"]
+    assert attributes["gen_ai.usage.input_tokens"] == 100
+    assert attributes["gen_ai.usage.output_tokens"] == len(NARRATIVE.split())
+    assert attributes["server.address"] == "127.0.0.1"
+    assert attributes["stock_agent.model.latency_ms"] > 0
+    assert NARRATIVE in attributes["gen_ai.output.messages"]
+    assert "SIM_STOCK" in attributes["gen_ai.input.messages"]
+    assert chat["status"]["status_code"] == "UNSET"

@@ -26,6 +26,7 @@ from stock_agent.context import AgentContext  # noqa: E402
 from stock_agent.models.client import build_model_client  # noqa: E402
 from stock_agent.models.openai import OpenAIModelClient, parse_retry_after  # noqa: E402
 from stock_agent.models.sagemaker import SageMakerModelClient  # noqa: E402
+from stock_agent.models.tracing import TracedModelClient  # noqa: E402
 from stock_agent.models.types import ModelError  # noqa: E402
 from stock_agent.models.wire import assemble_stream  # noqa: E402
 
@@ -430,7 +431,7 @@ def test_sagemaker_lazy_client_has_our_timeouts_and_no_botocore_retries(
 
 
 def test_settings_build_the_right_client() -> None:
-    sagemaker = build_model_client(
+    traced = build_model_client(
         AgentContext(
             model_provider="sagemaker",
             sagemaker_endpoint_name="ep",
@@ -441,6 +442,9 @@ def test_settings_build_the_right_client() -> None:
             model_cold_start_wait_seconds=90,
         )
     )
+    # Remote clients come wrapped so that every call is a GenAI span.
+    assert isinstance(traced, TracedModelClient) and traced.provider == "aws.sagemaker"
+    sagemaker = traced.inner
     assert isinstance(sagemaker, SageMakerModelClient)
     assert (sagemaker.endpoint_name, sagemaker.inference_component, sagemaker.region) == (
         "ep",
@@ -453,9 +457,11 @@ def test_settings_build_the_right_client() -> None:
         1,
     )
     assert sagemaker.model == "model"
-    openai = build_model_client(
+    traced = build_model_client(
         AgentContext(model_provider="openai", openai_base_url="http://127.0.0.1:8000/v1/")
     )
+    assert isinstance(traced, TracedModelClient) and traced.server_address == "127.0.0.1"
+    openai = traced.inner
     assert isinstance(openai, OpenAIModelClient)
     assert openai.url == "http://127.0.0.1:8000/v1/chat/completions"
 

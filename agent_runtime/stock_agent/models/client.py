@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 from ..context import AgentContext
+from .tracing import TracedModelClient
 from .types import ModelClient, OfflineModelClient
 
 
 def build_model_client(ctx: AgentContext) -> ModelClient:
-    """The client ``ctx.model_provider`` names. Imports lazily: boto3 is slow to import."""
+    """The client ``ctx.model_provider`` names. Imports lazily: boto3 is slow to import.
+
+    Remote clients are wrapped in :class:`TracedModelClient`: every call
+    becomes a GenAI span in the request's trace.
+    """
     if ctx.model_provider == "sagemaker":
         from .sagemaker import SageMakerModelClient
 
-        return SageMakerModelClient.from_context(ctx)
+        return TracedModelClient(
+            SageMakerModelClient.from_context(ctx),
+            provider="aws.sagemaker",
+            request_model=ctx.openai_model,
+            server_address=ctx.sagemaker_endpoint_name,
+            capture_content=ctx.trace_model_content,
+        )
     if ctx.model_provider == "openai":
         from .openai import OpenAIModelClient
 
-        return OpenAIModelClient.from_context(ctx)
+        return TracedModelClient(
+            OpenAIModelClient.from_context(ctx),
+            provider="openai",
+            request_model=ctx.openai_model,
+            server_address=urlparse(ctx.openai_base_url or "").hostname,
+            capture_content=ctx.trace_model_content,
+        )
     return OfflineModelClient()

@@ -77,6 +77,9 @@ def _route(prompt: str, *, remembered: tuple[str, ...] = (), last: tuple[str, ..
     [
         ("Analyze AAPL", (), "analyze:AAPL"),
         ("Compare AAPL and MSFT", (), "compare:AAPL,MSFT"),
+        ("AAPL vs MSFT", (), "compare:AAPL,MSFT"),
+        # several tickers without a comparison cue: one report each, as before
+        ("Analyze AAPL and MSFT", (), "analyze:AAPL,MSFT"),
         ("How does Apple compare with Microsoft?", (), "compare:AAPL,MSFT"),
         ("and MSFT?", ("AAPL",), "compare:AAPL,MSFT"),
         ("compare it with NVDA", ("AAPL",), "compare:AAPL,NVDA"),
@@ -89,7 +92,7 @@ def _route(prompt: str, *, remembered: tuple[str, ...] = (), last: tuple[str, ..
         # follow-ups without context
         ("what is its beta?", (), "no_context:"),
         ("why is the risk high?", (), "no_context:"),
-        ("and MSFT?", (), "analyze:MSFT"),
+        ("and MSFT?", (), "no_context:"),  # an add-on needs an earlier turn
         ("compare it with NVDA", (), "analyze:NVDA"),  # analysed, with a warning
         # nothing about stocks
         ("Write me a poem", (), "out_of_scope:"),

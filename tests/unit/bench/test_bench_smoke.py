@@ -192,3 +192,11 @@ def test_conversation_rows_measure_every_figure_with_tiny_n() -> None:
     rows = row10(runs=1)
     assert [r.number for r in rows] == ["10a", "10b", "10c", "10d"]
     assert all(r.ok is not None and r.figure != "—" for r in rows)
+
+
+def test_eval_row_is_not_measured_without_the_harness(tmp_path: Path) -> None:
+    from bench.rows_eval import measure_eval
+
+    row = measure_eval(repo=tmp_path)
+    assert row.ok is None and row.number == "E" and "eval/" in row.note
+    assert "eval" in bench_run.ALL_ROWS

@@ -24,6 +24,8 @@ from tests.support.cdk_synth import STAGES, only, resources, synth_templates, va
 # Where a resource type takes its physical name. A type missing from both
 # tables fails the test below: decide whether it can carry a fixed name.
 NAME_PROPERTY = {
+    "AWS::BedrockAgentCore::Evaluator": "EvaluatorName",
+    "AWS::BedrockAgentCore::OnlineEvaluationConfig": "OnlineEvaluationConfigName",
     "AWS::BedrockAgentCore::Memory": "Name",
     "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::S3::Bucket": "BucketName",

@@ -50,11 +50,14 @@ def _statements(templates: dict[str, dict[str, Any]]) -> Iterator[tuple[str, dic
 
 
 def _role(templates: dict[str, dict[str, Any]], service: str) -> dict[str, Any]:
+    # The online-evaluation role shares the AgentCore principal; it has its own tests
+    # (tests/unit/infra/test_evaluation_stack.py), the execution roles are checked here.
     roles = [
         role
-        for role in resources(templates["Iam"], "AWS::IAM::Role").values()
+        for logical_id, role in resources(templates["Iam"], "AWS::IAM::Role").items()
         if role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"]
         == service
+        and not logical_id.startswith("EvaluationExecutionRole")
     ]
     assert len(roles) == 1, roles
     return roles[0]

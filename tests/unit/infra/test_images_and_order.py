@@ -2,7 +2,7 @@
 
 The agent image must be linux/arm64 (AgentCore), the model image
 linux/amd64 (SageMaker GPU hosts). Stacks must deploy Images -> Bucket ->
-Iam -> Model -> Runtime -> Monitoring, with no cycle, so ``cdk destroy --all`` removes
+Iam -> Model -> Runtime -> Monitoring -> Evaluation, with no cycle, so ``cdk destroy --all`` removes
 them in the reverse order.
 """
 
@@ -54,6 +54,7 @@ def test_stacks_depend_on_each_other_in_order_without_cycles() -> None:
             "Model": {"Images", "Iam"},
             "Runtime": {"Images", "Bucket", "Memory", "Iam", "Model"},
             "Monitoring": {"Model", "Runtime"},
+            "Evaluation": {"Iam", "Runtime"},
         }
         # Every dependency points strictly earlier in STACK_ORDER: a cycle is impossible.
         for name, needs in deps.items():

@@ -40,6 +40,7 @@ def test_environment_is_the_agent_contract(
         "REPORT_BUCKET", "LOG_LEVEL", "REQUEST_DEADLINE_SECONDS",
         "MODEL_COLD_START_WAIT_SECONDS", "STAGE", "MEMORY_BACKEND", "AGENTCORE_MEMORY_ID",
         "REPORT_URL_EXPIRES_SECONDS",
+        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
     }  # fmt: skip
     # AgentCore sets AWS_REGION in the container itself; the template must not.
     assert "AWS_REGION" not in env
@@ -66,6 +67,7 @@ def test_environment_is_the_agent_contract(
     assert settings.sagemaker_inference_component == config.inference_component_name
     assert settings.log_level == config.runtime.log_level
     assert settings.model_cold_start_wait_seconds < settings.request_deadline_seconds
+    assert settings.trace_model_content  # online evaluation reads the model-call messages
 
 
 def test_environment_holds_no_secrets(

@@ -57,7 +57,7 @@ def test_no_schedule_queue_topic_or_role_by_default(stage: str) -> None:
         assert owners == [], kind
     assert not load_stage(stage).schedule.enabled
     roles = resources(templates["Iam"], "AWS::IAM::Role")
-    assert len(roles) == 2  # SageMaker and runtime only
+    assert len(roles) == 3  # SageMaker, runtime and online evaluation only
 
 
 # -- the schedule --------------------------------------------------------------------------

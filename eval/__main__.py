@@ -1,0 +1,5 @@
+"""``python -m eval``: see :mod:`eval.cli`."""
+
+from eval.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,19 @@
+"""Text of a stored PDF report, read back with pypdf (a dev dependency, not in the image)."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from pypdf import PdfReader
+
+
+def pdf_text(data: bytes) -> str:
+    """Every page's extracted text, pages joined by newlines."""
+    reader = PdfReader(io.BytesIO(data))
+    return "\n".join(page.extract_text() or "" for page in reader.pages)
+
+
+def flat(text: str) -> str:
+    """Whitespace folded to single spaces: a paragraph wraps differently in a PDF."""
+    return re.sub(r"\s+", " ", text).strip()

@@ -1,0 +1,1 @@
+"""Online evaluation of the deployed agent: AgentCore Evaluations on the runtime endpoint."""

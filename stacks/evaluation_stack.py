@@ -1,0 +1,54 @@
+"""The seventh stack, "Evaluation": AgentCore online evaluation of the live runtime endpoint.
+
+Deployed after the Runtime (its data source is the runtime's endpoint) with
+the execution role the IAM stack owns; it holds no data, so ``cdk destroy``
+removes it cleanly before the runtime. The dashboard's score widgets are
+added by the app builder from literals (:mod:`stacks.evaluation.dashboard`),
+so the Monitoring stack does not depend on this one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_bedrockagentcore as agentcore
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from stacks.evaluation.config import EvaluationConfig
+from stacks.evaluation.online import OnlineAgentEvaluation, load_rubric
+
+
+class EvaluationStack(Stack):
+    """Built-in evaluators and our numeric-faithfulness / no-advice judge on sampled turns."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: str,
+        config: EvaluationConfig,
+        runtime: agentcore.IBedrockAgentRuntime,
+        runtime_endpoint_name: str,
+        execution_role: iam.IRole,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.evaluation = OnlineAgentEvaluation(
+            self,
+            "OnlineEvaluation",
+            stage=stage,
+            config=config,
+            runtime=runtime,
+            endpoint_name=runtime_endpoint_name,
+            execution_role=execution_role,
+            rubric=load_rubric(),
+        )
+        CfnOutput(
+            self,
+            "OnlineEvaluationConfigArn",
+            value=self.evaluation.online.online_evaluation_config_arn,
+        )
+        CfnOutput(self, "CustomEvaluatorName", value=self.evaluation.custom_evaluator_name)

@@ -1,0 +1,191 @@
+"""Online evaluation: the Evaluation stack, its IAM role, and the dashboard's score widgets.
+
+Synthesized in-process for dev and prod (the same helper as the other infra
+tests); cdk-nag over the whole app, this stack included, runs in
+``test_app_entrypoint``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stacks.config import load_stage
+from stacks.evaluation.config import EvaluationConfig, EvaluationConfigError, evaluation_config_for
+from stacks.evaluation.dashboard import EVALUATION_NAMESPACE
+from stacks.evaluation.online import (
+    BUILTIN_EVALUATORS,
+    RUBRIC_FILE,
+    custom_evaluator_name,
+    load_rubric,
+)
+from stacks.iam_stack import WILDCARD_RESOURCE_ACTIONS
+from tests.support.cdk_synth import synth_templates
+
+
+def _only(template: dict[str, Any], kind: str) -> dict[str, Any]:
+    [resource] = [r for r in template["Resources"].values() if r["Type"] == kind]
+    return dict(resource["Properties"])
+
+
+def _flat(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+@pytest.mark.parametrize(("stage", "percentage"), [("dev", 50), ("prod", 5)])
+def test_online_evaluation_samples_the_live_endpoint_per_stage(stage: str, percentage: int) -> None:
+    config = load_stage(stage)
+    template = synth_templates(stage)["Evaluation"]
+    online = _only(template, "AWS::BedrockAgentCore::OnlineEvaluationConfig")
+    assert online["Rule"]["SamplingConfig"]["SamplingPercentage"] == percentage
+    assert online["ExecutionStatus"] == "ENABLED"
+    source = online["DataSourceConfig"]["CloudWatchLogs"]
+    endpoint = config.runtime.endpoint_name
+    assert source["ServiceNames"] == [f"{config.runtime_name}.{endpoint}"]
+    assert "/aws/bedrock-agentcore/runtimes/" in _flat(source["LogGroupNames"])
+    assert f"-{endpoint}" in _flat(source["LogGroupNames"])
+    evaluators = [e["EvaluatorId"] for e in online["Evaluators"]]
+    assert evaluators[:-1] == [str(b.value) for b in BUILTIN_EVALUATORS]
+    assert "Fn::GetAtt" in evaluators[-1]  # our own judge
+    assert "Iam" in _flat(online["EvaluationExecutionRoleArn"])  # the IAM stack's role
+
+
+def test_prod_samples_less_than_dev() -> None:
+    assert (
+        evaluation_config_for("prod").sampling_percentage
+        < evaluation_config_for("dev").sampling_percentage
+    )
+
+
+def test_the_custom_judge_carries_our_rubric_at_trace_level() -> None:
+    evaluator = _only(synth_templates("dev")["Evaluation"], "AWS::BedrockAgentCore::Evaluator")
+    assert evaluator["Level"] == "TRACE"
+    judge = evaluator["EvaluatorConfig"]["LlmAsAJudge"]
+    assert judge["Instructions"] == load_rubric()
+    for placeholder in ("{context}", "{assistant_turn}"):
+        assert placeholder in judge["Instructions"]
+    text = judge["Instructions"].lower()
+    assert "numeric faithfulness" in text and "personalised advice" in text
+    scale = judge["RatingScale"]["Numerical"]
+    assert sorted(option["Value"] for option in scale) == [0, 1]
+    config = judge["ModelConfig"]["BedrockEvaluatorModelConfig"]
+    assert config["ModelId"] == evaluation_config_for("dev").judge_model_id
+    assert config["InferenceConfig"]["Temperature"] == 0
+
+
+def test_a_changed_rubric_or_model_gets_a_new_evaluator_name() -> None:
+    config = evaluation_config_for("dev")
+    rubric = load_rubric()
+    name = custom_evaluator_name(stage="dev", rubric=rubric, config=config)
+    assert len(name) <= 48 and name.startswith("numeric_faithfulness_no_advice_dev_")
+    assert name == custom_evaluator_name(stage="dev", rubric=rubric, config=config)
+    assert name != custom_evaluator_name(stage="dev", rubric=rubric + " ", config=config)
+    other_model = EvaluationConfig(sampling_percentage=50, judge_model_id="anthropic.claude-x-v1:0")
+    assert name != custom_evaluator_name(stage="dev", rubric=rubric, config=other_model)
+
+
+def test_a_rubric_without_the_trace_placeholders_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "rubric.md"
+    bad.write_text(RUBRIC_FILE.read_text().replace("{assistant_turn}", "the answer"))
+    with pytest.raises(ValueError, match="assistant_turn"):
+        load_rubric(bad)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"sampling_percentage": 0.0099}, "sampling_percentage=0.0099"),
+        ({"sampling_percentage": 100.01}, "sampling_percentage=100.01"),
+        ({"sampling_percentage": 5, "session_timeout_minutes": 0}, "session_timeout_minutes=0"),
+        ({"sampling_percentage": 5, "session_timeout_minutes": 1441}, "session_timeout_minutes"),
+        ({"sampling_percentage": 5, "judge_model_id": "claude"}, "judge_model_id='claude'"),
+    ],
+)
+def test_bad_evaluation_settings_are_named(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(EvaluationConfigError, match=message.replace("(", r"\(")):
+        EvaluationConfig(**kwargs)
+
+
+@pytest.mark.parametrize("percentage", [0.01, 100.0])
+def test_sampling_percentage_limits_are_inclusive(percentage: float) -> None:
+    assert EvaluationConfig(sampling_percentage=percentage).sampling_percentage == percentage
+
+
+def _role(template: dict[str, Any], logical_prefix: str) -> dict[str, Any]:
+    [role] = [
+        r["Properties"]
+        for key, r in template["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role" and key.startswith(logical_prefix)
+    ]
+    return dict(role)
+
+
+def test_the_evaluation_role_is_least_privilege_and_lives_in_the_iam_stack() -> None:
+    templates = synth_templates("dev")
+    assert not [
+        r for r in templates["Evaluation"]["Resources"].values() if r["Type"].startswith("AWS::IAM")
+    ]
+    role = _role(templates["Iam"], "EvaluationExecutionRole")
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "bedrock-agentcore.amazonaws.com"}
+    assert set(trust["Condition"]) == {"StringEquals", "ArnLike"}
+    assert {"aws:SourceAccount", "aws:ResourceAccount"} <= set(trust["Condition"]["StringEquals"])
+    [policy] = role["Policies"]
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    assert set(statements) == {
+        "DescribeLogGroups",
+        "QueryTraces",
+        "SpansIndexPolicy",
+        "WriteResults",
+        "PublishScores",
+        "InvokeJudgeModel",
+    }
+    for sid, statement in statements.items():
+        resources = statement["Resource"]
+        resources = resources if isinstance(resources, list) else [resources]
+        if "*" in resources:
+            actions = (
+                statement["Action"]
+                if isinstance(statement["Action"], list)
+                else [statement["Action"]]
+            )
+            assert all(a in WILDCARD_RESOURCE_ACTIONS for a in actions), sid
+    publish = statements["PublishScores"]
+    assert publish["Condition"] == {"StringEquals": {"cloudwatch:namespace": EVALUATION_NAMESPACE}}
+    judge = _flat(statements["InvokeJudgeModel"]["Resource"])
+    assert "foundation-model/anthropic.claude-sonnet-4-6" in judge
+    assert "inference-profile/us.anthropic.claude-sonnet-4-6" in judge
+    assert "foundation-model/*" not in judge
+    runtime = load_stage("dev").runtime_name
+    assert f"/aws/bedrock-agentcore/runtimes/{runtime}-*" in _flat(statements["QueryTraces"])
+    assert "log-group:*" not in _flat(statements["QueryTraces"])
+    assert "/aws/bedrock-agentcore/evaluations/*" in _flat(statements["WriteResults"])
+
+
+def _dashboard(template: dict[str, Any]) -> dict[str, Any]:
+    """The dashboard body as JSON (tokens inside ``Fn::Join`` replaced by a marker)."""
+    body = _only(template, "AWS::CloudWatch::Dashboard")["DashboardBody"]
+    parts = body["Fn::Join"][1] if isinstance(body, dict) else [body]
+    return dict(json.loads("".join(p if isinstance(p, str) else "TOKEN" for p in parts)))
+
+
+def test_the_dashboard_shows_every_evaluators_score() -> None:
+    templates = synth_templates("dev")
+    config = load_stage("dev")
+    service = f"{config.runtime_name}.{config.runtime.endpoint_name}"
+    widgets = _dashboard(templates["Monitoring"])["widgets"]
+    [graph] = [
+        w for w in widgets if w["properties"].get("title") == "Evaluation scores (hourly average)"
+    ]
+    metrics = [m[:4] for m in graph["properties"]["metrics"]]
+    name = _only(templates["Evaluation"], "AWS::BedrockAgentCore::Evaluator")["EvaluatorName"]
+    assert metrics == [
+        [EVALUATION_NAMESPACE, evaluator, "service.name", service]
+        for evaluator in [*(str(b.value) for b in BUILTIN_EVALUATORS), name]
+    ]
+    assert graph["properties"]["yAxis"]["left"] == {"min": 0, "max": 1, "showUnits": False}
+    # Literals only: the Monitoring stack takes no reference to the Evaluation stack.
+    assert "Evaluation:" not in _flat(templates["Monitoring"])
