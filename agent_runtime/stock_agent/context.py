@@ -27,6 +27,10 @@ MODEL_TIMEOUT_SECONDS          read timeout of one model call (default 60)
 MODEL_MAX_RETRIES              retries of one model call (default 3)
 MODEL_COLD_START_WAIT_SECONDS  wait for a scaled-to-zero endpoint (default 120)
 MODEL_MAX_TOKENS               completion budget of one call (default 1024)
+MODEL_ADAPTER                  served name of a LoRA adapter to ask for instead of
+                               the base model (the request's ``model`` field)
+RUN_RECORDS                    ``true`` (default) | ``false``: store a JSON run
+                               record next to every report
 =============================  ==============================================
 """
 
@@ -69,7 +73,14 @@ _ENV_NAMES: dict[str, str] = {
     "model_max_retries": "MODEL_MAX_RETRIES",
     "model_cold_start_wait_seconds": "MODEL_COLD_START_WAIT_SECONDS",
     "model_max_tokens": "MODEL_MAX_TOKENS",
+    "model_adapter": "MODEL_ADAPTER",
+    "run_records": "RUN_RECORDS",
 }
+
+_TRUE_WORDS = ("1", "true", "yes", "on")
+_FALSE_WORDS = ("0", "false", "no", "off")
+# vLLM's --lora-modules name: the value a request's "model" field carries.
+_ADAPTER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,6 +104,8 @@ class AgentContext:
     model_max_retries: int = 3
     model_cold_start_wait_seconds: float = 120.0
     model_max_tokens: int = 1024
+    model_adapter: str | None = None
+    run_records: bool = True
 
     def __post_init__(self) -> None:
         self.validate()
@@ -101,6 +114,11 @@ class AgentContext:
     def emits_metrics(self) -> bool:
         """Deployed stages emit CloudWatch EMF lines; a laptop (``local``) does not."""
         return self.stage != "local"
+
+    @property
+    def served_model(self) -> str:
+        """The request's ``model`` field: the adapter's served name, else the base model's."""
+        return self.model_adapter or self.openai_model
 
     @property
     def report_store(self) -> str:
@@ -142,6 +160,12 @@ class AgentContext:
             raise bad("model_max_retries", "an integer in [0, 10]")
         if not 16 <= self.model_max_tokens <= 32768:
             raise bad("model_max_tokens", "an integer in [16, 32768]")
+        if self.model_adapter is not None and not _ADAPTER_NAME.fullmatch(self.model_adapter):
+            raise bad("model_adapter", "1-64 of [A-Za-z0-9._-], starting with a letter or digit")
+        if self.model_adapter is not None and self.model_provider == "offline":
+            raise bad("model_adapter", "unset when MODEL_PROVIDER=offline (no model to adapt)")
+        if not isinstance(self.run_records, bool):
+            raise bad("run_records", "true or false")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> AgentContext:
@@ -159,7 +183,7 @@ class AgentContext:
             default = f.default
             try:
                 if isinstance(default, bool):
-                    values[f.name] = raw.lower() in ("1", "true", "yes")
+                    values[f.name] = _parse_bool(_ENV_NAMES[f.name], raw)
                 elif isinstance(default, int):
                     values[f.name] = int(raw)
                 elif isinstance(default, float):
@@ -168,9 +192,22 @@ class AgentContext:
                     values[f.name] = raw.upper()
                 else:
                     values[f.name] = raw
+            except ConfigError:
+                raise
             except ValueError:
                 raise ConfigError(
                     f"{_ENV_NAMES[f.name]}={raw!r} is invalid: expected a number"
                 ) from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+def _parse_bool(variable: str, raw: str) -> bool:
+    """A switch: one of the usual spellings, anything else is a :class:`ConfigError`."""
+    word = raw.strip().lower()
+    if word in _TRUE_WORDS:
+        return True
+    if word in _FALSE_WORDS:
+        return False
+    allowed = " | ".join(_TRUE_WORDS + _FALSE_WORDS)
+    raise ConfigError(f"{variable}={raw!r} is invalid: expected {allowed}")

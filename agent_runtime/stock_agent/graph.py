@@ -43,7 +43,7 @@ from typing import Any, TypeVar
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from . import contract, metrics, storage
+from . import contract, metrics, run_records, storage
 from .context import AgentContext
 from .errors import AgentError, internal_error
 from .market_data import MarketDataProvider, get_provider, known_symbols
@@ -310,6 +310,7 @@ def build_graph(*, dependencies: Callable[[AgentContext], Dependencies]) -> Any:
             warnings.extend(o.narrative.warnings)
         return {
             "narratives": narratives,
+            "narrative_traces": {s: o.trace for s, o in outcomes.items() if o.trace},
             "failures": failures,
             "warnings": warnings,
             "degraded_reasons": [
@@ -331,7 +332,7 @@ def build_graph(*, dependencies: Callable[[AgentContext], Dependencies]) -> Any:
         def one(symbol: str) -> Any:
             generated_at = deps.clock()
             stamps[symbol] = generated_at
-            return generate_stock_report(
+            ref = generate_stock_report(
                 snapshot=state["snapshots"][symbol],
                 analysis=state["analyses"][symbol],
                 narrative=state["narratives"][symbol],
@@ -339,6 +340,13 @@ def build_graph(*, dependencies: Callable[[AgentContext], Dependencies]) -> Any:
                 generated_at=generated_at,
                 request_id=state["request_id"],
             )
+            # --- run record next to the PDF (best effort; see stock_agent.run_records) ---
+            run_records.store_run_record(
+                ctx=runtime.context, store=deps.store, state=state, symbol=symbol, report=ref,
+                extra_timings_ms={"report_generation": _elapsed_ms(started)},
+            )  # fmt: skip
+            # --- end run record ---
+            return ref
 
         reports, failures, warnings = _per_ticker_stage(
             state, runtime, stage="report_generation", fn=one
