@@ -95,8 +95,13 @@ def allowed_figures(
     """
     allowed = set(formatting.allowed_numbers(snapshot, analysis))
     if payload is not None:
-        allowed |= {_normalized(t) for t in formatting.extract_number_tokens(_flatten(payload))}
+        allowed |= payload_figures(payload)
     return frozenset(allowed)
+
+
+def payload_figures(payload: Any) -> frozenset[str]:
+    """The normalised figures of every string in the model's input (labels, dates, rationale)."""
+    return frozenset(_normalized(t) for t in formatting.extract_number_tokens(_flatten(payload)))
 
 
 def _flatten(value: Any) -> str:
@@ -111,18 +116,23 @@ def _flatten(value: Any) -> str:
 _INVENTED = "it contains figures that are not in the data:"
 
 
+def invented_figures(text: str, *, allowed: Iterable[str]) -> list[str]:
+    """The numeric tokens of ``text`` that are not among ``allowed`` (in order, repeats kept)."""
+    allowed_set = frozenset(allowed)
+    return [
+        tok
+        for tok in formatting.extract_number_tokens(text)
+        if tok not in allowed_set and _normalized(tok) not in allowed_set
+    ]
+
+
 def check_narrative(text: str, *, allowed: Iterable[str]) -> str | None:
     """Why ``text`` cannot go into a report, or ``None`` when it can."""
     if not text.strip():
         return "the narrative is empty"
     if len(text) > MAX_NARRATIVE_CHARS:
         return f"the narrative has {len(text)} characters; the limit is {MAX_NARRATIVE_CHARS}"
-    allowed_set = frozenset(allowed)
-    invented = [
-        tok
-        for tok in formatting.extract_number_tokens(text)
-        if tok not in allowed_set and _normalized(tok) not in allowed_set
-    ]
+    invented = invented_figures(text, allowed=allowed)
     if invented:
         unique = list(dict.fromkeys(invented))
         return f"{_INVENTED} " + ", ".join(unique[:10])
