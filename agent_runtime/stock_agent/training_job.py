@@ -26,6 +26,7 @@ fetched: check the SageMaker pricing page before relying on them.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import logging
@@ -158,7 +159,11 @@ def build_bundle(repo_root: Path) -> bytes:
     members.append(("requirements.txt", (training / "requirements-job.txt").read_bytes()))
     members.append((ENTRY_POINT, b"from training.run import main\n\nraise SystemExit(main())\n"))
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
+    # gzip stamps its header with the time unless told otherwise: mtime=0 keeps the hash stable.
+    with (
+        gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as zipped,
+        tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
         for name, data in sorted(members):
             info = tarfile.TarInfo(name)
             info.size, info.mtime, info.mode = len(data), 0, 0o644
