@@ -147,8 +147,14 @@ class ModelSettings:
     gpu_memory_utilization: float = 0.90
     # SAGEMAKER_CONTAINER_LOG_LEVEL (Python logging level number), None = unset.
     container_log_level: int | None = None
+    # --- LoRA adapters served beside the base model (docs/customization.md) ---
+    # "NAME=s3://bucket/prefix/" entries; a request's "model" field picks one by NAME.
+    adapters: tuple[str, ...] = ()
+    max_lora_rank: int = 16
+    # --- end LoRA adapters ---
 
     def validate(self) -> None:
+        self._validate_adapters()
         _require(bool(self.model_id.strip()), "model.model_id", self.model_id, "a model id")
         if self.weights_s3_uri is not None:
             _require(
@@ -179,6 +185,37 @@ class ModelSettings:
                 self.container_log_level,
                 "10 | 20 | 30 | 40 or unset",
             )
+
+    # --- LoRA adapters ---
+    def _validate_adapters(self) -> None:
+        names: list[str] = []
+        for entry in self.adapters:
+            name, _, uri = str(entry).partition("=")
+            _require(
+                re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name) is not None
+                and name not in ("model", *names)
+                and re.fullmatch(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/(\S+/)", uri)
+                is not None,
+                "model.adapters",
+                entry,
+                "NAME=s3://<bucket>/<prefix>/ entries with distinct names of [A-Za-z0-9._-] "
+                "(not 'model', the base's served name)",
+            )
+            names.append(name)
+        _require(len(names) <= 16, "model.adapters", len(names), "at most 16 adapters")
+        _require(
+            self.max_lora_rank in (8, 16, 32, 64),
+            "model.max_lora_rank",
+            self.max_lora_rank,
+            "8 | 16 | 32 | 64",
+        )
+
+    @property
+    def adapter_uris(self) -> dict[str, str]:
+        """Served adapter name → its S3 folder."""
+        return dict(str(entry).partition("=")[::2] for entry in self.adapters)
+
+    # --- end LoRA adapters ---
 
     @property
     def weights_bucket(self) -> str | None:
@@ -409,6 +446,57 @@ class TagSettings:
             )
 
 
+# --- training jobs (docs/customization.md) ---
+@dataclass(frozen=True, kw_only=True)
+class TrainingSettings:
+    """Where SageMaker training jobs read datasets and write adapters; None = no training role."""
+
+    bucket: str | None = None
+    datasets_prefix: str = "training/datasets/"
+    output_prefix: str = "training/output/"
+    # The AWS Deep Learning Containers registry account that serves the training image.
+    image_account: str = "763104351884"
+    image_repository: str = "huggingface-pytorch-training"
+
+    def validate(self) -> None:
+        if self.bucket is not None:
+            _require(
+                re.fullmatch(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]", self.bucket) is not None,
+                "training.bucket",
+                self.bucket,
+                "an S3 bucket name or unset",
+            )
+        for key, prefix in (
+            ("training.datasets_prefix", self.datasets_prefix),
+            ("training.output_prefix", self.output_prefix),
+        ):
+            _require(
+                re.fullmatch(r"([A-Za-z0-9._-]+/)+", prefix) is not None,
+                key,
+                prefix,
+                "a key prefix like training/datasets/ (ending in '/')",
+            )
+        _require(
+            not (
+                self.datasets_prefix.startswith(self.output_prefix)
+                or self.output_prefix.startswith(self.datasets_prefix)
+            ),
+            "training.output_prefix",
+            self.output_prefix,
+            "a prefix that neither contains nor lies inside training.datasets_prefix "
+            "(a job must not overwrite its own data)",
+        )
+        _require(
+            re.fullmatch(r"\d{12}", self.image_account) is not None,
+            "training.image_account",
+            self.image_account,
+            "a 12-digit AWS account id",
+        )
+
+
+# --- end training jobs ---
+
+
 @dataclass(frozen=True, kw_only=True)
 class StageConfig:
     """Everything one stage deploys with. Build it with :func:`load_stage`."""
@@ -422,6 +510,7 @@ class StageConfig:
     storage: StorageSettings = field(default_factory=StorageSettings)
     logs: LogSettings = field(default_factory=LogSettings)
     tags: TagSettings = field(default_factory=TagSettings)
+    training: TrainingSettings = field(default_factory=TrainingSettings)  # training jobs
     # Autoscaling, alarms, dashboard, tracing (stacks/operations, docs/operations.md).
     operations: OperationsConfig = STEADY_OPERATIONS
 
@@ -437,6 +526,7 @@ class StageConfig:
         self.storage.validate()
         self.logs.validate()
         self.tags.validate()
+        self.training.validate()
         try:
             self.operations.autoscaling.check_endpoint(
                 min_instance_count=self.endpoint.min_instance_count,

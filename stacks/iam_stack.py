@@ -91,6 +91,36 @@ def _log_statements(sid_prefix: str, log_group_names: list[str]) -> list[iam.Pol
     ]
 
 
+def _adapter_statements(adapters: dict[str, str]) -> list[iam.PolicyStatement]:
+    """s3:GetObject on each adapter's folder and s3:ListBucket limited to those folders."""
+    if not adapters:
+        return []
+    by_bucket: dict[str, list[str]] = {}
+    for uri in adapters.values():
+        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+        by_bucket.setdefault(bucket, []).append(prefix)
+    return [
+        iam.PolicyStatement(
+            sid="ReadAdapters",
+            actions=["s3:GetObject"],
+            resources=[
+                f"arn:{Aws.PARTITION}:s3:::{bucket}/{prefix}*"
+                for bucket, prefixes in sorted(by_bucket.items())
+                for prefix in sorted(prefixes)
+            ],
+        ),
+        *(
+            iam.PolicyStatement(
+                sid=f"ListAdapters{i}",
+                actions=["s3:ListBucket"],
+                resources=[f"arn:{Aws.PARTITION}:s3:::{bucket}"],
+                conditions={"StringLike": {"s3:prefix": [f"{p}*" for p in sorted(prefixes)]}},
+            )
+            for i, (bucket, prefixes) in enumerate(sorted(by_bucket.items()))
+        ),
+    ]
+
+
 class IamStack(Stack):
     """Both execution roles, with every statement they get, and nothing else."""
 
@@ -115,6 +145,11 @@ class IamStack(Stack):
         self.runtime_role = self._runtime_role(agent_repository, report_bucket)
         CfnOutput(self, "SageMakerExecutionRoleArn", value=self.sagemaker_role.role_arn)
         CfnOutput(self, "RuntimeExecutionRoleArn", value=self.runtime_role.role_arn)
+        # --- training jobs: their own role, only when a training bucket is configured ---
+        self.training_role = self._training_role() if config.training.bucket else None
+        if self.training_role is not None:
+            CfnOutput(self, "TrainingJobRoleArn", value=self.training_role.role_arn)
+        # --- end training jobs ---
 
     # -- SageMaker -------------------------------------------------------------------
     def _sagemaker_role(self, repository: ecr.IRepository) -> iam.Role:
@@ -156,6 +191,9 @@ class IamStack(Stack):
                     conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
                 ),
             ]
+        # --- LoRA adapters: read only each adapter's own prefix ---
+        statements += _adapter_statements(config.model.adapter_uris)
+        # --- end LoRA adapters ---
         role = iam.Role(
             self,
             "SageMakerExecutionRole",
@@ -247,6 +285,63 @@ class IamStack(Stack):
                 },
             ),
             inline_policies={"agentcore-runtime": iam.PolicyDocument(statements=statements)},
+        )
+        self._acknowledge_wildcards(role, statements)
+        return role
+
+    # -- SageMaker training jobs (adapters) ---------------------------------------------
+    def _training_role(self) -> iam.Role:
+        """Read the dataset prefix, write the output prefix, pull the image, write logs."""
+        training = self.config.training
+        bucket_arn = f"arn:{Aws.PARTITION}:s3:::{training.bucket}"
+        data, output = training.datasets_prefix, training.output_prefix
+        statements = [
+            iam.PolicyStatement(
+                sid="ReadDatasets",
+                actions=["s3:GetObject"],
+                resources=[f"{bucket_arn}/{data}*"],
+            ),
+            iam.PolicyStatement(
+                sid="ListDatasetsAndOutput",
+                actions=["s3:ListBucket"],
+                resources=[bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{data}*", f"{output}*"]}},
+            ),
+            iam.PolicyStatement(
+                # Write the adapter and checkpoints; read checkpoints and the code bundle back.
+                sid="ReadWriteOutput",
+                actions=["s3:PutObject", "s3:GetObject"],
+                resources=[f"{bucket_arn}/{output}*"],
+            ),
+            iam.PolicyStatement(
+                sid="PullTrainingImage",
+                actions=ECR_PULL_ACTIONS,
+                resources=[
+                    f"arn:{Aws.PARTITION}:ecr:{Aws.REGION}:{training.image_account}:"
+                    f"repository/{training.image_repository}"
+                ],
+            ),
+            _wildcard_statement("EcrLogin", ["ecr:GetAuthorizationToken"]),
+            *_log_statements("TrainingJob", ["/aws/sagemaker/TrainingJobs"]),
+            _wildcard_statement(
+                "PublishTrainingMetrics",
+                ["cloudwatch:PutMetricData"],
+                conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+            ),
+        ]
+        role = iam.Role(
+            self,
+            "TrainingJobRole",
+            description=f"SageMaker training jobs of {self.config.stage}: adapters for the "
+            "narrative model (datasets in, adapters out)",
+            assumed_by=iam.ServicePrincipal(
+                "sagemaker.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnLike": {"aws:SourceArn": _arn("sagemaker", "training-job/*")},
+                },
+            ),
+            inline_policies={"training-job": iam.PolicyDocument(statements=statements)},
         )
         self._acknowledge_wildcards(role, statements)
         return role

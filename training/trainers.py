@@ -174,22 +174,29 @@ def train(
     if eval_set is not None and method != "grpo":
         metrics["eval"] = trainer.evaluate()
     if method == "grpo" and eval_set is not None:
-        metrics["eval_reward"] = _eval_reward(trainer, tokenizer, eval_set, config)
+        metrics["eval_reward"] = _eval_reward(trainer, tokenizer, eval_set)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str) + "\n")
     logger.info("trained %s adapter in %.1f s", method, metrics["train_runtime_s"])
     return metrics
 
 
-def _eval_reward(trainer: Any, tokenizer: Any, eval_set: Any, config: dict[str, Any]) -> Any:
-    """Mean reward and parts of one greedy answer per eval prompt (the adapter in place)."""
+EVAL_REWARD_PROMPTS = 64
+
+
+def _eval_reward(trainer: Any, tokenizer: Any, eval_set: Any) -> Any:
+    """Mean reward and parts of one greedy answer per eval prompt (the adapter in place).
+
+    At most :data:`EVAL_REWARD_PROMPTS` prompts, answers as long as the run's
+    own ``max_completion_length``.
+    """
     import torch
     from stock_agent.reward import score
 
     model = trainer.model
-    max_new = int(config["trainer"].get("max_completion_length", 256))
+    max_new = int(trainer.args.max_completion_length)
     parts: list[Any] = []
-    for row in eval_set:
+    for row in eval_set.select(range(min(len(eval_set), EVAL_REWARD_PROMPTS))):
         encoded = tokenizer.apply_chat_template(
             row["prompt"], add_generation_prompt=True, return_tensors="pt", return_dict=True
         )
