@@ -20,7 +20,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # The CDK CLI must not phone home (no network in CI beyond package registries).
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: help setup demo synth analyze serve test lint unit integration snapshot-update bench clean
+.PHONY: help setup demo synth analyze serve test lint unit integration snapshot-update bench clean train-smoke
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -66,6 +66,22 @@ snapshot-update: setup ## rewrite the template snapshots on purpose (review the 
 
 bench: setup ## run the benchmarks, print a table, write bench/RESULTS.md
 	$(PY) -m bench.run
+
+# --- training (docs/customization.md): its own venv, never part of demo, test or the image ---
+VENV_TRAIN := .venv-train
+# A local CPU torch wheel to install instead of PyPI's CUDA build (~2.7 GB with its libraries).
+TORCH_WHEEL ?=
+
+$(VENV_TRAIN)/.installed: training/requirements.txt training/requirements-torch.txt agent_runtime/pyproject.toml
+	$(PYTHON) -m venv $(VENV_TRAIN)
+	$(VENV_TRAIN)/bin/python -m pip install -q --disable-pip-version-check $(if $(TORCH_WHEEL),$(TORCH_WHEEL),-r training/requirements-torch.txt)
+	$(VENV_TRAIN)/bin/python -m pip install -q --disable-pip-version-check -r training/requirements.txt
+	$(VENV_TRAIN)/bin/python -m pip install -q --disable-pip-version-check --no-deps -e agent_runtime
+	touch $@
+
+train-smoke: $(VENV_TRAIN)/.installed ## SFT, DPO, GRPO two steps each on a tiny gpt-oss (CPU; not in CI)
+	$(VENV_TRAIN)/bin/python training/smoke.py
+# --- end training ---
 
 clean: ## remove build outputs (keeps .venv and node_modules)
 	rm -rf cdk.out reports .pytest_cache .mypy_cache .ruff_cache
