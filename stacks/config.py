@@ -194,8 +194,7 @@ class ModelSettings:
             _require(
                 re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name) is not None
                 and name not in ("model", *names)
-                and re.fullmatch(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/(\S+/)", uri)
-                is not None,
+                and re.fullmatch(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/(\S+/)", uri) is not None,
                 "model.adapters",
                 entry,
                 "NAME=s3://<bucket>/<prefix>/ entries with distinct names of [A-Za-z0-9._-] "
@@ -341,6 +340,8 @@ class RuntimeSettings:
     idle_session_timeout_seconds: int = 900
     max_lifetime_seconds: int = 28_800
     jwt: JwtSettings | None = None
+    # The served LoRA adapter the agent asks for (one of model.adapters); None = the base.
+    model_adapter: str | None = None
 
     def validate(self, *, derived_name: str) -> None:
         name = self.name or derived_name
@@ -527,6 +528,13 @@ class StageConfig:
         self.logs.validate()
         self.tags.validate()
         self.training.validate()
+        _require(
+            self.runtime.model_adapter is None
+            or self.runtime.model_adapter in self.model.adapter_uris,
+            "runtime.model_adapter",
+            self.runtime.model_adapter,
+            "unset or one of model.adapters: " + (", ".join(self.model.adapter_uris) or "(none)"),
+        )
         try:
             self.operations.autoscaling.check_endpoint(
                 min_instance_count=self.endpoint.min_instance_count,

@@ -38,7 +38,10 @@ def runtime_environment(
 ) -> dict[str, str]:
     """Environment of the agent container (the names ``stock_agent.context`` reads)."""
     runtime = config.runtime
+    # The served adapter name the agent sends as the request's "model" (else the base).
+    adapter = {"MODEL_ADAPTER": runtime.model_adapter} if runtime.model_adapter else {}
     return {
+        **adapter,
         "MODEL_PROVIDER": "sagemaker",
         "SAGEMAKER_ENDPOINT_NAME": endpoint_name,
         "SAGEMAKER_INFERENCE_COMPONENT": config.inference_component_name,

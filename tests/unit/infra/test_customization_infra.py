@@ -22,6 +22,7 @@ OVERRIDES = {
     "model.adapters": ADAPTER + ",narrator-v2=s3://other-bucket/lora/v2/",
     "model.max_lora_rank": "32",
     "training.bucket": "models-bucket",
+    "runtime.model_adapter": "narrator-v1",
 }
 
 pytestmark = pytest.mark.slow
@@ -100,6 +101,13 @@ def test_model_container_gets_the_adapters_and_rank() -> None:
     env = model["Properties"]["PrimaryContainer"]["Environment"]
     assert env["OPTION_LORA_MODULES"] == OVERRIDES["model.adapters"]
     assert env["OPTION_MAX_LORA_RANK"] == "32"
+
+
+def test_agent_runtime_asks_for_the_chosen_adapter() -> None:
+    [(_, runtime)] = resources(_templates()["Runtime"], "AWS::BedrockAgentCore::Runtime").items()
+    assert runtime["Properties"]["EnvironmentVariables"]["MODEL_ADAPTER"] == "narrator-v1"
+    with pytest.raises(ConfigError, match=r"runtime\.model_adapter.*one of model\.adapters"):
+        load_stage("dev", {"runtime.model_adapter": "narrator-v1"})
 
 
 def test_defaults_add_nothing() -> None:
