@@ -7,9 +7,9 @@ naming the key, the value and what is allowed.
 The LoRA defaults follow OpenAI's published recipe for gpt-oss with
 Transformers and PEFT: the MXFP4 checkpoint dequantised to bf16
 (``Mxfp4Config(dequantize=True)``), eager attention, rank 8 / alpha 16 on
-every linear layer (``target_modules="all-linear"``, i.e. the attention
-projections and the router) plus the expert projections of layers 7, 15 and
-23 through ``target_parameters`` (the experts are 3-D parameters, not
+every linear layer (``target_modules="all-linear"``: on gpt-oss the attention
+q/k/v/o projections) plus the expert projections of layers 7, 15 and 23
+through ``target_parameters`` (the experts are 3-D parameters, not
 ``nn.Linear`` modules, so only ``target_parameters`` reaches them).
 """
 

@@ -5,9 +5,12 @@ written from, in ``[0, 1]``, as a weighted sum of three named parts:
 
 ``faithfulness`` (weight :data:`WEIGHTS` ``["faithfulness"]``)
     the number check of :mod:`stock_agent.narrative`: the share of numeric
-    tokens that are figures of the record. A narrative the check would
-    reject for an invented figure keeps only :data:`REJECTED_FACTOR` of that
-    share; one it rejects for being empty or too long scores 0.
+    tokens that are figures of the record, scaled down while fewer than
+    :data:`MIN_FIGURES` figures are quoted (a text that quotes nothing cannot
+    be faithful to the numbers, and must not out-score one that quotes them).
+    A narrative the check would reject for an invented figure keeps only
+    :data:`REJECTED_FACTOR` of that; one it rejects for being empty or too
+    long scores 0.
 ``coverage``
     the four points a report must make: trend, valuation, risk, outlook.
     A point counts when the narrative speaks of it and names no label that
@@ -36,6 +39,7 @@ from .narrative import check_narrative, invented_figures, payload_figures
 
 WEIGHTS: Mapping[str, float] = {"faithfulness": 0.5, "coverage": 0.3, "format": 0.2}
 REJECTED_FACTOR = 0.5
+MIN_FIGURES = 3
 MIN_WORDS = 100
 MAX_WORDS = 300
 REQUIRED_POINTS = ("trend", "valuation", "risk", "outlook")
@@ -133,7 +137,9 @@ def faithfulness(text: str, allowed: frozenset[str]) -> tuple[float, tuple[str, 
     if rejection is not None and not invented:  # empty or too long: unusable
         return 0.0, ()
     tokens = extract_number_tokens(text)
-    share = 1.0 if not tokens else (len(tokens) - len(invented)) / len(tokens)
+    quoted = len(tokens) - len(invented)
+    share = 0.0 if not tokens else quoted / len(tokens)
+    share *= min(1.0, quoted / MIN_FIGURES)
     return (share * REJECTED_FACTOR if invented else share), invented
 
 

@@ -18,6 +18,7 @@ from stock_agent.narrative import MAX_NARRATIVE_CHARS, allowed_figures, determin
 from stock_agent.prompts import narrative_payload
 from stock_agent.reward import (
     MAX_WORDS,
+    MIN_FIGURES,
     MIN_WORDS,
     REJECTED_FACTOR,
     REQUIRED_POINTS,
@@ -139,14 +140,26 @@ def test_each_weight_is_what_one_broken_part_costs(record: dict[str, Any]) -> No
 
 
 def test_rejected_factor_scales_the_share_of_good_figures(record: dict[str, Any]) -> None:
-    price = record["narrative_input"]["key_figures"]["Current Price"]
+    fig = record["narrative_input"]["key_figures"]
+    quoted = f"{fig['Current Price']}, {fig['P/E Ratio']}, {fig['YTD Return']}"
     filler = " word" * MIN_WORDS
-    half = score(f"The price was {price} and will be $987,654.32.{filler}", record)
-    assert half.invented == ("$987,654.32",)
-    assert half.faithfulness == pytest.approx(0.5 * REJECTED_FACTOR)
-    clean = score(f"The price was {price}.{filler}", record)
-    assert clean.faithfulness == 1.0
-    assert score(f"No figures at all.{filler}", record).faithfulness == 1.0
+    mixed = score(f"Figures {quoted} and a target of $987,654.32.{filler}", record)
+    assert mixed.invented == ("$987,654.32",)
+    assert mixed.faithfulness == pytest.approx(0.75 * REJECTED_FACTOR)
+    assert score(f"Figures {quoted}.{filler}", record).faithfulness == 1.0
+
+
+def test_min_figures_at_and_below_the_edge(record: dict[str, Any]) -> None:
+    fig = record["narrative_input"]["key_figures"]
+    figures = [fig["Current Price"], fig["P/E Ratio"], fig["YTD Return"], fig["Beta"]]
+    filler = " word" * MIN_WORDS
+    for n in range(MIN_FIGURES + 2):
+        text = f"Figures {', '.join(figures[:n])}.{filler}"
+        assert score(text, record).faithfulness == pytest.approx(min(1.0, n / MIN_FIGURES))
+    # Quoting nothing never beats quoting the record faithfully.
+    assert score(f"No figures.{filler}", record).total < score(
+        f"Figures {', '.join(figures)}.{filler}", record
+    ).total
 
 
 def test_length_bounds_at_and_across_the_edges() -> None:
@@ -160,7 +173,9 @@ def test_length_bounds_at_and_across_the_edges() -> None:
 
 
 def test_too_long_or_empty_text_scores_zero_faithfulness(record: dict[str, Any]) -> None:
-    at_limit = ("word " * (MAX_NARRATIVE_CHARS // 5))[:MAX_NARRATIVE_CHARS]
+    fig = record["narrative_input"]["key_figures"]
+    head = f"{fig['Current Price']} {fig['P/E Ratio']} {fig['YTD Return']} "
+    at_limit = (head + "word " * (MAX_NARRATIVE_CHARS // 5))[:MAX_NARRATIVE_CHARS]
     assert len(at_limit) == MAX_NARRATIVE_CHARS
     assert score(at_limit, record).faithfulness == 1.0
     assert score(at_limit + "s", record).faithfulness == 0.0
