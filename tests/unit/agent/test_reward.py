@@ -157,9 +157,10 @@ def test_min_figures_at_and_below_the_edge(record: dict[str, Any]) -> None:
         text = f"Figures {', '.join(figures[:n])}.{filler}"
         assert score(text, record).faithfulness == pytest.approx(min(1.0, n / MIN_FIGURES))
     # Quoting nothing never beats quoting the record faithfully.
-    assert score(f"No figures.{filler}", record).total < score(
-        f"Figures {', '.join(figures)}.{filler}", record
-    ).total
+    assert (
+        score(f"No figures.{filler}", record).total
+        < score(f"Figures {', '.join(figures)}.{filler}", record).total
+    )
 
 
 def test_length_bounds_at_and_across_the_edges() -> None:
