@@ -234,7 +234,8 @@ def _ctx(
         "request_deadline_seconds": deadline,
         "model_max_retries": MAX_RETRIES,
         # These tests count the report's own writes; run records have their own fault
-        # tests (tests/integration/test_run_records.py: a failing record never fails a report).
+        # tests (tests/integration/test_run_records_pipeline.py: a failed record never fails
+        # a report).
         "run_records": False,
     }
     if provider == "openai":
