@@ -202,7 +202,11 @@ def test_success_only_for_the_parsers_tickers(
         response = reply.json()
         assert response["tickers"] == expected_tickers, (prompt, response["tickers"])
         assert [r["symbol"] for r in response["results"]] == expected_tickers
-        assert len(agent_server.report_files() - before) == len(expected_tickers)
+        new = agent_server.report_files() - before
+        # One PDF per ticker, each with its run record under the same key.
+        pdfs = {p for p in new if p.suffix == ".pdf"}
+        assert len(pdfs) == len(expected_tickers)
+        assert new == pdfs | {p.with_suffix(".json") for p in pdfs}
     else:
         structured_error(reply, (expected_code,))
         assert 400 <= reply.status < 500
