@@ -57,7 +57,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
 
 .PHONY: help setup demo synth analyze serve test test-fast lint unit integration lock \
-	snapshot-update bench clean scan
+	snapshot-update bench clean scan train-smoke
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -158,6 +158,22 @@ bench: setup ## run the benchmarks, print a table, write bench/RESULTS.md
 EVAL_ARGS ?=
 eval: setup ## run the golden set (offline, in-process; EVAL_ARGS=--judge-url ...), write eval/RESULTS.md
 	$(PY) -m eval $(EVAL_ARGS)
+
+# --- training (docs/customization.md): its own venv, never part of demo, test or the image ---
+VENV_TRAIN := .venv-train
+# A local CPU torch wheel to install instead of PyPI's CUDA build (~2.7 GB with its libraries).
+TORCH_WHEEL ?=
+
+$(VENV_TRAIN)/.installed: training/requirements.txt training/requirements-torch.txt agent_runtime/pyproject.toml
+	$(PYTHON) -m venv $(VENV_TRAIN)
+	$(VENV_TRAIN)/bin/python -m pip install -q --disable-pip-version-check $(if $(TORCH_WHEEL),$(TORCH_WHEEL),-r training/requirements-torch.txt)
+	$(VENV_TRAIN)/bin/python -m pip install -q --disable-pip-version-check -r training/requirements.txt
+	$(VENV_TRAIN)/bin/python -m pip install -q --disable-pip-version-check --no-deps -e agent_runtime
+	touch $@
+
+train-smoke: $(VENV_TRAIN)/.installed ## SFT, DPO, GRPO two steps each on a tiny gpt-oss (CPU; not in CI)
+	$(VENV_TRAIN)/bin/python training/smoke.py
+# --- end training ---
 
 clean: ## remove build outputs (keeps .venv, .uv and node_modules)
 	rm -rf cdk.out reports .pytest_cache .mypy_cache .ruff_cache

@@ -30,12 +30,23 @@ nothing is fetched from a hub at start-up, so the container works with
 network isolation. ``TIKTOKEN_ENCODINGS_BASE`` (set in the Dockerfile to the
 baked-in harmony vocabulary) is passed through.
 
+LoRA adapters beside the base model: ``OPTION_LORA_MODULES`` (or
+``SM_VLLM_LORA_MODULES``) is ``NAME=URI[,NAME=URI...]`` with ``URI`` an
+``s3://bucket/prefix/`` folder or an absolute path. It becomes
+``--enable-lora --lora-modules NAME=/local/dir ... --max-lora-rank R
+--max-loras N``; each S3 folder is downloaded into :data:`ADAPTER_ROOT`
+before vLLM starts (the container's role may read only those prefixes), and
+an adapter whose rank exceeds ``--max-lora-rank`` stops the start with the
+adapter's name. A request picks an adapter by sending its ``NAME`` as the
+chat-completions ``model``; ``model`` (the served base name) keeps the base.
+
 ``python3 serve.py [serve] --dry-run`` prints the command instead of running it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import re
@@ -44,7 +55,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 logger = logging.getLogger("model_container.serve")
 
@@ -53,6 +64,13 @@ PORT = 8080  # SageMaker sends /ping and /invocations to 8080
 PREFIXES = ("SM_VLLM_", "OPTION_")
 DEFAULT_MODEL = "openai/gpt-oss-20b"
 TIKTOKEN_FILES = ("o200k_base.tiktoken", "cl100k_base.tiktoken")
+ADAPTER_ROOT = Path("/tmp/lora-adapters")  # noqa: S108 (the container's own scratch space)
+# vLLM's accepted --max-lora-rank values.
+LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+DEFAULT_MAX_LORA_RANK = "16"
+MAX_ADAPTERS = 16
+_ADAPTER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_S3_FOLDER = re.compile(r"s3://([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/((?:[^/\s,]+/)*)")
 TRUE = frozenset({"true", "1", "yes", "on"})
 FALSE = frozenset({"false", "0", "no", "off"})
 
@@ -109,7 +127,12 @@ KNOWN_ARGS: dict[str, Arg] = {
     "kv_cache_dtype": Arg("str"),
     "revision": Arg("str"),
     "uvicorn_log_level": Arg("str"),
+    "max_loras": Arg("int", minimum=1, maximum=MAX_ADAPTERS),
+    "max_lora_rank": Arg("int", minimum=1, maximum=512),
+    "enable_lora": Arg("bool", negatable=False),
 }
+# Set through OPTION_LORA_MODULES only (parsed and rewritten by :func:`read_adapters`).
+LORA_MODULES = "lora_modules"
 ALIASES = {"tensor_parallel_degree": "tensor_parallel_size"}  # the DJL/LMI spelling
 IGNORED = frozenset({"rolling_batch", "entrypoint"})  # DJL/LMI-only settings, meaningless here
 RESERVED = frozenset({"host", "port"})  # SageMaker's contract: 0.0.0.0:8080
@@ -133,6 +156,8 @@ class Plan:
 
     argv: list[str]
     env: dict[str, str]
+    # (served name, source URI or path, local folder vLLM loads it from)
+    adapters: tuple[tuple[str, str, str], ...] = ()
 
     def shell(self) -> str:
         extra = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(self.env.items()))
@@ -173,6 +198,10 @@ def _check(name: str, variable: str, raw: str) -> str:
         raise bad
     if spec.maximum is not None and number > spec.maximum:
         raise bad
+    if name == "max_lora_rank" and number not in LORA_RANKS:
+        raise ConfigError(
+            f"{variable}={raw!r} is invalid: expected one of {', '.join(map(str, LORA_RANKS))}"
+        )
     return value
 
 
@@ -197,7 +226,7 @@ def read_settings(environ: Mapping[str, str]) -> dict[str, str]:
             raise ConfigError(
                 f"{variable} cannot be set: SageMaker requires {HOST}:{PORT}, fixed by the image"
             )
-        value = _check(name, variable, raw)
+        value = raw.strip() if name == LORA_MODULES else _check(name, variable, raw)
         if name in source and settings[name] != value:
             raise ConfigError(
                 f"{variable}={raw!r} conflicts with {source[name]}={environ[source[name]]!r}"
@@ -218,6 +247,13 @@ def build_plan(environ: Mapping[str, str]) -> Plan:
     """The ``vllm serve`` command line and child environment for ``environ``."""
     settings = read_settings(environ)
     model = settings.pop("model")
+    adapters = read_adapters(settings.pop(LORA_MODULES, ""), environ)
+    if adapters:
+        settings["enable_lora"] = "true"
+        settings.setdefault("max_lora_rank", DEFAULT_MAX_LORA_RANK)
+        settings.setdefault("max_loras", str(len(adapters)))
+    elif settings.get("enable_lora") == "true":
+        raise ConfigError("enable_lora is true but OPTION_LORA_MODULES names no adapter")
     argv = ["vllm", "serve", model, "--host", HOST, "--port", str(PORT)]
     ordered = [n for n in DEFAULTS if n in settings] + sorted(
         n for n in settings if n not in DEFAULTS
@@ -232,16 +268,111 @@ def build_plan(environ: Mapping[str, str]) -> Plan:
             argv.append("--no-" + name.replace("_", "-"))
         else:
             logger.info("%s is false: flag omitted", name)
+    if adapters:
+        argv += ["--lora-modules", *(f"{name}={local}" for name, _, local in adapters)]
     env: dict[str, str] = {}
     if model.startswith("/"):
         # Weights come from the model's S3 data source; never reach for a hub.
         env["HF_HUB_OFFLINE"] = "1"
         env["TRANSFORMERS_OFFLINE"] = "1"
-    return Plan(argv=argv, env=env)
+    return Plan(argv=argv, env=env, adapters=adapters)
+
+
+def _variable(environ: Mapping[str, str], name: str) -> str:
+    """Which variable set ``name`` (for error messages)."""
+    return next(
+        (p + name.upper() for p in PREFIXES if environ.get(p + name.upper(), "").strip()),
+        PREFIXES[1] + name.upper(),
+    )
+
+
+def read_adapters(raw: str, environ: Mapping[str, str]) -> tuple[tuple[str, str, str], ...]:
+    """``NAME=URI[,NAME=URI...]`` as (name, source, local folder); :class:`ConfigError` if bad."""
+    if not raw:
+        return ()
+    variable = _variable(environ, LORA_MODULES)
+    adapters: list[tuple[str, str, str]] = []
+    for item in raw.split(","):
+        name, sep, source = item.strip().partition("=")
+        if not sep or not _ADAPTER_NAME.fullmatch(name):
+            raise ConfigError(
+                f"{variable}: {item.strip()!r} is invalid: expected NAME=URI with NAME 1-64 of "
+                "[A-Za-z0-9._-]"
+            )
+        if name in ("model", *(a[0] for a in adapters)):
+            raise ConfigError(f"{variable}: adapter name {name!r} is used twice or is the base's")
+        if source.startswith("s3://"):
+            folder = source if source.endswith("/") else source + "/"
+            if not _S3_FOLDER.fullmatch(folder):
+                raise ConfigError(f"{variable}: {source!r} is not an s3://bucket/prefix/ folder")
+            adapters.append((name, folder, str(ADAPTER_ROOT / name)))
+        elif source.startswith("/") and ".." not in source.split("/"):
+            adapters.append((name, source, source))
+        else:
+            raise ConfigError(
+                f"{variable}: {source!r} for {name!r} is invalid: expected s3://bucket/prefix/ "
+                "or an absolute path"
+            )
+    if len(adapters) > MAX_ADAPTERS:
+        raise ConfigError(f"{variable}: {len(adapters)} adapters; at most {MAX_ADAPTERS}")
+    return tuple(adapters)
+
+
+def download_adapters(plan: Plan, *, s3_client: object | None = None) -> None:
+    """Fetch every S3 adapter folder into its local folder and check its rank.
+
+    Only the objects under each adapter's prefix are listed and read (the
+    SageMaker role may read nothing else). Raises :class:`ConfigError` naming
+    the adapter when a folder is empty, has no ``adapter_config.json``, or
+    needs a larger ``--max-lora-rank`` than the command gives.
+    """
+    max_rank = int(plan.argv[plan.argv.index("--max-lora-rank") + 1]) if plan.adapters else 0
+    client: Any = s3_client
+    for name, source, local in plan.adapters:
+        if source.startswith("s3://"):
+            if client is None:
+                try:
+                    import boto3  # in the vLLM image (run:ai model streamer's S3 extra)
+                except ImportError as exc:
+                    raise ConfigError(
+                        f"adapter {name!r}: boto3 is not installed, cannot read {source}"
+                    ) from exc
+                client = boto3.client("s3")
+            _download_prefix(client, name=name, source=source, target=Path(local))
+        config_file = Path(local) / "adapter_config.json"
+        try:
+            rank = int(json.loads(config_file.read_text(encoding="utf-8")).get("r", 0))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"adapter {name!r}: unreadable adapter_config.json ({exc})") from None
+        if rank > max_rank:
+            raise ConfigError(
+                f"adapter {name!r} has rank {rank}: set OPTION_MAX_LORA_RANK to at least {rank} "
+                f"(now {max_rank})"
+            )
+
+
+def _download_prefix(client: Any, *, name: str, source: str, target: Path) -> None:
+    bucket, _, prefix = source.removeprefix("s3://").partition("/")
+    count = 0
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            relative = obj["Key"][len(prefix) :]
+            if not relative or relative.endswith("/"):
+                continue
+            destination = (target / relative).resolve()
+            if target.resolve() not in destination.parents:
+                raise ConfigError(f"adapter {name!r}: key {obj['Key']!r} escapes its folder")
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            client.download_file(bucket, obj["Key"], str(destination))
+            count += 1
+    if not count:
+        raise ConfigError(f"adapter {name!r}: {source} holds no objects")
+    logger.info("adapter %s: %d files from %s into %s", name, count, source, target)
 
 
 def preflight(plan: Plan, environ: Mapping[str, str]) -> None:
     """Checks that need the real container filesystem (skipped by ``--dry-run``)."""
+    download_adapters(plan)
     model = plan.argv[2]
     if model.startswith("/") and not (Path(model) / "config.json").is_file():
         raise ConfigError(

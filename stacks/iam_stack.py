@@ -127,6 +127,36 @@ def _log_statements(
 SESSION_MEMORY_ACTIONS = ["bedrock-agentcore:CreateEvent", "bedrock-agentcore:ListEvents"]
 
 
+def _adapter_statements(stack: Stack, adapters: dict[str, str]) -> list[iam.PolicyStatement]:
+    """s3:GetObject on each adapter's folder and s3:ListBucket limited to those folders."""
+    if not adapters:
+        return []
+    by_bucket: dict[str, list[str]] = {}
+    for uri in adapters.values():
+        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+        by_bucket.setdefault(bucket, []).append(prefix)
+    return [
+        iam.PolicyStatement(
+            sid="ReadAdapters",
+            actions=["s3:GetObject"],
+            resources=[
+                _s3_arn(stack, bucket, f"{prefix}*")
+                for bucket, prefixes in sorted(by_bucket.items())
+                for prefix in sorted(prefixes)
+            ],
+        ),
+        *(
+            iam.PolicyStatement(
+                sid=f"ListAdapters{i}",
+                actions=["s3:ListBucket"],
+                resources=[_s3_arn(stack, bucket)],
+                conditions={"StringLike": {"s3:prefix": [f"{p}*" for p in sorted(prefixes)]}},
+            )
+            for i, (bucket, prefixes) in enumerate(sorted(by_bucket.items()))
+        ),
+    ]
+
+
 class IamStack(Stack):
     """Both execution roles, with every statement they get, and nothing else."""
 
@@ -162,6 +192,11 @@ class IamStack(Stack):
         self.evaluation_role = self._evaluation_role(evaluation_config_for(config.stage))
         CfnOutput(self, "EvaluationExecutionRoleArn", value=self.evaluation_role.role_arn)
         # --- online evaluation (end) ---
+        # --- training jobs: their own role, only when a training bucket is configured ---
+        self.training_role = self._training_role() if config.training.bucket else None
+        if self.training_role is not None:
+            CfnOutput(self, "TrainingJobRoleArn", value=self.training_role.role_arn)
+        # --- end training jobs ---
 
     # -- SageMaker -------------------------------------------------------------------
     def _sagemaker_role(self, repository: ecr.IRepository) -> iam.Role:
@@ -204,6 +239,9 @@ class IamStack(Stack):
                     conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
                 ),
             ]
+        # --- LoRA adapters: read only each adapter's own prefix ---
+        statements += _adapter_statements(self, config.model.adapter_uris)
+        # --- end LoRA adapters ---
         role = iam.Role(
             self,
             "SageMakerExecutionRole",
@@ -366,6 +404,67 @@ class IamStack(Stack):
         self._acknowledge_wildcards(role, statements)
         return role
 
+    # -- SageMaker training jobs (adapters) ---------------------------------------------
+    def _training_role(self) -> iam.Role:
+        """Read the dataset prefix, write the output prefix, pull the image, write logs."""
+        training = self.config.training
+        bucket_arn = _s3_arn(self, str(training.bucket))
+        data, output = training.datasets_prefix, training.output_prefix
+        statements = [
+            iam.PolicyStatement(
+                sid="ReadDatasets",
+                actions=["s3:GetObject"],
+                resources=[f"{bucket_arn}/{data}*"],
+            ),
+            iam.PolicyStatement(
+                sid="ListDatasetsAndOutput",
+                actions=["s3:ListBucket"],
+                resources=[bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{data}*", f"{output}*"]}},
+            ),
+            iam.PolicyStatement(
+                # Write the adapter and checkpoints; read checkpoints and the code bundle back.
+                sid="ReadWriteOutput",
+                actions=["s3:PutObject", "s3:GetObject"],
+                resources=[f"{bucket_arn}/{output}*"],
+            ),
+            iam.PolicyStatement(
+                sid="PullTrainingImage",
+                actions=ECR_PULL_ACTIONS,
+                resources=[
+                    self.format_arn(
+                        service="ecr",
+                        account=training.image_account,
+                        resource="repository",
+                        resource_name=training.image_repository,
+                    )
+                ],
+            ),
+            _wildcard_statement("EcrLogin", ["ecr:GetAuthorizationToken"]),
+            *_log_statements(self, "TrainingJob", ["/aws/sagemaker/TrainingJobs"]),
+            _wildcard_statement(
+                "PublishTrainingMetrics",
+                ["cloudwatch:PutMetricData"],
+                conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+            ),
+        ]
+        role = iam.Role(
+            self,
+            "TrainingJobRole",
+            description=f"SageMaker training jobs of {self.config.stage}: adapters for the "
+            "narrative model (datasets in, adapters out)",
+            assumed_by=iam.ServicePrincipal(
+                "sagemaker.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnLike": {"aws:SourceArn": _arn(self, "sagemaker", "training-job", "*")},
+                },
+            ),
+            inline_policies={"training-job": iam.PolicyDocument(statements=statements)},
+        )
+        self._acknowledge_wildcards(role, statements)
+        return role
+
     # --- online evaluation (begin) ---
     def _evaluation_role(self, evaluation: EvaluationConfig) -> iam.Role:
         """The role AgentCore Evaluations assumes to score the runtime's sampled traces.
@@ -376,25 +475,9 @@ class IamStack(Stack):
         namespace, and invokes the one judge model of the custom evaluator.
         """
         runtime_name = self.config.runtime_name
-        read_groups = [
-            _arn(
-                self,
-                "logs",
-                "log-group",
-                f"/aws/bedrock-agentcore/runtimes/{runtime_name}-*",
-                separator=ArnFormat.COLON_RESOURCE_NAME,
-            )
-        ]
-        spans = _arn(
-            self, "logs", "log-group", "aws/spans", separator=ArnFormat.COLON_RESOURCE_NAME
-        )
-        results = _arn(
-            self,
-            "logs",
-            "log-group",
-            "/aws/bedrock-agentcore/evaluations/*",
-            separator=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        read_groups = [self._log_group_arn(f"/aws/bedrock-agentcore/runtimes/{runtime_name}-*")]
+        spans = self._log_group_arn("aws/spans")
+        results = self._log_group_arn("/aws/bedrock-agentcore/evaluations/*")
         judge = [
             self.format_arn(
                 service="bedrock",
@@ -410,9 +493,7 @@ class IamStack(Stack):
             iam.PolicyStatement(
                 sid="DescribeLogGroups",
                 actions=["logs:DescribeLogGroups"],
-                resources=[
-                    _arn(self, "logs", "log-group", "*", separator=ArnFormat.COLON_RESOURCE_NAME)
-                ],
+                resources=[self._log_group_arn("*")],
             ),
             iam.PolicyStatement(
                 sid="QueryTraces",

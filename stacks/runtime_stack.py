@@ -45,6 +45,8 @@ def runtime_environment(
     """Environment of the agent container (the names ``stock_agent.context`` and
     ``stock_agent.notify`` read)."""
     runtime = config.runtime
+    # The served adapter name the agent sends as the request's "model" (else the base).
+    adapter = {"MODEL_ADAPTER": runtime.model_adapter} if runtime.model_adapter else {}
     optional = {}
     if report_topic_arn is not None:
         optional["NOTIFY_TOPIC_ARN"] = report_topic_arn
@@ -52,6 +54,7 @@ def runtime_environment(
         optional["MEMORY_BACKEND"] = "agentcore"
         optional["AGENTCORE_MEMORY_ID"] = session_memory_id
     return {
+        **adapter,
         # Presigned report links need s3:GetObject, granted only with storage.presigned_links.
         "REPORT_URL_EXPIRES_SECONDS": (
             str(config.storage.presigned_link_seconds) if config.storage.presigned_links else "0"

@@ -40,6 +40,7 @@ from typing import Any, NoReturn, TextIO
 
 from .context import MODEL_PROVIDERS, AgentContext, ConfigError
 from .contract import SECTION_TITLES
+from .customize_cli import register as register_customization
 from .errors import AgentError
 from .invoke_http import DEFAULT_MAX_RESPONSE_BYTES, InvokeFailure, post_json, terminal_safe
 
@@ -78,6 +79,7 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-provider", choices=MODEL_PROVIDERS, help="(MODEL_PROVIDER)")
     parser.add_argument("--openai-base-url", help="OpenAI-compatible base URL (OPENAI_BASE_URL)")
     parser.add_argument("--openai-model", help="served model name (OPENAI_MODEL)")
+    parser.add_argument("--model-adapter", help="served LoRA adapter name (MODEL_ADAPTER)")
     parser.add_argument(
         "--data-provider", choices=("simulated", "yfinance"), help="(DATA_PROVIDER)"
     )
@@ -158,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     invoke.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     # Listed for --help only: main() hands everything after "eval" to the harness.
     sub.add_parser("eval", help="run the evaluation golden set (see python -m eval --help)")
+    register_customization(sub)  # dataset build, train (stock_agent.customize_cli)
     return parser
 
 
@@ -168,6 +171,7 @@ def _context(args: argparse.Namespace) -> AgentContext:
             model_provider=getattr(args, "model_provider", None),
             openai_base_url=getattr(args, "openai_base_url", None),
             openai_model=getattr(args, "openai_model", None),
+            model_adapter=getattr(args, "model_adapter", None),
             data_provider=getattr(args, "data_provider", None),
             log_level=getattr(args, "log_level", None),
         )
@@ -581,7 +585,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         if args.command == "serve" and not args.log_level:
             level = _context(args).log_level
         configure_logging(level=level)
-        return COMMANDS[args.command](args, stdout)
+        handler = getattr(args, "handler", None) or COMMANDS[args.command]
+        return int(handler(args, stdout))
     except CliError as err:
         sys.stderr.write(f"stock-agent: {terminal_safe(err.message)}\n")
         return err.exit_code

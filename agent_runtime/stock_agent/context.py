@@ -41,6 +41,10 @@ REPORT_URL_EXPIRES_SECONDS     presigned report URL lifetime, ≤ 3600; 0 = none
 OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT
                                ``true``: model-call spans carry the messages
                                (online evaluation reads them; default off)
+MODEL_ADAPTER                  served name of a LoRA adapter to ask for instead of
+                               the base model (the request's ``model`` field)
+RUN_RECORDS                    ``true`` (default) | ``false``: store a JSON run
+                               record next to every report
 =============================  ==============================================
 
 gpt-oss counts its reasoning toward ``max_tokens``, so the effort is set per
@@ -99,7 +103,14 @@ _ENV_NAMES: dict[str, str] = {
     "session_max_records": "SESSION_MAX_RECORDS",
     "report_url_expires_seconds": "REPORT_URL_EXPIRES_SECONDS",
     "trace_model_content": "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+    "model_adapter": "MODEL_ADAPTER",
+    "run_records": "RUN_RECORDS",
 }
+
+_TRUE_WORDS = ("1", "true", "yes", "on")
+_FALSE_WORDS = ("0", "false", "no", "off")
+# vLLM's --lora-modules name: the value a request's "model" field carries.
+_ADAPTER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,6 +145,8 @@ class AgentContext:
     session_max_records: int = 10
     report_url_expires_seconds: int = 3600
     trace_model_content: bool = False
+    model_adapter: str | None = None
+    run_records: bool = True
 
     def __post_init__(self) -> None:
         self.validate()
@@ -142,6 +155,11 @@ class AgentContext:
     def emits_metrics(self) -> bool:
         """Deployed stages emit CloudWatch EMF lines; a laptop (``local``) does not."""
         return self.stage != "local"
+
+    @property
+    def served_model(self) -> str:
+        """The request's ``model`` field: the adapter's served name, else the base model's."""
+        return self.model_adapter or self.openai_model
 
     @property
     def report_store(self) -> str:
@@ -200,6 +218,12 @@ class AgentContext:
             raise bad("session_max_records", "an integer in [1, 50]")
         if not 0 <= self.report_url_expires_seconds <= 3600:
             raise bad("report_url_expires_seconds", "seconds in [0, 3600] (0: no report links)")
+        if self.model_adapter is not None and not _ADAPTER_NAME.fullmatch(self.model_adapter):
+            raise bad("model_adapter", "1-64 of [A-Za-z0-9._-], starting with a letter or digit")
+        if self.model_adapter is not None and self.model_provider == "offline":
+            raise bad("model_adapter", "unset when MODEL_PROVIDER=offline (no model to adapt)")
+        if not isinstance(self.run_records, bool):
+            raise bad("run_records", "true or false")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> AgentContext:
@@ -217,7 +241,7 @@ class AgentContext:
             default = f.default
             try:
                 if isinstance(default, bool):
-                    values[f.name] = raw.lower() in ("1", "true", "yes")
+                    values[f.name] = _parse_bool(_ENV_NAMES[f.name], raw)
                 elif isinstance(default, int):
                     values[f.name] = int(raw)
                 elif isinstance(default, float):
@@ -228,9 +252,22 @@ class AgentContext:
                     values[f.name] = raw.lower()
                 else:
                     values[f.name] = raw
+            except ConfigError:
+                raise
             except ValueError:
                 raise ConfigError(
                     f"{_ENV_NAMES[f.name]}={raw!r} is invalid: expected a number"
                 ) from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+def _parse_bool(variable: str, raw: str) -> bool:
+    """A switch: one of the usual spellings, anything else is a :class:`ConfigError`."""
+    word = raw.strip().lower()
+    if word in _TRUE_WORDS:
+        return True
+    if word in _FALSE_WORDS:
+        return False
+    allowed = " | ".join(_TRUE_WORDS + _FALSE_WORDS)
+    raise ConfigError(f"{variable}={raw!r} is invalid: expected {allowed}")

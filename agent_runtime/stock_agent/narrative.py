@@ -35,12 +35,44 @@ MAX_MODEL_CALLS_PER_TICKER = 2
 
 
 @dataclass(frozen=True)
+class NarrativeAttempt:
+    """One model answer and the number check's verdict on it (kept for run records)."""
+
+    attempt: int
+    messages: tuple[dict[str, Any], ...]
+    answer: str
+    passed: bool
+    reason: str | None
+    finish_reason: str | None
+    reasoning_chars: int
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    served_model: str | None = None
+
+
+@dataclass(frozen=True)
+class NarrativeTrace:
+    """What the narrative was written from and every answer the model gave.
+
+    ``payload`` is the JSON the model saw; ``allowed`` the normalised figures
+    the number check accepted. Both are computed once here and reused by the
+    run record, the dataset builder and the reward.
+    """
+
+    payload: dict[str, Any]
+    allowed: frozenset[str]
+    attempts: tuple[NarrativeAttempt, ...] = ()
+
+
+@dataclass(frozen=True)
 class NarrativeOutcome:
     """A narrative plus why the model was not used, when it could not be reached."""
 
     narrative: Narrative
     # Set when the model could not be reached (the response's "degraded" reason).
     unavailable_reason: str | None = None
+    trace: NarrativeTrace | None = None
 
 
 def _normalized(token: str) -> str:
@@ -63,8 +95,13 @@ def allowed_figures(
     """
     allowed = set(formatting.allowed_numbers(snapshot, analysis))
     if payload is not None:
-        allowed |= {_normalized(t) for t in formatting.extract_number_tokens(_flatten(payload))}
+        allowed |= payload_figures(payload)
     return frozenset(allowed)
+
+
+def payload_figures(payload: Any) -> frozenset[str]:
+    """The normalised figures of every string in the model's input (labels, dates, rationale)."""
+    return frozenset(_normalized(t) for t in formatting.extract_number_tokens(_flatten(payload)))
 
 
 def _flatten(value: Any) -> str:
@@ -79,18 +116,23 @@ def _flatten(value: Any) -> str:
 _INVENTED = "it contains figures that are not in the data:"
 
 
+def invented_figures(text: str, *, allowed: Iterable[str]) -> list[str]:
+    """The numeric tokens of ``text`` that are not among ``allowed`` (in order, repeats kept)."""
+    allowed_set = frozenset(allowed)
+    return [
+        tok
+        for tok in formatting.extract_number_tokens(text)
+        if tok not in allowed_set and _normalized(tok) not in allowed_set
+    ]
+
+
 def check_narrative(text: str, *, allowed: Iterable[str]) -> str | None:
     """Why ``text`` cannot go into a report, or ``None`` when it can."""
     if not text.strip():
         return "the narrative is empty"
     if len(text) > MAX_NARRATIVE_CHARS:
         return f"the narrative has {len(text)} characters; the limit is {MAX_NARRATIVE_CHARS}"
-    allowed_set = frozenset(allowed)
-    invented = [
-        tok
-        for tok in formatting.extract_number_tokens(text)
-        if tok not in allowed_set and _normalized(tok) not in allowed_set
-    ]
+    invented = invented_figures(text, allowed=allowed)
     if invented:
         unique = list(dict.fromkeys(invented))
         return f"{_INVENTED} " + ", ".join(unique[:10])
@@ -175,6 +217,10 @@ def write_narrative(
     rows = formatting.key_figures(snapshot, analysis)
     payload = narrative_payload(snapshot=snapshot, analysis=analysis, key_figures=rows)
     allowed = allowed_figures(snapshot=snapshot, analysis=analysis, payload=payload)
+    attempts: list[NarrativeAttempt] = []
+
+    def trace() -> NarrativeTrace:
+        return NarrativeTrace(payload=payload, allowed=allowed, attempts=tuple(attempts))
 
     def fallback(
         *, calls: int, tokens: tuple[int, int], warnings: tuple[str, ...], reason: str | None
@@ -188,7 +234,7 @@ def write_narrative(
             completion_tokens=tokens[1],
             warnings=warnings,
         )
-        return NarrativeOutcome(narrative=narrative, unavailable_reason=reason)
+        return NarrativeOutcome(narrative=narrative, unavailable_reason=reason, trace=trace())
 
     if not use_model:
         return fallback(calls=0, tokens=(0, 0), warnings=(), reason=None)
@@ -206,6 +252,7 @@ def write_narrative(
                 reason=reason,
             )
         messages = narrative_messages(payload, rejection=rejection, previous=previous)
+        asked = time.perf_counter()
         try:
             result = model.chat(
                 messages,
@@ -250,6 +297,21 @@ def write_narrative(
             rejection = "the answer was cut off at the token limit (finish_reason=length)"
         else:
             rejection = check_narrative(text, allowed=allowed)
+        attempts.append(
+            NarrativeAttempt(
+                attempt=calls,
+                messages=tuple(messages),
+                answer=text,
+                passed=rejection is None,
+                reason=rejection,
+                finish_reason=result.finish_reason,
+                reasoning_chars=len(result.reasoning or ""),
+                prompt_tokens=result.usage.prompt_tokens,
+                completion_tokens=result.usage.completion_tokens,
+                latency_ms=round((time.perf_counter() - asked) * 1000, 1),
+                served_model=result.model,
+            )
+        )
         if rejection is None:
             return NarrativeOutcome(
                 narrative=Narrative(
@@ -259,7 +321,8 @@ def write_narrative(
                     prompt_tokens=prompt_tokens,
                     completion_tokens=completion_tokens,
                     warnings=tuple(result.warnings),
-                )
+                ),
+                trace=trace(),
             )
         logger.warning(
             "narrative rejected",

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from langgraph.runtime import Runtime
 
-from . import contract, deadline
+from . import contract, deadline, run_records
 from .conversation import Question, Understanding, understand, write_answer
 from .dependencies import Dependencies, RunContext
 from .errors import AgentError, internal_error
@@ -357,6 +357,10 @@ def narrative(state: AgentState, runtime: Runtime[RunContext]) -> Update:
     return {
         **update,
         "narratives": {**state.get("narratives", {}), **narratives},
+        "narrative_traces": {
+            **state.get("narrative_traces", {}),
+            **{s: o.trace for s, o in outcomes.items() if o.trace},
+        },
         "warnings": warnings,
         "degraded_reasons": [
             o.unavailable_reason for o in outcomes.values() if o.unavailable_reason
@@ -377,7 +381,7 @@ def report_generation_agent(state: AgentState, runtime: Runtime[RunContext]) -> 
     def one(symbol: str) -> Any:
         generated_at = deps.clock()
         stamps[symbol] = generated_at
-        return generate_stock_report(
+        ref = generate_stock_report(
             snapshot=state["snapshots"][symbol],
             analysis=state["analyses"][symbol],
             narrative=state["narratives"][symbol],
@@ -385,6 +389,12 @@ def report_generation_agent(state: AgentState, runtime: Runtime[RunContext]) -> 
             generated_at=generated_at,
             request_id=state["request_id"],
         )
+        # The run record next to the PDF (best effort; see stock_agent.run_records).
+        run_records.store_run_record(
+            ctx=runtime.context.settings, store=deps.store, state=state, symbol=symbol,
+            report=ref, extra_timings_ms={"report_generation": _elapsed_ms(started)},
+        )  # fmt: skip
+        return ref
 
     reports, update = _per_ticker_stage(
         state, runtime, stage="report_generation", done_key="reports", fn=one
@@ -526,6 +536,7 @@ def respond(state: AgentState, runtime: Runtime[RunContext]) -> Update:
         "snapshots": {},
         "analyses": {},
         "narratives": {},
+        "narrative_traces": {},
         "reports": {},
         "generated_at": {},
     }

@@ -18,6 +18,7 @@ import operator
 from datetime import datetime
 from typing import Annotated, Any, TypedDict
 
+from .narrative import NarrativeTrace
 from .records import Narrative, ReportRef, StockAnalysis, StockSnapshot
 from .session import SessionMemory
 
@@ -52,6 +53,7 @@ class AgentState(TypedDict, total=False):
     snapshots: dict[str, StockSnapshot]
     analyses: dict[str, StockAnalysis]
     narratives: dict[str, Narrative]
+    narrative_traces: dict[str, NarrativeTrace]  # what each narrative was written from
     reports: dict[str, ReportRef]
     generated_at: dict[str, datetime]
     failures: Annotated[dict[str, TickerFailure], merge_dicts]

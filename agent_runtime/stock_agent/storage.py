@@ -121,17 +121,33 @@ def build_comparison_key(*, symbols: list[str], generated_at: datetime, unique_s
     return f"{folder}/{'-'.join(names)}_Comparison_{stamp}"
 
 
+# What a store may hold under a report key: the PDF and its JSON run record.
+CONTENT_TYPES = {".pdf": "application/pdf", ".json": "application/json"}
+
+
+def run_record_key(report_key: str) -> str:
+    """The run record's key: the report's key with ``.json`` instead of ``.pdf``."""
+    _check_key(report_key)
+    if not report_key.endswith(".pdf"):
+        raise ValueError(f"report key {report_key!r} does not end with .pdf")
+    return report_key.removesuffix(".pdf") + ".json"
+
+
+def _content_type(key: str) -> str:
+    return CONTENT_TYPES[key[key.rfind(".") :]]
+
+
 def _check_key(key: str) -> None:
-    """Refuse keys that could escape the store's root or are not report keys."""
+    """Refuse keys that could escape the store's root or are not report or run-record keys."""
     parts = key.split("/")
     if (
-        not key.endswith(".pdf")
+        not key.endswith(tuple(CONTENT_TYPES))
         or key.startswith("/")
         or any(part in ("", ".", "..") for part in parts)
         or "\\" in key
         or "\x00" in key
     ):
-        raise ValueError(f"report key {key!r} is not a relative YYYY/MM/DD/....pdf key")
+        raise ValueError(f"report key {key!r} is not a relative YYYY/MM/DD/....pdf (or .json) key")
 
 
 def _sha256(data: bytes) -> tuple[str, str]:
@@ -273,7 +289,7 @@ class _VerificationError(Exception):
 class S3ReportStore:
     """Reports in an S3 bucket, uploaded with a SHA-256 checksum and verified.
 
-    ``put`` sends ``PutObject`` with ``ContentType=application/pdf``,
+    ``put`` sends ``PutObject`` with the key's ``ContentType`` (PDF or JSON),
     ``ChecksumAlgorithm=SHA256`` and ``ChecksumSHA256`` (S3 rejects a body
     that does not match, so no corrupted object is ever stored), then reads
     back ``HeadObject(ChecksumMode=ENABLED)`` and compares checksum and size
@@ -347,7 +363,7 @@ class S3ReportStore:
                     Bucket=self.bucket,
                     Key=key,
                     Body=data,
-                    ContentType="application/pdf",
+                    ContentType=_content_type(key),
                     ChecksumAlgorithm="SHA256",
                     ChecksumSHA256=b64_digest,
                     Metadata=s3_metadata,

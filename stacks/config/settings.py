@@ -191,6 +191,10 @@ class ModelSettings:
     gpu_memory_utilization: float = 0.90
     # SAGEMAKER_CONTAINER_LOG_LEVEL (Python logging level number), None = unset.
     container_log_level: int | None = None
+    # LoRA adapters served beside the base model (docs/customization.md):
+    # "NAME=s3://bucket/prefix/" entries; a request's "model" field picks one by NAME.
+    adapters: tuple[str, ...] = ()
+    max_lora_rank: int = 16
 
     def validate(self) -> None:
         _require(bool(self.model_id.strip()), "model.model_id", self.model_id, "a model id")
@@ -223,6 +227,34 @@ class ModelSettings:
                 self.container_log_level,
                 "10 | 20 | 30 | 40 or unset",
             )
+        self._validate_adapters()
+
+    def _validate_adapters(self) -> None:
+        names: list[str] = []
+        for entry in self.adapters:
+            name, _, uri = str(entry).partition("=")
+            _require(
+                re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name) is not None
+                and name not in ("model", *names)
+                and re.fullmatch(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/(\S+/)", uri) is not None,
+                "model.adapters",
+                entry,
+                "NAME=s3://<bucket>/<prefix>/ entries with distinct names of [A-Za-z0-9._-] "
+                "(not 'model', the base's served name)",
+            )
+            names.append(name)
+        _require(len(names) <= 16, "model.adapters", len(names), "at most 16 adapters")
+        _require(
+            self.max_lora_rank in (8, 16, 32, 64),
+            "model.max_lora_rank",
+            self.max_lora_rank,
+            "8 | 16 | 32 | 64",
+        )
+
+    @property
+    def adapter_uris(self) -> dict[str, str]:
+        """Served adapter name -> its S3 folder."""
+        return dict(str(entry).partition("=")[::2] for entry in self.adapters)
 
     @property
     def weights_bucket(self) -> str | None:
@@ -425,6 +457,8 @@ class RuntimeSettings:
     idle_session_timeout_seconds: int = 900
     max_lifetime_seconds: int = 28_800
     jwt: JwtSettings | None = None
+    # The served LoRA adapter the agent asks for (one of model.adapters); None = the base.
+    model_adapter: str | None = None
 
     def validate(self, *, derived_name: str) -> None:
         name = self.name or derived_name
@@ -807,6 +841,53 @@ def _is_time_zone(name: str) -> bool:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TrainingSettings:
+    """Where SageMaker training jobs read datasets and write adapters; None = no training role."""
+
+    bucket: str | None = None
+    datasets_prefix: str = "training/datasets/"
+    output_prefix: str = "training/output/"
+    # The AWS Deep Learning Containers registry account that serves the training image.
+    image_account: str = "763104351884"
+    image_repository: str = "huggingface-pytorch-training"
+
+    def validate(self) -> None:
+        if self.bucket is not None:
+            _require(
+                re.fullmatch(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]", self.bucket) is not None,
+                "training.bucket",
+                self.bucket,
+                "an S3 bucket name or unset",
+            )
+        for key, prefix in (
+            ("training.datasets_prefix", self.datasets_prefix),
+            ("training.output_prefix", self.output_prefix),
+        ):
+            _require(
+                re.fullmatch(r"([A-Za-z0-9._-]+/)+", prefix) is not None,
+                key,
+                prefix,
+                "a key prefix like training/datasets/ (ending in '/')",
+            )
+        _require(
+            not (
+                self.datasets_prefix.startswith(self.output_prefix)
+                or self.output_prefix.startswith(self.datasets_prefix)
+            ),
+            "training.output_prefix",
+            self.output_prefix,
+            "a prefix that neither contains nor lies inside training.datasets_prefix "
+            "(a job must not overwrite its own data)",
+        )
+        _require(
+            re.fullmatch(r"\d{12}", self.image_account) is not None,
+            "training.image_account",
+            self.image_account,
+            "a 12-digit AWS account id",
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
 class StageConfig:
     """Everything one stage deploys with. Build it with :func:`load_stage`."""
 
@@ -823,6 +904,7 @@ class StageConfig:
     # Autoscaling, alarms, dashboard, tracing (the Monitoring stack, docs/operations.md).
     operations: OperationsConfig = field(default_factory=OperationsConfig)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    training: TrainingSettings = field(default_factory=TrainingSettings)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -837,6 +919,14 @@ class StageConfig:
         self.logs.validate()
         self.tags.validate()
         self.schedule.validate()
+        self.training.validate()
+        _require(
+            self.runtime.model_adapter is None
+            or self.runtime.model_adapter in self.model.adapter_uris,
+            "runtime.model_adapter",
+            self.runtime.model_adapter,
+            "unset or one of model.adapters: " + (", ".join(self.model.adapter_uris) or "(none)"),
+        )
         self.operations.autoscaling.check_endpoint(
             min_instance_count=self.endpoint.min_instance_count,
             max_instance_count=self.endpoint.max_instance_count,

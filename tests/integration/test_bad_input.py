@@ -234,8 +234,9 @@ def test_injection_around_a_real_ticker_only_analyses_that_ticker(
     assert body["tickers"] == ["AAPL"]
     [result] = body["results"]
     new = agent_server.report_files() - before
-    assert len(new) == 1
-    [path] = new
+    # The PDF and its run record under the same key; nothing else, nowhere else.
+    [path] = [p for p in new if p.suffix == ".pdf"]
+    assert new == {path, path.with_suffix(".json")}
     assert path.resolve().is_relative_to(agent_server.reports_dir.resolve())
     assert re.fullmatch(
         r"\d{4}/\d{2}/\d{2}/AAPL_Stock_Report_\d{8}_\d{6}_[a-z0-9]{6,12}\.pdf",
@@ -271,7 +272,9 @@ def test_unknown_keys_are_ignored_and_named_not_obeyed(agent_server: Any) -> Non
     body = reply.json()
     assert body["tickers"] == ["KO"]
     assert any("bucket" in w and "key" in w and "tickers" in w for w in body["warnings"])
-    [path] = agent_server.report_files() - before
+    new = agent_server.report_files() - before
+    [path] = [p for p in new if p.suffix == ".pdf"]
+    assert new == {path, path.with_suffix(".json")}  # the PDF and its run record
     assert path.name.startswith("KO_Stock_Report_")
     assert path.resolve().is_relative_to(agent_server.reports_dir.resolve())
 

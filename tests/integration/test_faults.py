@@ -236,6 +236,10 @@ def _ctx(
         "reports_dir": str(tmp_path / "reports"),
         "request_deadline_seconds": deadline,
         "model_max_retries": MAX_RETRIES,
+        # These tests count the report's own writes; run records have their own fault
+        # tests (tests/integration/test_run_records_pipeline.py: a failed record never fails
+        # a report).
+        "run_records": False,
     }
     if provider == "openai":
         settings["openai_base_url"] = "http://127.0.0.1:9/v1"  # the injected client is used

@@ -204,7 +204,10 @@ def test_success_only_for_the_parsers_tickers(
         assert response["tickers"] == expected_tickers, (prompt, response["tickers"])
         assert [r["symbol"] for r in response["results"]] == expected_tickers
         new = agent_server.report_files() - before
-        assert len([p for p in new if "_Stock_Report_" in p.name]) == len(expected_tickers)
+        # One PDF per ticker, each with its run record under the same key.
+        pdfs = {p for p in new if p.suffix == ".pdf" and "_Stock_Report_" in p.name}
+        assert len(pdfs) == len(expected_tickers)
+        assert {p for p in new if p.suffix == ".json"} == {p.with_suffix(".json") for p in pdfs}
     else:
         structured_error(reply, (expected_code,))
         assert 400 <= reply.status < 500

@@ -221,8 +221,10 @@ def _default_answer(request: dict[str, Any]) -> str:
 class FakeVLLM:
     """vLLM's OpenAI server on loopback, scriptable per test. Use :meth:`start`."""
 
-    def __init__(self, *, served_model_name: str = "model") -> None:
+    def __init__(self, *, served_model_name: str = "model", adapters: tuple[str, ...] = ()) -> None:
         self.served_model_name = served_model_name
+        # LoRA adapters served beside the base model (vLLM --lora-modules NAME=PATH).
+        self.adapters = adapters
         self.default_response: DefaultResponse = _default_answer
         self.default_delay_s = 0.0
         self.token_delay_s = 0.0
@@ -445,7 +447,7 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             return error_body("Field required: messages", status=400, param="messages")
         model = body.get("model")
-        if model is not None and model != self.fake.served_model_name:
+        if model is not None and model not in (self.fake.served_model_name, *self.fake.adapters):
             return error_body(
                 f"The model `{model}` does not exist.", status=404, type="NotFoundError"
             )

@@ -117,7 +117,7 @@ class OpenAIModelClient:
             raise ModelError("model_client_error", "OPENAI_BASE_URL is not set")
         return cls(
             base_url=ctx.openai_base_url,
-            model=ctx.openai_model,
+            model=ctx.served_model,
             api_key=ctx.openai_api_key,
             timeout_s=ctx.model_timeout_seconds,
             max_retries=ctx.model_max_retries,

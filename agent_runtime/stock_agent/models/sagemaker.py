@@ -275,7 +275,7 @@ class SageMakerModelClient:
 
     @classmethod
     def from_context(cls, ctx: AgentContext) -> SageMakerModelClient:
-        """The client the settings describe; served model name is ``OPENAI_MODEL`` (``model``)."""
+        """The client the settings describe; served name ``MODEL_ADAPTER`` or ``OPENAI_MODEL``."""
         if not ctx.sagemaker_endpoint_name or not ctx.sagemaker_inference_component:
             raise ModelError(
                 "model_client_error",
@@ -285,7 +285,7 @@ class SageMakerModelClient:
             endpoint_name=ctx.sagemaker_endpoint_name,
             inference_component=ctx.sagemaker_inference_component,
             region=ctx.aws_region,
-            model=ctx.openai_model,
+            model=ctx.served_model,
             timeout_s=ctx.model_timeout_seconds,
             max_retries=ctx.model_max_retries,
             cold_start_wait_s=ctx.model_cold_start_wait_seconds,

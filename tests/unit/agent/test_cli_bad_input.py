@@ -219,8 +219,9 @@ def test_good_command_after_bad_ones_still_works(
     )
     assert code == 0, stderr
     assert "STOCK DATA GATHERING REPORT" in stdout and "Report: " in stdout
-    [pdf] = _files(reports)
+    [record, pdf] = _files(reports)  # the PDF and its run record under the same key
     assert pdf.suffix == ".pdf" and f"Report: {pdf}" in stdout
+    assert record == pdf.with_suffix(".json")
 
 
 @pytest.mark.parametrize(
