@@ -216,6 +216,7 @@ def performance_analysis_section(
         "RISK:",
         f"- Risk Level: {analysis.risk_level}",
         *(f"  * {factor}" for factor in analysis.risk_factors),
+        *formatting.evidence_lines(snapshot, analysis),  # indicators, benchmark, growth, peers
         f"OUTLOOK: {analysis.outlook.upper()}",
         f"ANALYST NARRATIVE ({source}):",
         narrative.text,

@@ -18,6 +18,7 @@ from stock_agent.formatting import (
     fmt_large_money,
     fmt_money,
     fmt_pct,
+    fmt_percentile,
     fmt_ratio,
     key_figure_groups,
     key_figures,
@@ -171,7 +172,7 @@ def test_key_figures_cover_every_figure_in_order() -> None:
     snap, analysis = _record()
     rows = key_figures(snap, analysis)
     labels = [label for label, _ in rows]
-    assert labels == [
+    assert labels[:22] == [
         "Current Price",
         "Market Cap",
         "52-Week High",
@@ -194,6 +195,43 @@ def test_key_figures_cover_every_figure_in_order() -> None:
         "3-Month Return",
         "Technical Score",
         "Fundamental Score",
+    ]
+    # The evidence groups follow the original three, in this order.
+    titles = [title for title, _ in key_figure_groups(snap, analysis)]
+    assert titles == [
+        "Market Data",
+        "Financial Metrics",
+        "Analysis",
+        "Indicators and Risk",
+        "Returns vs Benchmark",
+        "Growth and Cash Flow",
+    ]  # SIM_SECTOR has no other member: no peer group (its reason is in the sources)
+    assert analysis.sources["peers"].missing == "no SIM_SECTOR peers known to simulated"
+    aapl, aapl_analysis = _record("AAPL")
+    assert key_figure_groups(aapl, aapl_analysis)[-1] == (
+        "Peer Comparison",
+        [
+            ("Sector Peers", "AMD, CSCO, INTC, MSFT, NVDA, SIM_ESC"),
+            *(
+                (f"{rank.metric} Percentile", fmt_percentile(rank.percentile))
+                for rank in aapl_analysis.peer_comparison.ranks  # type: ignore[union-attr]
+            ),
+        ],
+    )
+    assert labels[22:35] == [
+        "RSI (14)",
+        "MACD Line",
+        "MACD Signal",
+        "MACD Histogram",
+        "Bollinger Upper",
+        "Bollinger Lower",
+        "Bollinger Position",
+        "Max Drawdown (1Y)",
+        "Drawdown Peak to Trough",
+        "Sharpe Ratio (1Y)",
+        "Risk-Free Rate",
+        "Beta vs SIM_INDEX (1Y)",
+        "Correlation vs SIM_INDEX (1Y)",
     ]
     values = dict(rows)
     assert values["Current Price"] == fmt_money(snap.current_price)
