@@ -46,7 +46,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .context import AgentContext, ConfigError
-from .contract import MAX_PAYLOAD_BYTES, parse_body, validate_payload
+from .contract import MAX_PAYLOAD_BYTES, apply_request_options, parse_body, validate_payload
 from .errors import AgentError, internal_error
 from .logging_setup import configure_logging, quiet_agentcore_handlers, request_scope
 
@@ -250,15 +250,24 @@ def create_app(
                 if request.stream:
                     stock_agent.preflight(request.prompt)
                     return _events_in_thread(
-                        lambda: stock_agent.stream(
-                            request.prompt,
-                            request_id=request_id,
-                            session_id=session_id,
-                            warnings=warnings,
+                        lambda: (
+                            apply_request_options(event, request)
+                            for event in stock_agent.stream(
+                                request.prompt,
+                                request_id=request_id,
+                                session_id=session_id,
+                                warnings=warnings,
+                            )
                         )
                     )
-                return stock_agent.invoke(
-                    request.prompt, request_id=request_id, session_id=session_id, warnings=warnings
+                return apply_request_options(
+                    stock_agent.invoke(
+                        request.prompt,
+                        request_id=request_id,
+                        session_id=session_id,
+                        warnings=warnings,
+                    ),
+                    request,
                 )
             except AgentError as err:
                 logger.warning("invocation failed", extra={"code": err.code})
