@@ -27,6 +27,11 @@ MODEL_TIMEOUT_SECONDS          read timeout of one model call (default 60)
 MODEL_MAX_RETRIES              retries of one model call (default 3)
 MODEL_COLD_START_WAIT_SECONDS  wait for a scaled-to-zero endpoint (default 120)
 MODEL_MAX_TOKENS               completion budget of one call (default 1024)
+RISK_FREE_RATE                 annual risk-free rate of the Sharpe ratio, a fraction
+                               (default 0; the report states it)
+MARKET_DATA_CACHE_DIR          on-disk cache of yfinance responses (default: a folder
+                               in the system's temporary directory, /tmp when deployed)
+MARKET_DATA_CACHE_TTL_SECONDS  how long a cached response is used (default 3600)
 =============================  ==============================================
 """
 
@@ -69,6 +74,9 @@ _ENV_NAMES: dict[str, str] = {
     "model_max_retries": "MODEL_MAX_RETRIES",
     "model_cold_start_wait_seconds": "MODEL_COLD_START_WAIT_SECONDS",
     "model_max_tokens": "MODEL_MAX_TOKENS",
+    "risk_free_rate": "RISK_FREE_RATE",
+    "market_data_cache_dir": "MARKET_DATA_CACHE_DIR",
+    "market_data_cache_ttl_seconds": "MARKET_DATA_CACHE_TTL_SECONDS",
 }
 
 
@@ -93,6 +101,9 @@ class AgentContext:
     model_max_retries: int = 3
     model_cold_start_wait_seconds: float = 120.0
     model_max_tokens: int = 1024
+    risk_free_rate: float = 0.0
+    market_data_cache_dir: str | None = None
+    market_data_cache_ttl_seconds: float = 3600.0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -142,6 +153,10 @@ class AgentContext:
             raise bad("model_max_retries", "an integer in [0, 10]")
         if not 16 <= self.model_max_tokens <= 32768:
             raise bad("model_max_tokens", "an integer in [16, 32768]")
+        if not -0.05 <= self.risk_free_rate <= 0.25:
+            raise bad("risk_free_rate", "an annual rate as a fraction in [-0.05, 0.25]")
+        if not 0 <= self.market_data_cache_ttl_seconds <= 7 * 24 * 3600:
+            raise bad("market_data_cache_ttl_seconds", "a number of seconds in [0, 604800]")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> AgentContext:

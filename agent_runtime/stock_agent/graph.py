@@ -96,7 +96,12 @@ class Dependencies:
         """Build every dependency ``ctx`` names; any of them may be given instead."""
         return cls(
             model=model or build_model_client(ctx),
-            provider=provider or get_provider(ctx.data_provider),
+            provider=provider
+            or get_provider(
+                ctx.data_provider,
+                cache_dir=ctx.market_data_cache_dir,
+                cache_ttl_seconds=ctx.market_data_cache_ttl_seconds,
+            ),
             store=store or storage.build_report_store(ctx),
             # The simulated provider can enumerate its symbols; a real one cannot.
             model_symbols=known_symbols() if ctx.data_provider == "simulated" else frozenset(),
@@ -272,7 +277,9 @@ def build_graph(*, dependencies: Callable[[AgentContext], Dependencies]) -> Any:
             state,
             runtime,
             stage="performance_analysis",
-            fn=lambda s: analyze_stock_performance(snapshots[s]),
+            fn=lambda s: analyze_stock_performance(
+                snapshots[s], risk_free_rate=runtime.context.risk_free_rate
+            ),
         )
         return {
             "analyses": analyses,

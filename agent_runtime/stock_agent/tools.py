@@ -57,9 +57,14 @@ def gather_stock_data(symbol: str, *, provider: MarketDataProvider, as_of: date)
         ) from err
 
 
-def analyze_stock_performance(snapshot: StockSnapshot) -> StockAnalysis:
-    """Stock Performance Analyzer Agent: technical, fundamental and risk verdicts."""
-    return analysis_mod.analyze(snapshot)
+def analyze_stock_performance(
+    snapshot: StockSnapshot, *, risk_free_rate: float = analysis_mod.DEFAULT_RISK_FREE_RATE
+) -> StockAnalysis:
+    """Stock Performance Analyzer Agent: technical, fundamental and risk verdicts.
+
+    ``risk_free_rate`` (annual fraction) is the Sharpe ratio's.
+    """
+    return analysis_mod.analyze(snapshot, risk_free_rate=risk_free_rate)
 
 
 def generate_stock_report(
