@@ -84,7 +84,14 @@ def compute_indicators(
         return FigureSource(f"computed: {how}", as_of, "" if value is not None else why)
 
     short = "the history is too short"
-    no_bench = "no benchmark history" if bench is None else "too few common sessions"
+    bench_source = snapshot.sources.get("benchmark")
+    no_bench = (
+        "too few common sessions"
+        if bench is not None
+        else bench_source.missing
+        if bench_source is not None and bench_source.missing
+        else "no benchmark history"
+    )
     sources = {
         "rsi_14": src(f"RSI(14), Wilder smoothing, from {sessions}", rsi, short),
         "macd": src(

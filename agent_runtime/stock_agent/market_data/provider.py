@@ -164,6 +164,7 @@ def build_snapshot(
     peers: Iterable[PeerFigures] = (),
     field_sources: Mapping[str, str] | None = None,
     history_source: str = "daily closes",
+    unavailable: Mapping[str, str] | None = None,
 ) -> StockSnapshot:
     """Derive every price-based figure from ``prices`` and assemble the snapshot.
 
@@ -172,7 +173,9 @@ def build_snapshot(
     sorted oldest first with at least two sessions. ``field_sources`` names
     the provider field behind each provider figure (``pe_ratio`` ->
     ``yfinance Ticker.info['trailingPE']``); ``history_source`` names the
-    price history the computed figures come from.
+    price history the computed figures come from. ``unavailable`` gives the
+    reason a part failed (``statements``, ``benchmark``): it becomes the
+    ``missing`` reason of the figures that part would have given.
     """
     if len(prices) < 2:
         raise MarketDataError(symbol, f"not enough price history for {symbol}", retryable=False)
@@ -220,9 +223,21 @@ def build_snapshot(
         provided=provided,
         field_sources=field_sources or {},
     )
-    fundamentals = _statement_figures(statements, as_of=as_of, data_source=data_source)
+    reasons = dict(unavailable or {})
+    fundamentals = _statement_figures(
+        statements,
+        as_of=as_of,
+        data_source=data_source,
+        why=reasons.get("statements", "no annual statements"),
+    )
     for name, (_, source) in fundamentals.items():
         sources[name] = source
+    if benchmark is not None or "benchmark" in reasons:
+        sources["benchmark"] = FigureSource(
+            f"{data_source} daily closes of {benchmark.symbol if benchmark else 'the benchmark'}",
+            as_of,
+            reasons.get("benchmark", "") if benchmark is None else "",
+        )
 
     return StockSnapshot(
         symbol=symbol,
@@ -300,12 +315,12 @@ StatementFigures = dict[str, tuple[float | None, FigureSource]]
 
 
 def _statement_figures(
-    statements: AnnualStatements | None, *, as_of: date, data_source: str
+    statements: AnnualStatements | None, *, as_of: date, data_source: str, why: str
 ) -> StatementFigures:
     """3-year growth, free cash flow, FCF margin and debt-to-equity, each with its source."""
     names = ("revenue_growth_3y", "eps_growth_3y", "free_cash_flow", "fcf_margin", "debt_to_equity")
     if statements is None or not statements.fiscal_year_ends:
-        missing = FigureSource(f"{data_source} annual statements", as_of, "no annual statements")
+        missing = FigureSource(f"{data_source} annual statements", as_of, why)
         return {name: (None, missing) for name in names}
     year_end = statements.fiscal_year_ends[-1]
 

@@ -218,10 +218,14 @@ class SimulatedProvider:
                 provider=self.name,
                 hint=f"the simulated universe has {', '.join(sorted(self._universe))}",
             )
-        session = last_weekday_on_or_before(_as_date(as_of))
+        return _simulated_snapshot(key, profile, last_weekday_on_or_before(_as_date(as_of)))
+
+    @staticmethod
+    def _build(key: str, profile: TickerProfile, session: date) -> StockSnapshot:
+        """The ticker's own figures (no benchmark, no peers) for one session."""
         days = trading_days(history_start(session), session)
         rng = random.Random(_stable_seed("snapshot", key, session.isoformat()))  # noqa: S311 - simulation, not crypto
-        prices = self._walk(profile, days, rng, market=_index_shocks(session))
+        prices = SimulatedProvider._walk(profile, days, rng, market=_index_shocks(session))
         current = prices[-1].close
         eps = profile.revenue * profile.margin / profile.shares
         snap = build_snapshot(
@@ -230,7 +234,7 @@ class SimulatedProvider:
             sector=profile.sector,
             industry=profile.industry,
             currency=profile.currency,
-            data_source=self.name,
+            data_source=SimulatedProvider.name,
             prices=prices,
             market_cap=current * profile.shares,
             pe_ratio=_ratio(current, eps),
@@ -287,6 +291,12 @@ class SimulatedProvider:
                 PricePoint(day=day, close=round(scale * math.exp(level), 2), volume=int(volume))
             )
         return points
+
+
+@functools.lru_cache(maxsize=512)
+def _simulated_snapshot(key: str, profile: TickerProfile, session: date) -> StockSnapshot:
+    """Memoised: a request's peers are the next request's tickers (equal inputs, equal data)."""
+    return SimulatedProvider._build(key, profile, session)
 
 
 _PROFILE_SOURCES = {

@@ -45,6 +45,9 @@ logger = logging.getLogger(__name__)
 
 MAX_HEADLINES = 5
 MAX_PEERS = 6
+#: A last close older than this many calendar days before the request's date is stale
+#: (a long weekend plus a holiday is four).
+MAX_STALE_DAYS = 5
 US_BENCHMARK = "SPY"
 US_BENCHMARK_NAME = "SPDR S&P 500 ETF Trust"
 #: Errors worth another attempt: Yahoo's rate limiting and network trouble.
@@ -171,6 +174,8 @@ def map_headlines(news: Any) -> tuple[Headline, ...]:
 def history_rows(history: Any, *, as_of: date) -> list[list[Any]]:
     """``[iso day, close, volume]`` rows from a ``Ticker.history`` frame (JSON-ready)."""
     rows: list[list[Any]] = []
+    if getattr(history, "empty", False) or "Close" not in history.columns:
+        return rows  # yfinance answers an unknown ticker with an empty frame
     for stamp, close, volume in zip(
         history.index, history["Close"], history["Volume"], strict=True
     ):
@@ -285,7 +290,7 @@ class YFinanceProvider:
                     retryable=False,
                 ) from None
             self._factory = yfinance.Ticker
-        return self._factory(_yahoo_symbol(symbol))
+        return self._factory(yahoo_symbol(symbol))
 
     def _fetch(self, symbol: str, kind: str, day: date, call: Callable[[Any], Any]) -> Any:
         """``call(ticker)`` through the cache, retried on rate limits and network errors."""
@@ -360,9 +365,13 @@ class YFinanceProvider:
         day = _as_date(as_of)
         points = self._history(key, day)
         if not points:
-            raise UnknownTickerError(key, provider=self.name, hint="Yahoo Finance has no prices")
+            raise UnknownTickerError(
+                key,
+                provider=self.name,
+                hint="Yahoo Finance has no prices (unknown or delisted, or Yahoo did not answer)",
+            )
         stale = (day - points[-1].day).days
-        if stale > 5:
+        if stale > MAX_STALE_DAYS:
             raise MarketDataError(
                 key,
                 f"yfinance prices for {key} are stale: the last close is {points[-1].day}, "
@@ -373,19 +382,36 @@ class YFinanceProvider:
         news, _ = self._optional(
             key, "news", lambda: self._fetch(key, "news", day, lambda t: _plain_news(t.news))
         )
-        statements, _ = self._optional(
+        reasons: dict[str, str] = {}
+        statements, reasons["statements"] = self._optional(
             key,
             "statements",
             lambda: map_statements(self._fetch(key, "statements", day, _statement_frames)),
         )
-        snap = self.map_snapshot(key, info=info, points=points, news=news, statements=statements)
+        if statements is None and not reasons["statements"]:
+            reasons["statements"] = "Yahoo Finance has no annual statements"
         benchmark = None
-        if snap.currency == "USD" and key != US_BENCHMARK:
-            prices, _ = self._optional(key, "benchmark", lambda: self._history(US_BENCHMARK, day))
+        currency = _text(info.get("currency"), "USD").upper()
+        if currency != "USD":
+            reasons["benchmark"] = f"no benchmark for a listing in {currency} (SPY is for US ones)"
+        elif key != US_BENCHMARK:
+            prices, reasons["benchmark"] = self._optional(
+                key, f"{US_BENCHMARK} history", lambda: self._history(US_BENCHMARK, day)
+            )
             if prices:
                 benchmark = Benchmark(US_BENCHMARK, US_BENCHMARK_NAME, tuple(prices))
-        peers = self._peer_figures(key, snap.sector, day)
-        return dataclasses.replace(snap, benchmark=benchmark, peers=peers)
+            elif not reasons["benchmark"]:
+                reasons["benchmark"] = f"Yahoo Finance has no {US_BENCHMARK} prices"
+        snap = self.map_snapshot(
+            key,
+            info=info,
+            points=points,
+            news=news,
+            statements=statements,
+            benchmark=benchmark,
+            unavailable={k: v for k, v in reasons.items() if v},
+        )
+        return dataclasses.replace(snap, peers=self._peer_figures(key, snap.sector, day))
 
     def _peer_figures(self, symbol: str, sector: str, day: date) -> tuple[PeerFigures, ...]:
         found: list[PeerFigures] = []
@@ -415,6 +441,8 @@ class YFinanceProvider:
         points: Sequence[PricePoint],
         news: Any,
         statements: AnnualStatements | None = None,
+        benchmark: Benchmark | None = None,
+        unavailable: Mapping[str, str] | None = None,
     ) -> StockSnapshot:
         """Map ``Ticker.info`` fields onto the snapshot (fractions stay fractions)."""
         if not points:
@@ -445,14 +473,63 @@ class YFinanceProvider:
             eps=_number(info.get("trailingEps")),
             headlines=map_headlines(news),
             statements=statements,
+            benchmark=benchmark,
+            unavailable=unavailable,
             field_sources=INFO_FIELDS,
             history_source="yfinance daily closes (Ticker.history, auto-adjusted)",
         )
 
 
-def _yahoo_symbol(symbol: str) -> str:
-    """Yahoo writes share classes with a hyphen: ``BRK.B`` -> ``BRK-B``."""
-    return symbol.replace(".", "-")
+#: Yahoo's exchange suffixes (``7203.T``, ``BARC.L``): these keep their dot.
+EXCHANGE_SUFFIXES = frozenset(
+    [
+        "T",
+        "L",
+        "TO",
+        "V",
+        "NE",
+        "HK",
+        "DE",
+        "F",
+        "PA",
+        "AS",
+        "MI",
+        "MC",
+        "SW",
+        "AX",
+        "NZ",
+        "NS",
+        "BO",
+        "KS",
+        "KQ",
+        "SS",
+        "SZ",
+        "TW",
+        "SA",
+        "MX",
+        "ST",
+        "OL",
+        "CO",
+        "HE",
+        "IR",
+        "BR",
+        "LS",
+        "VI",
+        "WA",
+        "SI",
+        "JK",
+        "BK",
+    ]
+)
+
+
+def yahoo_symbol(symbol: str) -> str:
+    """Yahoo's spelling: share classes take a hyphen (``BRK.B`` -> ``BRK-B``), exchange
+    suffixes keep their dot (``7203.T``)."""
+    root, dot, suffix = symbol.rpartition(".")
+    if not dot or suffix in EXCHANGE_SUFFIXES:
+        return symbol
+    return f"{root}-{suffix}"
 
 
 def _plain_info(info: Any) -> dict[str, Any]:

@@ -194,10 +194,11 @@ def _importable(name: str) -> bool:
 
 
 class FakeFrame:
-    """The part of a pandas DataFrame the provider touches: ``index`` and ``frame[col]``."""
+    """The part of a pandas DataFrame the provider touches: index, columns, ``frame[col]``."""
 
     def __init__(self, rows: list[tuple[datetime, float, float]]) -> None:
         self.index = [r[0] for r in rows]
+        self.columns = ["Close", "Volume"]
         self._columns = {"Close": [r[1] for r in rows], "Volume": [r[2] for r in rows]}
 
     def __getitem__(self, column: str) -> list[float]:
