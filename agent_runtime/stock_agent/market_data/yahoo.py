@@ -482,45 +482,12 @@ class YFinanceProvider:
 
 #: Yahoo's exchange suffixes (``7203.T``, ``BARC.L``): these keep their dot.
 EXCHANGE_SUFFIXES = frozenset(
-    [
-        "T",
-        "L",
-        "TO",
-        "V",
-        "NE",
-        "HK",
-        "DE",
-        "F",
-        "PA",
-        "AS",
-        "MI",
-        "MC",
-        "SW",
-        "AX",
-        "NZ",
-        "NS",
-        "BO",
-        "KS",
-        "KQ",
-        "SS",
-        "SZ",
-        "TW",
-        "SA",
-        "MX",
-        "ST",
-        "OL",
-        "CO",
-        "HE",
-        "IR",
-        "BR",
-        "LS",
-        "VI",
-        "WA",
-        "SI",
-        "JK",
-        "BK",
-    ]
-)
+    {
+        "T", "L", "TO", "V", "NE", "HK", "DE", "F", "PA", "AS", "MI", "MC", "SW", "AX", "NZ",
+        "NS", "BO", "KS", "KQ", "SS", "SZ", "TW", "SA", "MX", "ST", "OL", "CO", "HE", "IR",
+        "BR", "LS", "VI", "WA", "SI", "JK", "BK",
+    }
+)  # fmt: skip
 
 
 def yahoo_symbol(symbol: str) -> str:
