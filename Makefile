@@ -20,7 +20,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # The CDK CLI must not phone home (no network in CI beyond package registries).
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: help setup demo synth analyze serve test lint unit integration snapshot-update bench clean
+.PHONY: help setup demo synth analyze serve test lint unit integration snapshot-update bench mutants clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ snapshot-update: setup ## rewrite the template snapshots on purpose (review the 
 
 bench: setup ## run the benchmarks, print a table, write bench/RESULTS.md
 	$(PY) -m bench.run
+
+mutants: setup ## mutation testing of the rule modules (CPU heavy, niced): writes bench/mutants.md
+	nice -n 10 $(PY) -m bench.mutants $(MUTANTS_ARGS)
 
 clean: ## remove build outputs (keeps .venv and node_modules)
 	rm -rf cdk.out reports .pytest_cache .mypy_cache .ruff_cache

@@ -133,10 +133,14 @@ def _sma(closes: Sequence[float], window: int) -> float:
     return statistics.fmean(closes[-window:])
 
 
+def _base_close(closes: Sequence[float], sessions: int) -> float:
+    """The close ``sessions`` sessions back (the oldest close when the history is shorter)."""
+    return closes[-sessions - 1] if len(closes) > sessions else closes[0]
+
+
 def _return_over(closes: Sequence[float], sessions: int) -> float:
     """Return over the last ``sessions`` sessions (from the oldest close when shorter)."""
-    base = closes[-sessions - 1] if len(closes) > sessions else closes[0]
-    return closes[-1] / base - 1.0
+    return closes[-1] / _base_close(closes, sessions) - 1.0
 
 
 def analyze_technical(
@@ -186,9 +190,16 @@ def analyze_technical(
     rationale.append(f"Trend: {trend} ({levels}): {delta:+d}.")
 
     momentum: Momentum
-    if r3m >= MOMENTUM_3M and r1m >= 0:
+    # The thresholds apply to prices (last close against the base close times 1 +/- 5 %)
+    # so that a rise of exactly 5 % counts in floating point.
+    last, base_1m, base_3m = (
+        closes[-1],
+        _base_close(closes, SESSIONS_1M),
+        _base_close(closes, SESSIONS_3M),
+    )
+    if last >= base_3m * (1.0 + MOMENTUM_3M) and last >= base_1m:
         momentum, delta = "positive", 1
-    elif r3m <= -MOMENTUM_3M and r1m <= 0:
+    elif last <= base_3m * (1.0 - MOMENTUM_3M) and last <= base_1m:
         momentum, delta = "negative", -1
     else:
         momentum, delta = "neutral", 0
@@ -334,11 +345,12 @@ def analyze_fundamental(
     score += delta
     rationale.append(f"Income: {income} (dividend yield {fmt_pct(dividend)}): {delta:+d}.")
 
-    if s.pe_ratio and s.forward_pe and s.pe_ratio > 0 and s.forward_pe > 0:
-        change = s.forward_pe / s.pe_ratio - 1.0
-        if change <= -EARNINGS_GROWTH:
+    if s.pe_ratio is not None and s.forward_pe is not None and s.pe_ratio > 0 < s.forward_pe:
+        # Compared as multiples of the trailing P/E (not as a ratio minus one), so a
+        # forward P/E of exactly 18 against 20 is "10 % below" in floating point too.
+        if s.forward_pe <= s.pe_ratio * (1.0 - EARNINGS_GROWTH):
             words, delta = "earnings expected to grow", 1
-        elif change >= EARNINGS_GROWTH:
+        elif s.forward_pe >= s.pe_ratio * (1.0 + EARNINGS_GROWTH):
             words, delta = "earnings expected to fall", -1
         else:
             words, delta = "earnings expected to be stable", 0
@@ -428,11 +440,13 @@ def assess_risk(
     if beta is not None and beta >= RISK_BETA:
         points += 1
         factors.append(f"Beta {fmt_ratio(beta)} ({basis}): moves more than the market (+1).")
+    # As with the earnings outlook, thresholds are applied as multiples of the high so
+    # that a price exactly 10 % below it counts in floating point.
     drawdown = 1.0 - s.current_price / s.week52_high if s.week52_high > 0 else 0.0
-    if drawdown >= RISK_DRAWDOWN_DEEP:
+    if s.current_price <= s.week52_high * (1.0 - RISK_DRAWDOWN_DEEP):
         points += 2
         factors.append(f"Deep drawdown: {fmt_pct(drawdown)} below the 52-week high (+2).")
-    elif drawdown >= RISK_DRAWDOWN:
+    elif s.current_price <= s.week52_high * (1.0 - RISK_DRAWDOWN):
         points += 1
         factors.append(f"Drawdown: {fmt_pct(drawdown)} below the 52-week high (+1).")
     worst = indicators.max_drawdown_1y
