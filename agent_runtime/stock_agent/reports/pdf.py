@@ -204,6 +204,27 @@ def _cell(text: str, style: str, *, width: float) -> str | Paragraph:
     return _p(text, style)
 
 
+def _wrapped(text: str, *, width: float, size: float = 8) -> str | Paragraph:
+    """Latin text broken into lines that fit ``width`` (a plain, multi-line table cell).
+
+    A plain cell costs a fraction of a Paragraph; the sources table has dozens.
+    Text that needs the CJK font still goes through :func:`_p`.
+    """
+    if not all(_script(ch) == "latin" for ch in text) or _CONTROL.search(text):
+        return _p(text, "Cell")
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        candidate = f"{line} {word}" if line else word
+        if line and pdfmetrics.stringWidth(candidate, "Helvetica", size) > width - 8:
+            lines.append(line)
+            line = word
+        else:
+            line = candidate
+    lines.append(line)
+    return "\n".join(lines)
+
+
 def _table(rows: Sequence[tuple[str, str]], *, widths: tuple[float, float]) -> Table:
     """A two-column label/value table, bold labels, zebra rows."""
     data = [
@@ -569,8 +590,8 @@ def _sources_section(
         rows.append(
             [
                 stamp,
-                _cell(source, "Cell", width=half),
-                _cell(", ".join(dict.fromkeys(labels)), "Cell", width=half),
+                _wrapped(source, width=half),
+                _wrapped(", ".join(dict.fromkeys(labels)), width=half),
             ]
         )
     table = Table(rows, colWidths=[24 * mm, half, half])
