@@ -153,6 +153,8 @@ def build_tools(session: ToolSession) -> list[BaseTool]:
             session.snapshots[snapshot.symbol] = snapshot
         data = to_jsonable(snapshot)
         data.pop("prices", None)
+        if data.get("benchmark"):  # the benchmark's daily series is as long as the ticker's
+            data["benchmark"].pop("prices", None)
         return {"symbol": snapshot.symbol, "data": data}
 
     def analyze(symbol: str) -> dict[str, Any]:
