@@ -281,3 +281,40 @@ def test_every_simulated_ticker_has_every_indicator(symbol: str) -> None:
     assert found.returns[2].stock == pytest.approx(snap.ytd_return)
     assert found.returns[3].stock == pytest.approx(snap.one_year_return)
     assert all(s.as_of == snap.as_of and s.source.startswith("computed") for s in sources.values())
+
+
+# --- Length limits -----------------------------------------------------------
+
+
+def test_history_length_edges() -> None:
+    closes = [float(c) for _, c in FIXTURE["rsi_history"]]
+    assert ind.rsi_series(closes[:14]) == [None] * 14  # 13 changes: no RSI
+    assert ind.rsi_series(closes[:15])[-1] == pytest.approx(ind.rsi_series(closes)[14])
+    assert ind.rsi_series(closes[:15])[:14] == [None] * 14
+    macd = ind.macd_series(REAL[:25])
+    assert macd.line == [None] * 25 and macd.signal == [None] * 25
+    macd = ind.macd_series(REAL[:26])
+    assert macd.line[-1] is not None and macd.line[:25] == [None] * 25
+    assert macd.signal == [None] * 26  # the signal needs 9 MACD values
+    macd = ind.macd_series(REAL[:34])
+    assert macd.signal[-1] is not None and macd.signal[-2] is None
+    assert macd.histogram[-1] == pytest.approx(macd.line[-1] - macd.signal[-1])  # type: ignore[operator]
+    assert ind.sharpe_ratio([100, 110, 99]) is not None  # two returns are enough
+    [only] = _days([5.0])
+    assert ind.max_drawdown([only]) == ind.Drawdown(0.0, only.day, only.day, 5.0, 5.0)
+
+
+def test_close_on_or_before_and_return_since() -> None:
+    prices = _days([10.0, 11.0, 12.0])
+    assert ind.close_on_or_before(prices, prices[1].day) == prices[1]
+    assert ind.close_on_or_before(prices, prices[1].day - timedelta(days=1)) == prices[0]
+    assert ind.close_on_or_before(prices, prices[0].day - timedelta(days=1)) is None
+    assert ind.return_since(prices, prices[1].day) == pytest.approx(12 / 11 - 1)
+    assert ind.return_since(prices, prices[2].day) == 0.0
+    assert ind.return_since([], prices[0].day) is None
+
+
+def test_aligned_closes_keep_common_days_only() -> None:
+    stock = _days([1.0, 2.0, 3.0, 4.0])
+    bench = [p for i, p in enumerate(_days([10.0, 20.0, 30.0, 40.0])) if i != 2]
+    assert ind.aligned_closes(stock, bench) == ([1.0, 2.0, 4.0], [10.0, 20.0, 40.0])
