@@ -13,7 +13,10 @@ from stock_agent.analysis import analyze
 from stock_agent.formatting import (
     NA,
     allowed_numbers,
+    evidence_lines,
     extract_number_tokens,
+    figure_provenance,
+    fmt_date,
     fmt_int,
     fmt_large_money,
     fmt_money,
@@ -302,3 +305,35 @@ def test_allowed_numbers_variants_and_what_stays_out() -> None:
     assert not ok("2.35B")  # the wrong unit
     assert not ok("0.4")  # 0.46% rounds to 0.5, not 0.4
     assert not ok("1234")  # truncation is not rounding
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0, "0th"), (1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (10, "10th"), (11, "11th"),
+     (12, "12th"), (13, "13th"), (20, "20th"), (21, "21st"), (22, "22nd"), (23, "23rd"),
+     (67.5, "68th"), (62.49, "62nd"), (100, "100th"), (None, "n/a"), (float("nan"), "n/a")],
+)  # fmt: skip
+def test_fmt_percentile(value: float | None, text: str) -> None:
+    assert fmt_percentile(value) == text
+
+
+def test_fmt_date() -> None:
+    assert fmt_date(date(2025, 9, 5)) == "2025-09-05" and fmt_date(None) == NA
+
+
+def test_figure_provenance_and_evidence_lines() -> None:
+    snap, analysis = _record("BA")
+    rows = figure_provenance(snap, analysis)
+    assert [(r["label"], r["value"]) for r in rows] == key_figures(snap, analysis)
+    by_label = {r["label"]: r for r in rows}
+    leverage = by_label["Debt-to-Equity"]
+    assert leverage["value"] == NA and leverage["missing"] == "shareholders' equity is not positive"
+    assert leverage["as_of"] == "2024-12-31" and leverage["group"] == "Growth and Cash Flow"
+    assert "missing" not in by_label["Current Price"]
+    assert by_label["Current Price"]["as_of"] == snap.as_of.isoformat()
+    assert by_label["Technical Score"]["source"] == "computed: scoring rules (see Methodology)"
+    lines = evidence_lines(snap, analysis)
+    assert lines[0] == "INDICATORS AND RISK:"
+    assert f"- RSI (14): {by_label['RSI (14)']['value']}" in lines
+    assert "GROWTH AND CASH FLOW:" in lines and "PEER COMPARISON:" in lines
+    assert len(lines) == len(rows) - 22 + 4  # every figure after the first three groups, 4 titles
