@@ -21,7 +21,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from stock_agent.analysis import indicators as ind
-from stock_agent.analysis.evidence import compute_indicators, relative_returns
+from stock_agent.analysis.evidence import (
+    compute_indicators,
+    last_year,
+    period_starts,
+    relative_returns,
+)
 from stock_agent.market_data import SimulatedProvider, known_symbols
 from stock_agent.records import PricePoint
 from ta.momentum import RSIIndicator
@@ -318,3 +323,52 @@ def test_aligned_closes_keep_common_days_only() -> None:
     stock = _days([1.0, 2.0, 3.0, 4.0])
     bench = [p for i, p in enumerate(_days([10.0, 20.0, 30.0, 40.0])) if i != 2]
     assert ind.aligned_closes(stock, bench) == ([1.0, 2.0, 4.0], [10.0, 20.0, 40.0])
+
+
+def test_rsi_without_losses_is_100_and_without_moves_is_50() -> None:
+    assert ind.rsi_series([float(i) for i in range(1, 20)])[-1] == 100.0
+    assert ind.rsi_series([5.0] * 20)[-1] == 50.0
+    assert ind.rsi_series([float(20 - i) for i in range(20)])[-1] == 0.0
+
+
+def test_the_record_holds_the_last_value_of_each_series() -> None:
+    snap = PROVIDER.snapshot("TSLA", as_of=AS_OF)
+    closes = [p.close for p in snap.prices]
+    found, _ = compute_indicators(snap)
+    macd = ind.macd_series(closes)
+    band = ind.bollinger(closes)
+    assert band is not None
+    assert found.rsi_14 == ind.rsi_series(closes)[-1]
+    assert (found.macd_line, found.macd_signal, found.macd_histogram) == (
+        macd.line[-1],
+        macd.signal[-1],
+        macd.histogram[-1],
+    )
+    assert (found.bollinger_upper, found.bollinger_lower, found.bollinger_position) == (
+        band.upper,
+        band.lower,
+        band.position,
+    )
+    theirs = MACD(pd.Series(closes))
+    assert abs(found.macd_line - theirs.macd().iloc[-1]) <= TOLERANCE  # type: ignore[operator]
+
+
+def test_last_year_starts_at_the_close_one_year_before_the_last() -> None:
+    prices = tuple(_days([100.0 + i for i in range(500)], start=date(2024, 1, 1)))
+    year = last_year(prices)
+    base = ind.close_on_or_before(prices, date(prices[-1].day.year - 1, prices[-1].day.month,
+                                                prices[-1].day.day))  # fmt: skip
+    assert base is not None and year[0] == base and year[-1] == prices[-1]
+    assert len(year) == 366  # one calendar year of daily points, both ends included
+    assert last_year(()) == ()
+    short = tuple(_days([1.0, 2.0, 3.0]))
+    assert last_year(short) == short  # shorter than a year: all of it
+
+
+def test_period_starts_on_a_short_history() -> None:
+    prices = tuple(_days([10.0 + i for i in range(10)], start=date(2025, 3, 3)))
+    starts = dict(period_starts(prices))
+    assert starts == {"1M": prices[0].day, "3M": prices[0].day, "YTD": prices[0].day,
+                      "1Y": prices[0].day}  # fmt: skip
+    longer = tuple(_days([10.0 + i for i in range(30)], start=date(2025, 3, 3)))
+    assert dict(period_starts(longer))["1M"] == longer[-22].day
