@@ -338,12 +338,21 @@ def _run_tests(workdir: Path, tests: Sequence[str], timeout: float) -> tuple[boo
         time.sleep(0.02)
 
 
-def run_target(target: Target, *, sample: int | None, seed: int) -> tuple[list[Outcome], int]:
-    """Mutants of one target and whether the tests killed them; also the total site count."""
+def run_target(
+    target: Target, *, sample: int | None, seed: int, keys: frozenset[str] | None = None
+) -> tuple[list[Outcome], int]:
+    """Mutants of one target and whether the tests killed them; also the total site count.
+
+    ``keys`` restricts the run to those mutants (e.g. the survivors of an earlier report).
+    """
     mutants = _mutants(target)
     total = len(mutants)
     if sample is not None and sample < total:
         mutants = sorted(random.Random(seed).sample(mutants, sample), key=lambda m: m.line)
+    if keys is not None:
+        mutants = [m for m in mutants if m.key in keys]
+        if not mutants:
+            return [], total
     tests = tuple(t for t in target.tests if (REPO / t).exists())
     outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
@@ -425,8 +434,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", action="append", default=[], help="module name to run")
     parser.add_argument("--list", action="store_true", help="count the mutants and stop")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "mutants.md")
+    parser.add_argument(
+        "--survivors-of",
+        type=Path,
+        default=None,
+        help="re-run only the survivors listed in an earlier report (same --sample/--seed)",
+    )
     args = parser.parse_args(argv)
+    keys = (
+        frozenset(
+            line.removeprefix("### ").strip()
+            for line in args.survivors_of.read_text(encoding="utf-8").splitlines()
+            if line.startswith("### ")
+        )
+        if args.survivors_of
+        else None
+    )
     targets = [t for t in TARGETS if not args.only or t.name in args.only]
+    if keys is not None:
+        targets = [t for t in targets if any(k.startswith(f"{t.name}:") for k in keys)]
     if args.list:
         for target in targets:
             print(f"{target.name}: {len(_mutants(target))} mutants")
@@ -434,7 +460,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _preimport()
     results = {}
     for target in targets:
-        outcomes, total = run_target(target, sample=args.sample, seed=args.seed)
+        outcomes, total = run_target(target, sample=args.sample, seed=args.seed, keys=keys)
         results[target.name] = (target, outcomes, total)
     report = render(results, sample=args.sample)
     args.out.write_text(report, encoding="utf-8")
