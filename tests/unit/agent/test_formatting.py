@@ -337,3 +337,18 @@ def test_figure_provenance_and_evidence_lines() -> None:
     assert f"- RSI (14): {by_label['RSI (14)']['value']}" in lines
     assert "GROWTH AND CASH FLOW:" in lines and "PEER COMPARISON:" in lines
     assert len(lines) == len(rows) - 22 + 4  # every figure after the first three groups, 4 titles
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (999_995, "$1.00M"),  # rounds to a million: shown as one
+        (999_994.99, "$999,994.99"),
+        (999_995_000, "$1.00B"),  # "1,000.00M" moves up a letter
+        (999_994_999, "$999.99M"),
+        (-999_995_000, "-$1.00B"),
+        (999_995e9, "$1,000.00T"),  # no letter above T
+    ],
+)
+def test_large_money_edges(value: float, text: str) -> None:
+    assert fmt_large_money(value) == text
