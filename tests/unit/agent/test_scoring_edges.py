@@ -472,3 +472,15 @@ def test_compare_with_peers_ranks_and_skips_non_positive_pe() -> None:
     assert compare_with_peers(loss_maker)[0].ranks[0].percentile is None  # type: ignore[union-attr]
     alone, alone_sources = compare_with_peers(FLAT)
     assert alone is None and alone_sources["peers"].missing == "no Testing peers known to simulated"
+
+
+def test_a_zero_pe_is_not_ranked() -> None:
+    peers = (PeerFigures("A", 0.0, 0.1, 0.0, 0.2), PeerFigures("B", 10.0, 0.1, 0.0, 0.2))
+    snap = dataclasses.replace(FLAT, pe_ratio=0.0, peers=peers)
+    comparison, _ = compare_with_peers(snap)
+    assert comparison is not None
+    [pe] = [r for r in comparison.ranks if r.metric == "P/E"]
+    assert (pe.value, pe.percentile, pe.peers_with_data) == (None, None, 1)
+    snap = dataclasses.replace(snap, pe_ratio=5.0)
+    [pe] = [r for r in compare_with_peers(snap)[0].ranks if r.metric == "P/E"]  # type: ignore[union-attr]
+    assert (pe.value, pe.percentile, pe.peers_with_data) == (5.0, 0.0, 1)
