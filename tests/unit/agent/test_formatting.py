@@ -352,3 +352,26 @@ def test_figure_provenance_and_evidence_lines() -> None:
 )
 def test_large_money_edges(value: float, text: str) -> None:
     assert fmt_large_money(value) == text
+
+
+@pytest.mark.parametrize(
+    ("fraction", "signed", "text"),
+    [
+        (0.5, False, "50.00%"),
+        (0.99, False, "99.00%"),
+        (-0.0001, False, "-0.01%"),
+        (0.00004, True, "0.00%"),  # rounds to zero: no sign
+        (-0.00004, False, "0.00%"),  # never "-0.00%"
+        (0.0123, True, "+1.23%"),
+        (0.0, True, "0.00%"),
+    ],
+)
+def test_fmt_pct_signs(fraction: float, signed: bool, text: str) -> None:
+    assert fmt_pct(fraction, signed=signed) == text
+
+
+def test_allowed_numbers_hold_the_previous_year_not_the_next() -> None:
+    snap, analysis = _record()  # as of 2025-09-04
+    older = dataclasses.replace(analysis, indicators=None)  # no drawdown dates in the figures
+    allowed = allowed_numbers(snap, older)
+    assert {"2025", "2024", "9", "4"} <= allowed and "2026" not in allowed

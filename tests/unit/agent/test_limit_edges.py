@@ -152,6 +152,8 @@ def test_narrative_length_limit() -> None:
         ("10.40", {"10.4", "10"}, {"11", "9"}),
         ("9.50", {"9.5"}, {"10", "9"}),
         ("0.46", {"0.46", "0.5"}, {"0", "1", "0.4"}),
+        # 12.34 stands for [12.335, 12.345): never 12.4 (the next display value's rounding).
+        ("12.34", {"12.34", "12.3", "12"}, {"12.4", "12.2"}),
     ],
 )
 def test_rounding_tolerance_edges(displayed: str, allowed: set[str], refused: set[str]) -> None:

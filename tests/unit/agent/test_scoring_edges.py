@@ -484,3 +484,7 @@ def test_a_zero_pe_is_not_ranked() -> None:
     snap = dataclasses.replace(snap, pe_ratio=5.0)
     [pe] = [r for r in compare_with_peers(snap)[0].ranks if r.metric == "P/E"]  # type: ignore[union-attr]
     assert (pe.value, pe.percentile, pe.peers_with_data) == (5.0, 0.0, 1)
+    # Any positive P/E counts, however small.
+    snap = dataclasses.replace(snap, pe_ratio=0.5, peers=(PeerFigures("C", 0.4, None, None, None),))
+    [pe] = [r for r in compare_with_peers(snap)[0].ranks if r.metric == "P/E"]  # type: ignore[union-attr]
+    assert (pe.value, pe.percentile, pe.peers_with_data) == (0.5, 100.0, 1)
