@@ -17,7 +17,7 @@ from stock_agent.errors import AgentError
 from stock_agent.formatting import _roundings, allowed_numbers, normalize_number_token
 from stock_agent.market_data import SimulatedProvider
 from stock_agent.narrative import MAX_NARRATIVE_CHARS, check_narrative
-from stock_agent.parsing import canonical_ticker, parse_request
+from stock_agent.parsing import canonical_ticker, no_ticker_error, parse_request
 
 # --- Parser: the ticker-length rule ---------------------------------------------
 
@@ -173,3 +173,20 @@ def test_number_check_uses_the_record() -> None:
     assert check_narrative(f"KO closed at ${price}.", allowed=allowed) is None
     invented = f"{snap.current_price + 0.07:.2f}"
     assert check_narrative(f"KO closed at ${invented}.", allowed=allowed) is not None
+
+
+@pytest.mark.parametrize(
+    ("prompt", "hints"),
+    [("analyze hp", ("hp",)), ("analyze x", ()), ("analyze apple", ("apple",))],
+)
+def test_company_hints_need_two_letters(prompt: str, hints: tuple[str, ...]) -> None:
+    parsed = parse_request(prompt)
+    assert parsed.tickers == () and parsed.company_hints == hints
+
+
+def test_no_ticker_error_says_whether_a_model_was_asked() -> None:
+    unasked = no_ticker_error(prompt_hints=("apple",))
+    assert "no model is configured to look up its ticker" in unasked.message
+    asked = no_ticker_error(prompt_hints=("apple",), model_asked=True)
+    assert "the model could not map the company name" in asked.message
+    assert no_ticker_error().message.startswith("no stock ticker found in the request; name one")
