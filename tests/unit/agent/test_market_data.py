@@ -174,18 +174,13 @@ def test_get_provider() -> None:
         get_provider("bloomberg")
 
 
-def test_yfinance_missing_is_a_structured_error() -> None:
-    if _importable("yfinance"):
-        pytest.skip("yfinance is installed here")
+def test_yfinance_missing_is_a_structured_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The dev environment has yfinance (test-only); a None entry makes its import fail,
+    # as it does in a container built without the extra.
+    monkeypatch.setitem(sys.modules, "yfinance", None)
     with pytest.raises(MarketDataError) as info:
         YFinanceProvider().snapshot("AAPL", as_of=date(2025, 9, 4))
     assert info.value.retryable is False and "stock-agent[yfinance]" in info.value.message
-
-
-def _importable(name: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(name) is not None
 
 
 # ---------------------------------------------------------------------------
