@@ -128,6 +128,16 @@ EQUIVALENT: dict[str, str] = {
         "Same line: every value that reaches it is either at most -999,995 or at least "
         "999,995, so `value < 1` and `value < 0` agree."
     ),
+    "formatting:122:65:1000 -> 1001": (
+        "The roll-over to the next letter (`1,000.00M` -> `1.00B`) is unreachable: an "
+        "amount whose mantissa would round to 1,000.00 is at least 999.995 units, which the "
+        "larger letter's own test (`>= size * 0.999995`) has already taken (checked with "
+        "every float just below both thresholds). A threshold of 1001 therefore changes "
+        "nothing either."
+    ),
+    "formatting:122:29:>= -> >": (
+        "Same unreachable roll-over: the mantissa there is never 1,000.00 or more."
+    ),
     "formatting:155:41:< -> <=": (
         "`fmt_ratio(0)` prints `0.00`; `_signed` adds a minus only to text with a non-zero "
         "digit, so marking zero as negative changes nothing."
