@@ -375,3 +375,43 @@ def test_allowed_numbers_hold_the_previous_year_not_the_next() -> None:
     older = dataclasses.replace(analysis, indicators=None)  # no drawdown dates in the figures
     allowed = allowed_numbers(snap, older)
     assert {"2025", "2024", "9", "4"} <= allowed and "2026" not in allowed
+
+
+def test_signs_and_rows_of_every_return_figure() -> None:
+    snap, analysis = _record("AAPL")
+    assert analysis.indicators is not None
+    up = dataclasses.replace(snap, ytd_return=0.05, one_year_return=0.1, revenue_growth_3y=0.02,
+                             eps_growth_3y=0.03)  # fmt: skip
+    tech = dataclasses.replace(analysis.technical, return_1m=0.01, return_3m=0.02)
+    ind = dataclasses.replace(
+        analysis.indicators,
+        returns=tuple(
+            dataclasses.replace(r, benchmark=0.04, excess=0.01) for r in analysis.indicators.returns
+        ),
+    )
+    values = dict(key_figures(up, dataclasses.replace(analysis, technical=tech, indicators=ind)))
+    for label in ("YTD Return", "1-Year Return", "1-Month Return", "3-Month Return",
+                  "Revenue Growth (3Y, a year)", "EPS Growth (3Y, a year)"):  # fmt: skip
+        assert values[label].startswith("+"), label
+    for period in ("1-Month", "3-Month", "YTD", "1-Year"):
+        assert values[f"Benchmark {period} Return"] == "+4.00%"
+        assert values[f"Excess {period} Return"] == "+1.00%"
+    no_dates = dataclasses.replace(ind, drawdown_peak_day=None, drawdown_trough_day=None)
+    values = dict(key_figures(up, dataclasses.replace(analysis, indicators=no_dates)))
+    assert values["Drawdown Peak to Trough"] == NA
+    assert dict(key_figures(snap, analysis))["Drawdown Peak to Trough"] == (
+        f"{ind.drawdown_peak_day} to {ind.drawdown_trough_day}"
+    )
+
+
+def test_plain_formatters_leave_positive_values_unsigned() -> None:
+    assert fmt_pct(0.5) == "50.00%" and fmt_ratio(0.5) == "0.50" and fmt_money(0.5) == "$0.50"
+    assert fmt_ratio(-0.5) == "-0.50" and fmt_ratio(0.0) == "0.00"
+
+
+def test_volume_variants_are_never_negative() -> None:
+    snap, analysis = _record()
+    snap = dataclasses.replace(snap, average_volume=12_345_678)
+    allowed = allowed_numbers(snap, analysis)
+    assert normalize_number_token("12.35M") in allowed
+    assert normalize_number_token("-12.35M") not in allowed

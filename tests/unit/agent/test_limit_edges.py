@@ -145,7 +145,13 @@ def test_narrative_length_limit() -> None:
     ("displayed", "allowed", "refused"),
     [
         # 12.35 stands for [12.345, 12.355): 12.3 and 12.4 are honest, 12.2 and 12.5 are not.
-        ("12.35", {"12.35", "12.3", "12.4", "12"}, {"12.2", "12.5", "13", "11"}),
+        (
+            "12.35",
+            {"12.35", "12.3", "12.4", "12"},
+            {"12.2", "12.5", "13", "11", "10", "12.345", "12.355"},
+        ),
+        ("10.00", {"10"}, {"9", "11"}),  # 10 itself may be written as a whole number
+        ("1.235", {"1.235", "1.24", "1.23", "1.2"}, {"1.3", "1", "1.236"}),
         # 9.96 stands for [9.955, 9.965): one decimal gives 10.0 only (never 9.9), and
         # whole numbers below 10 are not offered on their own.
         ("9.96", {"9.96", "10.0"}, {"9.9", "9"}),
