@@ -138,6 +138,42 @@ EQUIVALENT: dict[str, str] = {
     "formatting:122:29:>= -> >": (
         "Same unreachable roll-over: the mantissa there is never 1,000.00 or more."
     ),
+    "formatting:113:69:< -> <=": (
+        "`fmt_money(0)` prints `$0.00`; `_signed` adds a minus only to text with a non-zero "
+        "digit, so treating zero as negative changes nothing."
+    ),
+    "formatting:122:23:0 -> 1": (
+        "Inside the unreachable roll-over (see `formatting:122:65`): no amount gets there."
+    ),
+    "formatting:123:49:- -> +": "Inside the unreachable roll-over (see `formatting:122:65`).",
+    "formatting:123:57:1 -> 2": "Inside the unreachable roll-over (see `formatting:122:65`).",
+    "formatting:147:25:< -> <=": (
+        "`fmt_pct(0)` prints `0.00%`, unsigned either way (no non-zero digit)."
+    ),
+    "formatting:181:53:1 -> 2": (
+        "`Decimal.quantize` uses only the exponent of its argument; `Decimal(2)` and "
+        "`Decimal(1)` both have exponent 0."
+    ),
+    "formatting:182:21:<= -> <": (
+        "The teen rule `10 <= n % 100 <= 20` at its ends: 10 and 20 end in 0, which takes "
+        "`th` anyway."
+    ),
+    "formatting:182:21:10 -> 11": "10 ends in 0 and takes `th` whether or not it is a teen.",
+    "formatting:182:35:100 -> 101": (
+        "Percentiles are 0..100: `n % 101` and `n % 100` differ only at 100, which takes "
+        "`th` both ways."
+    ),
+    "formatting:454:25:< -> <=": (
+        "At exactly 10 the whole-number rounding is 10, which the displayed value's own "
+        "canonical form (or its one-decimal rounding) already contributes."
+    ),
+    "formatting:456:23:1 -> 2": (
+        "`quantize(Decimal(2).scaleb(-keep))`: only the exponent matters, as above."
+    ),
+    "formatting:465:7:or -> and": (
+        "Callers pass only text that holds digits, or `n/a` (which both versions reject), so "
+        "the guard's second half never decides."
+    ),
     "formatting:155:41:< -> <=": (
         "`fmt_ratio(0)` prints `0.00`; `_signed` adds a minus only to text with a non-zero "
         "digit, so marking zero as negative changes nothing."
