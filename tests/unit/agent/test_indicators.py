@@ -372,3 +372,21 @@ def test_period_starts_on_a_short_history() -> None:
                       "1Y": prices[0].day}  # fmt: skip
     longer = tuple(_days([10.0 + i for i in range(30)], start=date(2025, 3, 3)))
     assert dict(period_starts(longer))["1M"] == longer[-22].day
+
+
+def test_full_histories_have_no_missing_reason_and_the_default_rate_is_zero() -> None:
+    snap = PROVIDER.snapshot("JPM", as_of=AS_OF)
+    found, sources = compute_indicators(snap)
+    assert {name: s.missing for name, s in sources.items() if s.missing} == {}
+    assert found.risk_free_rate == 0.0 and "0.00% a year" in sources["sharpe_1y"].source
+    year = [p.close for p in last_year(snap.prices)]
+    assert found.sharpe_1y == ind.sharpe_ratio(year, risk_free_rate=0.0)
+
+
+def test_period_starts_follow_the_last_session_across_new_year() -> None:
+    prices = tuple(_days([10.0 + i for i in range(40)], start=date(2024, 11, 23)))
+    assert prices[-1].day == date(2025, 1, 1) and prices[-2].day == date(2024, 12, 31)
+    starts = dict(period_starts(prices))
+    assert starts["YTD"] == date(2024, 12, 31)  # the last session of the previous year
+    shorter = prices[:-1]  # ends on 31 December: nothing from 2023, YTD from the first
+    assert dict(period_starts(shorter))["YTD"] == shorter[0].day
