@@ -174,6 +174,11 @@ EQUIVALENT: dict[str, str] = {
         "Callers pass only text that holds digits, or `n/a` (which both versions reject), so "
         "the guard's second half never decides."
     ),
+    "narrative:199:36:>= -> >": (
+        "`time.monotonic() >= deadline` against `>`: they differ only when the clock reads "
+        "the deadline to the nanosecond, which no test can arrange; either way the next "
+        "check stops. Not killable rather than strictly equivalent."
+    ),
     "formatting:155:41:< -> <=": (
         "`fmt_ratio(0)` prints `0.00`; `_signed` adds a minus only to text with a non-zero "
         "digit, so marking zero as negative changes nothing."

@@ -243,3 +243,23 @@ def test_a_model_error_counts_the_failed_call(fake: FakeVLLM) -> None:
         40,
     )
     assert outcome.unavailable_reason is not None and "AAPL" in outcome.unavailable_reason
+
+
+def test_figures_the_model_was_given_are_allowed() -> None:
+    snapshot, analysis = _records("KO")
+    without = allowed_figures(snapshot=snapshot, analysis=analysis)
+    assert "123.45" not in without
+    given = allowed_figures(
+        snapshot=snapshot, analysis=analysis, payload={"note": ["a figure of 123.45"]}
+    )
+    assert "123.45" in given and without <= given
+
+
+def test_deterministic_narrative_lists_risk_factors_not_the_point_count() -> None:
+    snapshot, analysis = _records("TSLA")
+    assert analysis.risk_factors[-1].startswith("Risk points")
+    rows = formatting.key_figures(snapshot, analysis)
+    text = deterministic_narrative(snapshot=snapshot, analysis=analysis, key_figures=rows)
+    first_factor = analysis.risk_factors[0].split(" (+")[0].rstrip(".")
+    assert first_factor in text
+    assert "Risk points" not in text
