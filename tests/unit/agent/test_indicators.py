@@ -9,6 +9,7 @@ including StockCharts' published Wilder RSI table.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -390,3 +391,11 @@ def test_period_starts_follow_the_last_session_across_new_year() -> None:
     assert starts["YTD"] == date(2024, 12, 31)  # the last session of the previous year
     shorter = prices[:-1]  # ends on 31 December: nothing from 2023, YTD from the first
     assert dict(period_starts(shorter))["YTD"] == shorter[0].day
+
+
+def test_macd_source_at_the_first_session_with_a_macd_line() -> None:
+    snap = PROVIDER.snapshot("KO", as_of=AS_OF)
+    short = dataclasses.replace(snap, prices=snap.prices[-26:], benchmark=None)
+    found, sources = compute_indicators(short)
+    assert found.macd_line is not None and found.macd_signal is None
+    assert sources["macd"].missing == ""
