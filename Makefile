@@ -57,7 +57,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
 
 .PHONY: help setup demo synth analyze serve test test-fast lint unit integration lock \
-	snapshot-update bench clean scan train-smoke
+	snapshot-update bench clean scan train-smoke mutants
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -174,6 +174,9 @@ $(VENV_TRAIN)/.installed: training/requirements.txt training/requirements-torch.
 train-smoke: $(VENV_TRAIN)/.installed ## SFT, DPO, GRPO two steps each on a tiny gpt-oss (CPU; not in CI)
 	$(VENV_TRAIN)/bin/python training/smoke.py
 # --- end training ---
+
+mutants: setup ## mutation testing of the rule modules (CPU heavy, niced): writes bench/mutants.md
+	nice -n 10 $(PY) -m bench.mutants $(MUTANTS_ARGS)
 
 clean: ## remove build outputs (keeps .venv, .uv and node_modules)
 	rm -rf cdk.out reports .pytest_cache .mypy_cache .ruff_cache

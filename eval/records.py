@@ -1,50 +1,35 @@
 """The agent's records rebuilt from a response, so graders check figures against them.
 
 A response carries each ticker's snapshot (``data``, its price history
-summarised) and analysis in full. The graders rebuild the typed records and
-call the agent's own formatting and number check on them: one definition of
-"this figure is in the record", shared with the agent.
+summarised) and analysis in full. The graders rebuild the typed records with
+the agent's own JSON reader (:func:`stock_agent.session.from_jsonable`, the one
+the session memory uses) and call the agent's own formatting and number check
+on them: one definition of "this figure is in the record", shared with the agent.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
-from stock_agent.records import (
-    FundamentalAnalysis,
-    Headline,
-    StockAnalysis,
-    StockSnapshot,
-    TechnicalAnalysis,
-)
-
-_SNAPSHOT_FIELDS = frozenset(StockSnapshot.__dataclass_fields__) - {"prices", "headlines", "as_of"}
+from stock_agent.records import StockAnalysis, StockSnapshot
+from stock_agent.session import from_jsonable
 
 
 def snapshot_from_data(data: dict[str, Any]) -> StockSnapshot:
-    """A :class:`StockSnapshot` from a result's ``data`` (no price history: it is not sent)."""
-    values = {k: data[k] for k in _SNAPSHOT_FIELDS if k in data}
-    headlines = tuple(Headline(**h) for h in data.get("headlines") or ())
-    return StockSnapshot(
-        **values, as_of=date.fromisoformat(str(data["as_of"])), prices=(), headlines=headlines
-    )
+    """A :class:`StockSnapshot` from a result's ``data``.
+
+    The daily series are not sent (the ticker's, nor its benchmark's); no figure
+    the graders format needs them.
+    """
+    benchmark = data.get("benchmark")
+    if isinstance(benchmark, dict):
+        benchmark = {**benchmark, "prices": ()}
+    return from_jsonable(StockSnapshot, {**data, "prices": (), "benchmark": benchmark})
 
 
 def analysis_from_json(analysis: dict[str, Any]) -> StockAnalysis:
     """A :class:`StockAnalysis` from a result's ``analysis``."""
-    technical = dict(analysis["technical"])
-    fundamental = dict(analysis["fundamental"])
-    return StockAnalysis(
-        symbol=analysis["symbol"],
-        technical=TechnicalAnalysis(**{**technical, "rationale": tuple(technical["rationale"])}),
-        fundamental=FundamentalAnalysis(
-            **{**fundamental, "rationale": tuple(fundamental["rationale"])}
-        ),
-        risk_level=analysis["risk_level"],
-        risk_factors=tuple(analysis["risk_factors"]),
-        outlook=analysis["outlook"],
-    )
+    return from_jsonable(StockAnalysis, analysis)
 
 
 def records_of(result: dict[str, Any]) -> tuple[StockSnapshot, StockAnalysis]:

@@ -45,6 +45,11 @@ MODEL_ADAPTER                  served name of a LoRA adapter to ask for instead 
                                the base model (the request's ``model`` field)
 RUN_RECORDS                    ``true`` (default) | ``false``: store a JSON run
                                record next to every report
+RISK_FREE_RATE                 annual risk-free rate of the Sharpe ratio, a fraction
+                               (default 0; the report states it)
+MARKET_DATA_CACHE_DIR          on-disk cache of yfinance responses (default: a folder
+                               in the system's temporary directory, /tmp when deployed)
+MARKET_DATA_CACHE_TTL_SECONDS  how long a cached response is used (default 3600)
 =============================  ==============================================
 
 gpt-oss counts its reasoning toward ``max_tokens``, so the effort is set per
@@ -105,6 +110,9 @@ _ENV_NAMES: dict[str, str] = {
     "trace_model_content": "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
     "model_adapter": "MODEL_ADAPTER",
     "run_records": "RUN_RECORDS",
+    "risk_free_rate": "RISK_FREE_RATE",
+    "market_data_cache_dir": "MARKET_DATA_CACHE_DIR",
+    "market_data_cache_ttl_seconds": "MARKET_DATA_CACHE_TTL_SECONDS",
 }
 
 _TRUE_WORDS = ("1", "true", "yes", "on")
@@ -147,6 +155,9 @@ class AgentContext:
     trace_model_content: bool = False
     model_adapter: str | None = None
     run_records: bool = True
+    risk_free_rate: float = 0.0
+    market_data_cache_dir: str | None = None
+    market_data_cache_ttl_seconds: float = 3600.0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -224,6 +235,10 @@ class AgentContext:
             raise bad("model_adapter", "unset when MODEL_PROVIDER=offline (no model to adapt)")
         if not isinstance(self.run_records, bool):
             raise bad("run_records", "true or false")
+        if not -0.05 <= self.risk_free_rate <= 0.25:
+            raise bad("risk_free_rate", "an annual rate as a fraction in [-0.05, 0.25]")
+        if not 0 <= self.market_data_cache_ttl_seconds <= 7 * 24 * 3600:
+            raise bad("market_data_cache_ttl_seconds", "a number of seconds in [0, 604800]")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> AgentContext:

@@ -13,6 +13,8 @@ Validation is strict because the payload comes from the network:
   than the one the user sees; the message names them;
 - ``session_id`` (optional): 1–256 characters of ``[A-Za-z0-9_.:-]``;
 - ``stream`` (optional): a boolean;
+- ``include_history`` (optional): a boolean; ``true`` keeps each result's
+  daily series (date, close, volume) in ``results[].data.history``;
 - any other key is **ignored** and named in the response's ``warnings``
   (a newer client may send fields this version does not know; refusing
   them would break it for no safety gain).
@@ -48,7 +50,7 @@ if TYPE_CHECKING:
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 _SESSION_ID_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,256}")
-_KNOWN_KEYS = frozenset({"prompt", "session_id", "stream", "notify"})
+_KNOWN_KEYS = frozenset({"prompt", "session_id", "stream", "notify", "include_history"})
 SECTION_TITLES = {
     "data_gathering": "STOCK DATA GATHERING REPORT",
     "performance_analysis": "STOCK PERFORMANCE ANALYSIS",
@@ -67,6 +69,7 @@ class InvocationRequest:
     ignored_keys: tuple[str, ...] = ()
     # Publish one SNS message about the run (stock_agent.notify); not with stream.
     notify: bool = False
+    include_history: bool = False
 
 
 def _reject_constant(name: str) -> Any:
@@ -171,6 +174,14 @@ def validate_payload(payload: Any) -> InvocationRequest:
         )
     if notify and stream:
         raise AgentError("invalid_payload", "'notify' cannot be combined with 'stream'")
+    # --- include_history (daily series in the response) ---
+    include_history = payload.get("include_history", False)
+    if not isinstance(include_history, bool):
+        raise AgentError(
+            "invalid_payload",
+            f"'include_history' must be true or false, not {_type_name(include_history)}",
+        )
+    # --- end include_history ---
     ignored = tuple(sorted(str(k)[:40] for k in payload if k not in _KNOWN_KEYS))
     return InvocationRequest(
         prompt=prompt,
@@ -178,6 +189,7 @@ def validate_payload(payload: Any) -> InvocationRequest:
         stream=stream,
         ignored_keys=ignored[:10],
         notify=notify,
+        include_history=include_history,
     )
 
 
@@ -253,6 +265,7 @@ def performance_analysis_section(
         "RISK:",
         f"- Risk Level: {analysis.risk_level}",
         *(f"  * {factor}" for factor in analysis.risk_factors),
+        *formatting.evidence_lines(snapshot, analysis),  # indicators, benchmark, growth, peers
         f"OUTLOOK: {analysis.outlook.upper()}",
         f"ANALYST NARRATIVE ({source}):",
         narrative.text,
@@ -306,7 +319,12 @@ def render_text(per_ticker: list[tuple[str, dict[str, str]]], warnings: list[str
 
 
 def _data_json(snapshot: StockSnapshot) -> dict[str, Any]:
-    """The snapshot as JSON, with the price history summarised (it is in the PDF)."""
+    """The snapshot as JSON, with the price histories summarised (they are in the PDF).
+
+    ``history`` holds the daily series the figures were computed from;
+    :func:`apply_request_options` drops it unless the payload asked for it.
+    ``sources`` maps each figure to its provenance (source, as-of, why missing).
+    """
     data: dict[str, Any] = to_jsonable(snapshot)
     prices = data.pop("prices", [])
     data["price_history"] = {
@@ -314,7 +332,22 @@ def _data_json(snapshot: StockSnapshot) -> dict[str, Any]:
         "first_day": prices[0]["day"] if prices else None,
         "last_day": prices[-1]["day"] if prices else None,
     }
+    data["history"] = [
+        {"date": p["day"], "close": p["close"], "volume": p["volume"]} for p in prices
+    ]
+    benchmark = data.get("benchmark")
+    if benchmark:
+        series = benchmark.pop("prices", [])
+        benchmark["sessions"] = len(series)
     return data
+
+
+def apply_request_options(response: dict[str, Any], request: InvocationRequest) -> dict[str, Any]:
+    """The response as the payload asked for it: without daily series unless ``include_history``."""
+    if not request.include_history:
+        for result in response.get("results", []):
+            result.get("data", {}).pop("history", None)
+    return response
 
 
 class ReportLinker(Protocol):
@@ -369,6 +402,7 @@ def build_response(
                 "data": _data_json(t.snapshot),
                 "analysis": to_jsonable(t.analysis),
                 "key_figures": dict(formatting.key_figures(t.snapshot, t.analysis)),
+                "figures": formatting.figure_provenance(t.snapshot, t.analysis),
                 "narrative": {
                     "text": t.narrative.text,
                     "source": t.narrative.source,

@@ -52,7 +52,12 @@ class Dependencies:
         """Build every dependency ``ctx`` names; any of them may be given instead."""
         return cls(
             model=model or build_model_client(ctx),
-            provider=provider or get_provider(ctx.data_provider),
+            provider=provider
+            or get_provider(
+                ctx.data_provider,
+                cache_dir=ctx.market_data_cache_dir,
+                cache_ttl_seconds=ctx.market_data_cache_ttl_seconds,
+            ),
             store=store or storage.build_report_store(ctx),
             names=names or name_lookup_for(ctx.data_provider, universe_names=_universe_names()),
             # The simulated provider can enumerate its symbols; a real one cannot.

@@ -50,7 +50,7 @@ from starlette.responses import JSONResponse
 
 from . import deadline, notify, render_pool, storage
 from .context import AgentContext, ConfigError
-from .contract import validate_payload
+from .contract import apply_request_options, validate_payload
 from .errors import AgentError, internal_error
 from .http_guard import (
     DEFAULT_HEADER_TIMEOUT_S,
@@ -270,20 +270,26 @@ def create_app(
                 if request.stream:
                     stock_agent.preflight(request.prompt, session_id=session_id, actor=actor)
                     return _events_in_thread(
-                        lambda: stock_agent.stream(
-                            request.prompt,
-                            request_id=request_id,
-                            session_id=session_id,
-                            actor=actor,
-                            warnings=warnings,
+                        lambda: (
+                            apply_request_options(event, request)
+                            for event in stock_agent.stream(
+                                request.prompt,
+                                request_id=request_id,
+                                session_id=session_id,
+                                actor=actor,
+                                warnings=warnings,
+                            )
                         )
                     )
-                result = stock_agent.invoke(
-                    request.prompt,
-                    request_id=request_id,
-                    session_id=session_id,
-                    actor=actor,
-                    warnings=warnings,
+                result = apply_request_options(
+                    stock_agent.invoke(
+                        request.prompt,
+                        request_id=request_id,
+                        session_id=session_id,
+                        actor=actor,
+                        warnings=warnings,
+                    ),
+                    request,
                 )
                 return notify.after_run(result) if request.notify else result
             except AgentError as err:

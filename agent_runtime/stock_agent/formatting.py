@@ -20,9 +20,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from .records import StockAnalysis, StockSnapshot
+from .records import FigureSource, StockAnalysis, StockSnapshot
 
 NA = "n/a"
 
@@ -166,6 +168,21 @@ def fmt_score(score: int) -> str:
     return f"{score}/5"
 
 
+def fmt_date(day: date | None) -> str:
+    """An ISO date, ``"2025-09-05"``; None -> ``"n/a"``."""
+    return day.isoformat() if day is not None else NA
+
+
+def fmt_percentile(value: float | None) -> str:
+    """A 0..100 percentile rank as an ordinal: ``67.5`` -> ``"68th"``, ``1`` -> ``"1st"``."""
+    value = _finite(value)
+    if value is None:
+        return NA
+    whole = int(Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    suffix = "th" if 10 <= whole % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(whole % 10, "th")
+    return f"{whole}{suffix}"
+
+
 # ---------------------------------------------------------------------------
 # Figure tables
 # ---------------------------------------------------------------------------
@@ -173,44 +190,197 @@ def fmt_score(score: int) -> str:
 FigureRows = list[tuple[str, str]]
 
 
-def key_figure_groups(
-    snapshot: StockSnapshot, analysis: StockAnalysis
-) -> list[tuple[str, FigureRows]]:
-    """:func:`key_figures` grouped as the report shows them (market, financial, analysis)."""
+@dataclass(frozen=True)
+class Figure:
+    """One displayed figure with its provenance (``source`` is None for verdict labels)."""
+
+    label: str
+    value: str
+    source: FigureSource | None
+
+
+FigureGroups = list[tuple[str, list[Figure]]]
+
+_PERIOD_WORDS = {"1M": "1-Month", "3M": "3-Month", "YTD": "YTD", "1Y": "1-Year"}
+
+
+def figure_groups(snapshot: StockSnapshot, analysis: StockAnalysis) -> FigureGroups:
+    """Every figure of both records, grouped as the report shows them, each with its source.
+
+    The first three groups (market data, financial metrics, analysis) are the
+    original key figures; indicators, benchmark-relative returns, growth and
+    peers follow. Figures the analysis did not compute (an older record) are
+    left out rather than shown as n/a.
+    """
     s, cur = snapshot, snapshot.currency
     tech, fund = analysis.technical, analysis.fundamental
-    market: FigureRows = [
-        ("Current Price", fmt_money(s.current_price, cur)),
-        ("Market Cap", fmt_large_money(s.market_cap, cur)),
-        ("52-Week High", fmt_money(s.week52_high, cur)),
-        ("52-Week Low", fmt_money(s.week52_low, cur)),
-        ("YTD Return", fmt_pct(s.ytd_return, signed=True)),
-        ("1-Year Return", fmt_pct(s.one_year_return, signed=True)),
-        ("Volatility (Annualized)", fmt_pct(s.annualized_volatility)),
-        ("Average Volume (3M)", fmt_int(s.average_volume)),
+    src = dict(s.sources)
+    computed = FigureSource(f"computed: from {len(s.prices)} daily closes", s.as_of)
+    verdict = FigureSource("computed: scoring rules (see Methodology)", s.as_of)
+
+    def fig(label: str, value: str, name: str | None = None) -> Figure:
+        return Figure(label, value, src.get(name, computed) if name else computed)
+
+    market = [
+        fig("Current Price", fmt_money(s.current_price, cur), "current_price"),
+        fig("Market Cap", fmt_large_money(s.market_cap, cur), "market_cap"),
+        fig("52-Week High", fmt_money(s.week52_high, cur), "week52_high"),
+        fig("52-Week Low", fmt_money(s.week52_low, cur), "week52_low"),
+        fig("YTD Return", fmt_pct(s.ytd_return, signed=True), "ytd_return"),
+        fig("1-Year Return", fmt_pct(s.one_year_return, signed=True), "one_year_return"),
+        fig("Volatility (Annualized)", fmt_pct(s.annualized_volatility), "annualized_volatility"),
+        fig("Average Volume (3M)", fmt_int(s.average_volume), "average_volume"),
     ]
-    financial: FigureRows = [
-        ("P/E Ratio", fmt_ratio(s.pe_ratio)),
-        ("Forward P/E", fmt_ratio(s.forward_pe)),
-        ("Price-to-Book", fmt_ratio(s.price_to_book)),
-        ("Dividend Yield", fmt_pct(s.dividend_yield)),
-        ("Revenue (TTM)", fmt_large_money(s.revenue_ttm, cur)),
-        ("Profit Margin", fmt_pct(s.profit_margin)),
-        ("Beta", fmt_ratio(s.beta)),
-        ("EPS (TTM)", fmt_money(s.eps, cur)),
+    financial = [
+        fig("P/E Ratio", fmt_ratio(s.pe_ratio), "pe_ratio"),
+        fig("Forward P/E", fmt_ratio(s.forward_pe), "forward_pe"),
+        fig("Price-to-Book", fmt_ratio(s.price_to_book), "price_to_book"),
+        fig("Dividend Yield", fmt_pct(s.dividend_yield), "dividend_yield"),
+        fig("Revenue (TTM)", fmt_large_money(s.revenue_ttm, cur), "revenue_ttm"),
+        fig("Profit Margin", fmt_pct(s.profit_margin), "profit_margin"),
+        fig("Beta", fmt_ratio(s.beta), "beta"),
+        fig("EPS (TTM)", fmt_money(s.eps, cur), "eps"),
     ]
-    technical: FigureRows = [
-        ("50-Day SMA", fmt_money(tech.sma_50, cur)),
-        ("200-Day SMA", fmt_money(tech.sma_200, cur)),
-        ("1-Month Return", fmt_pct(tech.return_1m, signed=True)),
-        ("3-Month Return", fmt_pct(tech.return_3m, signed=True)),
-        ("Technical Score", fmt_score(tech.score)),
-        ("Fundamental Score", fmt_score(fund.score)),
+    technical = [
+        fig("50-Day SMA", fmt_money(tech.sma_50, cur)),
+        fig("200-Day SMA", fmt_money(tech.sma_200, cur)),
+        fig("1-Month Return", fmt_pct(tech.return_1m, signed=True)),
+        fig("3-Month Return", fmt_pct(tech.return_3m, signed=True)),
+        Figure("Technical Score", fmt_score(tech.score), verdict),
+        Figure("Fundamental Score", fmt_score(fund.score), verdict),
     ]
-    return [
+    groups: FigureGroups = [
         ("Market Data", market),
         ("Financial Metrics", financial),
         ("Analysis", technical),
+    ]
+    groups += _evidence_groups(snapshot, analysis)
+    return groups
+
+
+def _evidence_groups(snapshot: StockSnapshot, analysis: StockAnalysis) -> FigureGroups:
+    """Indicators, benchmark-relative returns, growth and peers (when computed)."""
+    s, cur, ind = snapshot, snapshot.currency, analysis.indicators
+    groups: FigureGroups = []
+    src = {**s.sources, **analysis.sources}
+    fallback = FigureSource("computed", s.as_of)
+
+    def fig(label: str, value: str, name: str) -> Figure:
+        return Figure(label, value, src.get(name, fallback))
+
+    if ind is not None:
+        bench = ind.benchmark_symbol or "benchmark"
+        drawdown_dates = (
+            f"{fmt_date(ind.drawdown_peak_day)} to {fmt_date(ind.drawdown_trough_day)}"
+            if ind.drawdown_peak_day is not None
+            else NA
+        )
+        groups.append(
+            (
+                "Indicators and Risk",
+                [
+                    fig("RSI (14)", fmt_ratio(ind.rsi_14), "rsi_14"),
+                    fig("MACD Line", fmt_ratio(ind.macd_line), "macd"),
+                    fig("MACD Signal", fmt_ratio(ind.macd_signal), "macd"),
+                    fig("MACD Histogram", fmt_ratio(ind.macd_histogram), "macd"),
+                    fig(
+                        "Bollinger Upper", fmt_money(ind.bollinger_upper, cur), "bollinger_position"
+                    ),
+                    fig(
+                        "Bollinger Lower", fmt_money(ind.bollinger_lower, cur), "bollinger_position"
+                    ),
+                    fig(
+                        "Bollinger Position", fmt_pct(ind.bollinger_position), "bollinger_position"
+                    ),
+                    fig("Max Drawdown (1Y)", fmt_pct(ind.max_drawdown_1y), "max_drawdown_1y"),
+                    fig("Drawdown Peak to Trough", drawdown_dates, "max_drawdown_1y"),
+                    fig("Sharpe Ratio (1Y)", fmt_ratio(ind.sharpe_1y), "sharpe_1y"),
+                    fig("Risk-Free Rate", fmt_pct(ind.risk_free_rate), "sharpe_1y"),
+                    fig(f"Beta vs {bench} (1Y)", fmt_ratio(ind.beta_1y), "beta_1y"),
+                    fig(
+                        f"Correlation vs {bench} (1Y)",
+                        fmt_ratio(ind.correlation_1y),
+                        "correlation_1y",
+                    ),
+                ],
+            )
+        )
+        relative = [Figure("Benchmark", bench, src.get("returns", fallback))]
+        for r in ind.returns:
+            words = _PERIOD_WORDS.get(r.period, r.period)
+            relative += [
+                fig(f"Benchmark {words} Return", fmt_pct(r.benchmark, signed=True), "returns"),
+                fig(f"Excess {words} Return", fmt_pct(r.excess, signed=True), "returns"),
+            ]
+        groups.append(("Returns vs Benchmark", relative))
+    groups.append(
+        (
+            "Growth and Cash Flow",
+            [
+                fig(
+                    "Revenue Growth (3Y, a year)",
+                    fmt_pct(s.revenue_growth_3y, signed=True),
+                    "revenue_growth_3y",
+                ),
+                fig(
+                    "EPS Growth (3Y, a year)",
+                    fmt_pct(s.eps_growth_3y, signed=True),
+                    "eps_growth_3y",
+                ),
+                fig("Free Cash Flow", fmt_large_money(s.free_cash_flow, cur), "free_cash_flow"),
+                fig("FCF Margin", fmt_pct(s.fcf_margin), "fcf_margin"),
+                fig("Debt-to-Equity", fmt_ratio(s.debt_to_equity), "debt_to_equity"),
+            ],
+        )
+    )
+    peers = analysis.peer_comparison
+    if peers is not None:
+        rows = [fig("Sector Peers", ", ".join(p.symbol for p in peers.peers), "peers")]
+        rows += [
+            fig(f"{rank.metric} Percentile", fmt_percentile(rank.percentile), "peers")
+            for rank in peers.ranks
+        ]
+        groups.append(("Peer Comparison", rows))
+    return groups
+
+
+def key_figure_groups(
+    snapshot: StockSnapshot, analysis: StockAnalysis
+) -> list[tuple[str, FigureRows]]:
+    """:func:`figure_groups` as ``(label, formatted value)`` rows (market, financial,
+    analysis, then indicators, returns vs benchmark, growth and peers)."""
+    return [
+        (title, [(f.label, f.value) for f in figures])
+        for title, figures in figure_groups(snapshot, analysis)
+    ]
+
+
+def evidence_lines(snapshot: StockSnapshot, analysis: StockAnalysis) -> list[str]:
+    """The figure groups after the first three as text lines (``TITLE:`` then ``- label: value``).
+
+    The response's performance-analysis section prints them, so the text and
+    the PDF show the same indicators, returns, growth and peer figures.
+    """
+    lines: list[str] = []
+    for title, figures in key_figure_groups(snapshot, analysis)[3:]:
+        lines.append(f"{title.upper()}:")
+        lines.extend(f"- {label}: {value}" for label, value in figures)
+    return lines
+
+
+def figure_provenance(snapshot: StockSnapshot, analysis: StockAnalysis) -> list[dict[str, str]]:
+    """Every figure with its source and as-of date, JSON-ready (the response's ``figures``)."""
+    return [
+        {
+            "group": title,
+            "label": f.label,
+            "value": f.value,
+            "source": f.source.source if f.source else "",
+            "as_of": f.source.as_of.isoformat() if f.source else "",
+            **({"missing": f.source.missing} if f.source and f.source.missing else {}),
+        }
+        for title, figures in figure_groups(snapshot, analysis)
+        for f in figures
     ]
 
 
@@ -338,7 +508,7 @@ def allowed_numbers(snapshot: StockSnapshot, analysis: StockAnalysis) -> frozens
     """
     allowed: set[str] = set(VOCABULARY_NUMBERS)
     for _, formatted in key_figures(snapshot, analysis):
-        if formatted == NA:
+        if not any(ch.isdigit() for ch in formatted):  # n/a, symbols, peer lists
             continue
         allowed.add(formatted)
         for token in extract_number_tokens(formatted):  # "3/5" holds two tokens

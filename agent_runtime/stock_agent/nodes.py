@@ -314,7 +314,9 @@ def performance_analysis_agent(state: AgentState, runtime: Runtime[RunContext]) 
         runtime,
         stage="performance_analysis",
         done_key="analyses",
-        fn=lambda s: analyze_stock_performance(snapshots[s]),
+        fn=lambda s: analyze_stock_performance(
+            snapshots[s], risk_free_rate=runtime.context.settings.risk_free_rate
+        ),
     )
     return {
         **update,

@@ -16,6 +16,7 @@ Conventions (so nobody scales a figure twice):
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
@@ -43,6 +44,42 @@ class Headline:
     publisher: str
     url: str
     published: str  # ISO-8601 as given by the provider
+
+
+@dataclass(frozen=True)
+class FigureSource:
+    """Where one figure came from and how fresh it is.
+
+    ``source`` names the provider and field (``yfinance Ticker.info['trailingPE']``)
+    or the computation (``computed: RSI(14), Wilder, from 261 daily closes``);
+    ``as_of`` is the date the underlying data describes (a fiscal year end for
+    statement figures, the last session for price figures). ``missing`` says
+    why the figure is n/a, when it is.
+    """
+
+    source: str
+    as_of: date
+    missing: str = ""
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """The index a stock is measured against, with its own daily history."""
+
+    symbol: str
+    name: str
+    prices: tuple[PricePoint, ...]
+
+
+@dataclass(frozen=True)
+class PeerFigures:
+    """The few figures of one sector peer that the peer comparison ranks."""
+
+    symbol: str
+    pe_ratio: float | None
+    profit_margin: float | None
+    one_year_return: float | None
+    annualized_volatility: float | None
 
 
 @dataclass(frozen=True)
@@ -79,6 +116,73 @@ class StockSnapshot:
     beta: float | None = None
     eps: float | None = None
     headlines: tuple[Headline, ...] = ()
+    # Statements (three fiscal years back) and the figures derived from them.
+    revenue_growth_3y: float | None = None  # compound annual growth, fraction
+    eps_growth_3y: float | None = None  # compound annual growth, fraction
+    free_cash_flow: float | None = None  # operating cash flow - capital expenditure
+    fcf_margin: float | None = None  # free cash flow / revenue, fraction
+    debt_to_equity: float | None = None  # total debt / shareholders' equity, a multiple
+    fiscal_year_end: date | None = None  # the statements' latest fiscal year
+    benchmark: Benchmark | None = None
+    peers: tuple[PeerFigures, ...] = ()
+    # Field name -> provenance, for every figure above that has one.
+    sources: Mapping[str, FigureSource] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PeriodReturn:
+    """A stock's return over one period, the benchmark's and the difference."""
+
+    period: str  # "1M" | "3M" | "YTD" | "1Y"
+    start: date  # the session the return is measured from
+    stock: float | None
+    benchmark: float | None
+    excess: float | None  # stock - benchmark
+
+
+@dataclass(frozen=True)
+class Indicators:
+    """Indicators and risk measures computed from the daily closes.
+
+    ``None`` marks a figure the history was too short for; the reason is in
+    :attr:`StockAnalysis.sources`.
+    """
+
+    rsi_14: float | None
+    macd_line: float | None
+    macd_signal: float | None
+    macd_histogram: float | None
+    bollinger_upper: float | None
+    bollinger_lower: float | None
+    bollinger_position: float | None  # 0 at the lower band, 1 at the upper
+    max_drawdown_1y: float | None  # fraction in [0, 1]
+    drawdown_peak_day: date | None
+    drawdown_trough_day: date | None
+    sharpe_1y: float | None
+    risk_free_rate: float  # annual, fraction
+    benchmark_symbol: str | None
+    beta_1y: float | None
+    correlation_1y: float | None
+    returns: tuple[PeriodReturn, ...] = ()
+
+
+@dataclass(frozen=True)
+class PeerRank:
+    """Where the ticker ranks among its sector peers on one figure."""
+
+    metric: str  # "P/E" | "Profit Margin" | "1-Year Return" | "Volatility"
+    value: float | None
+    percentile: float | None  # 0..100: share of peers below, ties count half
+    peers_with_data: int
+
+
+@dataclass(frozen=True)
+class PeerComparison:
+    """The ticker against its sector peers."""
+
+    sector: str
+    peers: tuple[PeerFigures, ...]
+    ranks: tuple[PeerRank, ...]
 
 
 @dataclass(frozen=True)
@@ -117,6 +221,10 @@ class StockAnalysis:
     risk_level: RiskLevel
     risk_factors: tuple[str, ...]
     outlook: Literal["positive", "neutral", "negative"]
+    indicators: Indicators | None = None
+    peer_comparison: PeerComparison | None = None
+    # Figure name -> provenance of the computed figures (indicators, peers).
+    sources: Mapping[str, FigureSource] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ routing reads only the current prompt, and answers are built from records.
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import functools
 import types
@@ -86,6 +87,9 @@ def _from_json(tp: Any, value: Any) -> Any:
         return _from_json(options[0], value)
     if origin is Literal:
         return value
+    if origin in (dict, collections.abc.Mapping):
+        _, item_type = get_args(tp)
+        return {k: _from_json(item_type, v) for k, v in value.items()}
     if origin is tuple:
         (item,) = [a for a in get_args(tp) if a is not Ellipsis]
         return tuple(v if isinstance(v, item) else _from_json(item, v) for v in value)

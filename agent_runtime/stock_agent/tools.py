@@ -50,9 +50,14 @@ def gather_stock_data(symbol: str, *, provider: MarketDataProvider, as_of: date)
         ) from err
 
 
-def analyze_stock_performance(snapshot: StockSnapshot) -> StockAnalysis:
-    """Stock Performance Analyzer Agent: technical, fundamental and risk verdicts."""
-    return analysis_mod.analyze(snapshot)
+def analyze_stock_performance(
+    snapshot: StockSnapshot, *, risk_free_rate: float = analysis_mod.DEFAULT_RISK_FREE_RATE
+) -> StockAnalysis:
+    """Stock Performance Analyzer Agent: technical, fundamental and risk verdicts.
+
+    ``risk_free_rate`` (annual fraction) is the Sharpe ratio's.
+    """
+    return analysis_mod.analyze(snapshot, risk_free_rate=risk_free_rate)
 
 
 def generate_stock_report(
@@ -141,6 +146,8 @@ def build_tools(session: ToolSession) -> list[BaseTool]:
             session.snapshots[snapshot.symbol] = snapshot
         data = to_jsonable(snapshot)
         data.pop("prices", None)
+        if data.get("benchmark"):  # the benchmark's daily series is as long as the ticker's
+            data["benchmark"].pop("prices", None)
         return {"symbol": snapshot.symbol, "data": data}
 
     def analyze(symbol: str) -> dict[str, Any]:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import functools
 import io
 import logging
-import math
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -32,7 +31,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
-from reportlab.graphics.shapes import Drawing, Line, PolyLine, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
@@ -50,13 +48,23 @@ from reportlab.platypus import (
 )
 
 from ..analysis import FUNDAMENTAL_RULES, OUTLOOK_RULES, RISK_RULES, TECHNICAL_RULES
-from ..formatting import fmt_money, fmt_score, key_figure_groups
-from ..records import Narrative, PricePoint, StockAnalysis, StockSnapshot
+from ..formatting import (
+    Figure,
+    figure_groups,
+    fmt_money,
+    fmt_pct,
+    fmt_percentile,
+    fmt_ratio,
+    fmt_score,
+)
+from ..records import Narrative, PeerComparison, StockAnalysis, StockSnapshot
+from .charts import MAX_CHART_POINTS, indicator_panel, price_chart, relative_chart
 
 logger = logging.getLogger(__name__)
 
 CJK_FONT = "HeiseiKakuGo-W5"
-MAX_CHART_POINTS = 60
+#: Marks a figure whose data is older than the report date (see "Sources and as-of").
+STALE_MARK = "\u2020"
 DISCLAIMER = (
     "This report is for informational purposes only and is not investment advice, an offer "
     "or a solicitation to buy or sell any security. Figures may be simulated (see the data "
@@ -196,6 +204,27 @@ def _cell(text: str, style: str, *, width: float) -> str | Paragraph:
     return _p(text, style)
 
 
+def _wrapped(text: str, *, width: float, size: float = 8) -> str | Paragraph:
+    """Latin text broken into lines that fit ``width`` (a plain, multi-line table cell).
+
+    A plain cell costs a fraction of a Paragraph; the sources table has dozens.
+    Text that needs the CJK font still goes through :func:`_p`.
+    """
+    if not all(_script(ch) == "latin" for ch in text) or _CONTROL.search(text):
+        return _p(text, "Cell")
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        candidate = f"{line} {word}" if line else word
+        if line and pdfmetrics.stringWidth(candidate, "Helvetica", size) > width - 8:
+            lines.append(line)
+            line = word
+        else:
+            line = candidate
+    lines.append(line)
+    return "\n".join(lines)
+
+
 def _table(rows: Sequence[tuple[str, str]], *, widths: tuple[float, float]) -> Table:
     """A two-column label/value table, bold labels, zebra rows."""
     data = [
@@ -232,120 +261,6 @@ def _side_by_side(left: Table, right: Table, *, width: float) -> Table:
         )
     )
     return outer
-
-
-# ---------------------------------------------------------------------------
-# Price chart
-# ---------------------------------------------------------------------------
-
-
-def _rolling_means(closes: Sequence[float], window: int) -> list[float | None]:
-    """Simple moving average per session (None until ``window`` closes exist)."""
-    out: list[float | None] = []
-    total = 0.0
-    for i, close in enumerate(closes):
-        total += close
-        if i >= window:
-            total -= closes[i - window]
-        out.append(total / window if i >= window - 1 else None)
-    return out
-
-
-def _sample_indices(count: int, limit: int) -> list[int]:
-    """At most ``limit`` evenly spaced indices, always including the last session."""
-    if count <= limit:
-        return list(range(count))
-    step = (count - 1) / (limit - 1)
-    return sorted({round(i * step) for i in range(limit)})
-
-
-def _nice_step(span: float, *, max_ticks: int = 6) -> float:
-    """A 1-2-5 tick step that puts at most ``max_ticks`` ticks over ``span``."""
-    raw = span / max_ticks if span > 0 else 1.0
-    magnitude = 10 ** math.floor(math.log10(raw))
-    for factor in (1, 2, 5, 10):
-        if factor * magnitude >= raw:
-            return factor * magnitude
-    return 10 * magnitude
-
-
-def price_chart(
-    prices: Sequence[PricePoint], *, currency: str, width: float, height: float = 62 * mm
-) -> Drawing:
-    """Closing price with 50- and 200-day SMAs, downsampled to ``MAX_CHART_POINTS``.
-
-    Drawn from plain shapes (polylines, tick lines, strings) rather than
-    reportlab's ``LinePlot`` and ``Legend`` widgets: the widgets' attribute
-    validation made the chart a third of a report's render time (the
-    benchmark's row 2: 66 ms before, see ``bench/changes.md``), and a line
-    chart with fixed axes needs none of their generality.
-    """
-    drawing = Drawing(width, height)
-    closes = [p.close for p in prices]
-    if len(closes) < 2:
-        drawing.add(String(width / 2, height / 2, "Not enough price history", textAnchor="middle"))
-        return drawing
-    series: list[tuple[str, list[float | None], Any]] = [
-        ("Close", list(closes), _NAVY),
-        ("50-day SMA", _rolling_means(closes, 50), colors.HexColor("#E07A1F")),
-        ("200-day SMA", _rolling_means(closes, 200), colors.HexColor("#2E8B57")),
-    ]
-    left, bottom = 42.0, 28.0
-    plot_w, plot_h = width - 60, height - 48
-    low, high = min(closes), max(closes)
-    pad = (high - low) * 0.05 or high * 0.05
-    y_min, y_max = low - pad, high + pad
-    first, last = prices[0].day.toordinal(), prices[-1].day.toordinal()
-
-    def x_at(ordinal: float) -> float:
-        return left + (ordinal - first) / ((last - first) or 1) * plot_w
-
-    def y_at(value: float) -> float:
-        return bottom + (value - y_min) / ((y_max - y_min) or 1) * plot_h
-
-    axis = {"strokeColor": colors.black, "strokeWidth": 0.5}
-    drawing.add(Line(left, bottom, left, bottom + plot_h, **axis))
-    drawing.add(Line(left, bottom, left + plot_w, bottom, **axis))
-    step = _nice_step(y_max - y_min)
-    tick = math.ceil(y_min / step) * step
-    while tick <= y_max:
-        y = y_at(tick)
-        drawing.add(Line(left - 3, y, left, y, **axis))
-        label = fmt_money(tick, currency).rsplit(".", 1)[0]
-        drawing.add(String(left - 5, y - 2.5, label, fontSize=7, textAnchor="end"))
-        tick += step
-    month_starts = sorted(
-        {
-            date(p.day.year, p.day.month, 1).toordinal()
-            for p in prices
-            if date(p.day.year, p.day.month, 1).toordinal() >= first
-        }
-    )
-    for ordinal in month_starts[::2] or [first, last]:
-        x = x_at(ordinal)
-        drawing.add(Line(x, bottom - 3, x, bottom, **axis))
-        drawing.add(String(x, bottom - 11, _month_label(ordinal), fontSize=7, textAnchor="middle"))
-
-    keep = _sample_indices(len(closes), MAX_CHART_POINTS)
-    legend_x = left + 6
-    for index, (name, values, colour) in enumerate(series):
-        points: list[float] = []
-        for i in keep:
-            value = values[i]
-            if value is not None:
-                points += [x_at(prices[i].day.toordinal()), y_at(value)]
-        if len(points) < 4:
-            continue
-        drawing.add(PolyLine(points, strokeColor=colour, strokeWidth=1.4 if index == 0 else 1.0))
-        legend_y = height - 10
-        drawing.add(Rect(legend_x, legend_y - 2, 7, 7, fillColor=colour, strokeColor=None))
-        drawing.add(String(legend_x + 11, legend_y, name, fontSize=7))
-        legend_x += 22 + 4 * len(name)
-    return drawing
-
-
-def _month_label(ordinal: float) -> str:
-    return date.fromordinal(int(ordinal)).strftime("%b %Y")
 
 
 # ---------------------------------------------------------------------------
@@ -472,11 +387,35 @@ def render_report(
             "with 50- and 200-day simple moving averages.",
             "Small",
         ),
+        indicator_panel(s.prices, width=width),
+        _p(
+            "RSI(14) with Wilder smoothing and its 30/70 lines; MACD(12, 26, 9) histogram "
+            "(MACD line minus its signal line).",
+            "Small",
+        ),
     ]
-    groups = key_figure_groups(s, a)
+    if s.benchmark is not None:
+        story += [
+            _p(f"Relative Performance vs {s.benchmark.symbol}", "H3"),
+            relative_chart(
+                s.prices,
+                s.benchmark.prices,
+                symbol=s.symbol,
+                benchmark_symbol=s.benchmark.symbol,
+                width=width,
+            ),
+            _p(
+                f"{s.symbol} and {s.benchmark.name} ({s.benchmark.symbol}) rebased to 100 on "
+                "their first common session.",
+                "Small",
+            ),
+        ]
+    report_day = when.date()
+    all_groups = figure_groups(s, a)
+    groups = [(title, [_marked(f, report_day) for f in figures]) for title, figures in all_groups]
     column = width / 2 - 4
     col = (column * 0.58, column * 0.42)
-    (market_title, market), (fin_title, financial), (_, figures) = groups
+    (market_title, market), (fin_title, financial), (_, figures), *evidence = groups
     story += [
         _p(f"{market_title} and {fin_title}", "H2"),
         _side_by_side(_table(market, widths=col), _table(financial, widths=col), width=width),
@@ -501,6 +440,12 @@ def render_report(
         *_bullets(a.fundamental.rationale),
         _p(f"Risk Assessment: {a.risk_level}", "H2"),
         *_bullets(a.risk_factors),
+    ]
+    for title, rows in evidence:
+        story += [_p(title, "H2"), _table(rows, widths=(70 * mm, width - 70 * mm))]
+        if title == "Peer Comparison" and a.peer_comparison is not None:
+            story += _peer_section(s, a.peer_comparison, width=width)
+    story += [
         _p("Analyst Narrative", "H2"),
         _p(_narrative_source(narrative), "Small"),
         *_narrative_paragraphs(narrative.text),
@@ -513,6 +458,7 @@ def render_report(
             *_bullets([f"{h.title} ({h.publisher}, {h.published})" for h in s.headlines]),
         ]
     story += [
+        *_sources_section(all_groups, report_day=report_day, width=width),
         _p("Methodology", "H2"),
         _p(
             f"Figures come from the {s.data_source} data provider as of {s.as_of.isoformat()}. "
@@ -520,6 +466,8 @@ def render_report(
             "measured from the last close of the previous year; volatility is the standard "
             "deviation of daily log returns, annualized with the square root of 252."
         ),
+        _p("Indicators and risk measures", "H3"),
+        *_bullets(_indicator_methods(a)),
         _p("Technical score", "H3"),
         *_bullets(TECHNICAL_RULES),
         _p("Fundamental score", "H3"),
@@ -540,6 +488,135 @@ def render_report(
     data = buffer.getvalue()
     logger.info("rendered %s report: %d bytes", s.symbol, len(data))
     return data
+
+
+def _marked(figure: Figure, report_day: date) -> tuple[str, str]:
+    """``(label, value)`` with :data:`STALE_MARK` when the figure's data predates the report."""
+    old = figure.source is not None and figure.source.as_of < report_day
+    return figure.label, f"{figure.value} {STALE_MARK}" if old else figure.value
+
+
+def _indicator_methods(analysis: StockAnalysis) -> list[str]:
+    rate = analysis.indicators.risk_free_rate if analysis.indicators else 0.0
+    return [
+        "RSI(14): Wilder's smoothing; average gain and loss start as the mean of the first 14 "
+        "daily changes, then avg = (13 x avg + change) / 14; RSI = 100 - 100 / (1 + gain/loss).",
+        "MACD(12, 26, 9): EMA12 - EMA26 of the closes (EMAs seeded with the first close, "
+        "alpha = 2 / (span + 1)); signal = EMA9 of the MACD line; histogram = MACD - signal.",
+        "Bollinger(20, 2): 20-day mean +/- 2 population standard deviations; position = "
+        "(close - lower) / (upper - lower), 0% at the lower band, 100% at the upper.",
+        "Maximum drawdown (1Y): the largest fall from a running peak over the last year of "
+        "closes, with the peak and trough dates.",
+        f"Sharpe ratio (1Y): mean / standard deviation of daily simple returns in excess of "
+        f"the risk-free rate ({fmt_pct(rate)} a year, divided by 252), times sqrt(252).",
+        "Beta and correlation (1Y): covariance of the stock's and the benchmark's daily simple "
+        "returns on common sessions over the benchmark's variance, and Pearson's correlation.",
+        "Returns: close-to-close over 21 sessions (1M), 63 sessions (3M), since the last close "
+        "of the previous year (YTD) and since the close one year earlier (1Y); the benchmark "
+        "over the same dates; excess = stock - benchmark.",
+        "Growth (3Y): compound annual growth of revenue and diluted EPS over three fiscal years "
+        "(n/a unless both ends are positive); FCF = operating cash flow - capital expenditure; "
+        "FCF margin = FCF / revenue; debt-to-equity = total debt / shareholders' equity.",
+        "Peers: the percentile of the ticker among its sector peers (share of peers below it, "
+        "ties counting half); P/E only where earnings are positive.",
+    ]
+
+
+def _peer_section(snapshot: StockSnapshot, peers: PeerComparison, *, width: float) -> list[Any]:
+    """The peer table: the ticker, then each peer, on the four ranked figures."""
+    header = ["Symbol", "P/E", "Profit Margin", "1-Year Return", "Volatility"]
+    rows: list[list[Any]] = [header]
+    own = (
+        snapshot.symbol,
+        snapshot.pe_ratio,
+        snapshot.profit_margin,
+        snapshot.one_year_return,
+        snapshot.annualized_volatility,
+    )
+    others = [
+        (p.symbol, p.pe_ratio, p.profit_margin, p.one_year_return, p.annualized_volatility)
+        for p in peers.peers
+    ]
+    for symbol, pe, margin, one_year, vol in [own, *others]:
+        rows.append(
+            [symbol, fmt_ratio(pe), fmt_pct(margin), fmt_pct(one_year, signed=True), fmt_pct(vol)]
+        )
+    rows.append(["Percentile", *(fmt_percentile(r.percentile) for r in peers.ranks)])
+    table = Table(rows, colWidths=[width / 5] * 5, hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+                ("FONTNAME", (0, 1), (-1, 1), "Helvetica-Bold"),
+                ("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold"),
+                ("FONTSIZE", (0, 0), (-1, -1), 8.5),
+                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, _GREY]),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.25, _RULE),
+                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+            ]
+        )
+    )
+    return [
+        Spacer(1, 2 * mm),
+        table,
+        _p(
+            f"{snapshot.symbol} (bold) against its {peers.sector} peers; the last row is its "
+            "percentile among them (share of peers below it, ties counting half).",
+            "Small",
+        ),
+    ]
+
+
+def _sources_section(
+    groups: list[tuple[str, list[Figure]]], *, report_day: date, width: float
+) -> list[Any]:
+    """Each source with its as-of date and the figures it gave; stale ones flagged."""
+    by_source: dict[tuple[str, date], list[str]] = {}
+    missing: list[str] = []
+    for _, figures in groups:
+        for f in figures:
+            if f.source is None:
+                continue
+            by_source.setdefault((f.source.source, f.source.as_of), []).append(f.label)
+            if f.source.missing:
+                missing.append(f"{f.label}: n/a ({f.source.missing}).")
+    half = (width - 24 * mm) / 2
+    rows: list[list[Any]] = [["As of", "Source", "Figures"]]
+    for (source, as_of), labels in sorted(by_source.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        stamp = as_of.isoformat() + (f" {STALE_MARK}" if as_of < report_day else "")
+        rows.append(
+            [
+                stamp,
+                _wrapped(source, width=half),
+                _wrapped(", ".join(dict.fromkeys(labels)), width=half),
+            ]
+        )
+    table = Table(rows, colWidths=[24 * mm, half, half])
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+                ("FONTSIZE", (0, 0), (-1, -1), 8),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.25, _RULE),
+                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+            ]
+        )
+    )
+    story: list[Any] = [
+        _p("Sources and As-of Dates", "H2"),
+        _p(
+            f"{STALE_MARK} marks a figure whose data is older than the report date "
+            f"({report_day.isoformat()}).",
+            "Small",
+        ),
+        table,
+    ]
+    if missing:
+        story += [_p("Figures not available", "H3"), *_bullets(missing)]
+    return story
 
 
 def _narrative_source(narrative: Narrative) -> str:

@@ -79,8 +79,9 @@ def test_technical_rules_on_a_steady_fall_and_on_noise() -> None:
     assert (down.trend, down.momentum, down.score) == ("downtrend", "negative", 1)
     noisy = analyze(crafted(zigzag())).technical
     assert noisy.volatility_level == "high" and noisy.trend == "sideways"
-    # Ends on an up-swing: 1- and 3-month returns +8.33% (+1), volatility high (-1).
-    assert noisy.momentum == "positive" and noisy.score == 3
+    # Ends on an up-swing: 1- and 3-month returns +8.33% (+1), volatility high (-1),
+    # MACD line and histogram positive after the last up-swing (+1).
+    assert noisy.momentum == "positive" and noisy.score == 4
     assert any("high" in line and "-1" in line for line in noisy.rationale)
 
 
@@ -192,7 +193,9 @@ def test_verdicts_vary_across_the_universe() -> None:
     analyses = [analyze(PROVIDER.snapshot(s, as_of=AS_OF)) for s in SYMBOLS]
     risks = Counter(a.risk_level for a in analyses)
     combos = {(a.technical.score, a.fundamental.score) for a in analyses}
-    assert len(risks) >= 2, risks
+    assert set(risks) == {"LOW", "MEDIUM", "HIGH"}, risks
+    assert len({a.technical.score for a in analyses}) >= 4
+    assert len({a.fundamental.score for a in analyses}) >= 4
     assert len(combos) >= 6, combos
     assert len({a.outlook for a in analyses}) >= 2
     assert len({a.technical.trend for a in analyses}) >= 2

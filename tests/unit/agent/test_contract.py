@@ -10,6 +10,7 @@ from stock_agent.context import MAX_PROMPT_CHARS
 from stock_agent.contract import (
     MAX_PAYLOAD_BYTES,
     InvocationRequest,
+    apply_request_options,
     parse_body,
     render_text,
     request_from_body,
@@ -108,3 +109,15 @@ def test_render_text_titles_subsections_and_warnings() -> None:
     two = render_text([("AAPL", sections), ("MSFT", sections)], ["MSFT: something"])
     assert two.count("--- AAPL ---") == 3 and two.count("--- MSFT ---") == 3
     assert two.rstrip().endswith("- MSFT: something")
+
+
+def test_include_history_is_a_boolean_that_defaults_to_false() -> None:
+    assert validate_payload({"prompt": "Analyze KO"}).include_history is False
+    request = validate_payload({"prompt": "Analyze KO", "include_history": True})
+    assert request.include_history is True and request.ignored_keys == ()
+    with pytest.raises(AgentError, match="'include_history' must be true or false, not str"):
+        validate_payload({"prompt": "Analyze KO", "include_history": "true"})
+    response = {"results": [{"data": {"history": [1], "as_of": "2025-09-05"}}]}
+    assert apply_request_options(response, request)["results"][0]["data"]["history"] == [1]
+    trimmed = apply_request_options(response, validate_payload({"prompt": "Analyze KO"}))
+    assert trimmed["results"][0]["data"] == {"as_of": "2025-09-05"}

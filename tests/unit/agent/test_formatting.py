@@ -13,11 +13,15 @@ from stock_agent.analysis import analyze
 from stock_agent.formatting import (
     NA,
     allowed_numbers,
+    evidence_lines,
     extract_number_tokens,
+    figure_provenance,
+    fmt_date,
     fmt_int,
     fmt_large_money,
     fmt_money,
     fmt_pct,
+    fmt_percentile,
     fmt_ratio,
     key_figure_groups,
     key_figures,
@@ -171,7 +175,7 @@ def test_key_figures_cover_every_figure_in_order() -> None:
     snap, analysis = _record()
     rows = key_figures(snap, analysis)
     labels = [label for label, _ in rows]
-    assert labels == [
+    assert labels[:22] == [
         "Current Price",
         "Market Cap",
         "52-Week High",
@@ -194,6 +198,43 @@ def test_key_figures_cover_every_figure_in_order() -> None:
         "3-Month Return",
         "Technical Score",
         "Fundamental Score",
+    ]
+    # The evidence groups follow the original three, in this order.
+    titles = [title for title, _ in key_figure_groups(snap, analysis)]
+    assert titles == [
+        "Market Data",
+        "Financial Metrics",
+        "Analysis",
+        "Indicators and Risk",
+        "Returns vs Benchmark",
+        "Growth and Cash Flow",
+    ]  # SIM_SECTOR has no other member: no peer group (its reason is in the sources)
+    assert analysis.sources["peers"].missing == "no SIM_SECTOR peers known to simulated"
+    aapl, aapl_analysis = _record("AAPL")
+    assert key_figure_groups(aapl, aapl_analysis)[-1] == (
+        "Peer Comparison",
+        [
+            ("Sector Peers", "AMD, CSCO, INTC, MSFT, NVDA, SIM_ESC"),
+            *(
+                (f"{rank.metric} Percentile", fmt_percentile(rank.percentile))
+                for rank in aapl_analysis.peer_comparison.ranks  # type: ignore[union-attr]
+            ),
+        ],
+    )
+    assert labels[22:35] == [
+        "RSI (14)",
+        "MACD Line",
+        "MACD Signal",
+        "MACD Histogram",
+        "Bollinger Upper",
+        "Bollinger Lower",
+        "Bollinger Position",
+        "Max Drawdown (1Y)",
+        "Drawdown Peak to Trough",
+        "Sharpe Ratio (1Y)",
+        "Risk-Free Rate",
+        "Beta vs SIM_INDEX (1Y)",
+        "Correlation vs SIM_INDEX (1Y)",
     ]
     values = dict(rows)
     assert values["Current Price"] == fmt_money(snap.current_price)
@@ -264,3 +305,113 @@ def test_allowed_numbers_variants_and_what_stays_out() -> None:
     assert not ok("2.35B")  # the wrong unit
     assert not ok("0.4")  # 0.46% rounds to 0.5, not 0.4
     assert not ok("1234")  # truncation is not rounding
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0, "0th"), (1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (10, "10th"), (11, "11th"),
+     (12, "12th"), (13, "13th"), (20, "20th"), (21, "21st"), (22, "22nd"), (23, "23rd"),
+     (67.5, "68th"), (62.49, "62nd"), (100, "100th"), (None, "n/a"), (float("nan"), "n/a")],
+)  # fmt: skip
+def test_fmt_percentile(value: float | None, text: str) -> None:
+    assert fmt_percentile(value) == text
+
+
+def test_fmt_date() -> None:
+    assert fmt_date(date(2025, 9, 5)) == "2025-09-05" and fmt_date(None) == NA
+
+
+def test_figure_provenance_and_evidence_lines() -> None:
+    snap, analysis = _record("BA")
+    rows = figure_provenance(snap, analysis)
+    assert [(r["label"], r["value"]) for r in rows] == key_figures(snap, analysis)
+    by_label = {r["label"]: r for r in rows}
+    leverage = by_label["Debt-to-Equity"]
+    assert leverage["value"] == NA and leverage["missing"] == "shareholders' equity is not positive"
+    assert leverage["as_of"] == "2024-12-31" and leverage["group"] == "Growth and Cash Flow"
+    assert "missing" not in by_label["Current Price"]
+    assert by_label["Current Price"]["as_of"] == snap.as_of.isoformat()
+    assert by_label["Technical Score"]["source"] == "computed: scoring rules (see Methodology)"
+    lines = evidence_lines(snap, analysis)
+    assert lines[0] == "INDICATORS AND RISK:"
+    assert f"- RSI (14): {by_label['RSI (14)']['value']}" in lines
+    assert "GROWTH AND CASH FLOW:" in lines and "PEER COMPARISON:" in lines
+    assert len(lines) == len(rows) - 22 + 4  # every figure after the first three groups, 4 titles
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (999_995, "$1.00M"),  # rounds to a million: shown as one
+        (999_994.99, "$999,994.99"),
+        (999_995_000, "$1.00B"),  # "1,000.00M" moves up a letter
+        (999_994_999, "$999.99M"),
+        (-999_995_000, "-$1.00B"),
+        (999_995e9, "$1,000.00T"),  # no letter above T
+    ],
+)
+def test_large_money_edges(value: float, text: str) -> None:
+    assert fmt_large_money(value) == text
+
+
+@pytest.mark.parametrize(
+    ("fraction", "signed", "text"),
+    [
+        (0.5, False, "50.00%"),
+        (0.99, False, "99.00%"),
+        (-0.0001, False, "-0.01%"),
+        (0.00004, True, "0.00%"),  # rounds to zero: no sign
+        (-0.00004, False, "0.00%"),  # never "-0.00%"
+        (0.0123, True, "+1.23%"),
+        (0.0, True, "0.00%"),
+    ],
+)
+def test_fmt_pct_signs(fraction: float, signed: bool, text: str) -> None:
+    assert fmt_pct(fraction, signed=signed) == text
+
+
+def test_allowed_numbers_hold_the_previous_year_not_the_next() -> None:
+    snap, analysis = _record()  # as of 2025-09-04
+    older = dataclasses.replace(analysis, indicators=None)  # no drawdown dates in the figures
+    allowed = allowed_numbers(snap, older)
+    assert {"2025", "2024", "9", "4"} <= allowed and "2026" not in allowed
+
+
+def test_signs_and_rows_of_every_return_figure() -> None:
+    snap, analysis = _record("AAPL")
+    assert analysis.indicators is not None
+    up = dataclasses.replace(snap, ytd_return=0.05, one_year_return=0.1, revenue_growth_3y=0.02,
+                             eps_growth_3y=0.03)  # fmt: skip
+    tech = dataclasses.replace(analysis.technical, return_1m=0.01, return_3m=0.02)
+    ind = dataclasses.replace(
+        analysis.indicators,
+        returns=tuple(
+            dataclasses.replace(r, benchmark=0.04, excess=0.01) for r in analysis.indicators.returns
+        ),
+    )
+    values = dict(key_figures(up, dataclasses.replace(analysis, technical=tech, indicators=ind)))
+    for label in ("YTD Return", "1-Year Return", "1-Month Return", "3-Month Return",
+                  "Revenue Growth (3Y, a year)", "EPS Growth (3Y, a year)"):  # fmt: skip
+        assert values[label].startswith("+"), label
+    for period in ("1-Month", "3-Month", "YTD", "1-Year"):
+        assert values[f"Benchmark {period} Return"] == "+4.00%"
+        assert values[f"Excess {period} Return"] == "+1.00%"
+    no_dates = dataclasses.replace(ind, drawdown_peak_day=None, drawdown_trough_day=None)
+    values = dict(key_figures(up, dataclasses.replace(analysis, indicators=no_dates)))
+    assert values["Drawdown Peak to Trough"] == NA
+    assert dict(key_figures(snap, analysis))["Drawdown Peak to Trough"] == (
+        f"{ind.drawdown_peak_day} to {ind.drawdown_trough_day}"
+    )
+
+
+def test_plain_formatters_leave_positive_values_unsigned() -> None:
+    assert fmt_pct(0.5) == "50.00%" and fmt_ratio(0.5) == "0.50" and fmt_money(0.5) == "$0.50"
+    assert fmt_ratio(-0.5) == "-0.50" and fmt_ratio(0.0) == "0.00"
+
+
+def test_volume_variants_are_never_negative() -> None:
+    snap, analysis = _record()
+    snap = dataclasses.replace(snap, average_volume=12_345_678)
+    allowed = allowed_numbers(snap, analysis)
+    assert normalize_number_token("12.35M") in allowed
+    assert normalize_number_token("-12.35M") not in allowed

@@ -174,18 +174,13 @@ def test_get_provider() -> None:
         get_provider("bloomberg")
 
 
-def test_yfinance_missing_is_a_structured_error() -> None:
-    if _importable("yfinance"):
-        pytest.skip("yfinance is installed here")
+def test_yfinance_missing_is_a_structured_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The dev environment has yfinance (test-only); a None entry makes its import fail,
+    # as it does in a container built without the extra.
+    monkeypatch.setitem(sys.modules, "yfinance", None)
     with pytest.raises(MarketDataError) as info:
         YFinanceProvider().snapshot("AAPL", as_of=date(2025, 9, 4))
     assert info.value.retryable is False and "stock-agent[yfinance]" in info.value.message
-
-
-def _importable(name: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(name) is not None
 
 
 # ---------------------------------------------------------------------------
@@ -194,10 +189,11 @@ def _importable(name: str) -> bool:
 
 
 class FakeFrame:
-    """The part of a pandas DataFrame the provider touches: ``index`` and ``frame[col]``."""
+    """The part of a pandas DataFrame the provider touches: index, columns, ``frame[col]``."""
 
     def __init__(self, rows: list[tuple[datetime, float, float]]) -> None:
         self.index = [r[0] for r in rows]
+        self.columns = ["Close", "Volume"]
         self._columns = {"Close": [r[1] for r in rows], "Volume": [r[2] for r in rows]}
 
     def __getitem__(self, column: str) -> list[float]:
@@ -335,3 +331,49 @@ def test_yfinance_unknown_and_failing_tickers() -> None:
     with pytest.raises(MarketDataError) as info:
         YFinanceProvider(ticker_factory=lambda s: no_cap).snapshot("FUND", as_of=date(2025, 9, 4))
     assert not info.value.retryable and "market capitalisation" in info.value.message
+
+
+# ---------------------------------------------------------------------------
+# Simulated statements, benchmark and peers
+# ---------------------------------------------------------------------------
+
+
+def test_simulated_statements_are_deterministic_per_fiscal_year() -> None:
+    from stock_agent.market_data.simulated import statement_year_end
+
+    assert statement_year_end(date(2025, 3, 1)) == date(2024, 12, 31)
+    assert statement_year_end(date(2025, 2, 28)) == date(2023, 12, 31)  # not published yet
+    summer, autumn = (
+        PROVIDER.snapshot("KO", as_of=d) for d in (date(2025, 6, 2), date(2025, 10, 1))
+    )
+    assert summer.revenue_growth_3y == autumn.revenue_growth_3y  # same fiscal year
+    assert summer.fiscal_year_end == date(2024, 12, 31)
+    spring = PROVIDER.snapshot("KO", as_of=date(2026, 4, 1))
+    assert spring.revenue_growth_3y != summer.revenue_growth_3y  # a new fiscal year
+    ko = SIMULATED_UNIVERSE["KO"]
+    assert summer.fcf_margin == pytest.approx(summer.free_cash_flow / ko.revenue)  # type: ignore[operator]
+    assert summer.sources["fcf_margin"].as_of == date(2024, 12, 31)
+
+
+def test_negative_equity_and_losses_give_reasons_not_numbers() -> None:
+    ba = PROVIDER.snapshot("BA", as_of=date(2025, 9, 5))  # negative book value
+    assert ba.debt_to_equity is None
+    assert ba.sources["debt_to_equity"].missing == "shareholders' equity is not positive"
+    assert ba.eps_growth_3y is None
+    assert "not positive" in ba.sources["eps_growth_3y"].missing
+
+
+def test_simulated_benchmark_and_peers() -> None:
+    day = date(2025, 9, 5)
+    aapl, ko = PROVIDER.snapshot("AAPL", as_of=day), PROVIDER.snapshot("KO", as_of=day)
+    assert aapl.benchmark is not None and ko.benchmark is not None
+    assert aapl.benchmark == ko.benchmark  # one market per day
+    assert aapl.benchmark.symbol == "SIM_INDEX" and "SIM_INDEX" not in known_symbols()
+    assert [p.day for p in aapl.benchmark.prices] == [p.day for p in aapl.prices]
+    assert PROVIDER.snapshot("AAPL", as_of=day).benchmark == aapl.benchmark  # deterministic
+    tech = sorted(s for s, p in SIMULATED_UNIVERSE.items() if p.sector == "Technology")
+    assert [p.symbol for p in aapl.peers] == [s for s in tech if s != "AAPL"]
+    msft = next(p for p in aapl.peers if p.symbol == "MSFT")
+    own = PROVIDER.snapshot("MSFT", as_of=day)
+    assert (msft.pe_ratio, msft.one_year_return) == (own.pe_ratio, own.one_year_return)
+    assert PROVIDER.snapshot("XOM", as_of=day).peers == ()  # alone in its sector

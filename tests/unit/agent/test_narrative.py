@@ -19,6 +19,7 @@ from stock_agent.analysis import analyze
 from stock_agent.models.openai import OpenAIModelClient
 from stock_agent.narrative import (
     MAX_NARRATIVE_CHARS,
+    _public_reason,
     allowed_figures,
     check_narrative,
     deterministic_narrative,
@@ -156,3 +157,109 @@ def test_deadline_already_passed_skips_the_model(fake: FakeVLLM) -> None:
     assert outcome.narrative.source == "deterministic"
     assert outcome.unavailable_reason is not None and "deadline" in outcome.unavailable_reason
     assert fake.chat_requests == []
+
+
+# --- Counting and messages at their edges -------------------------------------------
+
+
+def test_at_most_ten_invented_figures_are_listed() -> None:
+    text = " ".join(f"{n}.5 units." for n in range(101, 113))  # twelve invented figures
+    reason = check_narrative(text, allowed=())
+    assert reason is not None
+    listed = reason.split("not in the data: ")[1].split(", ")
+    assert listed == [f"{n}.5" for n in range(101, 111)]
+
+
+@pytest.mark.parametrize(
+    ("rejection", "public"),
+    [
+        ("it contains figures that are not in the data: 1.5", "it quoted 1 figure not in the data"),
+        ("it contains figures that are not in the data: 1.5, 2.5",
+         "it quoted 2 figures not in the data"),
+        ("the narrative is empty", "the narrative is empty"),
+        (None, "rejected"),
+        ("", "rejected"),
+    ],
+)  # fmt: skip
+def test_public_reason_counts_without_repeating_figures(rejection: str | None, public: str) -> None:
+    assert _public_reason(rejection) == public
+
+
+def test_deterministic_narrative_words_for_unknown_and_known_valuation() -> None:
+    snapshot, analysis = _records("BA")  # losses: valuation unknown
+    rows = formatting.key_figures(snapshot, analysis)
+    text = deterministic_narrative(snapshot=snapshot, analysis=analysis, key_figures=rows)
+    assert "the valuation cannot be judged from the available data" in text
+    snapshot, analysis = _records("KO")
+    rows = formatting.key_figures(snapshot, analysis)
+    text = deterministic_narrative(snapshot=snapshot, analysis=analysis, key_figures=rows)
+    assert f"the valuation looks {analysis.fundamental.valuation}" in text
+
+
+def test_no_model_means_no_calls_and_no_tokens() -> None:
+    snapshot, analysis = _records("KO")
+    outcome = write_narrative(
+        snapshot=snapshot,
+        analysis=analysis,
+        model=None,
+        max_tokens=512,
+        use_model=False,  # type: ignore[arg-type]
+    )
+    narrative = outcome.narrative
+    assert (narrative.source, narrative.model_calls, narrative.warnings) == ("deterministic", 0, ())
+    assert (narrative.prompt_tokens, narrative.completion_tokens) == (0, 0)
+    assert outcome.unavailable_reason is None
+
+
+def test_tokens_are_summed_over_both_calls(fake: FakeVLLM) -> None:
+    snapshot, analysis = _records("AAPL")
+    fake.enqueue(body=chat_completion("A target of $999.99.", prompt_tokens=700,
+                                      completion_tokens=40))  # fmt: skip
+    fake.enqueue(body=chat_completion(_good_text(snapshot, analysis), prompt_tokens=900,
+                                      completion_tokens=60))  # fmt: skip
+    narrative = write_narrative(
+        snapshot=snapshot, analysis=analysis, model=_client(fake), max_tokens=512
+    ).narrative
+    assert (narrative.model_calls, narrative.prompt_tokens, narrative.completion_tokens) == (
+        2,
+        1600,
+        100,
+    )
+
+
+def test_a_model_error_counts_the_failed_call(fake: FakeVLLM) -> None:
+    snapshot, analysis = _records("AAPL")
+    fake.enqueue(body=chat_completion("A target of $999.99.", prompt_tokens=700,
+                                      completion_tokens=40))  # fmt: skip
+    fake.enqueue(status=500, body=error_body("engine dead", status=500), times=5)
+    outcome = write_narrative(
+        snapshot=snapshot, analysis=analysis, model=_client(fake), max_tokens=512
+    )
+    narrative = outcome.narrative
+    assert narrative.source == "deterministic"
+    assert (narrative.model_calls, narrative.prompt_tokens, narrative.completion_tokens) == (
+        2,
+        700,
+        40,
+    )
+    assert outcome.unavailable_reason is not None and "AAPL" in outcome.unavailable_reason
+
+
+def test_figures_the_model_was_given_are_allowed() -> None:
+    snapshot, analysis = _records("KO")
+    without = allowed_figures(snapshot=snapshot, analysis=analysis)
+    assert "123.45" not in without
+    given = allowed_figures(
+        snapshot=snapshot, analysis=analysis, payload={"note": ["a figure of 123.45"]}
+    )
+    assert "123.45" in given and without <= given
+
+
+def test_deterministic_narrative_lists_risk_factors_not_the_point_count() -> None:
+    snapshot, analysis = _records("TSLA")
+    assert analysis.risk_factors[-1].startswith("Risk points")
+    rows = formatting.key_figures(snapshot, analysis)
+    text = deterministic_narrative(snapshot=snapshot, analysis=analysis, key_figures=rows)
+    first_factor = analysis.risk_factors[0].split(" (+")[0].rstrip(".")
+    assert first_factor in text
+    assert "Risk points" not in text

@@ -19,11 +19,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
+from reportlab.graphics.shapes import Line, PolyLine, Rect, String
 from stock_agent.analysis import TECHNICAL_RULES, analyze
 from stock_agent.formatting import key_figures
 from stock_agent.market_data import SimulatedProvider
 from stock_agent.records import Headline, Narrative, StockAnalysis, StockSnapshot
-from stock_agent.reports.pdf import DISCLAIMER, render_report, safe_markup
+from stock_agent.reports.charts import (
+    GREEN,
+    MAX_BARS,
+    MAX_CHART_POINTS,
+    RED,
+    indicator_panel,
+    relative_chart,
+)
+from stock_agent.reports.pdf import DISCLAIMER, STALE_MARK, render_report, safe_markup
 
 PROVIDER = SimulatedProvider()
 GENERATED = datetime(2025, 9, 4, 23, 11, 55, tzinfo=UTC)
@@ -174,3 +183,79 @@ def test_render_time_and_size() -> None:
     assert max(sizes) <= MAX_BYTES
     # Generous bound for shared CI machines; measured about 35-50 ms on a 2-core box.
     assert median_ms < 150, f"median render {median_ms:.1f} ms"
+
+
+# --- Indicator panel, relative performance, peers, sources --------------------
+
+
+def test_indicator_panel_draws_rsi_with_its_lines_and_the_macd_histogram() -> None:
+    snap, _ = _record("TSLA")
+    panel = indicator_panel(snap.prices, width=480)
+    strings = [s.text for s in panel.contents if isinstance(s, String)]
+    assert {"30", "70", "RSI (14)", "MACD histogram (12, 26, 9)"} <= set(strings)
+    dashed = [line for line in panel.contents if isinstance(line, Line) and line.strokeDashArray]
+    assert len(dashed) == 2  # the 30 and 70 lines, inside the RSI pane
+    bottom_of_rsi = min(line.y1 for line in dashed)
+    [rsi_line] = [p for p in panel.contents if isinstance(p, PolyLine)]
+    ys = rsi_line.points[1::2]
+    top = max(line.y1 for line in dashed)
+    scale = (top - bottom_of_rsi) / 40  # 30 -> 70 spans 40 RSI points
+    assert all(bottom_of_rsi - 30 * scale - 1e-6 <= y <= top + 30 * scale + 1e-6 for y in ys)
+    assert len(ys) <= MAX_CHART_POINTS
+    bars = [r for r in panel.contents if isinstance(r, Rect) and r.fillColor is not None]
+    assert 0 < len(bars) <= MAX_BARS
+    assert {bar.fillColor for bar in bars} <= {GREEN, RED}
+    short = indicator_panel(snap.prices[:10], width=480)
+    assert [s.text for s in short.contents if isinstance(s, String)] == ["Not enough price history"]
+
+
+def test_relative_chart_rebases_both_lines_to_100() -> None:
+    snap, _ = _record("AAPL")
+    assert snap.benchmark is not None
+    chart = relative_chart(
+        snap.prices, snap.benchmark.prices, symbol="AAPL", benchmark_symbol="SIM_INDEX", width=480
+    )
+    lines = [p for p in chart.contents if isinstance(p, PolyLine)]
+    assert len(lines) == 2
+    assert lines[0].points[1] == pytest.approx(lines[1].points[1])  # both start at 100
+    assert {"AAPL", "SIM_INDEX"} <= {s.text for s in chart.contents if isinstance(s, String)}
+    empty = relative_chart(snap.prices, (), symbol="A", benchmark_symbol="B", width=480)
+    assert [s.text for s in empty.contents if isinstance(s, String)] == ["No benchmark history"]
+
+
+def test_report_has_relative_performance_peers_and_sources() -> None:
+    snap, analysis = _record("AAPL")
+    flat = _flat(_text(_render(snap, analysis)))
+    assert "Relative Performance vs SIM_INDEX" in flat
+    assert "RSI(14) with Wilder smoothing and its 30/70 lines" in flat
+    peers = analysis.peer_comparison
+    assert peers is not None
+    assert "Peer Comparison" in flat
+    for peer in peers.peers:
+        assert peer.symbol in flat
+    assert "Percentile" in flat and "share of peers below it" in flat
+    assert "Sources and As-of Dates" in flat
+    for source in {s.source for s in (*snap.sources.values(), *analysis.sources.values())}:
+        assert source in flat, source
+    rate = "risk-free rate (0.00% a year, divided by 252)"
+    assert rate in flat  # the Sharpe ratio's risk-free rate is stated
+
+
+def test_stale_marks_follow_the_report_date() -> None:
+    snap, analysis = _record("AAPL")
+    text = _text(_render(snap, analysis))  # generated on the as-of date
+    figures = dict(key_figures(snap, analysis))
+    growth = figures["Revenue Growth (3Y, a year)"]
+    assert f"{growth} {STALE_MARK}" in text  # statements: a fiscal year end, older
+    assert f"{figures['Current Price']} {STALE_MARK}" not in text
+    later = _text(_render(snap, analysis, generated_at=GENERATED + timedelta(days=3)))
+    assert f"{figures['Current Price']} {STALE_MARK}" in later  # three days old by then
+    assert f"{STALE_MARK} marks a figure whose data is older than the report date" in _flat(later)
+
+
+def test_missing_figures_are_listed_with_their_reason() -> None:
+    snap, analysis = _record("BA")  # negative equity: no debt-to-equity
+    flat = _flat(_text(_render(snap, analysis)))
+    assert "Figures not available" in flat
+    assert "Debt-to-Equity: n/a (shareholders' equity is not positive)." in flat
+    assert "P/E Ratio: n/a (not provided by simulated" in flat

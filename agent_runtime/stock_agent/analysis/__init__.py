@@ -1,0 +1,47 @@
+"""Stock Performance Analyzer: indicators, peers and the scoring rules.
+
+- :mod:`.indicators`: RSI, MACD, Bollinger, drawdown, Sharpe, beta (pure math);
+- :mod:`.evidence`: the indicators record of one snapshot, with provenance;
+- :mod:`.peers`: percentile ranks among sector peers;
+- :mod:`.scoring`: the written rules that turn the evidence into scores.
+"""
+
+from __future__ import annotations
+
+from .evidence import DEFAULT_RISK_FREE_RATE, compute_indicators
+from .peers import compare_with_peers, percentile_rank
+from .scoring import (
+    EXCESS_STRONG,
+    FUNDAMENTAL_RULES,
+    MOMENTUM_3M,
+    OUTLOOK_RULES,
+    RISK_RULES,
+    SESSIONS_1M,
+    SESSIONS_3M,
+    TECHNICAL_RULES,
+    analyze,
+    analyze_fundamental,
+    analyze_technical,
+    assess_risk,
+    outlook_for,
+)
+
+__all__ = [
+    "DEFAULT_RISK_FREE_RATE",
+    "EXCESS_STRONG",
+    "FUNDAMENTAL_RULES",
+    "MOMENTUM_3M",
+    "OUTLOOK_RULES",
+    "RISK_RULES",
+    "SESSIONS_1M",
+    "SESSIONS_3M",
+    "TECHNICAL_RULES",
+    "analyze",
+    "analyze_fundamental",
+    "analyze_technical",
+    "assess_risk",
+    "compare_with_peers",
+    "compute_indicators",
+    "outlook_for",
+    "percentile_rank",
+]

@@ -1,0 +1,74 @@
+"""The analysis settings (risk-free rate, market-data cache) from the environment to the output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from stock_agent.agent import StockAgent
+from stock_agent.context import AgentContext, ConfigError
+from stock_agent.dependencies import Dependencies
+from stock_agent.market_data import YFinanceProvider
+
+
+def test_settings_read_from_the_environment() -> None:
+    ctx = AgentContext.from_env(
+        {
+            "RISK_FREE_RATE": "0.042",
+            "MARKET_DATA_CACHE_DIR": "/tmp/mdc",
+            "MARKET_DATA_CACHE_TTL_SECONDS": "60",
+        }
+    )
+    assert (ctx.risk_free_rate, ctx.market_data_cache_dir) == (0.042, "/tmp/mdc")
+    assert ctx.market_data_cache_ttl_seconds == 60.0
+    defaults = AgentContext.from_env({})
+    assert defaults.risk_free_rate == 0.0 and defaults.market_data_cache_ttl_seconds == 3600.0
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"RISK_FREE_RATE": "0.2501"}, "RISK_FREE_RATE"),
+        ({"RISK_FREE_RATE": "-0.0501"}, "RISK_FREE_RATE"),
+        ({"RISK_FREE_RATE": "4%"}, "RISK_FREE_RATE"),
+        ({"MARKET_DATA_CACHE_TTL_SECONDS": "-1"}, "MARKET_DATA_CACHE_TTL_SECONDS"),
+        ({"MARKET_DATA_CACHE_TTL_SECONDS": "604801"}, "MARKET_DATA_CACHE_TTL_SECONDS"),
+    ],
+)
+def test_bad_settings_name_the_variable(env: dict[str, str], name: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        AgentContext.from_env(env)
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"RISK_FREE_RATE": "0.25"},
+        {"RISK_FREE_RATE": "-0.05"},
+        {"MARKET_DATA_CACHE_TTL_SECONDS": "0"},
+        {"MARKET_DATA_CACHE_TTL_SECONDS": "604800"},
+    ],
+)
+def test_settings_at_their_limits_are_accepted(env: dict[str, str]) -> None:
+    AgentContext.from_env(env)
+
+
+def test_yfinance_provider_gets_the_cache_settings(tmp_path: Path) -> None:
+    ctx = AgentContext.from_env(
+        {"DATA_PROVIDER": "yfinance", "MARKET_DATA_CACHE_DIR": str(tmp_path)},
+        market_data_cache_ttl_seconds=5.0,
+    )
+    provider = Dependencies.from_context(ctx).provider
+    assert isinstance(provider, YFinanceProvider)
+    cache = provider._cache
+    assert cache is not None and cache.directory == tmp_path and cache.ttl_seconds == 5.0
+
+
+def test_risk_free_rate_reaches_the_record_and_the_report_text(tmp_path: Path) -> None:
+    agent = StockAgent(
+        ctx=AgentContext.from_env({}, reports_dir=str(tmp_path), risk_free_rate=0.04)
+    )
+    [result] = agent.invoke("Analyze KO", request_id="req-rf")["results"]
+    assert result["analysis"]["indicators"]["risk_free_rate"] == 0.04
+    assert result["key_figures"]["Risk-Free Rate"] == "4.00%"
+    assert "- Risk-Free Rate: 4.00%" in result["sections"]["performance_analysis"]
