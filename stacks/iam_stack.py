@@ -102,13 +102,15 @@ def _wildcard_statement(sid: str, actions: list[str], **kwargs: Any) -> iam.Poli
     return iam.PolicyStatement(sid=sid, actions=actions, resources=["*"], **kwargs)
 
 
+def _log_group_arn(stack: Stack, name: str) -> str:
+    """``arn:<partition>:logs:<region>:<account>:log-group:<name>``."""
+    return _arn(stack, "logs", "log-group", name, separator=ArnFormat.COLON_RESOURCE_NAME)
+
+
 def _log_statements(
     stack: Stack, sid_prefix: str, log_group_names: list[str]
 ) -> list[iam.PolicyStatement]:
-    groups = [
-        _arn(stack, "logs", "log-group", name, separator=ArnFormat.COLON_RESOURCE_NAME)
-        for name in log_group_names
-    ]
+    groups = [_log_group_arn(stack, name) for name in log_group_names]
     return [
         iam.PolicyStatement(
             sid=f"{sid_prefix}LogGroups",
@@ -281,9 +283,7 @@ class IamStack(Stack):
             iam.PolicyStatement(
                 sid="DescribeLogGroups",
                 actions=["logs:DescribeLogGroups"],
-                resources=[
-                    _arn(self, "logs", "log-group", "*", separator=ArnFormat.COLON_RESOURCE_NAME)
-                ],
+                resources=[_log_group_arn(self, "*")],
             ),
             _wildcard_statement(
                 "XRay",
@@ -475,9 +475,9 @@ class IamStack(Stack):
         namespace, and invokes the one judge model of the custom evaluator.
         """
         runtime_name = self.config.runtime_name
-        read_groups = [self._log_group_arn(f"/aws/bedrock-agentcore/runtimes/{runtime_name}-*")]
-        spans = self._log_group_arn("aws/spans")
-        results = self._log_group_arn("/aws/bedrock-agentcore/evaluations/*")
+        read_groups = [_log_group_arn(self, f"/aws/bedrock-agentcore/runtimes/{runtime_name}-*")]
+        spans = _log_group_arn(self, "aws/spans")
+        results = _log_group_arn(self, "/aws/bedrock-agentcore/evaluations/*")
         judge = [
             self.format_arn(
                 service="bedrock",
@@ -493,7 +493,7 @@ class IamStack(Stack):
             iam.PolicyStatement(
                 sid="DescribeLogGroups",
                 actions=["logs:DescribeLogGroups"],
-                resources=[self._log_group_arn("*")],
+                resources=[_log_group_arn(self, "*")],
             ),
             iam.PolicyStatement(
                 sid="QueryTraces",
@@ -546,9 +546,6 @@ class IamStack(Stack):
         return role
 
     # --- online evaluation (end) ---
-
-    def _log_group_arn(self, name: str) -> str:
-        return _arn(self, "logs", "log-group", name, separator=ArnFormat.COLON_RESOURCE_NAME)
 
     def _imported(self, value: str, *, owner: IConstruct) -> str:
         """``value`` as an explicit ``Fn::ImportValue`` when ``owner`` is another stack.
