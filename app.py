@@ -18,26 +18,35 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 import aws_cdk as cdk
 
 from stacks.app_builder import build_app
-from stacks.config import ConfigError, load_stage
+from stacks.config import ConfigError, StageConfig, load_stage
 
 CONFIG_PREFIX = "config."
 
 
-def main() -> None:
-    app = cdk.App()
-    stage = str(app.node.try_get_context("stage") or "dev")
-    context = app.node.get_all_context()
+def config_from_context(context: Mapping[str, Any]) -> StageConfig:
+    """The stage config that ``-c stage=...`` and ``-c config.<key>=...`` ask for.
+
+    Raises ConfigError naming the key, the value and what is allowed.
+    """
+    stage = str(context.get("stage") or "dev")
     overrides = {
         key.removeprefix(CONFIG_PREFIX): value
         for key, value in sorted(context.items())
         if key.startswith(CONFIG_PREFIX)
     }
+    return load_stage(stage, overrides)
+
+
+def main() -> None:
+    app = cdk.App()
     try:
-        config = load_stage(stage, overrides)
+        config = config_from_context(app.node.get_all_context())
     except ConfigError as error:
         print(f"cdk synth: configuration error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -115,7 +115,6 @@ def _server_env(reports_dir: Path, overrides: dict[str, str]) -> dict[str, str]:
             "DATA_PROVIDER": "simulated",
             "REPORTS_DIR": str(reports_dir),
             "LOG_LEVEL": "INFO",
-            "PYTHONDONTWRITEBYTECODE": "1",
             "AWS_EC2_METADATA_DISABLED": "true",
         }
     )

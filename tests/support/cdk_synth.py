@@ -5,7 +5,8 @@ Other engineers' tests read the synthesized templates through
 tests also use :func:`synth_assembly` for the files on disk. The app is
 built exactly as ``app.py`` builds it (``stacks.app_builder.build_app``,
 the feature flags from ``cdk.json``) but **without** the cdk-nag plugin:
-the nag test runs ``app.py`` itself with the plugin on.
+the nag tests run ``app.py`` itself with the plugin on for both stages, and
+:func:`nag_synth_assembly` adds it in-process for other configurations.
 
 Synthesizing takes seconds, so results are cached in the process
 (:func:`functools.cache`) and shared by the pytest-xdist workers of one run
@@ -64,11 +65,24 @@ def synth_assembly(stage: str, **overrides: Any) -> tuple[Path, dict[str, dict[s
     return run_cache.computed_once(key, lambda outdir: _synth(outdir, stage, overrides))
 
 
-def _synth(outdir: Path, stage: str, overrides: dict[str, Any]) -> dict[str, dict[str, Any]]:
+@functools.cache
+def nag_synth_assembly(stage: str, **overrides: Any) -> tuple[Path, dict[str, dict[str, Any]]]:
+    """As :func:`synth_assembly`, with the cdk-nag plugin on, exactly as ``app.py`` adds it.
+
+    A finding fails the synth (``RuntimeError`` naming the rule and the path);
+    once per test run across workers, like the others.
+    """
+    key = f"nag_synth_assembly {stage} {sorted(overrides.items())!r}"
+    return run_cache.computed_once(key, lambda outdir: _synth(outdir, stage, overrides, nag=True))
+
+
+def _synth(
+    outdir: Path, stage: str, overrides: dict[str, Any], *, nag: bool = False
+) -> dict[str, dict[str, Any]]:
     config = load_stage(stage, overrides_to_config_keys(overrides))
     context = {**cdk_json_context(), "stage": stage, "aws:cdk:disable-asset-staging": True}
     app = cdk.App(outdir=str(outdir), context=context, analytics_reporting=False)
-    stacks = build_app(app, config=config, nag=False)
+    stacks = build_app(app, config=config, nag=nag)
     assembly = app.synth()
     return {
         name: assembly.get_stack_by_name(stack.stack_name).template
@@ -167,4 +181,16 @@ def variant_templates() -> dict[str, dict[str, Any]]:
             allowed_clients=("agent-web-client",),
             allowed_audience=("stock-agent",),
         ),
+    )
+
+
+# The schedule (and its notifications) switched on in prod: linted and nag-checked with
+# the two default stages.
+SCHEDULED_WATCHLIST = "AAPL,MSFT"
+
+
+def scheduled_prod_nag_assembly() -> tuple[Path, dict[str, dict[str, Any]]]:
+    """prod with the watchlist schedule and presigned links on, cdk-nag on."""
+    return nag_synth_assembly(
+        "prod", schedule__watchlist=SCHEDULED_WATCHLIST, storage__presigned_links=True
     )

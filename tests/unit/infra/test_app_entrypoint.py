@@ -13,8 +13,8 @@ import json
 import pytest
 
 from stacks.app_builder import STACK_ORDER
-from stacks.config import load_stage
-from tests.support.cdk_synth import STAGES, CliSynth, run_app
+from stacks.config import ConfigError, load_stage
+from tests.support.cdk_synth import STAGES, CliSynth, cdk_json_context, run_app
 
 pytestmark = pytest.mark.slow
 
@@ -27,9 +27,10 @@ def test_app_synthesizes_every_stack_with_no_nag_finding(
     assert result.returncode == 0, result.output
     prefix = load_stage(stage).stack_prefix
     assert sorted(result.templates()) == sorted(f"{prefix}-{name}" for name in STACK_ORDER)
-    # With plugins registered CDK always writes this report; a finding would be listed.
+    # cdk-nag lists violations only (a clean run writes []); that app.py turns the
+    # plugin on is test_app_py_turns_cdk_nag_on, that it bites the negative control.
     report = json.loads((result.outdir / "validation-report.json").read_text())
-    assert all(r["conclusion"] == "success" for r in report["pluginReports"]), report
+    assert report["pluginReports"] == [], report
     assert "AwsSolutions" not in result.output, result.output
     # The acknowledgments reached the assembly: each names one finding and has a reason.
     acknowledged = [
@@ -80,6 +81,25 @@ def test_nag_plugin_rejects_an_unacknowledged_finding() -> None:
     assert "AwsSolutions-S10" in str(caught.value)
 
 
+def test_app_py_turns_cdk_nag_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """app.py builds with the plugin on (a clean nag run leaves no other trace to check)."""
+    import app
+
+    calls: list[dict[str, object]] = []
+
+    class Stop(Exception):
+        pass
+
+    def record(*_args: object, **kwargs: object) -> None:
+        calls.append(kwargs)
+        raise Stop
+
+    monkeypatch.setattr(app, "build_app", record)
+    with pytest.raises(Stop):
+        app.main()
+    assert [c["nag"] for c in calls] == [True]
+
+
 def test_stage_comes_from_context(cli_synth: dict[str, CliSynth]) -> None:
     for stage in STAGES:
         model = cli_synth[stage].templates()[f"{load_stage(stage).stack_prefix}-Model"]
@@ -105,14 +125,31 @@ def test_stage_comes_from_context(cli_synth: dict[str, CliSynth]) -> None:
         ),
     ],
 )
-def test_bad_context_fails_with_one_clear_line(
-    tmp_path_factory: pytest.TempPathFactory, context: dict[str, str], expected: str
+def test_bad_context_names_key_value_and_what_is_allowed(
+    context: dict[str, str], expected: str
 ) -> None:
+    """The context app.py reads (``cdk.json`` plus ``-c``) -> one ConfigError line."""
+    from app import config_from_context
+
+    with pytest.raises(ConfigError) as caught:
+        config_from_context({**cdk_json_context(), **context})
+    assert str(caught.value).startswith(expected), caught.value
+
+
+def test_bad_context_stops_app_py_with_one_line_and_no_template(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The whole path once, as the CDK CLI runs it: exit 2, one line, no stack trace."""
     outdir = tmp_path_factory.mktemp("bad")
-    process = run_app(outdir, context)
+    process = run_app(outdir, {"stage": "dev", "config.endpoint.instance_type": "ml.m5.xlarge"})
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 2, output
-    assert f"configuration error: {expected}" in output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1, output
+    assert lines[0].startswith(
+        "cdk synth: configuration error: endpoint.instance_type='ml.m5.xlarge' is invalid: "
+        "expected an NVIDIA GPU"
+    ), output
     assert "Traceback" not in output
     assert not list(outdir.glob("*.template.json"))
 
