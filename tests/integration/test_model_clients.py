@@ -374,6 +374,29 @@ def test_sagemaker_cold_start_wait_is_cut_by_the_deadline(runtime: FakeSageMaker
     assert time.monotonic() - deadline < 0.5
 
 
+def test_sagemaker_late_wake_up_past_the_deadline_is_still_no_capacity(
+    runtime: FakeSageMakerRuntime,
+) -> None:
+    """Real boto3; every poll sleeps 0.3 s longer than asked (a loaded machine).
+
+    Waking up past the deadline with the component still cold is the cold
+    start's answer (model_no_capacity, with retry_after), not a lost deadline.
+    """
+    runtime.make_cold(float("inf"))
+
+    def oversleep(seconds: float) -> None:
+        time.sleep(seconds + 0.3)
+
+    client = sagemaker_client(runtime, cold_start_wait_s=60, sleep=oversleep)
+    _ = client.client
+    deadline = time.monotonic() + 0.5
+    with pytest.raises(ModelError) as info:
+        client.chat(MESSAGES, max_tokens=64, deadline=deadline)
+    assert info.value.code == "model_no_capacity"
+    assert info.value.retry_after is not None
+    assert time.monotonic() - deadline < 0.8
+
+
 def test_sagemaker_read_timeout_is_retried_once(runtime: FakeSageMakerRuntime) -> None:
     """Real boto3 with a 0.3 s read timeout; the fake answers after 0.8 s every time."""
     runtime.enqueue(chat_completion("slow"), delay_s=0.8)

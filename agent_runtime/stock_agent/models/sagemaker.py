@@ -398,15 +398,19 @@ class SageMakerModelClient:
         if deadline is not None:
             give_up = min(give_up, deadline)
         polls = 0
+        last_cold: ColdStart | None = None
         while True:
             try:
+                if last_cold is not None and time.monotonic() >= give_up:
+                    raise last_cold  # a late wake-up: still no copy, not a lost deadline
                 result = call()
             except ColdStart as err:
+                last_cold = err
                 waited = time.monotonic() - started
                 eta = self.starting_eta_s() or self.cold_start_estimate_s
                 pause = min(self.cold_start_poll_cap_s, self.cold_start_poll_s * (2**polls))
                 pause *= 0.5 + self._rng() / 2  # jitter, but never a busy loop
-                if time.monotonic() + pause > give_up:
+                if time.monotonic() + pause >= give_up:
                     raise ModelError(
                         "model_no_capacity",
                         f"{self.where} has no running copy after waiting {waited:.0f} s "
