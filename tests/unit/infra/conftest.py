@@ -2,9 +2,9 @@
 
 ``templates_by_stage`` synthesizes in-process without cdk-nag (shared with
 other engineers' tests through ``tests.support.cdk_synth``).
-``cli_synth`` runs ``app.py`` itself, the way ``npx cdk synth`` does (cdk.json
-context in ``CDK_CONTEXT_JSON``, output folder in ``CDK_OUTDIR``), with the
-cdk-nag plugin on, for both stages in parallel. Both run once per test run,
+``nag_synth`` has both stages with the cdk-nag plugin on: prod from ``app.py``
+itself, the way ``npx cdk synth`` runs it (cdk.json context in
+``CDK_CONTEXT_JSON``, output folder in ``CDK_OUTDIR``), dev in-process. Both run once per test run,
 whatever the number of pytest-xdist workers (``tests.support.run_cache``).
 """
 
@@ -15,27 +15,30 @@ from typing import Any
 
 import pytest
 
-from tests.support.cdk_synth import STAGES, CliSynth, run_app, synth_templates
+from tests.support.cdk_synth import STAGES, CliSynth, nag_synth_assembly, run_app, synth_templates
 from tests.support.run_cache import computed_once
 
 
-def _cli_synth_both_stages(outdir: Path) -> dict[str, dict[str, Any]]:
-    running = {}
-    for stage in STAGES:
-        (outdir / stage).mkdir()
-        running[stage] = run_app(outdir / stage, {"stage": stage})
-    results = {}
-    for stage, process in running.items():
-        output, _ = process.communicate(timeout=240)
-        results[stage] = {"returncode": process.returncode, "output": output}
-    return results
+def _app_py_prod(outdir: Path) -> dict[str, Any]:
+    process = run_app(outdir, {"stage": "prod"})
+    output, _ = process.communicate(timeout=240)
+    return {"returncode": process.returncode, "output": output}
 
 
 @pytest.fixture(scope="session")
-def cli_synth() -> dict[str, CliSynth]:
-    """``app.py`` with cdk-nag on, for dev and prod (run in parallel, once per test run)."""
-    outdir, results = computed_once("cli_synth", _cli_synth_both_stages)
-    return {stage: CliSynth(outdir=outdir / stage, **results[stage]) for stage in STAGES}
+def nag_synth() -> dict[str, CliSynth]:
+    """Both stages with cdk-nag on, once per test run.
+
+    prod runs ``app.py`` itself as the CDK CLI does (the non-default stage, so
+    the context must reach it); dev goes through the same ``build_app(nag=True)``
+    in-process, which saves a second interpreter and CDK start-up.
+    """
+    outdir, result = computed_once("app.py prod", _app_py_prod)
+    dev_outdir, _ = nag_synth_assembly("dev")
+    return {
+        "prod": CliSynth(outdir=outdir, **result),
+        "dev": CliSynth(returncode=0, outdir=dev_outdir, output=""),
+    }
 
 
 @pytest.fixture(scope="session")

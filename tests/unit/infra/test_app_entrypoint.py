@@ -1,9 +1,9 @@
-"""``app.py`` as the CDK CLI runs it: cdk-nag AwsSolutions on, both stages.
+"""The app with cdk-nag AwsSolutions on, both stages, and ``app.py`` as the CDK CLI runs it.
 
-These runs are the real entry point (``CDK_CONTEXT_JSON`` with the
-``cdk.json`` context, ``CDK_OUTDIR``), so they also prove that only
-context decides the stage and that a bad value stops synth with one line
-naming the key instead of a stack trace.
+prod is synthesized by the real entry point (``CDK_CONTEXT_JSON`` with the
+``cdk.json`` context, ``CDK_OUTDIR``), so it also proves that the context
+decides the stage; dev by the same ``build_app(nag=True)`` in-process. A bad
+value stops ``app.py`` with one line naming the key instead of a stack trace.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_app_synthesizes_every_stack_with_no_nag_finding(
-    cli_synth: dict[str, CliSynth], stage: str
+    nag_synth: dict[str, CliSynth], stage: str
 ) -> None:
-    result = cli_synth[stage]
+    result = nag_synth[stage]
     assert result.returncode == 0, result.output
     prefix = load_stage(stage).stack_prefix
     assert sorted(result.templates()) == sorted(f"{prefix}-{name}" for name in STACK_ORDER)
@@ -49,10 +49,10 @@ def test_app_synthesizes_every_stack_with_no_nag_finding(
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_synth_leaves_no_unacknowledged_annotation(
-    cli_synth: dict[str, CliSynth], stage: str
+    nag_synth: dict[str, CliSynth], stage: str
 ) -> None:
     """Warnings and infos are read or acknowledged with a reason, never left to scroll by."""
-    result = cli_synth[stage]
+    result = nag_synth[stage]
     left = [
         (path, entry["type"], entry["data"])
         for metadata in result.outdir.glob("*.metadata.json")
@@ -100,9 +100,9 @@ def test_app_py_turns_cdk_nag_on(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [c["nag"] for c in calls] == [True]
 
 
-def test_stage_comes_from_context(cli_synth: dict[str, CliSynth]) -> None:
+def test_stage_comes_from_context(nag_synth: dict[str, CliSynth]) -> None:
     for stage in STAGES:
-        model = cli_synth[stage].templates()[f"{load_stage(stage).stack_prefix}-Model"]
+        model = nag_synth[stage].templates()[f"{load_stage(stage).stack_prefix}-Model"]
         names = [
             r["Properties"]["EndpointName"]
             for r in model["Resources"].values()

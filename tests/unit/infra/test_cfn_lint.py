@@ -25,11 +25,11 @@ pytestmark = pytest.mark.slow
 CFN_LINT = Path(sys.executable).with_name("cfn-lint")
 
 
-def test_templates_have_no_cfn_lint_errors(cli_synth: dict[str, CliSynth]) -> None:
+def test_templates_have_no_cfn_lint_errors(nag_synth: dict[str, CliSynth]) -> None:
     paths = []
     for stage in STAGES:
-        assert cli_synth[stage].returncode == 0, cli_synth[stage].output
-        paths += sorted(cli_synth[stage].outdir.glob("*.template.json"))
+        assert nag_synth[stage].returncode == 0, nag_synth[stage].output
+        paths += sorted(nag_synth[stage].outdir.glob("*.template.json"))
     scheduled, _ = scheduled_prod_nag_assembly()
     paths += sorted(scheduled.glob("*.template.json"))
     assert len(paths) == 3 * len(STACK_ORDER)  # every stack of both stages and the variant
