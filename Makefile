@@ -107,9 +107,11 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --no-update-notifier --loglevel=error
 	touch $@
 
+INSTALLED := $(VENV)/.installed node_modules/.installed
+
 # The Python and npm installs are independent: run them side by side.
 setup: ## create .venv and install the locked dependencies
-	@$(MAKE) --no-print-directory -j2 --output-sync=target $(VENV)/.installed node_modules/.installed
+	@$(MAKE) --no-print-directory -j2 --output-sync=target $(INSTALLED)
 
 lock: $(UV_DEP) ## regenerate the hash-locked requirements*.lock from the requirements files
 	$(UV_COMPILE) requirements-dev.txt -o requirements.lock
@@ -117,16 +119,18 @@ lock: $(UV_DEP) ## regenerate the hash-locked requirements*.lock from the requir
 		-c requirements.lock -o agent_runtime/requirements.lock
 	echo "uv==$(UV_VERSION)" | $(UV_COMPILE) - -o agent_runtime/uv-bootstrap.txt
 
-synth: setup ## synthesize every stack (cdk-nag on) for STAGE into cdk.out/
+synth: $(INSTALLED) ## synthesize every stack (cdk-nag on) for STAGE into cdk.out/
 	rm -rf cdk.out
 	npx cdk synth -c stage=$(STAGE) --quiet --no-notices
 	@echo "Synthesized $$(ls cdk.out/*.template.json | wc -l) templates for stage $(STAGE) into cdk.out/ (cdk-nag AwsSolutions: clean)"
 
-analyze: setup ## run one local analysis (offline model, simulated data) into reports/
+analyze: $(INSTALLED) ## run one local analysis (offline model, simulated data) into reports/
 	$(BIN)/stock-agent analyze "$(PROMPT)"
 
 # synth and analyze share nothing but the installs: side by side, each one's output in one piece.
-demo: setup ## quick start: synthesize nag-clean templates and analyse SIM_STOCK locally
+# (They depend on the install files, not on `setup`, so that the installs run side by side
+# in the same make.)
+demo: ## quick start: synthesize nag-clean templates and analyse SIM_STOCK locally
 	@$(MAKE) --no-print-directory -j2 --output-sync=target synth analyze
 
 serve: setup ## serve the AgentCore HTTP contract on localhost:8080

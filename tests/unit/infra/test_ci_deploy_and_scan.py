@@ -76,6 +76,32 @@ def test_deploy_runner_can_be_switched_to_a_larger_one_and_buildx_setup_is_gone(
     assert any(u.startswith("docker/setup-qemu-action") for u in uses)
 
 
+def test_the_full_cdk_type_check_runs_before_any_deploy() -> None:
+    """`make lint` treats aws-cdk-lib as opaque; the deploy's test job checks it in full."""
+    workflow = yaml.safe_load(DEPLOY_WORKFLOW.read_text())
+    runs = [step.get("run", "") for step in workflow["jobs"]["test"]["steps"]]
+    assert runs.index("make test") < runs.index("make typecheck-cdk")
+    assert workflow["jobs"]["deploy"]["needs"] == "test"
+
+
+def test_the_full_cdk_type_check_is_as_strict_as_make_lint() -> None:
+    """tools/mypy-cdk.ini differs from pyproject's [tool.mypy] only in following aws_cdk."""
+    import configparser
+    import tomllib
+
+    lint = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    full = configparser.ConfigParser()
+    full.read(REPO_ROOT / "tools" / "mypy-cdk.ini")
+    flags = {k: v for k, v in lint.items() if isinstance(v, bool)}
+    assert flags and {k: full.getboolean("mypy", k) for k in flags} == flags
+    assert full.get("mypy", "python_version") == lint["python_version"]
+    opaque = {m for o in lint["overrides"] for m in o["module"] if o["follow_imports"] == "skip"}
+    assert opaque == {"aws_cdk", "aws_cdk.*", "cdk_nag", "cdk_nag.*", "constructs", "constructs.*"}
+    assert not full.has_section("mypy-aws_cdk.*")
+    checked = {f.strip() for f in full.get("mypy", "files").split(",")}
+    assert {"stacks", "app.py"} <= checked <= set(lint["files"])
+
+
 # -- verify_base_images ----------------------------------------------------------------------
 
 
