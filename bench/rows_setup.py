@@ -10,7 +10,7 @@ outside, as a newcomer would:
 - warm: a second fresh clone, reusing the caches the cold run filled.
 
 ``make test`` runs in the cold clone after its ``make demo``; the pytest wall
-time is pytest's own summary line from that run (``-n auto``: every core).
+time is pytest's own summary line from that run (``-n`` cores + 1: every core).
 The load average before and after each command goes into the notes: the
 machine is shared, and a busy neighbour slows every figure here. So does the
 CPU time the command's processes used (user + system, from ``getrusage``),
