@@ -1,6 +1,6 @@
 """Entry point of the benchmarks: ``python -m bench.run`` (``make bench``).
 
-Measures the rows of issue 6 (see ``bench/README.md``), prints the markdown
+Measures the rows (see ``bench/README.md``), prints the markdown
 table and writes ``bench/RESULTS.md`` with the machine, the date and the
 versions. Not part of the test suite: it takes minutes, reaches the package
 registry for row 5 and runs the whole suite for row 6b.
@@ -68,7 +68,7 @@ def _rows_list(text: str) -> tuple[str, ...]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench.run",
-        description="Measure the agent and the app against the targets of issue 6.",
+        description="Measure the agent and the app against their targets.",
     )
     parser.add_argument(
         "--rows", type=_rows_list, default=ALL_ROWS, help="rows to run, e.g. 1,2,3 (default all)"

@@ -1,4 +1,4 @@
-"""Bad input at ``/invocations`` of the real agent server (issue 5).
+"""Bad input at ``/invocations`` of the real agent server.
 
 The server is ``stock-agent serve`` in a subprocess on 127.0.0.1 (session
 fixture ``agent_server``), offline model, simulated data, local reports folder.

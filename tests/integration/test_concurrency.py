@@ -1,4 +1,4 @@
-"""Twenty concurrent invocations of the real agent server (issue 5, concurrency).
+"""Twenty concurrent invocations of the real agent server (concurrency).
 
 Twenty threads each ask the session's real server (``stock-agent serve`` on
 loopback, offline model, simulated data) for a different ticker at the same

@@ -1,4 +1,4 @@
-"""Faults under the agent, asserted end-to-end through its real HTTP stack (issue 5).
+"""Faults under the agent, asserted end-to-end through its real HTTP stack.
 
 Every test builds the real app (``stock_agent.entrypoint.create_app``) around
 a :class:`~stock_agent.graph.StockAgent` whose dependencies point at loopback
@@ -14,7 +14,7 @@ servers, serves it with uvicorn on 127.0.0.1, and POSTs to ``/invocations``:
   injected by a botocore ``before-send`` hook on ``PutObject``;
 - market data: the simulated provider, wrapped to fail for chosen symbols.
 
-Expectations (issue 5): bounded retries with backoff inside one overall
+Expectations: bounded retries with backoff inside one overall
 deadline, degraded-but-complete results where possible, a clear error where
 not, and never a stored report that differs from the response.
 """

@@ -1,4 +1,4 @@
-"""Property-based bad input at ``/invocations`` of the real agent server (issue 5).
+"""Property-based bad input at ``/invocations`` of the real agent server.
 
 Hypothesis generates payloads (arbitrary JSON that is not an object, objects
 with wrong types, random bytes, prompts that cannot name a ticker, prompts that

@@ -1,4 +1,4 @@
-"""Bad input to the ``stock-agent`` command line (issue 5).
+"""Bad input to the ``stock-agent`` command line.
 
 Contract (``stock_agent.cli``): one line on stderr that says what was wrong,
 a non-zero exit (2 for usage, settings and request errors, 1 for a failure

@@ -1,4 +1,4 @@
-"""The agent container must not run as root (issue 5, security).
+"""The agent container must not run as root (security).
 
 AgentCore runs whatever user the image's final stage ends with. If a later
 ``RUN`` (or a ``USER root``) follows the ``USER`` line, the process runs with

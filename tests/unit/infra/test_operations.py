@@ -1,4 +1,4 @@
-"""Template tests of the operations layer (issue 7): autoscaling, alarms, dashboard, cost.
+"""Template tests of the operations layer: autoscaling, alarms, dashboard, cost.
 
 Two sources of templates, both real synthesized CloudFormation:
 
