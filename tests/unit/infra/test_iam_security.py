@@ -1,4 +1,4 @@
-"""Security properties of the synthesized templates (issue 5, template side).
+"""Security properties of the synthesized templates (template side).
 
 * no ``Resource: "*"`` except the actions in ``WILDCARD_RESOURCE_ACTIONS``
   (the one dict holding each reason), and PutMetricData only with a
