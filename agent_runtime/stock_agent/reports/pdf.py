@@ -395,21 +395,26 @@ def render_report(
         ),
     ]
     if s.benchmark is not None:
-        story += [
-            _p(f"Relative Performance vs {s.benchmark.symbol}", "H3"),
-            relative_chart(
-                s.prices,
-                s.benchmark.prices,
-                symbol=s.symbol,
-                benchmark_symbol=s.benchmark.symbol,
-                width=width,
-            ),
-            _p(
-                f"{s.symbol} and {s.benchmark.name} ({s.benchmark.symbol}) rebased to 100 on "
-                "their first common session.",
-                "Small",
-            ),
-        ]
+        # Heading, chart and caption on one page: a heading must not end a page alone.
+        story.append(
+            KeepTogether(
+                [
+                    _p(f"Relative Performance vs {s.benchmark.symbol}", "H3"),
+                    relative_chart(
+                        s.prices,
+                        s.benchmark.prices,
+                        symbol=s.symbol,
+                        benchmark_symbol=s.benchmark.symbol,
+                        width=width,
+                    ),
+                    _p(
+                        f"{s.symbol} and {s.benchmark.name} ({s.benchmark.symbol}) rebased to "
+                        "100 on their first common session.",
+                        "Small",
+                    ),
+                ]
+            )
+        )
     report_day = when.date()
     all_groups = figure_groups(s, a)
     groups = [(title, [_marked(f, report_day) for f in figures]) for title, figures in all_groups]

@@ -259,3 +259,13 @@ def test_missing_figures_are_listed_with_their_reason() -> None:
     assert "Figures not available" in flat
     assert "Debt-to-Equity: n/a (shareholders' equity is not positive)." in flat
     assert "P/E Ratio: n/a (not provided by simulated" in flat
+
+
+@pytest.mark.parametrize("symbol", ["AAPL", "MSFT", "SIM_STOCK"])
+def test_a_chart_heading_never_ends_a_page_without_its_chart(symbol: str) -> None:
+    """The relative-performance heading, its chart and its caption share one page."""
+    pdf = _render(*_record(symbol))
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+    with_heading = [i for i, text in enumerate(pages) if "Relative Performance vs" in text]
+    assert len(with_heading) == 1, with_heading
+    assert "rebased to 100" in _flat(pages[with_heading[0]])
