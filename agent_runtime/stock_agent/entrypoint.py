@@ -291,7 +291,9 @@ def create_app(
                     ),
                     request,
                 )
-                return notify.after_run(result) if request.notify else result
+                if not request.notify:
+                    return result
+                return notify.after_run(result, link_expiry_seconds=ctx.report_url_expires_seconds)
             except AgentError as err:
                 logger.warning("invocation failed", extra={"code": err.code})
                 return error_response(err)

@@ -5,14 +5,12 @@ and fundamental score, outlook, risk level) and where its report is, with a
 presigned GET link when the deployment offers them. Every figure comes from
 the run's own response record: nothing is recomputed here.
 
-Settings are two environment variables the Runtime stack sets; this module
-reads them itself when a run asks to notify:
-
-``NOTIFY_TOPIC_ARN``            the topic to publish to (unset: notify is a no-op with a warning)
-``REPORT_LINK_EXPIRY_SECONDS``  presign report links for this long (unset: no links)
-
-and the region AgentCore sets (``AWS_REGION``; boto3 itself only reads
-``AWS_DEFAULT_REGION``).
+Settings: ``NOTIFY_TOPIC_ARN``, the topic the Runtime stack sets (unset:
+notify is a no-op with a warning), read here when a run asks to notify; the
+region AgentCore sets (``AWS_REGION``; boto3 itself only reads
+``AWS_DEFAULT_REGION``); and the links' lifetime, which is ``report.url``'s
+(``REPORT_URL_EXPIRES_SECONDS``, validated once by ``AgentContext``; 0: no
+links), passed in by the caller.
 
 A notification never fails the run: the reports are already stored when it
 is sent, so a publish error (or a missing topic) becomes a warning and a
@@ -34,11 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 logger = logging.getLogger(__name__)
 
 TOPIC_ENV = "NOTIFY_TOPIC_ARN"
-LINK_EXPIRY_ENV = "REPORT_URL_EXPIRES_SECONDS"  # the same lifetime as report.url
 _TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
-# S3 SigV4 presigned URLs live at most 7 days.
-MIN_LINK_SECONDS = 60
-MAX_LINK_SECONDS = 3600  # at most one hour, as report.url
 # SNS: a subject is at most 100 printable ASCII characters.
 MAX_SUBJECT_CHARS = 100
 CLIENT_TIMEOUT_SECONDS = 10
@@ -61,25 +55,20 @@ class NotifySettings:
     region: str | None = None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> NotifySettings:
-        """Read and check the two variables; a bad value raises :class:`NotifyError`."""
+    def from_env(cls, env: Mapping[str, str], *, link_expiry_seconds: int) -> NotifySettings:
+        """The topic from ``env`` (a bad ARN raises :class:`NotifyError`).
+
+        ``link_expiry_seconds`` is the report links' lifetime, the one
+        ``report.url`` uses (``AgentContext.report_url_expires_seconds``,
+        validated there once); 0 means no links.
+        """
         topic = env.get(TOPIC_ENV, "").strip() or None
         if topic is not None and not _TOPIC_ARN.fullmatch(topic):
             raise NotifyError(
                 "bad_notify_setting", f"{TOPIC_ENV}={topic!r} is not an SNS topic ARN"
             )
-        raw = env.get(LINK_EXPIRY_ENV, "").strip()
-        expiry: int | None = None
-        if raw and raw != "0":  # 0: no links
-            if not raw.isdigit() or not MIN_LINK_SECONDS <= int(raw) <= MAX_LINK_SECONDS:
-                raise NotifyError(
-                    "bad_notify_setting",
-                    f"{LINK_EXPIRY_ENV}={raw!r} must be whole seconds in "
-                    f"[{MIN_LINK_SECONDS}, {MAX_LINK_SECONDS}]",
-                )
-            expiry = int(raw)
         region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
-        return cls(topic_arn=topic, link_expiry_seconds=expiry, region=region)
+        return cls(topic_arn=topic, link_expiry_seconds=link_expiry_seconds or None, region=region)
 
 
 def _s3_location(uri: str) -> tuple[str, str] | None:
@@ -213,6 +202,7 @@ def _default_clients(settings: NotifySettings) -> tuple[Any, Any | None]:
 def after_run(
     response: Any,
     *,
+    link_expiry_seconds: int,
     env: Mapping[str, str] | None = None,
     clients: tuple[Any, Any | None] | None = None,
 ) -> Any:
@@ -224,7 +214,9 @@ def after_run(
     if not isinstance(response, dict) or "results" not in response:
         return response
     try:
-        settings = NotifySettings.from_env(os.environ if env is None else env)
+        settings = NotifySettings.from_env(
+            os.environ if env is None else env, link_expiry_seconds=link_expiry_seconds
+        )
         sns_client, s3_client = clients if clients is not None else _default_clients(settings)
         message_id = publish_run(
             response, settings=settings, sns_client=sns_client, s3_client=s3_client

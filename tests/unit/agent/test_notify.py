@@ -17,7 +17,6 @@ from botocore.stub import ANY, Stubber
 from stock_agent.contract import validate_payload
 from stock_agent.errors import AgentError
 from stock_agent.notify import (
-    LINK_EXPIRY_ENV,
     MAX_SUBJECT_CHARS,
     TOPIC_ENV,
     NotifyError,
@@ -95,20 +94,23 @@ def test_bad_notify_values_are_invalid_payloads(payload: dict[str, Any], message
 
 
 @pytest.mark.parametrize(
-    ("env", "expected"),
+    ("env", "expiry", "expected"),
     [
-        ({}, NotifySettings(topic_arn=None, link_expiry_seconds=None)),
-        ({TOPIC_ENV: TOPIC}, NotifySettings(topic_arn=TOPIC, link_expiry_seconds=None)),
-        ({TOPIC_ENV: TOPIC, LINK_EXPIRY_ENV: "60"}, NotifySettings(TOPIC, 60)),
-        ({TOPIC_ENV: TOPIC, LINK_EXPIRY_ENV: "3600"}, NotifySettings(TOPIC, 3600)),
-        ({TOPIC_ENV: TOPIC, LINK_EXPIRY_ENV: "0"}, NotifySettings(TOPIC, None)),
+        ({}, 0, NotifySettings(topic_arn=None, link_expiry_seconds=None)),
+        ({TOPIC_ENV: TOPIC}, 0, NotifySettings(topic_arn=TOPIC, link_expiry_seconds=None)),
+        ({TOPIC_ENV: TOPIC}, 1, NotifySettings(TOPIC, 1)),
+        ({TOPIC_ENV: TOPIC}, 3600, NotifySettings(TOPIC, 3600)),
         # AgentCore sets AWS_REGION; boto3 alone would only read AWS_DEFAULT_REGION.
-        ({TOPIC_ENV: TOPIC, "AWS_REGION": "us-west-2"}, NotifySettings(TOPIC, None, "us-west-2")),
-        ({"AWS_DEFAULT_REGION": "eu-west-1"}, NotifySettings(None, None, "eu-west-1")),
+        (
+            {TOPIC_ENV: TOPIC, "AWS_REGION": "us-west-2"},
+            0,
+            NotifySettings(TOPIC, None, "us-west-2"),
+        ),
+        ({"AWS_DEFAULT_REGION": "eu-west-1"}, 0, NotifySettings(None, None, "eu-west-1")),
     ],
 )
-def test_settings_from_env(env: dict[str, str], expected: NotifySettings) -> None:
-    assert NotifySettings.from_env(env) == expected
+def test_settings_from_env(env: dict[str, str], expiry: int, expected: NotifySettings) -> None:
+    assert NotifySettings.from_env(env, link_expiry_seconds=expiry) == expected
 
 
 @pytest.mark.parametrize(
@@ -116,15 +118,24 @@ def test_settings_from_env(env: dict[str, str], expected: NotifySettings) -> Non
     [
         {TOPIC_ENV: "arn:aws:sqs:us-east-1:123456789012:queue"},
         {TOPIC_ENV: "my-topic"},
-        {LINK_EXPIRY_ENV: "59"},
-        {LINK_EXPIRY_ENV: "3601"},
-        {LINK_EXPIRY_ENV: "1h"},
     ],
 )
 def test_bad_settings_name_the_variable(env: dict[str, str]) -> None:
     with pytest.raises(NotifyError, match=next(iter(env))) as caught:
-        NotifySettings.from_env(env)
+        NotifySettings.from_env(env, link_expiry_seconds=0)
     assert caught.value.code == "bad_notify_setting"
+
+
+def test_links_live_as_long_as_report_url_whatever_the_context_accepts() -> None:
+    """One lifetime, one validation: every value AgentContext accepts reaches notify as is."""
+    from stock_agent.context import AgentContext
+
+    for raw, expected in (("0", None), ("1", 1), ("30", 30), ("3600", 3600)):
+        ctx = AgentContext.from_env({"REPORT_URL_EXPIRES_SECONDS": raw})
+        settings = NotifySettings.from_env({}, link_expiry_seconds=ctx.report_url_expires_seconds)
+        assert settings.link_expiry_seconds == expected, raw
+    with pytest.raises(ValueError, match="REPORT_URL_EXPIRES_SECONDS=3601"):
+        AgentContext.from_env({"REPORT_URL_EXPIRES_SECONDS": "3601"})
 
 
 # -- the message -----------------------------------------------------------------------------
@@ -182,7 +193,9 @@ def test_publish_sends_one_validated_message_and_records_its_id() -> None:
                 },
             },
         )
-        result = after_run(_response(), env={TOPIC_ENV: TOPIC}, clients=(sns, None))
+        result = after_run(
+            _response(), link_expiry_seconds=0, env={TOPIC_ENV: TOPIC}, clients=(sns, None)
+        )
         stub.assert_no_pending_responses()
     assert result["notification"] == {"sent": True, "topic_arn": TOPIC, "message_id": "m-1"}
     assert result["warnings"] == []
@@ -194,7 +207,9 @@ def test_a_refused_publish_is_a_warning_not_a_failed_run() -> None:
         stub.add_client_error(
             "publish", service_error_code="AuthorizationError", http_status_code=403
         )
-        result = after_run(_response(), env={TOPIC_ENV: TOPIC}, clients=(sns, None))
+        result = after_run(
+            _response(), link_expiry_seconds=0, env={TOPIC_ENV: TOPIC}, clients=(sns, None)
+        )
     assert result["notification"] == {"sent": False, "code": "notify_failed"}
     assert result["warnings"] == [
         "notification not sent: SNS refused the message (AuthorizationError)"
@@ -203,13 +218,15 @@ def test_a_refused_publish_is_a_warning_not_a_failed_run() -> None:
 
 
 def test_without_a_topic_the_run_says_so() -> None:
-    result = after_run(_response(), env={}, clients=(_sns(), None))
+    result = after_run(_response(), link_expiry_seconds=0, env={}, clients=(_sns(), None))
     assert result["notification"] == {"sent": False, "code": "notify_not_configured"}
     assert "NOTIFY_TOPIC_ARN is not set" in result["warnings"][0]
 
 
 def test_a_bad_setting_is_reported_without_publishing() -> None:
-    result = after_run(_response(), env={TOPIC_ENV: "nope"}, clients=(_sns(), None))
+    result = after_run(
+        _response(), link_expiry_seconds=0, env={TOPIC_ENV: "nope"}, clients=(_sns(), None)
+    )
     assert result["notification"] == {"sent": False, "code": "bad_notify_setting"}
 
 
@@ -217,12 +234,15 @@ def test_no_region_is_a_warning_not_a_stack_trace(monkeypatch: pytest.MonkeyPatc
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     monkeypatch.delenv("AWS_REGION", raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    result = after_run(_response(), env={TOPIC_ENV: TOPIC})
+    result = after_run(_response(), link_expiry_seconds=0, env={TOPIC_ENV: TOPIC})
     assert result["notification"] == {"sent": False, "code": "notify_failed"}
     assert "NoRegionError" in result["warnings"][0]
 
 
 def test_only_success_responses_are_notified() -> None:
     error_body = {"error": {"code": "no_ticker", "message": "no ticker"}}
-    assert after_run(error_body, env={TOPIC_ENV: TOPIC}, clients=(_sns(), None)) is error_body
+    assert (
+        after_run(error_body, link_expiry_seconds=0, env={TOPIC_ENV: TOPIC}, clients=(_sns(), None))
+        is error_body
+    )
     assert json.dumps(error_body) == '{"error": {"code": "no_ticker", "message": "no ticker"}}'
