@@ -5,8 +5,8 @@ Other engineers' tests read the synthesized templates through
 tests also use :func:`synth_assembly` for the files on disk. The app is
 built exactly as ``app.py`` builds it (``stacks.app_builder.build_app``,
 the feature flags from ``cdk.json``) but **without** the cdk-nag plugin:
-the nag tests run ``app.py`` itself with the plugin on for both stages, and
-:func:`nag_synth_assembly` adds it in-process for other configurations.
+the nag tests run ``app.py`` itself (prod), and :func:`nag_synth_assembly`
+adds the plugin in-process for dev and other configurations.
 
 Synthesizing takes seconds, so results are cached in the process
 (:func:`functools.cache`) and shared by the pytest-xdist workers of one run

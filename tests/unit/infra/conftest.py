@@ -4,8 +4,9 @@
 other engineers' tests through ``tests.support.cdk_synth``).
 ``nag_synth`` has both stages with the cdk-nag plugin on: prod from ``app.py``
 itself, the way ``npx cdk synth`` runs it (cdk.json context in
-``CDK_CONTEXT_JSON``, output folder in ``CDK_OUTDIR``), dev in-process. Both run once per test run,
-whatever the number of pytest-xdist workers (``tests.support.run_cache``).
+``CDK_CONTEXT_JSON``, output folder in ``CDK_OUTDIR``), dev in-process. Each
+runs once per test run, whatever the number of pytest-xdist workers
+(``tests.support.run_cache``).
 """
 
 from __future__ import annotations
