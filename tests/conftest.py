@@ -6,6 +6,8 @@
 * One cache folder per run (``tests.support.run_cache``): expensive results
   such as synthesized templates are computed once and shared by the
   pytest-xdist workers.
+* In a fresh venv, the heavy imports are compiled once before the workers
+  start, instead of by every worker at once (``tests.support.precompile``).
 * ``--snapshot-update``: rewrite the CDK template snapshots under
   ``tests/snapshots/`` instead of comparing against them (``make
   snapshot-update``); review the diff before committing.
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.precompile import compile_heavy_imports
 from tests.support.run_cache import end_run_cache, start_run_cache
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -29,9 +32,12 @@ _RUN_CACHE = pytest.StashKey[Path]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """One cache folder per run, made before pytest-xdist starts its workers."""
+    """One cache folder per run, made before pytest-xdist starts its workers; with
+    workers, the heavy imports compiled once first (``tests.support.precompile``)."""
     if not hasattr(config, "workerinput"):
         config.stash[_RUN_CACHE] = start_run_cache()
+        if config.getoption("numprocesses", None):
+            compile_heavy_imports()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
