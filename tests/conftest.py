@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.precompile import compile_heavy_imports
+from tests.support.precompile import WarmUp, compile_heavy_imports
 from tests.support.run_cache import end_run_cache, start_run_cache
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +29,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 _RUN_CACHE = pytest.StashKey[Path]()
+_WARM_UP = pytest.StashKey[WarmUp]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -37,7 +38,13 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):
         config.stash[_RUN_CACHE] = start_run_cache()
         if config.getoption("numprocesses", None):
-            compile_heavy_imports()
+            config.stash[_WARM_UP] = compile_heavy_imports()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """The warm-up ran before pytest's clock: say how long it took (bench row 8 adds it)."""
+    warm_up = config.stash.get(_WARM_UP, None)
+    return warm_up.header() if warm_up is not None else None
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

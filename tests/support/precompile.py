@@ -16,6 +16,7 @@ import logging
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -51,14 +52,28 @@ def has_bytecode(module: str) -> bool:
     return Path(importlib.util.cache_from_source(spec.origin)).exists()
 
 
-def compile_heavy_imports() -> list[int]:
-    """Import each group whose sentinel lacks bytecode, in parallel; their exit codes.
+@dataclass(frozen=True)
+class WarmUp:
+    """What :func:`compile_heavy_imports` started: one exit code per group, and how long."""
+
+    codes: list[int]
+    seconds: float
+
+    def header(self) -> str | None:
+        """The line pytest prints, so that timings of the run can include this step."""
+        if not self.codes:
+            return None
+        return f"bytecode warm-up: {len(self.codes)} import group(s) in {self.seconds:.1f} s"
+
+
+def compile_heavy_imports() -> WarmUp:
+    """Import each group whose sentinel lacks bytecode, in parallel, and wait for them.
 
     Does nothing when bytecode may not be written (``PYTHONDONTWRITEBYTECODE``).
     A failing import is the workers' to report: it is logged here, not raised.
     """
     if sys.dont_write_bytecode:
-        return []
+        return WarmUp(codes=[], seconds=0.0)
     started = time.monotonic()
     processes = [
         subprocess.Popen(
@@ -71,11 +86,7 @@ def compile_heavy_imports() -> list[int]:
         if not has_bytecode(sentinel)
     ]
     codes = [process.wait(timeout=TIMEOUT_S) for process in processes]
+    warm_up = WarmUp(codes=codes, seconds=time.monotonic() - started)
     if processes:
-        logger.info(
-            "compiled the heavy imports of %d group(s) in %.1f s (exit codes %s)",
-            len(processes),
-            time.monotonic() - started,
-            codes,
-        )
-    return codes
+        logger.info("%s (exit codes %s)", warm_up.header(), codes)
+    return warm_up

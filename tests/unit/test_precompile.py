@@ -26,16 +26,19 @@ def fresh_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 def test_a_cold_group_is_compiled_once_then_left_alone(fresh_module: str) -> None:
     assert not precompile.has_bytecode(fresh_module)
-    assert precompile.compile_heavy_imports() == [0]
+    cold = precompile.compile_heavy_imports()
+    assert cold.codes == [0]
+    assert cold.header() == f"bytecode warm-up: 1 import group(s) in {cold.seconds:.1f} s"
     assert precompile.has_bytecode(fresh_module)
-    assert precompile.compile_heavy_imports() == []  # warm: nothing started
+    warm = precompile.compile_heavy_imports()
+    assert warm.codes == [] and warm.header() is None  # warm: nothing started
 
 
 def test_nothing_is_started_where_bytecode_may_not_be_written(
     fresh_module: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
-    assert precompile.compile_heavy_imports() == []
+    assert precompile.compile_heavy_imports().codes == []
     assert not precompile.has_bytecode(fresh_module)
 
 
@@ -43,7 +46,7 @@ def test_a_failing_import_is_reported_not_raised(
     fresh_module: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(precompile, "IMPORT_GROUPS", (("no_such_module_anywhere",),))
-    assert precompile.compile_heavy_imports() == [1]
+    assert precompile.compile_heavy_imports().codes == [1]
 
 
 def test_every_group_names_importable_modules_and_a_sentinel() -> None:

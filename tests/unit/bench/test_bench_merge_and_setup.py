@@ -63,6 +63,9 @@ def test_pytest_seconds_reads_the_last_summary_line() -> None:
     assert failed_tests(failing) == ["tests/a.py::test_x", "tests/b.py::test_y[dev]"]
     with pytest.raises(RuntimeError, match="no pytest summary"):
         pytest_seconds("make: *** [test] Error 1")
+    # The warm-up before pytest's clock counts (a fresh venv's first run).
+    warmed = "bytecode warm-up: 2 import group(s) in 13.9 s\n" + output
+    assert pytest_seconds(warmed) == (734, 59.58)
 
 
 def test_clean_env_hides_uv_and_points_every_cache_into_the_scratch_folder(
