@@ -1,5 +1,5 @@
-"""cfn-lint over every template ``app.py`` synthesizes, both stages, and prod with the
-watchlist schedule on: zero errors.
+"""cfn-lint over every template of both stages (cdk-nag on; prod from ``app.py`` itself)
+and of prod with the watchlist schedule on: zero errors.
 
 One cfn-lint process lints all of them (loading its rules once).
 Warnings are not failures; the ones seen today are W3005 "DependsOn already
