@@ -353,6 +353,7 @@ def write_answer(
     use_model: bool,
     max_tokens: int,
     deadline: float | None,
+    reasoning_effort: str | None = None,
 ) -> AnswerOutcome:
     """The answer: one model call at most, number-checked, else the deterministic answer.
 
@@ -366,7 +367,10 @@ def write_answer(
         return AnswerOutcome(text=fallback, source="deterministic")
     try:
         result = model.chat(
-            answer_messages(prompt, facts), max_tokens=max_tokens, deadline=deadline
+            answer_messages(prompt, facts),
+            max_tokens=max_tokens,
+            deadline=deadline,
+            reasoning_effort=reasoning_effort,
         )
     except ModelError as err:
         reason = f"model unavailable for the answer ({err.code}): {err.message}"

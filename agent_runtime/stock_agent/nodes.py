@@ -444,6 +444,7 @@ def comparison_report(state: AgentState, runtime: Runtime[RunContext]) -> Update
             deadline=state["deadline"],
             generated_at=deps.clock(),
             request_id=state["request_id"],
+            reasoning_effort=settings.reasoning_effort_narrative,
         )
     except AgentError as err:
         _stage(runtime, "comparison_report", status="failed", error=_error(err))
@@ -482,6 +483,7 @@ def answer_question(state: AgentState, runtime: Runtime[RunContext]) -> Update:
         use_model=deps.model_configured,
         max_tokens=settings.model_max_tokens,
         deadline=state["deadline"],
+        reasoning_effort=settings.reasoning_effort_narrative,
     )
     _stage(runtime, "answer_question", status="done", tickers=list(targets), source=outcome.source)
     return {

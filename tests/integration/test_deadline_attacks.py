@@ -212,6 +212,35 @@ def test_reasoning_effort_is_configurable(tmp_path: Path, vllm: FakeVLLM) -> Non
     assert [r["reasoning_effort"] for r in vllm.chat_requests[:2]] == ["medium", "high"]
 
 
+def test_comparison_and_answer_calls_send_the_narrative_effort(
+    tmp_path: Path, vllm: FakeVLLM
+) -> None:
+    """Every written text (ticker narratives, the comparison, a follow-up answer) is a
+    narrative call: each carries REASONING_EFFORT_NARRATIVE on the wire."""
+    from stock_agent.prompts import ANSWER_SYSTEM_PROMPT, NARRATIVE_SYSTEM_PROMPT
+    from stock_agent.reports.comparison import COMPARISON_SYSTEM_PROMPT
+
+    session = {"session_id": "effort-" + "0" * 32}
+    with serve(
+        tmp_path,
+        model_provider="openai",
+        openai_base_url=vllm.url,
+        reasoning_effort_narrative="high",
+    ) as server:
+        compared = post(server, {"prompt": "Compare AAPL and MSFT", **session})
+        assert compared.status == 200, compared.body[:300]
+        answered = post(server, {"prompt": "What is the beta of AAPL?", **session})
+        assert answered.status == 200, answered.body[:300]
+        assert answered.json()["intent"] == "question"
+    by_prompt: dict[str, list[str]] = {}
+    for request in vllm.chat_requests:
+        system = request["messages"][0]["content"]
+        by_prompt.setdefault(system, []).append(request["reasoning_effort"])
+    assert by_prompt[NARRATIVE_SYSTEM_PROMPT] == ["high", "high"]
+    assert by_prompt[COMPARISON_SYSTEM_PROMPT] == ["high"]
+    assert by_prompt[ANSWER_SYSTEM_PROMPT] == ["high"]
+
+
 @pytest.mark.parametrize("name", ["REASONING_EFFORT_LOOKUP", "REASONING_EFFORT_NARRATIVE"])
 @pytest.mark.parametrize("value", ["extreme", "none", "1"])
 def test_a_bad_reasoning_effort_is_a_config_error_naming_it(name: str, value: str) -> None:

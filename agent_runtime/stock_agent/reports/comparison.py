@@ -387,6 +387,7 @@ def _write_narrative(
     use_model: bool,
     max_tokens: int,
     deadline: float | None,
+    reasoning_effort: str | None = None,
 ) -> tuple[str, str, dict[str, Any]]:
     """``(text, source, usage)``: the model's checked text (one call) or the deterministic one."""
     fallback = deterministic_comparison(records, leads)
@@ -400,7 +401,9 @@ def _write_narrative(
         {"role": "user", "content": json.dumps(facts, ensure_ascii=False, separators=(",", ":"))},
     ]
     try:
-        result = model.chat(messages, max_tokens=max_tokens, deadline=deadline)
+        result = model.chat(
+            messages, max_tokens=max_tokens, deadline=deadline, reasoning_effort=reasoning_effort
+        )
     except ModelError as err:
         reason = f"model unavailable for the comparison ({err.code}): {err.message}"
         return fallback, "deterministic", {"model_calls": 1, "unavailable_reason": reason}
@@ -430,11 +433,18 @@ def generate_comparison_report(
     deadline: float | None,
     generated_at: datetime,
     request_id: str,
+    reasoning_effort: str | None = None,
 ) -> ComparisonOutcome:
     """Render and store the comparison of ``records`` (2 or more) under a fresh dated key."""
     leads = leaders(records)
     text, source, usage = _write_narrative(
-        records, leads, model=model, use_model=use_model, max_tokens=max_tokens, deadline=deadline
+        records,
+        leads,
+        model=model,
+        use_model=use_model,
+        max_tokens=max_tokens,
+        deadline=deadline,
+        reasoning_effort=reasoning_effort,
     )
     source_line = (
         "Source: written by the language model from the table above (number-checked)."
