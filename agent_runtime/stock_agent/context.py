@@ -29,7 +29,7 @@ MODEL_COLD_START_WAIT_SECONDS  wait for a scaled-to-zero endpoint (default 120)
 MODEL_MAX_TOKENS               completion budget of one call (default 1024)
 REASONING_EFFORT_LOOKUP        gpt-oss reasoning effort of the ticker lookup
                                (``low`` default | ``medium`` | ``high``)
-REASONING_EFFORT_NARRATIVE     reasoning effort of the narrative (``medium``)
+REASONING_EFFORT_NARRATIVE     reasoning effort of narratives, comparisons, answers (``medium``)
 MAX_CONCURRENT_REQUESTS        requests the server works on at once (default 32)
 MAX_QUEUED_REQUESTS            requests that may wait for a turn (default 64)
 MEMORY_BACKEND                 session store: ``memory`` (default) | ``sqlite`` | ``agentcore``
