@@ -19,7 +19,7 @@ PROMPT ?= Analyze SIM_STOCK for investment purposes
 PYTEST_ARGS ?=
 # pytest-xdist workers: one per core, plus one that runs while the others wait on
 # sockets, deadlines and subprocesses (2 cores: 3 workers took the suite from about
-# 134-154 s to 123-126 s here; bench row 8d).
+# 134-154 s to 123-126 s here; docs/decisions.md).
 WORKERS ?= $(shell $(PYTHON) -c "import os; print(len(os.sched_getaffinity(0)) + 1)")
 # Set PIP=pip to install with pip instead of uv.
 PIP ?=

@@ -42,7 +42,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
-    """The warm-up ran before pytest's clock: say how long it took (bench row 8 adds it)."""
+    """The warm-up ran before pytest's clock: say how long it took, so that a timing of
+    the run (the setup benchmark) can add it."""
     warm_up = config.stash.get(_WARM_UP, None)
     return warm_up.header() if warm_up is not None else None
 

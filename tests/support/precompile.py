@@ -24,23 +24,25 @@ logger = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Two halves of about equal compile cost: the CDK app (aws-cdk-lib's modules are
-# most of it) and the agent with the test-side libraries.
-IMPORT_GROUPS: tuple[tuple[str, ...], ...] = (
-    ("stacks.app_builder",),
+# most of it) and the agent with the test-side libraries. Each group names first the
+# module whose cached bytecode shows that the group was compiled.
+IMPORT_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("aws_cdk", ("stacks.app_builder",)),
     (
-        "stock_agent.entrypoint",
-        "stock_agent.agent",
-        "eval.runner",
-        "hypothesis",
         "pypdf",
-        "moto",
-        "boto3",
-        "pandas",
-        "yfinance",
+        (
+            "stock_agent.entrypoint",
+            "stock_agent.agent",
+            "eval.runner",
+            "hypothesis",
+            "pypdf",
+            "moto",
+            "boto3",
+            "pandas",
+            "yfinance",
+        ),
     ),
 )
-# A module per group whose cached bytecode shows that the group was compiled.
-SENTINELS = ("aws_cdk", "pypdf")
 TIMEOUT_S = 300.0
 
 
@@ -77,12 +79,12 @@ def compile_heavy_imports() -> WarmUp:
     started = time.monotonic()
     processes = [
         subprocess.Popen(
-            [sys.executable, "-c", "import " + ", ".join(group)],
+            [sys.executable, "-c", "import " + ", ".join(modules)],
             cwd=REPO_ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for group, sentinel in zip(IMPORT_GROUPS, SENTINELS, strict=True)
+        for sentinel, modules in IMPORT_GROUPS
         if not has_bytecode(sentinel)
     ]
     codes = [process.wait(timeout=TIMEOUT_S) for process in processes]

@@ -19,8 +19,7 @@ def fresh_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
     monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
     monkeypatch.setattr(sys, "dont_write_bytecode", False)
-    monkeypatch.setattr(precompile, "IMPORT_GROUPS", ((name,),))
-    monkeypatch.setattr(precompile, "SENTINELS", (name,))
+    monkeypatch.setattr(precompile, "IMPORT_GROUPS", ((name, (name,)),))
     return name
 
 
@@ -45,7 +44,9 @@ def test_nothing_is_started_where_bytecode_may_not_be_written(
 def test_a_failing_import_is_reported_not_raised(
     fresh_module: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(precompile, "IMPORT_GROUPS", (("no_such_module_anywhere",),))
+    monkeypatch.setattr(
+        precompile, "IMPORT_GROUPS", ((fresh_module, ("no_such_module_anywhere",)),)
+    )
     assert precompile.compile_heavy_imports().codes == [1]
 
 
@@ -53,9 +54,6 @@ def test_every_group_names_importable_modules_and_a_sentinel() -> None:
     """A renamed module would silently turn the warm-up into a no-op."""
     import importlib.util
 
-    assert len(precompile.IMPORT_GROUPS) == len(precompile.SENTINELS)
-    for group in precompile.IMPORT_GROUPS:
-        for module in group:
+    for sentinel, modules in precompile.IMPORT_GROUPS:
+        for module in (sentinel, *modules):
             assert importlib.util.find_spec(module) is not None, module
-    for sentinel in precompile.SENTINELS:
-        assert importlib.util.find_spec(sentinel) is not None, sentinel
