@@ -86,13 +86,13 @@ TARGETS: tuple[Target, ...] = (
         ("tests/unit/agent/test_limit_edges.py", "tests/unit/agent/test_formatting.py"),
     ),
     Target(
-        "narrative",
-        "narrative.py",
+        "answering.narrative",
+        "answering/narrative.py",
         ("tests/unit/agent/test_limit_edges.py", "tests/unit/agent/test_narrative.py"),
     ),
     Target(
-        "parsing",
-        "parsing.py",
+        "understanding.parsing",
+        "understanding/parsing.py",
         ("tests/unit/agent/test_limit_edges.py", "tests/unit/agent/test_parsing.py"),
     ),
     Target(
@@ -174,7 +174,7 @@ EQUIVALENT: dict[str, str] = {
         "Callers pass only text that holds digits, or `n/a` (which both versions reject), so "
         "the guard's second half never decides."
     ),
-    "narrative:199:36:>= -> >": (
+    "answering.narrative:199:36:>= -> >": (
         "`time.monotonic() >= deadline` against `>`: they differ only when the clock reads "
         "the deadline to the nanosecond, which no test can arrange; either way the next "
         "check stops. Not killable rather than strictly equivalent."

@@ -256,11 +256,11 @@ class AgentBench:
         return statistics.median(pings), statistics.median(firsts)
 
     def _import_entrypoint_s(self) -> float:
-        """Seconds a fresh interpreter spends importing ``stock_agent.entrypoint``."""
+        """Seconds a fresh interpreter spends importing ``stock_agent.server.entrypoint``."""
         import subprocess
 
         code = (
-            "import time; t = time.perf_counter(); import stock_agent.entrypoint; "
+            "import time; t = time.perf_counter(); import stock_agent.server.entrypoint; "
             "print(time.perf_counter() - t)"
         )
         done = subprocess.run(
@@ -326,7 +326,7 @@ class AgentBench:
         from stock_agent.context import AgentContext
         from stock_agent.market_data import get_provider
         from stock_agent.models.openai import OpenAIModelClient
-        from stock_agent.storage import LocalReportStore
+        from stock_agent.reports.storage import LocalReportStore
         from stock_agent.tools import ToolSession, build_tools
 
         from .react_baseline import run_react, scripted_react_model

@@ -62,7 +62,7 @@ class _Clock:
 def _timed_saver(clock: _Clock) -> Any:
     """A GuardedSaver on InMemorySaver that adds up the time spent in the checkpointer."""
     from langgraph.checkpoint.memory import InMemorySaver
-    from stock_agent.memory import GuardedSaver
+    from stock_agent.memory.checkpoints import GuardedSaver
 
     class Timed(GuardedSaver):
         def _time(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -91,7 +91,7 @@ def _timed_saver(clock: _Clock) -> Any:
 def row10(*, runs: int) -> list[Row]:
     from stock_agent.agent import Dependencies, StockAgent
     from stock_agent.context import AgentContext
-    from stock_agent.memory import thread_config
+    from stock_agent.memory.checkpoints import thread_config
 
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="bench-row10-") as reports:

@@ -22,7 +22,7 @@ or non-object body, or a stream of server-sent events. It does not trust
 the server: ``--timeout`` is a total, the answer is capped at
 ``--max-bytes``, a stream that ends before its result event exits 1 naming
 what is missing, and everything the server sent is printed through
-:func:`stock_agent.invoke_http.terminal_safe` (no escape sequence reaches
+:func:`stock_agent.client.invoke_http.terminal_safe` (no escape sequence reaches
 the terminal).
 """
 
@@ -38,11 +38,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from .client.invoke_http import DEFAULT_MAX_RESPONSE_BYTES, InvokeFailure, post_json, terminal_safe
 from .context import MODEL_PROVIDERS, AgentContext, ConfigError
 from .contract import SECTION_TITLES
-from .customize_cli import register as register_customization
+from .customize.cli import register as register_customization
 from .errors import AgentError
-from .invoke_http import DEFAULT_MAX_RESPONSE_BYTES, InvokeFailure, post_json, terminal_safe
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     invoke.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     # Listed for --help only: main() hands everything after "eval" to the harness.
     sub.add_parser("eval", help="run the evaluation golden set (see python -m eval --help)")
-    register_customization(sub)  # dataset build, train (stock_agent.customize_cli)
+    register_customization(sub)  # dataset build, train (stock_agent.customize.cli)
     return parser
 
 
@@ -220,7 +220,7 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_chat(args: argparse.Namespace, out: TextIO) -> int:
     from .agent import StockAgent
-    from .chat import new_session_id, run_chat, terminal_lines
+    from .client.chat import new_session_id, run_chat, terminal_lines
     from .contract import validate_payload
 
     ctx = _context(args)
@@ -249,9 +249,9 @@ def cmd_chat(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
-    from . import render_pool
-    from .entrypoint import create_app, serve
-    from .http_guard import GuardSettings
+    from .reports import render_pool
+    from .server.entrypoint import create_app, serve
+    from .server.http_guard import GuardSettings
 
     if not 0 < args.port < 65536:
         raise CliError(f"--port {args.port} is not a TCP port", exit_code=2)
@@ -534,7 +534,7 @@ def cmd_invoke(args: argparse.Namespace, out: TextIO) -> int:
         )
     saved: list[str] = []
     if args.download:
-        from .downloads import DownloadError, save_reports
+        from .client.downloads import DownloadError, save_reports
 
         try:
             saved = save_reports(body, content_type=content_type, folder=args.download)
@@ -578,7 +578,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         if arguments[:1] == ["eval"]:
             return cmd_eval(arguments[1:], stdout)
         args = build_parser().parse_args(arguments)
-        from .logging_setup import configure_logging
+        from .observability.logging_setup import configure_logging
 
         # Serving logs at the configured level; one-shot commands only say what went wrong.
         level = args.log_level or ("INFO" if args.command == "serve" else "WARNING")

@@ -67,7 +67,7 @@ class InvocationRequest:
     session_id: str | None = None
     stream: bool = False
     ignored_keys: tuple[str, ...] = ()
-    # Publish one SNS message about the run (stock_agent.notify); not with stream.
+    # Publish one SNS message about the run (stock_agent.server.notify); not with stream.
     notify: bool = False
     include_history: bool = False
 

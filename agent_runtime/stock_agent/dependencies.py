@@ -11,12 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from . import storage
 from .context import AgentContext
 from .market_data import SIMULATED_UNIVERSE, MarketDataProvider, get_provider, known_symbols
 from .models.client import build_model_client
 from .models.types import ModelClient
-from .name_resolution import NameLookup, name_lookup_for
+from .reports import storage
+from .understanding.names import NameLookup, name_lookup_for
 
 
 def _universe_names() -> dict[str, str]:

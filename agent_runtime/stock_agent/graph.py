@@ -25,8 +25,8 @@ from langgraph.graph.state import CompiledStateGraph
 
 from . import nodes
 from .dependencies import RunContext
+from .observability.tracing import TracedStateGraph
 from .state import AgentState
-from .tracing import TracedStateGraph
 
 AgentGraph = CompiledStateGraph[AgentState, RunContext, AgentState, AgentState]
 

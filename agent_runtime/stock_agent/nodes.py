@@ -25,21 +25,33 @@ from typing import Any, TypeVar
 
 from langgraph.runtime import Runtime
 
-from . import contract, deadline, run_records
-from .conversation import Question, Understanding, understand, write_answer
+from . import contract, deadline
+from .answering.conversation import Question, Understanding, understand, write_answer
+from .answering.narrative import NarrativeOutcome, write_narrative
+from .customize import run_records
 from .dependencies import Dependencies, RunContext
 from .errors import AgentError, internal_error
+from .memory.session import (
+    SessionMemory,
+    SessionRecord,
+    last_tickers,
+    remember_turn,
+    session_records,
+)
 from .models.types import ModelError
 from .models.warmup import lookup_error, wake_model
-from .name_resolution import resolve_names
-from .narrative import NarrativeOutcome, write_narrative
-from .parsing import ParsedRequest, no_ticker_error, parse_request, tickers_from_candidates
 from .prompts import TICKER_TOOL, ticker_candidates, ticker_messages
 from .records import Narrative
 from .reports.comparison import generate_comparison_report
-from .session import SessionMemory, SessionRecord, last_tickers, remember_turn, session_records
 from .state import AgentState, TickerFailure
 from .tools import analyze_stock_performance, gather_stock_data, generate_stock_report
+from .understanding.names import resolve_names
+from .understanding.parsing import (
+    ParsedRequest,
+    no_ticker_error,
+    parse_request,
+    tickers_from_candidates,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -391,7 +403,7 @@ def report_generation_agent(state: AgentState, runtime: Runtime[RunContext]) -> 
             generated_at=generated_at,
             request_id=state["request_id"],
         )
-        # The run record next to the PDF (best effort; see stock_agent.run_records).
+        # The run record next to the PDF (best effort; see stock_agent.customize.run_records).
         run_records.store_run_record(
             ctx=runtime.context.settings, store=deps.store, state=state, symbol=symbol,
             report=ref, extra_timings_ms={"report_generation": _elapsed_ms(started)},

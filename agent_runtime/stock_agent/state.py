@@ -18,9 +18,9 @@ import operator
 from datetime import datetime
 from typing import Annotated, Any, TypedDict
 
-from .narrative import NarrativeTrace
+from .answering.narrative import NarrativeTrace
+from .memory.session import SessionMemory
 from .records import Narrative, ReportRef, StockAnalysis, StockSnapshot
-from .session import SessionMemory
 
 
 def merge_dicts(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:

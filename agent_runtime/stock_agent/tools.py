@@ -24,12 +24,13 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool
 
 from . import analysis as analysis_mod
-from . import formatting, render_pool, storage
+from . import formatting
+from .answering.narrative import allowed_figures, check_narrative
 from .errors import AgentError
 from .market_data import MarketDataError, MarketDataProvider, UnknownTickerError
-from .narrative import allowed_figures, check_narrative
 from .prompts import narrative_payload
 from .records import Narrative, ReportRef, StockAnalysis, StockSnapshot, to_jsonable
+from .reports import render_pool, storage
 
 logger = logging.getLogger(__name__)
 

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stock_agent import storage
 from stock_agent.context import AgentContext, ConfigError
 from stock_agent.deadline import DEADLINE_MARGIN_S
 from stock_agent.models.openai import OpenAIModelClient
 from stock_agent.models.sagemaker import SageMakerModelClient, is_wake_probe
 from stock_agent.models.types import ModelError
 from stock_agent.models.wire import assemble_stream
+from stock_agent.reports import storage
 
 from tests.integration.conftest import free_port
 from tests.support.fake_sagemaker_runtime import FakeSageMakerRuntime

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from stock_agent.cli import main
 from stock_agent.context import AgentContext
-from stock_agent.entrypoint import create_app
+from stock_agent.server.entrypoint import create_app
 
 from tests.integration.conftest import serve_app_in_thread
 

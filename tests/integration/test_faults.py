@@ -1,6 +1,6 @@
 """Faults under the agent, asserted end-to-end through its real HTTP stack.
 
-Every test builds the real app (``stock_agent.entrypoint.create_app``) around
+Every test builds the real app (``stock_agent.server.entrypoint.create_app``) around
 a :class:`~stock_agent.graph.StockAgent` whose dependencies point at loopback
 servers, serves it with uvicorn on 127.0.0.1, and POSTs to ``/invocations``:
 
@@ -41,12 +41,12 @@ from botocore.awsrequest import AWSResponse
 from pypdf import PdfReader
 from stock_agent.agent import Dependencies, StockAgent
 from stock_agent.context import AgentContext
-from stock_agent.entrypoint import create_app
 from stock_agent.market_data import MarketDataError, get_provider
 from stock_agent.models.openai import OpenAIModelClient
 from stock_agent.models.sagemaker import SageMakerModelClient
 from stock_agent.records import StockSnapshot
-from stock_agent.storage import S3ReportStore, build_report_store
+from stock_agent.reports.storage import S3ReportStore, build_report_store
+from stock_agent.server.entrypoint import create_app
 
 from tests.support.fake_sagemaker_runtime import FakeSageMakerRuntime
 from tests.support.fake_vllm import FakeVLLM, chat_completion, error_body

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from stock_agent.agent import StockAgent
 from stock_agent.context import AgentContext
+from stock_agent.customize.run_records import SCHEMA, hash_actor, parse_run_record
 from stock_agent.dependencies import Dependencies
 from stock_agent.records import ReportRef
-from stock_agent.run_records import SCHEMA, hash_actor, parse_run_record
-from stock_agent.storage import LocalReportStore, S3ReportStore, StorageError
+from stock_agent.reports.storage import LocalReportStore, S3ReportStore, StorageError
 
 from tests.integration.test_agent_with_model import faithful
 from tests.support.fake_vllm import FakeVLLM, chat_completion
@@ -143,7 +143,7 @@ def test_a_failed_run_record_never_fails_the_report(
 ) -> None:
     ctx = AgentContext.from_env({}, reports_dir=str(tmp_path / "reports"))
     store = _RecordsFail(root=tmp_path / "reports")
-    with caplog.at_level(logging.WARNING, logger="stock_agent.run_records"):
+    with caplog.at_level(logging.WARNING, logger="stock_agent.customize.run_records"):
         response = _agent(ctx, store=store).invoke("Analyze SIM_STOCK", request_id="rr-4")
     assert response["results"][0]["report"]["bytes"] > 0
     assert not list((tmp_path / "reports").rglob("*.json"))

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
-from stock_agent.storage import (
+from stock_agent.reports.storage import (
     S3ReportStore,
     StorageError,
     build_report_key,

@@ -19,17 +19,17 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import pytest
 from pypdf import PdfReader
-from stock_agent import formatting, storage
+from stock_agent import formatting
 from stock_agent.agent import Dependencies, StockAgent
 from stock_agent.analysis import analyze
+from stock_agent.answering.narrative import check_narrative
 from stock_agent.context import AgentContext
 from stock_agent.market_data import get_provider
+from stock_agent.memory.session import SessionRecord
 from stock_agent.models.types import ChatResult, ModelError, Usage
-from stock_agent.narrative import check_narrative
 from stock_agent.records import Narrative, ReportRef
-from stock_agent.reports import comparison
+from stock_agent.reports import comparison, storage
 from stock_agent.reports.pdf import DISCLAIMER
-from stock_agent.session import SessionRecord
 
 from tests.support.moto_s3 import moto_s3_server, s3_client
 

@@ -14,8 +14,7 @@ import pytest
 from stock_agent import formatting
 from stock_agent.agent import StockAgent
 from stock_agent.analysis import analyze
-from stock_agent.context import AgentContext
-from stock_agent.conversation import (
+from stock_agent.answering.conversation import (
     Question,
     allowed_answer_figures,
     answer_facts,
@@ -23,13 +22,12 @@ from stock_agent.conversation import (
     parse_question,
     understand,
 )
+from stock_agent.answering.narrative import check_narrative
+from stock_agent.context import AgentContext
 from stock_agent.errors import AgentError
 from stock_agent.market_data import get_provider
-from stock_agent.memory import thread_config
-from stock_agent.narrative import check_narrative
-from stock_agent.parsing import parse_request
-from stock_agent.records import Narrative, ReportRef
-from stock_agent.session import (
+from stock_agent.memory.checkpoints import thread_config
+from stock_agent.memory.session import (
     SessionRecord,
     last_tickers,
     pack_record,
@@ -37,6 +35,8 @@ from stock_agent.session import (
     session_records,
     unpack_record,
 )
+from stock_agent.records import Narrative, ReportRef
+from stock_agent.understanding.parsing import parse_request
 
 AS_OF = date(2026, 11, 30)
 
@@ -55,7 +55,7 @@ def _record(symbol: str) -> SessionRecord:
 def _route(prompt: str, *, remembered: tuple[str, ...] = (), last: tuple[str, ...] = ()) -> str:
     parsed = parse_request(prompt, known_symbols={"AAPL", "MSFT", "NVDA", "KO"})
     from stock_agent.dependencies import Dependencies
-    from stock_agent.name_resolution import resolve_names
+    from stock_agent.understanding.names import resolve_names
 
     named = [
         *parsed.tickers,
@@ -301,7 +301,7 @@ class _Scripted:
 def test_a_model_answer_is_one_call_and_number_checked(
     answer: str, source: str, degraded: bool
 ) -> None:
-    from stock_agent.conversation import write_answer
+    from stock_agent.answering.conversation import write_answer
     from stock_agent.models.types import ModelError
 
     records = {"AAPL": _record("AAPL")}

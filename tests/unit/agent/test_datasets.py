@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stock_agent.datasets import DatasetError, build_datasets, split_tickers
-from stock_agent.run_records import MAX_RECORD_BYTES
+from stock_agent.customize.datasets import DatasetError, build_datasets, split_tickers
+from stock_agent.customize.run_records import MAX_RECORD_BYTES
 
 from training.smoke import make_run_record, write_record
 

@@ -16,7 +16,6 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 from pypdf import PdfReader
-from stock_agent import storage
 from stock_agent.agent import Dependencies, StockAgent
 from stock_agent.analysis import analyze
 from stock_agent.context import AgentContext
@@ -24,6 +23,7 @@ from stock_agent.errors import AgentError
 from stock_agent.formatting import key_figures
 from stock_agent.market_data import get_provider
 from stock_agent.records import to_jsonable
+from stock_agent.reports import storage
 
 from tests.support.moto_s3 import moto_s3_server, s3_client
 

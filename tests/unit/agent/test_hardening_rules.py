@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from stock_agent.client.invoke_http import terminal_safe
 from stock_agent.context import AgentContext, ConfigError
 from stock_agent.contract import validate_payload
 from stock_agent.deadline import (
@@ -21,13 +22,12 @@ from stock_agent.deadline import (
     request_deadline,
 )
 from stock_agent.errors import AgentError
-from stock_agent.http_guard import _hostname, declared_length
-from stock_agent.invoke_http import terminal_safe
-from stock_agent.limits import Admission, AdmissionLimits
 from stock_agent.models.types import ModelError
 from stock_agent.models.wire import build_chat_body
-from stock_agent.parsing import no_ticker_error, parse_request
-from stock_agent.storage import remove_stale_temp_files
+from stock_agent.reports.storage import remove_stale_temp_files
+from stock_agent.server.http_guard import _hostname, declared_length
+from stock_agent.server.limits import Admission, AdmissionLimits
+from stock_agent.understanding.parsing import no_ticker_error, parse_request
 
 MESSAGES = [{"role": "user", "content": "x"}]
 

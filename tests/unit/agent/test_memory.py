@@ -23,7 +23,7 @@ from langgraph_checkpoint_aws.checkpoint.agentcore.helpers import BedrockAgentCo
 from stock_agent.agent import StockAgent
 from stock_agent.context import AgentContext, ConfigError
 from stock_agent.errors import AgentError
-from stock_agent.memory import (
+from stock_agent.memory.checkpoints import (
     GuardedSaver,
     build_checkpointer,
     resolve_actor,

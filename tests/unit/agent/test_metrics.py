@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stock_agent import metrics
 from stock_agent.agent import Dependencies, StockAgent
 from stock_agent.context import AgentContext
 from stock_agent.errors import AgentError
+from stock_agent.observability import metrics
 from stock_agent.records import ReportRef
-from stock_agent.storage import StorageError
+from stock_agent.reports.storage import StorageError
 
 from stacks import metric_contract as ops_config
 

@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from stock_agent.errors import AgentError
 from stock_agent.models.tracing import MAX_CONTENT_CHARS, TracedModelClient
 from stock_agent.models.types import ChatResult, ModelError, ToolCall, Usage
-from stock_agent.tracing import traced_node
+from stock_agent.observability.tracing import traced_node
 
 _EXPORTER = InMemorySpanExporter()
 

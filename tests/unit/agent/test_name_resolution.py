@@ -16,7 +16,7 @@ import pytest
 from stock_agent.context import AgentContext
 from stock_agent.dependencies import Dependencies
 from stock_agent.market_data import SIMULATED_UNIVERSE
-from stock_agent.name_resolution import (
+from stock_agent.understanding.names import (
     MAX_SEARCHES,
     SearchNames,
     UniverseNames,

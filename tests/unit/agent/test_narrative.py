@@ -16,8 +16,7 @@ from datetime import date
 import pytest
 from stock_agent import formatting
 from stock_agent.analysis import analyze
-from stock_agent.models.openai import OpenAIModelClient
-from stock_agent.narrative import (
+from stock_agent.answering.narrative import (
     MAX_NARRATIVE_CHARS,
     _public_reason,
     allowed_figures,
@@ -25,6 +24,7 @@ from stock_agent.narrative import (
     deterministic_narrative,
     write_narrative,
 )
+from stock_agent.models.openai import OpenAIModelClient
 from stock_agent.prompts import NARRATIVE_SYSTEM_PROMPT, narrative_payload
 from stock_agent.records import StockAnalysis, StockSnapshot
 

@@ -16,7 +16,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from stock_agent.contract import validate_payload
 from stock_agent.errors import AgentError
-from stock_agent.notify import (
+from stock_agent.server.notify import (
     MAX_SUBJECT_CHARS,
     TOPIC_ENV,
     NotifyError,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from stock_agent.errors import AgentError
-from stock_agent.parsing import (
+from stock_agent.understanding.parsing import (
     STOPWORDS,
     canonical_ticker,
     no_ticker_error,

@@ -17,11 +17,11 @@ from typing import Any
 import psutil
 import pytest
 from pypdf import PdfReader
-from stock_agent import render_pool
 from stock_agent.analysis import analyze
 from stock_agent.market_data import SimulatedProvider
 from stock_agent.records import Narrative
 from stock_agent.reports import pdf as report_pdf
+from stock_agent.reports import render_pool
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +83,7 @@ def test_a_killed_worker_loses_no_report_and_the_pool_is_replaced(
     assert broken is not None
     with pytest.raises(Exception, match="terminated abruptly"):
         broken.submit(os._exit, 1).result(timeout=30)
-    with caplog.at_level(logging.WARNING, logger="stock_agent.render_pool"):
+    with caplog.at_level(logging.WARNING, logger="stock_agent.reports.render_pool"):
         assert render_pool.render_report(**ARGS) == expected_pdf
     assert "render pool broken" in caplog.text and "rendering in-process" in caplog.text
     assert render_pool.is_running() and render_pool._pool is not broken
@@ -108,7 +108,7 @@ def test_the_pool_is_replaced_at_most_max_restarts_times(
     assert render_pool.render_report(**ARGS) == expected_pdf
     assert render_pool.is_running()  # restart 1 of 1
     break_pool()
-    with caplog.at_level(logging.ERROR, logger="stock_agent.render_pool"):
+    with caplog.at_level(logging.ERROR, logger="stock_agent.reports.render_pool"):
         assert render_pool.render_report(**ARGS) == expected_pdf
     assert not render_pool.is_running()
     assert "rendering in-process from now on" in caplog.text
@@ -170,7 +170,7 @@ def test_a_pool_that_cannot_start_degrades_to_in_process(
         raise OSError("fork: resource temporarily unavailable")
 
     monkeypatch.setattr(render_pool, "_new_pool", no_processes)
-    with caplog.at_level(logging.WARNING, logger="stock_agent.render_pool"):
+    with caplog.at_level(logging.WARNING, logger="stock_agent.reports.render_pool"):
         assert not render_pool.start(2, wait=True)
     assert not render_pool.is_running()
     assert "no render pool" in caplog.text and "resource temporarily unavailable" in caplog.text

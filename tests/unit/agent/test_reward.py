@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 from stock_agent import formatting
 from stock_agent.analysis import analyze
-from stock_agent.market_data import get_provider
-from stock_agent.narrative import MAX_NARRATIVE_CHARS, allowed_figures, deterministic_narrative
-from stock_agent.prompts import narrative_payload
-from stock_agent.reward import (
+from stock_agent.answering.narrative import (
+    MAX_NARRATIVE_CHARS,
+    allowed_figures,
+    deterministic_narrative,
+)
+from stock_agent.customize.reward import (
     MAX_WORDS,
     MIN_FIGURES,
     MIN_WORDS,
@@ -28,6 +30,8 @@ from stock_agent.reward import (
     reward,
     score,
 )
+from stock_agent.market_data import get_provider
+from stock_agent.prompts import narrative_payload
 
 AS_OF = date(2025, 9, 4)
 OPPOSITE_TREND = {"uptrend": "downtrend", "downtrend": "uptrend", "sideways": "uptrend"}

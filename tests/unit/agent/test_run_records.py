@@ -6,15 +6,15 @@ import json
 from typing import Any
 
 import pytest
-from stock_agent import storage
 from stock_agent.context import AgentContext, ConfigError
-from stock_agent.run_records import (
+from stock_agent.customize.run_records import (
     SCHEMA,
     RunRecordError,
     hash_actor,
     model_description,
     parse_run_record,
 )
+from stock_agent.reports import storage
 
 
 def _good() -> dict[str, Any]:

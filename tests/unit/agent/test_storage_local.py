@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 from stock_agent.context import AgentContext
-from stock_agent.storage import (
+from stock_agent.reports.storage import (
     LocalReportStore,
     S3ReportStore,
     StorageError,

@@ -22,7 +22,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 from stock_agent import cli
-from stock_agent.training_job import (
+from stock_agent.customize.training_job import (
     PLACEHOLDER_ROLE,
     PLANS,
     TrainingJobError,
@@ -133,7 +133,7 @@ def test_bundle_is_deterministic_and_carries_code_reward_and_pins() -> None:
         names = set(tar.getnames())
         requirements = tar.extractfile("requirements.txt").read().decode()  # type: ignore[union-attr]
     assert {"run_training.py", "training/run.py", "training/configs/grpo.json",
-            "stock_agent/reward.py", "requirements.txt"} <= names  # fmt: skip
+            "stock_agent/customize/reward.py", "requirements.txt"} <= names  # fmt: skip
     assert not any("__pycache__" in n for n in names)
     pins = [line for line in requirements.splitlines() if line and not line.startswith("#")]
     assert "trl==1.16.0" in pins and not any(p.startswith("torch") for p in pins)

@@ -74,8 +74,9 @@ def cmd_dataset_build(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _repo_root() -> Path:
-    """The checkout this package runs from (training/ sits beside agent_runtime/)."""
-    return Path(__file__).resolve().parents[2]
+    """The checkout this package runs from (training/ sits beside agent_runtime/; this file is
+    agent_runtime/stock_agent/customize/cli.py)."""
+    return Path(__file__).resolve().parents[3]
 
 
 def cmd_train(args: argparse.Namespace, out: TextIO) -> int:

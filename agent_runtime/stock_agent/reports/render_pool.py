@@ -47,7 +47,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # reportlab loads on the first render, not with the server
-    from .records import Narrative, StockAnalysis, StockSnapshot
+    from ..records import Narrative, StockAnalysis, StockSnapshot
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ def _render(
     generated_at: datetime,
     request_id: str,
 ) -> bytes:
-    from .reports import pdf as report_pdf
+    from . import pdf as report_pdf
 
     return report_pdf.render_report(
         snapshot=snapshot,

@@ -38,8 +38,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from .context import MAX_TICKERS_PER_REQUEST
-from .errors import AgentError
+from ..context import MAX_TICKERS_PER_REQUEST
+from ..errors import AgentError
 
 Intent = Literal["analyze", "compare"]
 

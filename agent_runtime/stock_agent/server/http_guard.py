@@ -23,7 +23,7 @@
    ordinary client, still sending, reads the 413 instead of a broken
    pipe), never further; every refusal closes the connection.
 5. The body is parsed (:func:`stock_agent.contract.parse_body`), then the
-   request waits for a turn (:class:`stock_agent.limits.Admission`;
+   request waits for a turn (:class:`stock_agent.server.limits.Admission`;
    ``503 server_busy`` with ``Retry-After`` past the bounds).
 6. The app runs with a :class:`stock_agent.deadline.RequestControl`: its
    deadline counts from arrival, and it is cancelled when the caller
@@ -50,9 +50,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .contract import MAX_PAYLOAD_BYTES, parse_body
-from .deadline import DEADLINE_MARGIN_S, RequestControl, request_control
-from .errors import AgentError
+from ..contract import MAX_PAYLOAD_BYTES, parse_body
+from ..deadline import DEADLINE_MARGIN_S, RequestControl, request_control
+from ..errors import AgentError
 from .limits import Admission
 
 logger = logging.getLogger(__name__)

@@ -36,14 +36,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from . import formatting
-from .context import MAX_TICKERS_PER_REQUEST
-from .errors import AgentError
-from .models.types import ModelClient, ModelError
+from .. import formatting
+from ..context import MAX_TICKERS_PER_REQUEST
+from ..errors import AgentError
+from ..memory.session import SessionRecord
+from ..models.types import ModelClient, ModelError
+from ..prompts import answer_messages, narrative_payload
+from ..understanding.parsing import ParsedRequest
 from .narrative import allowed_figures, check_narrative
-from .parsing import ParsedRequest
-from .prompts import answer_messages, narrative_payload
-from .session import SessionRecord
 
 logger = logging.getLogger(__name__)
 

@@ -56,7 +56,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.memory import InMemorySaver
 
-from .context import AgentContext, ConfigError
+from ..context import AgentContext, ConfigError
 
 logger = logging.getLogger(__name__)
 

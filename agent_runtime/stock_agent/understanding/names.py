@@ -14,7 +14,7 @@ Matching rules (the same for every provider, so the tests of one hold for all):
   optionally followed by corporate suffixes ("microsoft corp");
 - the word after the match must end the phrase: the end of the text,
   punctuation, a possessive ("Apple's"), or a function or request word
-  (:data:`stock_agent.parsing.STOPWORDS`: "and", "stock", "compare", ...).
+  (:data:`stock_agent.understanding.parsing.STOPWORDS`: "and", "stock", "compare", ...).
   So "Apple pie recipe" does not name Apple: "pie" continues a different
   noun phrase. Longer names win over shorter ones at the same position.
 

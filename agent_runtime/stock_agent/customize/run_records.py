@@ -26,11 +26,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import storage
-from .context import AgentContext
-from .narrative import NarrativeTrace
-from .prompts import narrative_messages
-from .records import Narrative, ReportRef, StockAnalysis, StockSnapshot, to_jsonable
+from ..answering.narrative import NarrativeTrace
+from ..context import AgentContext
+from ..prompts import narrative_messages
+from ..records import Narrative, ReportRef, StockAnalysis, StockSnapshot, to_jsonable
+from ..reports import storage
 
 logger = logging.getLogger(__name__)
 

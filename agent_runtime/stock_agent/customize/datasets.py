@@ -1,7 +1,7 @@
 """Training datasets from run records: SFT, DPO and GRPO, split by ticker, with a card.
 
 ``stock-agent dataset build --from reports/|s3://bucket/prefix --out DIR`` reads
-every run record (:mod:`stock_agent.run_records`) and writes::
+every run record (:mod:`stock_agent.customize.run_records`) and writes::
 
     DIR/sft/{train,eval}.jsonl    {"messages": [system, user, assistant], ...}
     DIR/dpo/{train,eval}.jsonl    {"prompt": [...], "chosen": [...], "rejected": [...], ...}
@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .models.types import ModelClient, ModelError
-from .narrative import check_narrative, payload_figures
+from ..answering.narrative import check_narrative, payload_figures
+from ..models.types import ModelClient, ModelError
 from .run_records import MAX_RECORD_BYTES, RunRecordError, parse_run_record
 
 logger = logging.getLogger(__name__)
@@ -386,7 +386,7 @@ def teacher_client(
     *, base_url: str, model: str, api_key: str | None, timeout_s: float = 120.0
 ) -> ModelClient:
     """An OpenAI-compatible client for the teacher (any ``/v1/chat/completions`` server)."""
-    from .models.openai import OpenAIModelClient
+    from ..models.openai import OpenAIModelClient
 
     return OpenAIModelClient(
         base_url=base_url, model=model, api_key=api_key, timeout_s=timeout_s, max_retries=2

@@ -1,6 +1,6 @@
 """What a conversation remembers: its turns and the structured records they produced.
 
-The session lives in the LangGraph checkpoint (:mod:`stock_agent.memory`), so
+The session lives in the LangGraph checkpoint (:mod:`stock_agent.memory.checkpoints`), so
 it is plain JSON data (strings, numbers, lists, dicts): any checkpointer can
 store it, nothing is unpickled, and its size is easy to bound and measure.
 
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, TypedDict, TypeVar, cast, get_args, get_origin, get_type_hints
 
-from .records import (
+from ..records import (
     Narrative,
     PricePoint,
     ReportRef,

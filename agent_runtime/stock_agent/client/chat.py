@@ -14,9 +14,9 @@ import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
-from .agent import StockAgent
-from .contract import validate_payload
-from .errors import AgentError
+from ..agent import StockAgent
+from ..contract import validate_payload
+from ..errors import AgentError
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ ticker, then ``{"event": "result", ...}``). Every failure is
 
 Two layers keep that promise:
 
-- :class:`stock_agent.http_guard.HttpGuard`, an ASGI middleware in front of
+- :class:`stock_agent.server.http_guard.HttpGuard`, an ASGI middleware in front of
   the app, answers ``/ping`` on the event loop (``HealthyBusy`` while work is
   in flight), checks ``Host``, ``Content-Type`` and the id headers, reads the
   body itself with a size and time limit, bounds how many requests run at
@@ -22,7 +22,7 @@ Two layers keep that promise:
 
 The handler is synchronous, so the app runs it in its thread pool.
 
-``python -m stock_agent.entrypoint`` serves on 0.0.0.0:8080 (the container's
+``python -m stock_agent.server.entrypoint`` serves on 0.0.0.0:8080 (the container's
 CMD) with the Host and Content-Type checks off (only AgentCore reaches the
 container); ``stock-agent serve`` serves on localhost with both on.
 """
@@ -48,10 +48,13 @@ from bedrock_agentcore.runtime.models import PingStatus
 from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
 
-from . import deadline, notify, render_pool, storage
-from .context import AgentContext, ConfigError
-from .contract import apply_request_options, validate_payload
-from .errors import AgentError, internal_error
+from .. import deadline
+from ..context import AgentContext, ConfigError
+from ..contract import apply_request_options, validate_payload
+from ..errors import AgentError, internal_error
+from ..observability.logging_setup import configure_logging, quiet_agentcore_handlers, request_scope
+from ..reports import render_pool, storage
+from . import notify
 from .http_guard import (
     DEFAULT_HEADER_TIMEOUT_S,
     GuardSettings,
@@ -59,10 +62,9 @@ from .http_guard import (
     header_timeout_protocol,
 )
 from .limits import Admission, AdmissionLimits
-from .logging_setup import configure_logging, quiet_agentcore_handlers, request_scope
 
 if TYPE_CHECKING:
-    from .agent import StockAgent
+    from ..agent import StockAgent
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +155,7 @@ class AgentHolder:
         """Import the graph and build the agent and its clients (a bad setting raises)."""
         try:
             if self._agent is None:
-                from .agent import StockAgent
+                from ..agent import StockAgent
 
                 self._agent = StockAgent(ctx=self._ctx)
             _ = self._agent.dependencies
@@ -185,12 +187,12 @@ class AgentHolder:
 
 
 def caller_actor(context: RequestContext) -> str | None:
-    """The caller's identity for session isolation (:func:`stock_agent.memory.resolve_actor`).
+    """The caller's identity for session isolation (:func:`.memory.checkpoints.resolve_actor`).
 
     Read from the raw request: the SDK copies only ``Authorization`` and the
     custom headers into ``request_headers``, not the runtime user id header.
     """
-    from .memory import resolve_actor
+    from ..memory.checkpoints import resolve_actor
 
     raw = getattr(context, "request", None)
     headers = dict(raw.headers) if raw is not None else dict(context.request_headers or {})
@@ -212,7 +214,7 @@ def create_app(
     entry points) they are built in a thread so ``/ping`` answers at once;
     a bad setting then stops the process with status 2. ``render_workers``
     of 2 or more renders reports in that many processes while the app runs
-    (:mod:`stock_agent.render_pool`; the servers pass one per core). ``guard``
+    (:mod:`stock_agent.reports.render_pool`; the servers pass one per core). ``guard``
     is what the front door accepts (default: the local server's checks); the
     bounds on concurrent requests come from ``ctx``. Half-written reports a
     killed process left in the local report folder are removed first.
@@ -352,7 +354,7 @@ def server_config(
     """The uvicorn configuration both entry points (and the tests) serve with.
 
     The h11 protocol with a header time limit (see
-    :func:`stock_agent.http_guard.header_timeout_protocol`); idle keep-alive
+    :func:`stock_agent.server.http_guard.header_timeout_protocol`); idle keep-alive
     connections close after uvicorn's 5 s; no access log (we log invocations).
     """
     import uvicorn

@@ -23,7 +23,7 @@ from langgraph.typing import ContextT, InputT, OutputT, StateT
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
-from .errors import AgentError
+from ..errors import AgentError
 
 _TRACER = trace.get_tracer("stock_agent.graph")
 AGENT_NODE_SUFFIX = "_agent"

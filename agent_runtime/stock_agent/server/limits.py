@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from .errors import AgentError
+from ..errors import AgentError
 
 logger = logging.getLogger(__name__)
 

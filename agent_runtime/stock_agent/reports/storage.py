@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from .context import AgentContext
-from .records import ReportRef
+from ..context import AgentContext
+from ..records import ReportRef
 
 logger = logging.getLogger(__name__)
 

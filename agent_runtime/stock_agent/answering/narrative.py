@@ -23,10 +23,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from . import formatting
-from .models.types import ModelClient, ModelError
-from .prompts import narrative_messages, narrative_payload
-from .records import Narrative, StockAnalysis, StockSnapshot
+from .. import formatting
+from ..models.types import ModelClient, ModelError
+from ..prompts import narrative_messages, narrative_payload
+from ..records import Narrative, StockAnalysis, StockSnapshot
 
 logger = logging.getLogger(__name__)
 

@@ -144,7 +144,7 @@ def build_bundle(repo_root: Path) -> bytes:
     """
     training = repo_root / "training"
     package = repo_root / "agent_runtime" / "stock_agent"
-    if not (training / "run.py").is_file() or not (package / "reward.py").is_file():
+    if not (training / "run.py").is_file() or not (package / "customize" / "reward.py").is_file():
         raise TrainingJobError(f"{repo_root}: expected training/ and agent_runtime/stock_agent/")
     members: list[tuple[str, bytes]] = []
 

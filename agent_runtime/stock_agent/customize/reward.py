@@ -4,7 +4,7 @@
 written from, in ``[0, 1]``, as a weighted sum of three named parts:
 
 ``faithfulness`` (weight :data:`WEIGHTS` ``["faithfulness"]``)
-    the number check of :mod:`stock_agent.narrative`: the share of numeric
+    the number check of :mod:`stock_agent.answering.narrative`: the share of numeric
     tokens that are figures of the record, scaled down while fewer than
     :data:`MIN_FIGURES` figures are quoted (a text that quotes nothing cannot
     be faithful to the numbers, and must not out-score one that quotes them).
@@ -34,8 +34,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .formatting import extract_number_tokens
-from .narrative import check_narrative, invented_figures, payload_figures
+from ..answering.narrative import check_narrative, invented_figures, payload_figures
+from ..formatting import extract_number_tokens
 
 WEIGHTS: Mapping[str, float] = {"faithfulness": 0.5, "coverage": 0.3, "format": 0.2}
 REJECTED_FACTOR = 0.5

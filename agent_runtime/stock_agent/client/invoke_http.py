@@ -26,7 +26,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from .deadline import connection_socket, socket_deadline, timed_connection
+from ..deadline import connection_socket, socket_deadline, timed_connection
 
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 _READ_CHUNK = 65536
