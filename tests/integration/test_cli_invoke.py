@@ -24,7 +24,7 @@ import boto3
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
-from stock_agent.cli import invoke_runtime, render_invoke_body, runtime_from_stack
+from stock_agent.client.remote import invoke_runtime, render_invoke_body, runtime_from_stack
 
 from tests.integration.conftest import STOCK_AGENT
 

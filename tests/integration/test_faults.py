@@ -770,7 +770,7 @@ def test_deadline_ends_before_the_callers_and_agentcores_timeouts(stage: str) ->
     AgentCore's synchronous invocation limit and the read timeout of our own caller
     (``stock-agent invoke``). Work after the deadline (fallback narrative, PDF, upload)
     needs a margin, so "equal" is not enough."""
-    from stock_agent.cli import INVOKE_READ_TIMEOUT_S
+    from stock_agent.client.remote import INVOKE_READ_TIMEOUT_S
 
     from stacks.config import AGENTCORE_REQUEST_TIMEOUT_SECONDS, load_stage
 

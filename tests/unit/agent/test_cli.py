@@ -13,7 +13,8 @@ import json
 from pathlib import Path
 
 import pytest
-from stock_agent.cli import main, render_invoke_body
+from stock_agent.cli import main
+from stock_agent.client.remote import render_invoke_body
 
 TITLES = ("STOCK DATA GATHERING REPORT", "STOCK PERFORMANCE ANALYSIS", "STOCK REPORT GENERATION")
 
@@ -167,3 +168,24 @@ def test_render_shows_the_comparison_and_its_link() -> None:
     # a malformed comparison is shown as far as it goes, never a crash
     text, code = render_invoke_body(_response(sections, comparison={"report": "x"}))
     assert code == 0 and "Comparison report: (none)" in text
+
+
+def test_eval_outside_a_checkout_says_where_it_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An installed package without the repository beside it has no harness to run."""
+    from stock_agent import cli
+
+    monkeypatch.setattr(cli, "REPOSITORY", tmp_path)
+    code, text = _run(["eval", "--url", "http://127.0.0.1:1"])
+    assert (code, text) == (2, "")
+    error = capsys.readouterr().err
+    assert "eval runs from a repository checkout" in error and "python -m eval" in error
+
+
+def test_eval_hands_its_arguments_and_exit_code_to_the_harness(tmp_path: Path) -> None:
+    """From the checkout, ``stock-agent eval`` is ``python -m eval``: same options, same
+    exit status, the harness's output on ours."""
+    code, text = _run(["eval", "--thresholds", str(tmp_path / "missing.toml")])
+    assert code == 2
+    assert text.startswith("eval: ") and "missing.toml" in text
