@@ -139,10 +139,10 @@ class InProcessTarget:
         self, *, reports_dir: Path, model_url: str | None = None, model_name: str = "model"
     ) -> None:
         from starlette.testclient import TestClient
-        from stock_agent.context import AgentContext
         from stock_agent.server.entrypoint import create_app
+        from stock_agent.settings import AgentSettings
 
-        ctx = AgentContext(
+        ctx = AgentSettings(
             model_provider="openai" if model_url else "offline",
             openai_base_url=model_url,
             openai_model=model_name,

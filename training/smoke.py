@@ -42,13 +42,13 @@ from stock_agent.answering.narrative import (  # noqa: E402
     check_narrative,
     deterministic_narrative,
 )
-from stock_agent.context import AgentContext  # noqa: E402
 from stock_agent.customize.datasets import build_datasets  # noqa: E402
 from stock_agent.customize.run_records import build_run_record, encode  # noqa: E402
 from stock_agent.market_data import get_provider  # noqa: E402
 from stock_agent.prompts import narrative_messages, narrative_payload  # noqa: E402
 from stock_agent.records import Narrative, ReportRef  # noqa: E402
 from stock_agent.reports.storage import build_report_key, run_record_key  # noqa: E402
+from stock_agent.settings import AgentSettings  # noqa: E402
 
 from training import config as training_config  # noqa: E402
 
@@ -117,7 +117,7 @@ def make_run_record(symbol: str, *, answers: Sequence[str], index: int = 0) -> d
         trace=NarrativeTrace(payload=payload, allowed=allowed, attempts=tuple(attempts)),
         report=ReportRef(uri="file:///dev/null", key=key, bytes=0,
                          sha256=hashlib.sha256(b"").hexdigest()),
-        ctx=AgentContext(), timings_ms={}, created_at=generated,
+        ctx=AgentSettings(), timings_ms={}, created_at=generated,
     )  # fmt: skip
 
 

@@ -21,13 +21,13 @@ from typing import Any, cast
 from langchain_core.runnables import RunnableConfig
 
 from . import deadline
-from .context import AgentContext
-from .dependencies import Dependencies, RunContext
+from .context import Dependencies, RunContext
 from .errors import AgentError
 from .graph import AgentGraph, build_graph
 from .memory.checkpoints import GuardedSaver, build_checkpointer, thread_config, watch_memory
 from .nodes import classify
 from .observability import metrics
+from .settings import AgentSettings
 from .state import AgentState, turn_input
 
 __all__ = ["Dependencies", "StockAgent"]
@@ -42,7 +42,7 @@ class StockAgent:
     def __init__(
         self,
         *,
-        ctx: AgentContext,
+        ctx: AgentSettings,
         dependencies: Dependencies | None = None,
         metrics_sink: Callable[[str], None] | None = None,
         checkpointer: GuardedSaver | None = None,
@@ -65,7 +65,7 @@ class StockAgent:
     def dependencies(self) -> Dependencies:
         with self._lock:
             if self._deps is None:
-                self._deps = Dependencies.from_context(self.ctx)
+                self._deps = Dependencies.from_settings(self.ctx)
             return self._deps
 
     @property

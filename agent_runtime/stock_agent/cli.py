@@ -10,7 +10,7 @@ Commands::
     stock-agent invoke "..." --stack-name GptOssAgent-dev-Runtime    (reads the stack outputs)
     stock-agent eval [--url URL | --runtime-arn ARN]   (the golden set; repository checkout only)
 
-Settings come from the environment (:mod:`stock_agent.context`); the options
+Settings come from the environment (:mod:`stock_agent.settings`); the options
 ``--reports-dir``, ``--model-provider``, ``--openai-base-url``,
 ``--openai-model`` and ``--data-provider`` override them. Bad input is a
 one-line message on stderr: exit 2 for usage and settings errors, 1 for a
@@ -40,9 +40,9 @@ from typing import Any, NoReturn, TextIO
 
 from .client import remote
 from .client.invoke_http import DEFAULT_MAX_RESPONSE_BYTES, terminal_safe
-from .context import MODEL_PROVIDERS, AgentContext, ConfigError
 from .customize.cli import register as register_customization
 from .errors import AgentError
+from .settings import MODEL_PROVIDERS, AgentSettings, ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -160,9 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _context(args: argparse.Namespace) -> AgentContext:
+def _settings(args: argparse.Namespace) -> AgentSettings:
     try:
-        return AgentContext.from_env(
+        return AgentSettings.from_env(
             reports_dir=getattr(args, "reports_dir", None),
             model_provider=getattr(args, "model_provider", None),
             openai_base_url=getattr(args, "openai_base_url", None),
@@ -195,7 +195,7 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
     from .agent import StockAgent
     from .contract import validate_payload
 
-    ctx = _context(args)
+    ctx = _settings(args)
     try:
         request = validate_payload({"prompt": args.prompt})
         agent = StockAgent(ctx=ctx)
@@ -219,9 +219,9 @@ def cmd_chat(args: argparse.Namespace, out: TextIO) -> int:
     from .client.chat import new_session_id, run_chat, terminal_lines
     from .contract import validate_payload
 
-    ctx = _context(args)
+    ctx = _settings(args)
     try:
-        ctx = AgentContext.from_env(
+        ctx = AgentSettings.from_env(
             {}, **{**vars(ctx), "memory_backend": "sqlite", "session_db": args.db or ctx.session_db}
         )
         session_id = validate_payload(
@@ -251,7 +251,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
 
     if not 0 < args.port < 65536:
         raise CliError(f"--port {args.port} is not a TCP port", exit_code=2)
-    ctx = _context(args)
+    ctx = _settings(args)
     deadline_s = ctx.request_deadline_seconds
     guard = (
         GuardSettings.container(request_deadline_s=deadline_s)
@@ -355,7 +355,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         # Serving logs at the configured level; one-shot commands only say what went wrong.
         level = args.log_level or ("INFO" if args.command == "serve" else "WARNING")
         if args.command == "serve" and not args.log_level:
-            level = _context(args).log_level
+            level = _settings(args).log_level
         configure_logging(level=level)
         handler = getattr(args, "handler", None) or COMMANDS[args.command]
         return int(handler(args, stdout))

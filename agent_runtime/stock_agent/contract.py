@@ -6,7 +6,7 @@ Validation is strict because the payload comes from the network:
   ``NaN``/``Infinity``; nesting the parser cannot handle is refused, not a
   500) and a JSON **object**;
 - ``prompt``: a string, non-empty after stripping, at most
-  :data:`~stock_agent.context.MAX_PROMPT_CHARS` characters, with no control
+  :data:`~stock_agent.settings.MAX_PROMPT_CHARS` characters, with no control
   characters other than newline and tab, and no invisible format characters
   (zero-width space and joiners, BOM, bidirectional overrides: Unicode
   category Cf), which would split ``AA\u200bPL`` into a different ticker
@@ -41,9 +41,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import formatting
-from .context import MAX_PROMPT_CHARS, AgentContext
 from .errors import AgentError
 from .records import Narrative, ReportRef, StockAnalysis, StockSnapshot, to_jsonable
+from .settings import MAX_PROMPT_CHARS, AgentSettings
 
 if TYPE_CHECKING:
     from .state import AgentState
@@ -371,7 +371,7 @@ def report_json(ref: ReportRef, *, link: ReportLinker | None = None) -> dict[str
 
 
 def build_response(
-    state: AgentState, *, ctx: AgentContext | None = None, link: Any = None
+    state: AgentState, *, ctx: AgentSettings | None = None, link: Any = None
 ) -> dict[str, Any]:
     """The success response of the contract, from the graph's records.
 

@@ -1,7 +1,7 @@
 """The graph's nodes: module-level functions of ``(state, runtime)``.
 
 Each node reads its clients from ``runtime.context`` (a
-:class:`~stock_agent.dependencies.RunContext`), returns only what it adds to
+:class:`~stock_agent.context.RunContext`), returns only what it adds to
 the state, and emits its stage events through ``runtime.stream_writer`` (the
 ``"stream": true`` contract). Decisions are not taken here but by the
 routing functions at the end of this module, which :mod:`stock_agent.graph`
@@ -28,8 +28,8 @@ from langgraph.runtime import Runtime
 from . import contract, deadline
 from .answering.conversation import Question, Understanding, understand, write_answer
 from .answering.narrative import NarrativeOutcome, write_narrative
+from .context import Dependencies, RunContext
 from .customize import run_records
-from .dependencies import Dependencies, RunContext
 from .errors import AgentError, internal_error
 from .memory.session import (
     SessionMemory,

@@ -259,12 +259,12 @@ def agent_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSe
     serve`` without paying a second interpreter's imports (about 9 s on the
     CI machine). ``agent_server_factory`` starts the real subprocess.
     """
-    from stock_agent.context import AgentContext
     from stock_agent.server.entrypoint import create_app
+    from stock_agent.settings import AgentSettings
 
     reports_dir = tmp_path_factory.mktemp("agent-server") / "reports"
     reports_dir.mkdir()
-    ctx = AgentContext(
+    ctx = AgentSettings(
         model_provider="offline", data_provider="simulated", reports_dir=str(reports_dir)
     )
     with serve_app_in_thread(create_app(ctx=ctx), reports_dir=reports_dir) as server:

@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 from stock_agent.agent import Dependencies, StockAgent
-from stock_agent.context import AgentContext
 from stock_agent.errors import AgentError
 from stock_agent.models.types import ModelError
 from stock_agent.server import entrypoint
+from stock_agent.settings import AgentSettings
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +42,7 @@ def test_entrypoint_module_does_not_import_langgraph() -> None:
 class _GatedAgent(StockAgent):
     """A real agent whose clients are built only once ``gate`` is set."""
 
-    def __init__(self, *, ctx: AgentContext, gate: threading.Event) -> None:
+    def __init__(self, *, ctx: AgentSettings, gate: threading.Event) -> None:
         super().__init__(ctx=ctx)
         self.gate = gate
 
@@ -57,7 +57,7 @@ def test_ping_answers_while_the_agent_builds_and_invocations_wait(
     tmp_path: Path, app_server: Any
 ) -> None:
     gate = threading.Event()
-    ctx = AgentContext(reports_dir=str(tmp_path / "reports"))
+    ctx = AgentSettings(reports_dir=str(tmp_path / "reports"))
     app = entrypoint.create_app(
         ctx=ctx, agent=_GatedAgent(ctx=ctx, gate=gate), build_in_background=True
     )
@@ -75,7 +75,7 @@ def test_ping_answers_while_the_agent_builds_and_invocations_wait(
 def test_a_failed_background_build_stops_the_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ctx = AgentContext(reports_dir=str(tmp_path))
+    ctx = AgentSettings(reports_dir=str(tmp_path))
     exited = threading.Event()
     codes: list[int] = []
 

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stock_agent.context import AgentContext
 from stock_agent.server.entrypoint import create_app
 from stock_agent.server.http_guard import REQUEST_ID_HEADER, SESSION_ID_HEADER, GuardSettings
+from stock_agent.settings import AgentSettings
 
 from tests.integration.conftest import HttpReply, RunningServer
 from tests.support.hardened_server import (
@@ -248,7 +248,7 @@ def test_stale_temp_files_are_removed_on_start_and_logged(
     report.write_bytes(b"%PDF-1.4 whole")
     os.utime(report, (old, old))
     with caplog.at_level(logging.WARNING, logger="stock_agent.reports.storage"):
-        create_app(ctx=AgentContext(reports_dir=str(tmp_path / "reports")))
+        create_app(ctx=AgentSettings(reports_dir=str(tmp_path / "reports")))
     assert not stale.exists() and fresh.exists() and report.exists()
     assert any("removed 1 stale temporary report file" in r.getMessage() for r in caplog.records)
 

@@ -22,13 +22,13 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # `tests.support` lives at the repository root
     sys.path.insert(0, str(REPO))
 
-from stock_agent.context import AgentContext  # noqa: E402
 from stock_agent.models.client import build_model_client  # noqa: E402
 from stock_agent.models.openai import OpenAIModelClient, parse_retry_after  # noqa: E402
 from stock_agent.models.sagemaker import SageMakerModelClient  # noqa: E402
 from stock_agent.models.tracing import TracedModelClient  # noqa: E402
 from stock_agent.models.types import ModelError  # noqa: E402
 from stock_agent.models.wire import assemble_stream  # noqa: E402
+from stock_agent.settings import AgentSettings  # noqa: E402
 
 from tests.support.fake_sagemaker_runtime import FakeSageMakerRuntime  # noqa: E402
 from tests.support.fake_vllm import (  # noqa: E402
@@ -457,7 +457,7 @@ def test_sagemaker_lazy_client_has_our_timeouts_and_no_botocore_retries(
 
 def test_settings_build_the_right_client() -> None:
     traced = build_model_client(
-        AgentContext(
+        AgentSettings(
             model_provider="sagemaker",
             sagemaker_endpoint_name="ep",
             sagemaker_inference_component="ic",
@@ -483,7 +483,7 @@ def test_settings_build_the_right_client() -> None:
     )
     assert sagemaker.model == "model"
     traced = build_model_client(
-        AgentContext(model_provider="openai", openai_base_url="http://127.0.0.1:8000/v1/")
+        AgentSettings(model_provider="openai", openai_base_url="http://127.0.0.1:8000/v1/")
     )
     assert isinstance(traced, TracedModelClient) and traced.server_address == "127.0.0.1"
     openai = traced.inner

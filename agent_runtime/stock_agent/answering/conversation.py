@@ -37,11 +37,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .. import formatting
-from ..context import MAX_TICKERS_PER_REQUEST
 from ..errors import AgentError
 from ..memory.session import SessionRecord
 from ..models.types import ModelClient, ModelError
 from ..prompts import answer_messages, narrative_payload
+from ..settings import MAX_TICKERS_PER_REQUEST
 from ..understanding.parsing import ParsedRequest
 from .narrative import allowed_figures, check_narrative
 

@@ -27,10 +27,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..answering.narrative import NarrativeTrace
-from ..context import AgentContext
 from ..prompts import narrative_messages
 from ..records import Narrative, ReportRef, StockAnalysis, StockSnapshot, to_jsonable
 from ..reports import storage
+from ..settings import AgentSettings
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def _endpoint_without_secrets(url: str | None) -> str | None:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
-def model_description(ctx: AgentContext) -> dict[str, Any]:
+def model_description(ctx: AgentSettings) -> dict[str, Any]:
     """Which model served the run: provider, where, the base name and the adapter."""
     where: str | None
     if ctx.model_provider == "sagemaker":
@@ -99,7 +99,7 @@ def build_run_record(
     narrative: Narrative,
     trace: NarrativeTrace | None,
     report: ReportRef,
-    ctx: AgentContext,
+    ctx: AgentSettings,
     timings_ms: Mapping[str, float],
     created_at: datetime,
 ) -> dict[str, Any]:
@@ -168,7 +168,7 @@ def encode(record: Mapping[str, Any]) -> bytes:
 
 def store_run_record(
     *,
-    ctx: AgentContext,
+    ctx: AgentSettings,
     store: storage.ReportStore,
     state: Mapping[str, Any],
     symbol: str,

@@ -56,7 +56,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.memory import InMemorySaver
 
-from ..context import AgentContext, ConfigError
+from ..settings import AgentSettings, ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -351,11 +351,11 @@ def agentcore_saver(
     return AgentCoreMemorySaver(memory_id, max_retries=2, config=config, **kwargs, **options)
 
 
-def build_checkpointer(ctx: AgentContext) -> GuardedSaver:
+def build_checkpointer(ctx: AgentSettings) -> GuardedSaver:
     """The guarded checkpointer ``ctx.memory_backend`` names."""
     backend = ctx.memory_backend
     if backend == "agentcore":
-        if not ctx.agentcore_memory_id:  # AgentContext.validate refuses this already
+        if not ctx.agentcore_memory_id:  # AgentSettings.validate refuses this already
             raise ConfigError("AGENTCORE_MEMORY_ID is required when MEMORY_BACKEND=agentcore")
         return GuardedSaver(
             agentcore_saver(memory_id=ctx.agentcore_memory_id, region=ctx.aws_region)

@@ -36,11 +36,6 @@ _STANDARD_ATTRS = frozenset(
 _HANDLER_MARK = "_stock_agent_json_handler"
 
 
-def current_request_id() -> str | None:
-    """The request id of the current request scope, if any."""
-    return _request_id.get()
-
-
 @contextlib.contextmanager
 def request_scope(*, request_id: str, session_id: str | None) -> Iterator[None]:
     """Tag every log line emitted inside the block with these ids."""

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from ..context import AgentContext
 from ..records import ReportRef
+from ..settings import AgentSettings
 
 logger = logging.getLogger(__name__)
 
@@ -443,7 +443,7 @@ class S3ReportStore:
             )
 
 
-def build_report_store(ctx: AgentContext, *, s3_client: Any | None = None) -> ReportStore:
+def build_report_store(ctx: AgentSettings, *, s3_client: Any | None = None) -> ReportStore:
     """S3 when ``ctx.report_bucket`` is set, else the local folder ``ctx.reports_dir``.
 
     boto3 is imported only when S3 is used (it is slow to import); the client

@@ -49,11 +49,11 @@ from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
 
 from .. import deadline
-from ..context import AgentContext, ConfigError
 from ..contract import apply_request_options, validate_payload
 from ..errors import AgentError, internal_error
 from ..observability.logging_setup import configure_logging, quiet_agentcore_handlers, request_scope
 from ..reports import render_pool, storage
+from ..settings import AgentSettings, ConfigError
 from . import notify
 from .http_guard import (
     DEFAULT_HEADER_TIMEOUT_S,
@@ -145,7 +145,7 @@ class AgentHolder:
     row 4: first ping 4.1 s before, under 2 s after).
     """
 
-    def __init__(self, *, ctx: AgentContext, agent: StockAgent | None = None) -> None:
+    def __init__(self, *, ctx: AgentSettings, agent: StockAgent | None = None) -> None:
         self._ctx = ctx
         self._agent = agent
         self._error: BaseException | None = None
@@ -201,7 +201,7 @@ def caller_actor(context: RequestContext) -> str | None:
 
 def create_app(
     *,
-    ctx: AgentContext,
+    ctx: AgentSettings,
     agent: StockAgent | None = None,
     build_in_background: bool = False,
     render_workers: int = 0,
@@ -379,7 +379,7 @@ def serve(app: BedrockAgentCoreApp, *, host: str, port: int) -> None:
 def main() -> int:
     """Container entry: settings from the environment, JSON logs, 0.0.0.0:8080."""
     try:
-        ctx = AgentContext.from_env()
+        ctx = AgentSettings.from_env()
     except ConfigError as err:
         sys.stderr.write(
             json.dumps({"level": "ERROR", "message": f"invalid settings: {err}"}) + "\n"

@@ -9,7 +9,7 @@ Settings: ``NOTIFY_TOPIC_ARN``, the topic the Runtime stack sets (unset:
 notify is a no-op with a warning), read here when a run asks to notify; the
 region AgentCore sets (``AWS_REGION``; boto3 itself only reads
 ``AWS_DEFAULT_REGION``); and the links' lifetime, which is ``report.url``'s
-(``REPORT_URL_EXPIRES_SECONDS``, validated once by ``AgentContext``; 0: no
+(``REPORT_URL_EXPIRES_SECONDS``, validated once by ``AgentSettings``; 0: no
 links), passed in by the caller.
 
 A notification never fails the run: the reports are already stored when it
@@ -59,7 +59,7 @@ class NotifySettings:
         """The topic from ``env`` (a bad ARN raises :class:`NotifyError`).
 
         ``link_expiry_seconds`` is the report links' lifetime, the one
-        ``report.url`` uses (``AgentContext.report_url_expires_seconds``,
+        ``report.url`` uses (``AgentSettings.report_url_expires_seconds``,
         validated there once); 0 means no links.
         """
         topic = env.get(TOPIC_ENV, "").strip() or None

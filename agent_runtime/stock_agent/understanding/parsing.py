@@ -26,7 +26,7 @@ dot, so ``BRK-B`` and ``brk.b`` all become ``BRK.B`` (the form the
 data providers take; each provider maps it to its own source's spelling).
 
 Tickers are de-duplicated in order of first mention; more than
-:data:`~stock_agent.context.MAX_TICKERS_PER_REQUEST` is an error. When no
+:data:`~stock_agent.settings.MAX_TICKERS_PER_REQUEST` is an error. When no
 ticker is found but words remain that may name a company ("analyze apple"),
 :attr:`ParsedRequest.needs_model` tells the graph to ask the model once.
 """
@@ -38,8 +38,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from ..context import MAX_TICKERS_PER_REQUEST
 from ..errors import AgentError
+from ..settings import MAX_TICKERS_PER_REQUEST
 
 Intent = Literal["analyze", "compare"]
 

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 from stock_agent.agent import StockAgent
-from stock_agent.context import AgentContext, ConfigError
-from stock_agent.dependencies import Dependencies
+from stock_agent.context import Dependencies
 from stock_agent.market_data import YFinanceProvider
+from stock_agent.settings import AgentSettings, ConfigError
 
 
 def test_settings_read_from_the_environment() -> None:
-    ctx = AgentContext.from_env(
+    ctx = AgentSettings.from_env(
         {
             "RISK_FREE_RATE": "0.042",
             "MARKET_DATA_CACHE_DIR": "/tmp/mdc",
@@ -21,7 +21,7 @@ def test_settings_read_from_the_environment() -> None:
     )
     assert (ctx.risk_free_rate, ctx.market_data_cache_dir) == (0.042, "/tmp/mdc")
     assert ctx.market_data_cache_ttl_seconds == 60.0
-    defaults = AgentContext.from_env({})
+    defaults = AgentSettings.from_env({})
     assert defaults.risk_free_rate == 0.0 and defaults.market_data_cache_ttl_seconds == 3600.0
 
 
@@ -37,7 +37,7 @@ def test_settings_read_from_the_environment() -> None:
 )
 def test_bad_settings_name_the_variable(env: dict[str, str], name: str) -> None:
     with pytest.raises(ConfigError, match=name):
-        AgentContext.from_env(env)
+        AgentSettings.from_env(env)
 
 
 @pytest.mark.parametrize(
@@ -50,15 +50,15 @@ def test_bad_settings_name_the_variable(env: dict[str, str], name: str) -> None:
     ],
 )
 def test_settings_at_their_limits_are_accepted(env: dict[str, str]) -> None:
-    AgentContext.from_env(env)
+    AgentSettings.from_env(env)
 
 
 def test_yfinance_provider_gets_the_cache_settings(tmp_path: Path) -> None:
-    ctx = AgentContext.from_env(
+    ctx = AgentSettings.from_env(
         {"DATA_PROVIDER": "yfinance", "MARKET_DATA_CACHE_DIR": str(tmp_path)},
         market_data_cache_ttl_seconds=5.0,
     )
-    provider = Dependencies.from_context(ctx).provider
+    provider = Dependencies.from_settings(ctx).provider
     assert isinstance(provider, YFinanceProvider)
     cache = provider._cache
     assert cache is not None and cache.directory == tmp_path and cache.ttl_seconds == 5.0
@@ -66,7 +66,7 @@ def test_yfinance_provider_gets_the_cache_settings(tmp_path: Path) -> None:
 
 def test_risk_free_rate_reaches_the_record_and_the_report_text(tmp_path: Path) -> None:
     agent = StockAgent(
-        ctx=AgentContext.from_env({}, reports_dir=str(tmp_path), risk_free_rate=0.04)
+        ctx=AgentSettings.from_env({}, reports_dir=str(tmp_path), risk_free_rate=0.04)
     )
     [result] = agent.invoke("Analyze KO", request_id="req-rf")["results"]
     assert result["analysis"]["indicators"]["risk_free_rate"] == 0.04

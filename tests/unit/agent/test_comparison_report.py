@@ -23,13 +23,13 @@ from stock_agent import formatting
 from stock_agent.agent import Dependencies, StockAgent
 from stock_agent.analysis import analyze
 from stock_agent.answering.narrative import check_narrative
-from stock_agent.context import AgentContext
 from stock_agent.market_data import get_provider
 from stock_agent.memory.session import SessionRecord
 from stock_agent.models.types import ChatResult, ModelError, Usage
 from stock_agent.records import Narrative, ReportRef
 from stock_agent.reports import comparison, storage
 from stock_agent.reports.pdf import DISCLAIMER
+from stock_agent.settings import AgentSettings
 
 from tests.support.moto_s3 import moto_s3_server, s3_client
 
@@ -205,10 +205,10 @@ def test_deployed_reports_carry_a_presigned_link_of_at_most_one_hour(
     with moto_s3_server() as endpoint:
         client = s3_client(endpoint, signature_version="s3v4")
         client.create_bucket(Bucket="reports")
-        ctx = AgentContext(
+        ctx = AgentSettings(
             report_bucket="reports", aws_region="us-east-1", report_url_expires_seconds=3600
         )
-        deps = Dependencies.from_context(
+        deps = Dependencies.from_settings(
             ctx, store=storage.build_report_store(ctx, s3_client=client)
         )
         response = StockAgent(ctx=ctx, dependencies=deps).invoke(
@@ -226,7 +226,7 @@ def test_deployed_reports_carry_a_presigned_link_of_at_most_one_hour(
     offline = storage.S3ReportStore(
         bucket="reports",
         client=storage.build_report_store(
-            AgentContext(report_bucket="reports", aws_region="us-east-1")
+            AgentSettings(report_bucket="reports", aws_region="us-east-1")
         ).client,  # type: ignore[attr-defined]
         url_expires_seconds=900,
     )
@@ -239,7 +239,7 @@ def test_deployed_reports_carry_a_presigned_link_of_at_most_one_hour(
 
 
 def test_local_reports_have_no_url(tmp_path: Path) -> None:
-    response = StockAgent(ctx=AgentContext(reports_dir=str(tmp_path))).invoke(
+    response = StockAgent(ctx=AgentSettings(reports_dir=str(tmp_path))).invoke(
         "Compare AAPL and KO", request_id="r"
     )
     assert "url" not in response["results"][0]["report"]

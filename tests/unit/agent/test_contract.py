@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-from stock_agent.context import MAX_PROMPT_CHARS
 from stock_agent.contract import (
     MAX_PAYLOAD_BYTES,
     InvocationRequest,
@@ -17,6 +16,7 @@ from stock_agent.contract import (
     validate_payload,
 )
 from stock_agent.errors import ERROR_STATUS, AgentError
+from stock_agent.settings import MAX_PROMPT_CHARS
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,6 @@ from stock_agent.answering.conversation import (
     understand,
 )
 from stock_agent.answering.narrative import check_narrative
-from stock_agent.context import AgentContext
 from stock_agent.errors import AgentError
 from stock_agent.market_data import get_provider
 from stock_agent.memory.checkpoints import thread_config
@@ -36,6 +35,7 @@ from stock_agent.memory.session import (
     unpack_record,
 )
 from stock_agent.records import Narrative, ReportRef
+from stock_agent.settings import AgentSettings
 from stock_agent.understanding.parsing import parse_request
 
 AS_OF = date(2026, 11, 30)
@@ -54,12 +54,12 @@ def _record(symbol: str) -> SessionRecord:
 
 def _route(prompt: str, *, remembered: tuple[str, ...] = (), last: tuple[str, ...] = ()) -> str:
     parsed = parse_request(prompt, known_symbols={"AAPL", "MSFT", "NVDA", "KO"})
-    from stock_agent.dependencies import Dependencies
+    from stock_agent.context import Dependencies
     from stock_agent.understanding.names import resolve_names
 
     named = [
         *parsed.tickers,
-        *resolve_names(prompt, Dependencies.from_context(AgentContext()).names),
+        *resolve_names(prompt, Dependencies.from_settings(AgentSettings()).names),
     ]
     seen = understand(
         prompt,
@@ -188,7 +188,7 @@ def test_bounds_drop_the_oldest_turns_and_records_at_the_edge(turns: int) -> Non
 
 
 def _agent(tmp_path: Path, **settings: object) -> StockAgent:
-    return StockAgent(ctx=AgentContext(reports_dir=str(tmp_path), **settings))  # type: ignore[arg-type]
+    return StockAgent(ctx=AgentSettings(reports_dir=str(tmp_path), **settings))  # type: ignore[arg-type]
 
 
 def test_follow_ups_use_the_session_and_fetch_nothing(tmp_path: Path) -> None:

@@ -18,12 +18,12 @@ import pytest
 from pypdf import PdfReader
 from stock_agent.agent import Dependencies, StockAgent
 from stock_agent.analysis import analyze
-from stock_agent.context import AgentContext
 from stock_agent.errors import AgentError
 from stock_agent.formatting import key_figures
 from stock_agent.market_data import get_provider
 from stock_agent.records import to_jsonable
 from stock_agent.reports import storage
+from stock_agent.settings import AgentSettings
 
 from tests.support.moto_s3 import moto_s3_server, s3_client
 
@@ -31,7 +31,7 @@ PROMPT = "Analyze SIM_STOCK for investment purposes"
 
 
 def _agent(tmp_path: Path, **overrides: object) -> StockAgent:
-    ctx = AgentContext.from_env({}, reports_dir=str(tmp_path / "reports"), **overrides)
+    ctx = AgentSettings.from_env({}, reports_dir=str(tmp_path / "reports"), **overrides)
     return StockAgent(ctx=ctx)
 
 
@@ -150,8 +150,8 @@ def test_s3_store_writes_the_object_at_the_reported_key(tmp_path: Path) -> None:
     with moto_s3_server() as endpoint:
         client = s3_client(endpoint)
         client.create_bucket(Bucket="reports-bucket")
-        ctx = AgentContext.from_env({}, report_bucket="reports-bucket", aws_region="us-east-1")
-        deps = Dependencies.from_context(
+        ctx = AgentSettings.from_env({}, report_bucket="reports-bucket", aws_region="us-east-1")
+        deps = Dependencies.from_settings(
             ctx, store=storage.build_report_store(ctx, s3_client=client)
         )
         response = StockAgent(ctx=ctx, dependencies=deps).invoke(PROMPT, request_id="req-7")

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from stock_agent.client.invoke_http import terminal_safe
-from stock_agent.context import AgentContext, ConfigError
 from stock_agent.contract import validate_payload
 from stock_agent.deadline import (
     WATCHDOG,
@@ -27,6 +26,7 @@ from stock_agent.models.wire import build_chat_body
 from stock_agent.reports.storage import remove_stale_temp_files
 from stock_agent.server.http_guard import _hostname, declared_length
 from stock_agent.server.limits import Admission, AdmissionLimits
+from stock_agent.settings import AgentSettings, ConfigError
 from stock_agent.understanding.parsing import no_ticker_error, parse_request
 
 MESSAGES = [{"role": "user", "content": "x"}]
@@ -147,10 +147,10 @@ def test_a_queued_request_gives_up_after_the_queue_wait() -> None:
 )
 def test_server_bounds_are_validated(name: str, value: int, ok: bool) -> None:
     if ok:
-        assert getattr(AgentContext(**{name: value}), name) == value
+        assert getattr(AgentSettings(**{name: value}), name) == value
     else:
         with pytest.raises(ConfigError, match=name.upper()):
-            AgentContext(**{name: value})
+            AgentSettings(**{name: value})
 
 
 # ------------------------------------------------------------ stale temp files

@@ -21,13 +21,13 @@ PACKAGE = REPO / "agent_runtime" / "stock_agent"
 # lower layer; never a wing of its own layer or above. A top-level module is its
 # own unit; a wing (a subpackage) is one unit.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "records", "context"),
+    ("errors", "records", "settings"),
     ("formatting", "deadline", "prompts", "observability"),
     ("market_data", "models", "memory", "understanding"),
     ("analysis", "answering"),
     ("reports",),
     ("customize",),
-    ("state", "tools", "dependencies"),
+    ("state", "tools", "context"),
     ("contract",),
     ("nodes",),
     ("graph",),

@@ -12,11 +12,11 @@ from datetime import date
 import pytest
 from stock_agent.analysis import analyze
 from stock_agent.answering.narrative import MAX_NARRATIVE_CHARS, check_narrative
-from stock_agent.context import MAX_PROMPT_CHARS
 from stock_agent.contract import MAX_PAYLOAD_BYTES, parse_body, validate_payload
 from stock_agent.errors import AgentError
 from stock_agent.formatting import _roundings, allowed_numbers, normalize_number_token
 from stock_agent.market_data import SimulatedProvider
+from stock_agent.settings import MAX_PROMPT_CHARS
 from stock_agent.understanding.parsing import canonical_ticker, no_ticker_error, parse_request
 
 # --- Parser: the ticker-length rule ---------------------------------------------

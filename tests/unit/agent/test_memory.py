@@ -21,7 +21,6 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph_checkpoint_aws import AgentCoreMemorySaver
 from langgraph_checkpoint_aws.checkpoint.agentcore.helpers import BedrockAgentCoreClientWithRetry
 from stock_agent.agent import StockAgent
-from stock_agent.context import AgentContext, ConfigError
 from stock_agent.errors import AgentError
 from stock_agent.memory.checkpoints import (
     GuardedSaver,
@@ -30,6 +29,7 @@ from stock_agent.memory.checkpoints import (
     sqlite_saver,
     thread_config,
 )
+from stock_agent.settings import AgentSettings, ConfigError
 
 from tests.support.fake_agentcore_memory import MEMORY_ID, REGION, AgentCoreMemoryWire
 
@@ -84,7 +84,7 @@ def test_thread_keys_fit_agentcore_memory_patterns(session_id: str, actor: str |
 
 
 def _agent(tmp_path: Path, checkpointer: GuardedSaver | None = None) -> StockAgent:
-    return StockAgent(ctx=AgentContext(reports_dir=str(tmp_path)), checkpointer=checkpointer)
+    return StockAgent(ctx=AgentSettings(reports_dir=str(tmp_path)), checkpointer=checkpointer)
 
 
 def test_one_actor_cannot_read_another_actors_session_with_the_same_id(tmp_path: Path) -> None:
@@ -170,16 +170,16 @@ def test_sqlite_sessions_survive_a_new_process(tmp_path: Path) -> None:
 
 
 def test_settings_choose_the_store_and_refuse_agentcore_without_a_memory() -> None:
-    assert isinstance(build_checkpointer(AgentContext()).inner, InMemorySaver)
+    assert isinstance(build_checkpointer(AgentSettings()).inner, InMemorySaver)
     with pytest.raises(ConfigError, match="AGENTCORE_MEMORY_ID"):
-        AgentContext(memory_backend="agentcore")
+        AgentSettings(memory_backend="agentcore")
     with pytest.raises(ConfigError, match="SESSION_MAX_TURNS"):
-        AgentContext(session_max_turns=0)
+        AgentSettings(session_max_turns=0)
     with pytest.raises(ConfigError, match="SESSION_MAX_RECORDS"):
-        AgentContext(session_max_records=51)
-    AgentContext(session_max_turns=100, session_max_records=50)  # the upper edges are allowed
+        AgentSettings(session_max_records=51)
+    AgentSettings(session_max_turns=100, session_max_records=50)  # the upper edges are allowed
     with pytest.raises(ConfigError, match="REPORT_URL_EXPIRES_SECONDS"):
-        AgentContext(report_url_expires_seconds=3601)
+        AgentSettings(report_url_expires_seconds=3601)
 
 
 # ---------------------------------------------------------------------------
@@ -259,7 +259,7 @@ def test_concurrent_turns_of_one_session_are_both_kept(tmp_path: Path) -> None:
 
 
 def test_deployed_settings_build_the_agentcore_saver_with_short_timeouts() -> None:
-    ctx = AgentContext(
+    ctx = AgentSettings(
         memory_backend="agentcore",
         agentcore_memory_id=MEMORY_ID,
         aws_region=REGION,

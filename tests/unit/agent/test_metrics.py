@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from stock_agent.agent import Dependencies, StockAgent
-from stock_agent.context import AgentContext
 from stock_agent.errors import AgentError
 from stock_agent.observability import metrics
 from stock_agent.records import ReportRef
 from stock_agent.reports.storage import StorageError
+from stock_agent.settings import AgentSettings
 
 from stacks import metric_contract as ops_config
 
@@ -27,10 +27,10 @@ class _FailingStore:
 
 
 def _run(tmp_path: Path, **deps: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    ctx = AgentContext(reports_dir=str(tmp_path), stage="dev")
+    ctx = AgentSettings(reports_dir=str(tmp_path), stage="dev")
     lines: list[str] = []
     agent = StockAgent(
-        ctx=ctx, dependencies=Dependencies.from_context(ctx, **deps), metrics_sink=lines.append
+        ctx=ctx, dependencies=Dependencies.from_settings(ctx, **deps), metrics_sink=lines.append
     )
     try:
         response: dict[str, Any] | None = agent.invoke(PROMPT, request_id="req-metrics")
@@ -95,11 +95,11 @@ def test_model_tokens_add_prompt_and_completion_tokens() -> None:
 def test_local_stage_writes_no_metric_lines(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    agent = StockAgent(ctx=AgentContext(reports_dir=str(tmp_path)))
+    agent = StockAgent(ctx=AgentSettings(reports_dir=str(tmp_path)))
     agent.invoke("Analyze SIM_STOCK", request_id="req-local")
     assert "_aws" not in capsys.readouterr().out
 
 
 def test_bad_stage_names_are_rejected() -> None:
     with pytest.raises(ValueError, match="STAGE='Prod!' is invalid"):
-        AgentContext(stage="Prod!")
+        AgentSettings(stage="Prod!")

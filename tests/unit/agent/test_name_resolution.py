@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stock_agent.context import AgentContext
-from stock_agent.dependencies import Dependencies
+from stock_agent.context import Dependencies
 from stock_agent.market_data import SIMULATED_UNIVERSE
+from stock_agent.settings import AgentSettings
 from stock_agent.understanding.names import (
     MAX_SEARCHES,
     SearchNames,
@@ -114,7 +114,7 @@ def test_core_names_drop_suffixes_and_punctuation() -> None:
 
 
 def test_the_provider_chooses_the_lookup() -> None:
-    simulated = Dependencies.from_context(AgentContext())
+    simulated = Dependencies.from_settings(AgentSettings())
     assert resolve_names("Apple", simulated.names) == ["AAPL"]
     assert isinstance(name_lookup_for("yfinance", universe_names={}), SearchNames)
     assert isinstance(name_lookup_for("simulated", universe_names={}), UniverseNames)

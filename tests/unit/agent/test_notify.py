@@ -127,15 +127,15 @@ def test_bad_settings_name_the_variable(env: dict[str, str]) -> None:
 
 
 def test_links_live_as_long_as_report_url_whatever_the_context_accepts() -> None:
-    """One lifetime, one validation: every value AgentContext accepts reaches notify as is."""
-    from stock_agent.context import AgentContext
+    """One lifetime, one validation: every value AgentSettings accepts reaches notify as is."""
+    from stock_agent.settings import AgentSettings
 
     for raw, expected in (("0", None), ("1", 1), ("30", 30), ("3600", 3600)):
-        ctx = AgentContext.from_env({"REPORT_URL_EXPIRES_SECONDS": raw})
+        ctx = AgentSettings.from_env({"REPORT_URL_EXPIRES_SECONDS": raw})
         settings = NotifySettings.from_env({}, link_expiry_seconds=ctx.report_url_expires_seconds)
         assert settings.link_expiry_seconds == expected, raw
     with pytest.raises(ValueError, match="REPORT_URL_EXPIRES_SECONDS=3601"):
-        AgentContext.from_env({"REPORT_URL_EXPIRES_SECONDS": "3601"})
+        AgentSettings.from_env({"REPORT_URL_EXPIRES_SECONDS": "3601"})
 
 
 # -- the message -----------------------------------------------------------------------------

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-from stock_agent.context import AgentContext, ConfigError
 from stock_agent.customize.run_records import (
     SCHEMA,
     RunRecordError,
@@ -15,6 +14,7 @@ from stock_agent.customize.run_records import (
     parse_run_record,
 )
 from stock_agent.reports import storage
+from stock_agent.settings import AgentSettings, ConfigError
 
 
 def _good() -> dict[str, Any]:
@@ -68,7 +68,7 @@ def test_actor_is_a_short_stable_hash_and_absent_without_a_session() -> None:
 
 
 def test_model_description_drops_credentials_and_query_from_the_url() -> None:
-    ctx = AgentContext(
+    ctx = AgentSettings(
         model_provider="openai",
         openai_base_url="https://user:hunter2@models.example.com:8443/v1?token=abc",
         openai_api_key="sk-secret",
@@ -101,22 +101,22 @@ def test_run_record_key_swaps_only_the_suffix() -> None:
     ],
 )
 def test_run_records_switch_spellings(raw: str, expected: bool) -> None:
-    assert AgentContext.from_env({"RUN_RECORDS": raw}).run_records is expected
+    assert AgentSettings.from_env({"RUN_RECORDS": raw}).run_records is expected
 
 
 def test_run_records_default_on_and_garbage_refused_by_name() -> None:
-    assert AgentContext.from_env({}).run_records is True
+    assert AgentSettings.from_env({}).run_records is True
     with pytest.raises(ConfigError, match=r"RUN_RECORDS='maybe' is invalid: expected 1 \| true"):
-        AgentContext.from_env({"RUN_RECORDS": "maybe"})
+        AgentSettings.from_env({"RUN_RECORDS": "maybe"})
 
 
 def test_model_adapter_name_edges() -> None:
     base = {"MODEL_PROVIDER": "openai", "OPENAI_BASE_URL": "http://127.0.0.1:8000/v1"}
     longest = "a" + "b" * 63
-    assert AgentContext.from_env({**base, "MODEL_ADAPTER": longest}).served_model == longest
-    assert AgentContext.from_env(base).served_model == "model"
+    assert AgentSettings.from_env({**base, "MODEL_ADAPTER": longest}).served_model == longest
+    assert AgentSettings.from_env(base).served_model == "model"
     for bad in ("a" + "b" * 64, "-leading-dash", "has space", "slash/name"):
         with pytest.raises(ConfigError, match="MODEL_ADAPTER="):
-            AgentContext.from_env({**base, "MODEL_ADAPTER": bad})
+            AgentSettings.from_env({**base, "MODEL_ADAPTER": bad})
     with pytest.raises(ConfigError, match="MODEL_ADAPTER='x' is invalid: expected unset"):
-        AgentContext.from_env({"MODEL_ADAPTER": "x"})
+        AgentSettings.from_env({"MODEL_ADAPTER": "x"})

@@ -10,7 +10,6 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
-from stock_agent.context import AgentContext
 from stock_agent.reports.storage import (
     LocalReportStore,
     S3ReportStore,
@@ -19,6 +18,7 @@ from stock_agent.reports.storage import (
     build_report_store,
     new_unique_suffix,
 )
+from stock_agent.settings import AgentSettings
 
 WHEN = datetime(2025, 9, 4, 23, 11, 55, tzinfo=UTC)
 KEY_SHAPE = re.compile(
@@ -122,15 +122,15 @@ def test_local_put_refuses_keys_outside_the_layout(tmp_path: Path, key: str) -> 
 
 
 def test_build_report_store(tmp_path: Path) -> None:
-    local = build_report_store(AgentContext(reports_dir=str(tmp_path)))
+    local = build_report_store(AgentSettings(reports_dir=str(tmp_path)))
     assert isinstance(local, LocalReportStore) and local.root == tmp_path
 
     sentinel = object()
-    given = build_report_store(AgentContext(report_bucket="bkt"), s3_client=sentinel)
+    given = build_report_store(AgentSettings(report_bucket="bkt"), s3_client=sentinel)
     assert isinstance(given, S3ReportStore) and given.client is sentinel and given.bucket == "bkt"
 
     # Without a client one is created (no network call happens at creation).
-    made = build_report_store(AgentContext(report_bucket="bkt", aws_region="eu-west-1"))
+    made = build_report_store(AgentSettings(report_bucket="bkt", aws_region="eu-west-1"))
     assert isinstance(made, S3ReportStore)
     assert made.client.meta.region_name == "eu-west-1"
     assert made.client.meta.config.read_timeout == 30
