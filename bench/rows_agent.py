@@ -327,7 +327,8 @@ class AgentBench:
         from stock_agent.models.openai import OpenAIModelClient
         from stock_agent.reports.storage import LocalReportStore
         from stock_agent.settings import AgentSettings
-        from stock_agent.tools import ToolSession, build_tools
+
+        from bench.react_tools import ToolSession, build_tools
 
         from .react_baseline import run_react, scripted_react_model
 

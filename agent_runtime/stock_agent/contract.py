@@ -174,14 +174,12 @@ def validate_payload(payload: Any) -> InvocationRequest:
         )
     if notify and stream:
         raise AgentError("invalid_payload", "'notify' cannot be combined with 'stream'")
-    # --- include_history (daily series in the response) ---
     include_history = payload.get("include_history", False)
     if not isinstance(include_history, bool):
         raise AgentError(
             "invalid_payload",
             f"'include_history' must be true or false, not {_type_name(include_history)}",
         )
-    # --- end include_history ---
     ignored = tuple(sorted(str(k)[:40] for k in payload if k not in _KNOWN_KEYS))
     return InvocationRequest(
         prompt=prompt,

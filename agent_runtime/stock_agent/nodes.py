@@ -261,7 +261,6 @@ def understand_request(state: AgentState, runtime: Runtime[RunContext]) -> Updat
         {
             "tickers": tickers,
             "intent": intent,
-            "route": seen.route,
             "timings_ms": {"understand_request": _elapsed_ms(started)},
         }
     )
@@ -567,7 +566,7 @@ def route_after_understanding(state: AgentState) -> str:
     """``question`` | ``analyze_or_compare`` | ``refused`` (no ticker, no context, ...)."""
     if state.get("error"):
         return "refused"
-    if state.get("route") == "question":
+    if state.get("intent") == "question":
         return "question"
     return "analyze_or_compare"
 
@@ -581,6 +580,6 @@ def route_after_reports(state: AgentState) -> str:
     """``compare`` (two or more reports) | ``analyze`` | ``every_ticker_failed``."""
     if state.get("error"):
         return "every_ticker_failed"
-    if state.get("route") == "compare" and len(_finished_records(state)) >= 2:
+    if state.get("intent") == "compare" and len(_finished_records(state)) >= 2:
         return "compare"
     return "analyze"
