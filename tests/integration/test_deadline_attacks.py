@@ -170,12 +170,6 @@ def test_report_write_failed_does_not_name_paths_or_errno(
 # ------------------------------------------------------------ reasoning effort
 
 
-@pytest.fixture
-def vllm() -> Iterator[FakeVLLM]:
-    with FakeVLLM.start() as fake:
-        yield fake
-
-
 def _lookup_then_narrative(vllm: FakeVLLM, *, lookup_finish: str | None = None) -> None:
     vllm.enqueue(
         body=chat_completion(

@@ -25,7 +25,8 @@ import pytest
 from stock_agent import cli
 from stock_agent.settings import _ENV_NAMES
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from tests.support.paths import REPO_ROOT
+
 STOCK_AGENT = REPO_ROOT / ".venv" / "bin" / "stock-agent"
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
-PACKAGE = REPO / "agent_runtime" / "stock_agent"
+from tests.support.paths import REPO_ROOT
+
+PACKAGE = REPO_ROOT / "agent_runtime" / "stock_agent"
 
 # Bottom first. A module may import its own wing (or module) and anything in a
 # lower layer; never a wing of its own layer or above. A top-level module is its
@@ -169,7 +170,7 @@ def test_the_evaluation_harness_never_imports_the_command_line() -> None:
     """eval imports the package (the client, the agent); the package's CLI only starts
     ``python -m eval`` as a child process, so the two never import each other."""
     offenders = []
-    for path in sorted((REPO / "eval").rglob("*.py")):
+    for path in sorted((REPO_ROOT / "eval").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             names = (
                 [a.name for a in node.names]
@@ -178,7 +179,9 @@ def test_the_evaluation_harness_never_imports_the_command_line() -> None:
                 if isinstance(node, ast.ImportFrom)
                 else []
             )
-            offenders += [f"{path.relative_to(REPO)}: {n}" for n in names if n == "stock_agent.cli"]
+            offenders += [
+                f"{path.relative_to(REPO_ROOT)}: {n}" for n in names if n == "stock_agent.cli"
+            ]
     assert not offenders, offenders
 
 
@@ -186,7 +189,7 @@ def test_no_module_of_the_package_touches_sys_path() -> None:
     """The shipped package finds its modules as installed; editing ``sys.path`` would
     make an import work here and fail in the image."""
     mentions = [
-        str(path.relative_to(REPO))
+        str(path.relative_to(REPO_ROOT))
         for path in sorted(PACKAGE.rglob("*.py"))
         if "sys.path" in path.read_text()
     ]
