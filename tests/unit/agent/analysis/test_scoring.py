@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import statistics
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from hypothesis import given, settings
@@ -20,37 +20,13 @@ from stock_agent.analysis import (
     outlook_for,
 )
 from stock_agent.formatting import fmt_money, fmt_pct, fmt_ratio
-from stock_agent.market_data import SimulatedProvider, build_snapshot, known_symbols
-from stock_agent.records import PricePoint, StockSnapshot
+from stock_agent.market_data import SimulatedProvider, known_symbols
+
+from tests.support.records import crafted_snapshot
 
 PROVIDER = SimulatedProvider()
 SYMBOLS = sorted(known_symbols())
 AS_OF = date(2025, 9, 5)
-
-
-def crafted(closes: list[float], **metrics: float | None) -> StockSnapshot:
-    """A snapshot over the given closes (one per weekday ending on ``AS_OF``)."""
-    days: list[date] = []
-    day = AS_OF
-    while len(days) < len(closes):
-        if day.weekday() < 5:
-            days.append(day)
-        day -= timedelta(days=1)
-    prices = [
-        PricePoint(day=d, close=c, volume=1_000_000)
-        for d, c in zip(reversed(days), closes, strict=True)
-    ]
-    return build_snapshot(
-        symbol="TEST",
-        company_name="Test Co",
-        sector="Testing",
-        industry="Tests",
-        currency="USD",
-        data_source="simulated",
-        prices=prices,
-        market_cap=1e9,
-        **metrics,  # type: ignore[arg-type]
-    )
 
 
 def rising(n: int = 260, start: float = 100.0, step: float = 0.004) -> list[float]:
@@ -62,7 +38,7 @@ def zigzag(n: int = 260, level: float = 100.0, swing: float = 0.04) -> list[floa
 
 
 def test_technical_rules_on_a_steady_rise() -> None:
-    tech = analyze(crafted(rising())).technical
+    tech = analyze(crafted_snapshot(rising())).technical
     assert (tech.trend, tech.momentum, tech.volatility_level) == ("uptrend", "positive", "low")
     assert tech.score == 5  # 3 + trend + momentum + 1-year return, clamped
     closes = rising()
@@ -75,9 +51,9 @@ def test_technical_rules_on_a_steady_rise() -> None:
 
 
 def test_technical_rules_on_a_steady_fall_and_on_noise() -> None:
-    down = analyze(crafted(rising(step=-0.004))).technical
+    down = analyze(crafted_snapshot(rising(step=-0.004))).technical
     assert (down.trend, down.momentum, down.score) == ("downtrend", "negative", 1)
-    noisy = analyze(crafted(zigzag())).technical
+    noisy = analyze(crafted_snapshot(zigzag())).technical
     assert noisy.volatility_level == "high" and noisy.trend == "sideways"
     # Ends on an up-swing: 1- and 3-month returns +8.33% (+1), volatility high (-1),
     # MACD line and histogram positive after the last up-swing (+1).
@@ -86,7 +62,7 @@ def test_technical_rules_on_a_steady_fall_and_on_noise() -> None:
 
 
 def test_short_history_is_handled_and_said() -> None:
-    tech = analyze(crafted(rising(n=60))).technical
+    tech = analyze(crafted_snapshot(rising(n=60))).technical
     assert tech.sma_200 == pytest.approx(statistics.fmean(rising(n=60)))
     assert any("Only 60 sessions" in line for line in tech.rationale)
 
@@ -128,7 +104,7 @@ def test_short_history_is_handled_and_said() -> None:
 def test_fundamental_rules(
     metrics: dict[str, float | None], valuation: str, profitability: str, income: str, score: int
 ) -> None:
-    fund = analyze_fundamental(crafted(rising(), **metrics))
+    fund = analyze_fundamental(crafted_snapshot(rising(), **metrics))
     assert (fund.valuation, fund.profitability, fund.income, fund.score) == (
         valuation,
         profitability,
@@ -143,13 +119,15 @@ def test_fundamental_rules(
 
 
 def test_risk_rules() -> None:
-    calm = crafted(rising(), beta=0.5, pe_ratio=20.0, eps=3.0)
+    calm = crafted_snapshot(rising(), beta=0.5, pe_ratio=20.0, eps=3.0)
     level, factors = assess_risk(calm)
     assert level == "LOW" and factors[0] == "No elevated risk factor found."
 
     # Up about 48 %, then down about 32 %: deep drawdown; plus volatility, beta, losses.
     up = rising(n=130, step=0.003)
-    stormy = crafted(up + [up[-1] * 0.997 ** (i + 1) for i in range(130)], beta=1.8, eps=-2.0)
+    stormy = crafted_snapshot(
+        up + [up[-1] * 0.997 ** (i + 1) for i in range(130)], beta=1.8, eps=-2.0
+    )
     stormy = dataclasses.replace(stormy, annualized_volatility=0.55)
     level, factors = assess_risk(stormy)
     text = " ".join(factors)
