@@ -19,10 +19,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .cases import Case, Expectation, GoldenSet
+from .cases import CONVERSATION_CLASSES, Case, Expectation, GoldenSet
 from .graders import Grade
 from .graders.deterministic import CRITERIA, Budgets, grade_turn, results_of
 from .graders.judge import JUDGE_CRITERIA, Agreement, Judge, judge_item_of
+from .graders.relevance import RELEVANCE_CRITERIA, grade_relevance
 from .sensitivity import FaultRow
 from .targets import Observation, Target, observe
 from .thresholds import Thresholds
@@ -58,6 +59,26 @@ class CriterionRow:
         return self.passed / self.applicable if self.applicable else None
 
 
+@dataclass(frozen=True)
+class ClassRow:
+    """One conversation class: cases whose every grade passed, of the cases run."""
+
+    category: str
+    passed: int
+    run: int
+    threshold: float
+
+    @property
+    def rate(self) -> float | None:
+        return self.passed / self.run if self.run else None
+
+    @property
+    def verdict(self) -> str:
+        if not self.run:
+            return "NOT RUN"
+        return "PASS" if self.passed / self.run >= self.threshold else "FAIL"
+
+
 @dataclass
 class RunResult:
     golden: GoldenSet
@@ -70,13 +91,15 @@ class RunResult:
     judged_turns: int = 0
     filtered: bool = False  # only some cases were selected
     rows: list[CriterionRow] = field(default_factory=list)
+    classes: list[ClassRow] = field(default_factory=list)
     sensitivity: list[FaultRow] = field(default_factory=list)
 
     @property
     def gate_passed(self) -> bool:
-        """Every criterion that was measured meets its threshold."""
+        """Every criterion and conversation class that was measured meets its threshold."""
         rows_ok = all(r.verdict in ("PASS", "SKIPPED", "PENDING", "NOT RUN") for r in self.rows)
-        return rows_ok and all(row.caught for row in self.sensitivity)
+        classes_ok = all(c.verdict in ("PASS", "NOT RUN") for c in self.classes)
+        return rows_ok and classes_ok and all(row.caught for row in self.sensitivity)
 
     def failures(self) -> list[tuple[str, int, Grade]]:
         return [
@@ -92,6 +115,7 @@ def run_case(case: Case, target: Target, *, run_id: str, budgets: Budgets) -> li
         exchange = target.send(request_body(turn, session_id=session_id), session_id=session_id)
         obs = with_reports(observe(exchange), s3_client=getattr(target, "s3_client", None))
         grades = grade_turn(turn.expect, obs, history=history, budgets=budgets)
+        grades += grade_relevance(turn.expect, obs, history=history)
         grades += [grader(turn.expect, obs, history) for grader in EXTRA_GRADERS.values()]
         outcomes.append(TurnOutcome(case, index, describe(turn), obs, tuple(grades)))
         history.extend(results_of(obs))
@@ -141,7 +165,7 @@ def summarise(result: RunResult, thresholds: Thresholds) -> None:
                 entry[1] += 1
                 entry[0] += int(grade.outcome == "pass")
     rows: list[CriterionRow] = []
-    for criterion in (*CRITERIA, *EXTRA_GRADERS):
+    for criterion in (*CRITERIA, *RELEVANCE_CRITERIA, *EXTRA_GRADERS):
         passed, applicable = counts.get(criterion, [0, 0])
         threshold = thresholds.criteria.get(criterion, 1.0)
         if applicable == 0:
@@ -171,6 +195,25 @@ def summarise(result: RunResult, thresholds: Thresholds) -> None:
             verdict = "PASS" if passed / applicable >= threshold else "FAIL"
         rows.append(CriterionRow(criterion, passed, applicable, threshold, verdict, note))
     result.rows = rows
+    result.classes = class_rows(result.outcomes, thresholds.min_class_pass_rate)
+
+
+def class_rows(outcomes: Sequence[TurnOutcome], threshold: float) -> list[ClassRow]:
+    """Per conversation class: a case passes when none of its turns' grades failed."""
+    failed: dict[str, bool] = {}
+    category: dict[str, str] = {}
+    for outcome in outcomes:
+        case_id = outcome.case.id
+        category[case_id] = outcome.case.category
+        failed[case_id] = failed.get(case_id, False) or any(
+            g.outcome == "fail" for g in outcome.grades
+        )
+    rows: list[ClassRow] = []
+    for name in CONVERSATION_CLASSES:
+        cases = [c for c, cat in category.items() if cat == name]
+        passed = sum(not failed[c] for c in cases)
+        rows.append(ClassRow(name, passed, len(cases), threshold))
+    return rows
 
 
 def run_golden_set(
