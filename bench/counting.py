@@ -149,6 +149,7 @@ class CountingModelClient:
         deadline: float | None = None,
         reasoning_effort: str | None = None,
         max_cold_wait_s: float | None = None,
+        response_format: dict[str, Any] | None = None,
     ) -> ChatResult:
         started = time.perf_counter()
         try:
@@ -161,6 +162,7 @@ class CountingModelClient:
                     deadline=deadline,
                     reasoning_effort=reasoning_effort,
                     max_cold_wait_s=max_cold_wait_s,
+                    response_format=response_format,
                 )
             if self.latency_s:
                 time.sleep(self.latency_s)

@@ -7,11 +7,21 @@ never build a client themselves, so a test can swap any of them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from .market_data import SIMULATED_UNIVERSE, MarketDataProvider, get_provider, known_symbols
+from . import formatting
+from .analysis import analyze
+from .market_data import (
+    SIMULATED_UNIVERSE,
+    MarketDataProvider,
+    SimulatedProvider,
+    get_provider,
+    known_symbols,
+)
+from .market_data.common_names import COMMON_NAMES
 from .models.client import build_model_client
 from .models.types import ModelClient
 from .reports import storage
@@ -19,8 +29,31 @@ from .settings import AgentSettings
 from .understanding.names import NameLookup, name_lookup_for
 
 
-def _universe_names() -> dict[str, str]:
-    return {symbol: profile.name for symbol, profile in SIMULATED_UNIVERSE.items()}
+def _universe_names() -> dict[str, tuple[str, ...]]:
+    """Each simulated company's registered name, then the names people call it by."""
+    return {
+        symbol: (profile.name, *COMMON_NAMES.get(symbol, ()))
+        for symbol, profile in SIMULATED_UNIVERSE.items()
+    }
+
+
+#: The simulated ticker whose report stands for "every figure a report carries" (it has
+#: peers, a benchmark and statements, so no group is missing).
+REFERENCE_SYMBOL = "AAPL"
+
+
+@functools.cache
+def reference_figure_groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The figure label groups of a complete report, computed once per process.
+
+    A first turn has no records yet, but "is Nvidia oversold?" must already
+    read "oversold" as a figure: the vocabulary starts from the labels of a
+    real report (the simulated reference ticker, analysed like any other) and
+    adds those of the session's own records.
+    """
+    snapshot = SimulatedProvider().snapshot(REFERENCE_SYMBOL, as_of=datetime.now(UTC).date())
+    groups = formatting.figure_label_groups(snapshot, analyze(snapshot))
+    return tuple((title, tuple(labels)) for title, labels in groups)
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,10 @@ Besides today's keys it carries ``intent`` (``analyze`` | ``compare`` |
 ``question``), ``session_id`` (echoed), ``answer`` (the text answer of a
 question, else ``null``), ``comparison`` (``{"symbols", "table", "leaders",
 "narrative", "narrative_source", "report": {"uri", "key", "bytes", "sha256",
-"url"?}}`` for a comparison, else ``null``) and, for a request with a
-session, ``session_saved``. A report's ``url`` (a presigned HTTPS GET of that
+"url"?}}`` for a comparison, else ``null``), ``plan`` (the turn's request plan:
+``intent``, ``subjects``, ``aspects``, ``operator``, ``time_frame``, ``why``,
+``reused``, ``confident``, ``source`` (rules | model), ``note``) and, for a
+request with a session, ``session_saved``. A report's ``url`` (a presigned HTTPS GET of that
 one key) is present only where the store can sign one (S3).
 """
 
@@ -427,6 +429,7 @@ def build_response(
         ],
         "text": _turn_text(state, per_ticker, warnings),
         "answer": state.get("answer"),
+        "plan": state.get("plan"),
         "comparison": _comparison_json(state.get("comparison"), link=link),
         "metrics": {
             "timings_ms": dict(state.get("timings_ms", {})),

@@ -44,11 +44,11 @@ class AgentState(TypedDict, total=False):
     session_id: str | None
     prompt: str
     deadline: float  # time.monotonic() value; every stage and model call honours it
-    # understand_request
+    # understand_request (and fill_plan)
     # analyze | compare | question: the conditional edges route on it, the response reports it
     intent: str
     tickers: list[str]
-    question: dict[str, Any] | None  # {"figures": [...], "verdicts": [...], "why": bool}
+    plan: dict[str, Any] | None  # the turn's RequestPlan (understanding.plan), as JSON
     # per-ticker records, keyed by symbol
     snapshots: dict[str, StockSnapshot]
     analyses: dict[str, StockAnalysis]
@@ -107,7 +107,7 @@ def turn_input(
         "deadline": deadline,
         "intent": "analyze",
         "tickers": [],
-        "question": None,
+        "plan": None,
         "snapshots": {},
         "analyses": {},
         "narratives": {},

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, TypedDict, TypeVar, cast, get_args, get_origin, get_type_hints
 
+from .. import formatting
 from ..records import (
     Narrative,
     PricePoint,
@@ -138,6 +139,11 @@ def pack_record(record: SessionRecord) -> dict[str, Any]:
         "narrative": {"text": record.narrative.text, "source": record.narrative.source},
         "report": to_jsonable(record.report),
         "generated_at": record.generated_at.isoformat(),
+        # What this record can be asked about, kept so a turn reads it without unpacking.
+        "figure_groups": [
+            [title, labels]
+            for title, labels in formatting.figure_label_groups(record.snapshot, record.analysis)
+        ],
     }
 
 
@@ -194,6 +200,23 @@ def session_records(
     return {
         s: unpack_record(r) for s, r in session["records"].items() if wanted is None or s in wanted
     }
+
+
+def remembered_figure_groups(session: SessionMemory | None) -> list[tuple[str, list[str]]]:
+    """The figure label groups of every remembered record, each group once, in report order.
+
+    A record packed before the groups were kept is unpacked to read them.
+    """
+    merged: dict[str, list[str]] = {}
+    for packed in (session or empty_session())["records"].values():
+        groups = packed.get("figure_groups")
+        if not isinstance(groups, list):
+            record = unpack_record(packed)
+            groups = formatting.figure_label_groups(record.snapshot, record.analysis)
+        for title, labels in groups:
+            held = merged.setdefault(str(title), [])
+            held.extend(str(label) for label in labels if label not in held)
+    return list(merged.items())
 
 
 def last_tickers(session: SessionMemory | None) -> list[str]:

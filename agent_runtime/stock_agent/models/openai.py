@@ -197,6 +197,7 @@ class OpenAIModelClient:
         deadline: float | None = None,
         reasoning_effort: str | None = None,
         max_cold_wait_s: float | None = None,
+        response_format: dict[str, Any] | None = None,
     ) -> ChatResult:
         """One chat completion; retries transient failures within ``deadline``."""
         body = build_chat_body(
@@ -206,6 +207,7 @@ class OpenAIModelClient:
             temperature=temperature,
             tools=tools,
             reasoning_effort=reasoning_effort,
+            response_format=response_format,
         )
 
         def attempt(remaining: float | None) -> ChatResult:

@@ -508,6 +508,7 @@ class SageMakerModelClient:
         deadline: float | None = None,
         reasoning_effort: str | None = None,
         max_cold_wait_s: float | None = None,
+        response_format: dict[str, Any] | None = None,
     ) -> ChatResult:
         """One chat completion through ``invoke_endpoint``."""
         body = build_chat_body(
@@ -517,6 +518,7 @@ class SageMakerModelClient:
             temperature=temperature,
             tools=tools,
             reasoning_effort=reasoning_effort,
+            response_format=response_format,
         )
         started = time.monotonic()
         raw, warning = self._retrying(

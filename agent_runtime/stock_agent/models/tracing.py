@@ -71,6 +71,7 @@ class TracedModelClient:
         deadline: float | None = None,
         reasoning_effort: str | None = None,
         max_cold_wait_s: float | None = None,
+        response_format: dict[str, Any] | None = None,
     ) -> ChatResult:
         attributes: dict[str, Any] = {
             "gen_ai.operation.name": "chat",
@@ -88,6 +89,8 @@ class TracedModelClient:
             attributes["gen_ai.request.tool_names"] = [
                 str(t.get("function", {}).get("name")) for t in tools
             ]
+        if response_format is not None:
+            attributes["gen_ai.output.type"] = "json"
         if self.capture_content:
             attributes["gen_ai.input.messages"] = _json(messages)
         with _TRACER.start_as_current_span(
@@ -107,6 +110,7 @@ class TracedModelClient:
                     deadline=deadline,
                     reasoning_effort=reasoning_effort,
                     max_cold_wait_s=max_cold_wait_s,
+                    response_format=response_format,
                 )
             except ModelError as err:
                 span.set_attribute("error.type", err.code)

@@ -114,6 +114,8 @@ class ModelClient(Protocol):
         deadline: float | None = None,  # time.monotonic() value after which to give up
         reasoning_effort: str | None = None,  # gpt-oss: low | medium | high
         max_cold_wait_s: float | None = None,  # cap on waiting for a scaled-to-zero model
+        # {"type": "json_schema", "json_schema": {...}}: the server constrains the answer
+        response_format: dict[str, Any] | None = None,
     ) -> ChatResult: ...
 
 
@@ -132,5 +134,6 @@ class OfflineModelClient:
         deadline: float | None = None,
         reasoning_effort: str | None = None,
         max_cold_wait_s: float | None = None,
+        response_format: dict[str, Any] | None = None,
     ) -> ChatResult:
         raise ModelUnavailable()

@@ -57,6 +57,7 @@ def build_chat_body(
     tools: list[dict[str, Any]] | None = None,
     stream: bool = False,
     reasoning_effort: str | None = None,
+    response_format: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The chat-completions request body vLLM's ``/v1/chat/completions`` and ``/invocations`` take.
 
@@ -66,6 +67,10 @@ def build_chat_body(
     the same in both forms. ``reasoning_effort`` (``low``/``medium``/``high``,
     vLLM's chat-completions field) is sent when given: gpt-oss spends
     ``max_tokens`` on reasoning first, so a small budget needs a low effort.
+    ``response_format`` (``{"type": "json_schema", "json_schema": {"name",
+    "schema", "strict"}}``, OpenAI's field, which vLLM's chat-completions
+    request takes and enforces by structured-output decoding) is sent as given;
+    ``/invocations`` routes a body with ``messages`` to the same handler.
     """
     if not isinstance(messages, list) or not messages:
         raise ModelError("model_client_error", "messages must be a non-empty list of dicts")
@@ -92,10 +97,38 @@ def build_chat_body(
         body["tool_choice"] = "auto"
     if reasoning_effort is not None:
         body["reasoning_effort"] = reasoning_effort
+    if response_format is not None:
+        body["response_format"] = _checked_response_format(response_format)
     if stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
     return body
+
+
+RESPONSE_FORMAT_TYPES = ("json_schema", "json_object")
+
+
+def _checked_response_format(value: Any) -> dict[str, Any]:
+    """A ``response_format`` vLLM accepts; a malformed one is the caller's error, not a 400."""
+    kind = value.get("type") if isinstance(value, dict) else None
+    if kind not in RESPONSE_FORMAT_TYPES:
+        raise ModelError(
+            "model_client_error",
+            f"response_format.type must be one of {', '.join(RESPONSE_FORMAT_TYPES)}, got {kind!r}",
+        )
+    if kind == "json_schema":
+        spec = value.get("json_schema")
+        if not (
+            isinstance(spec, dict)
+            and isinstance(spec.get("name"), str)
+            and isinstance(spec.get("schema"), dict)
+        ):
+            raise ModelError(
+                "model_client_error",
+                "response_format.json_schema must be an object with a 'name' string and a "
+                "'schema' object",
+            )
+    return dict(value)
 
 
 # --------------------------------------------------------------------------- helpers

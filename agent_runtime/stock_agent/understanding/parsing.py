@@ -9,7 +9,10 @@ Rules (in order, per word):
 1. ``$AAPL`` (a ``$`` prefix) is always a ticker, in any case, even ``$A``.
 2. A word in :data:`STOPWORDS` (English function words and request words
    such as CAN, YOU, ANALYZE, STOCK, COMPARE, REPORT) is never a ticker
-   without the ``$``: to analyse Agilent (``A``) write ``$A``.
+   without the ``$``: to analyse Agilent (``A``) write ``$A``. Nor is a word
+   that names a figure of the report (``figure_words``: RSI, MACD, FCF, EPS,
+   YTD, SMA ...): "and its FCF margin?" asks about a figure; a real ticker
+   spelt like one is written ``$FCF``.
 3. A word whose canonical form is a symbol the data provider knows
    (``known_symbols``) is a ticker, whatever its case: ``msft``, ``Msft``.
 4. Otherwise an UPPER-CASE word is a ticker when it has 2–5 letters
@@ -20,6 +23,10 @@ Rules (in order, per word):
    letter (``brk-b``, ``bf.b``). Plain lower-case words ("and", "it", "a",
    "apple") and ordinary hyphenated words ("long-term") are not; digits alone
    do not make a lower-case word a ticker ("h100", "mp3").
+
+A word is a run of ASCII letters and digits that no other Latin letter
+touches: the "v" of the Vietnamese "với" is not a word (it would read as
+Visa), while "NVDA" in "NVDAの株" is.
 
 Canonical form: upper case; a share-class or exchange suffix is written with a
 dot, so ``BRK-B`` and ``brk.b`` all become ``BRK.B`` (the form the
@@ -43,9 +50,13 @@ from ..settings import MAX_TICKERS_PER_REQUEST
 
 Intent = Literal["analyze", "compare"]
 
-# A word as written: optional $, a letter, then letters/digits, optionally joined by . _ - /
+# Latin letters of any accent (Vietnamese included): a word is never cut out of one of them.
+_LATIN = "A-Za-z0-9\u00c0-\u024f\u1e00-\u1eff"
+# A word as written: optional $, a letter, then letters/digits, optionally joined by . _ -
 # ("P/E" is two words: a slash never joins a ticker.)
-_WORD_RE = re.compile(r"(\$?)([A-Za-z][A-Za-z0-9]*(?:[._\-][A-Za-z0-9]+)*)")
+_WORD_RE = re.compile(
+    rf"(?<![{_LATIN}$])(\$?)([A-Za-z][A-Za-z0-9]*(?:[._\-][A-Za-z0-9]+)*)(?![{_LATIN}])"
+)
 # Share class / exchange suffix written with a hyphen (BRK-B, RDS-A) -> BRK.B
 _CLASS_SUFFIX_RE = re.compile(r"^([A-Z][A-Z0-9]{0,5})-([A-Z]{1,2})$")
 _CANONICAL_RE = re.compile(r"[A-Z][A-Z0-9]{0,9}(?:[._][A-Z0-9]{1,10}){0,2}")
@@ -138,15 +149,18 @@ def parse_request(
     prompt: str,
     *,
     known_symbols: Iterable[str] = (),
+    figure_words: Iterable[str] = (),
     max_tickers: int = MAX_TICKERS_PER_REQUEST,
 ) -> ParsedRequest:
     """Find the tickers and the intent in ``prompt`` by the module's rules.
 
-    Raises :class:`AgentError` ``too_many_tickers`` when more than
-    ``max_tickers`` distinct tickers are named. Finding none is not an error
-    here: the graph decides between asking the model and ``no_ticker``.
+    ``figure_words``: upper-case words that name a figure (rule 2). Raises
+    :class:`AgentError` ``too_many_tickers`` when more than ``max_tickers``
+    distinct tickers are named. Finding none is not an error here: the graph
+    decides between asking the model and ``no_ticker``.
     """
     known = frozenset(known_symbols)
+    figures = frozenset(figure_words)
     tickers: list[str] = []
     leftovers: list[str] = []
     dollar_hints: list[str] = []
@@ -158,6 +172,8 @@ def parse_request(
         compare = compare or upper in _COMPARE_WORDS
         intent_word = intent_word or upper in _INTENT_WORDS
         canon = canonical_ticker(word)
+        if not dollar and upper in figures:
+            continue  # a figure's name, not a ticker and not a company
         if canon is not None and (dollar or _is_ticker_word(word, canon, known)):
             if canon not in tickers:
                 tickers.append(canon)

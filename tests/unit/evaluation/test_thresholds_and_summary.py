@@ -29,6 +29,7 @@ def test_the_thresholds_file_names_every_criterion() -> None:
         "comparison_report",
         "company_names",
         "intent_routing",
+        "request_plan",
     }
 
 

@@ -63,3 +63,16 @@ def test_a_failed_call_marks_the_span_and_reraises(spans: InMemorySpanExporter) 
     assert (span.attributes or {})["error.type"] == "model_throttled"
     assert "gen_ai.usage.input_tokens" not in (span.attributes or {})
     assert "gen_ai.input.messages" not in (span.attributes or {})
+
+
+def test_a_structured_call_says_its_output_is_json_and_passes_the_format_on(
+    spans: InMemorySpanExporter,
+) -> None:
+    fmt = {"type": "json_schema", "json_schema": {"name": "request_plan", "schema": {}}}
+    client = traced_client(ChatResult(content="{}"))
+    client.chat([{"role": "user", "content": "x"}], max_tokens=16, response_format=fmt)
+    [span] = spans.get_finished_spans()
+    assert (span.attributes or {})["gen_ai.output.type"] == "json"
+    assert client.inner.calls[-1]["response_format"] == fmt  # type: ignore[attr-defined]
+    client.chat([{"role": "user", "content": "x"}], max_tokens=16)
+    assert "gen_ai.output.type" not in (spans.get_finished_spans()[-1].attributes or {})

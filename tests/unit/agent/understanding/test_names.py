@@ -117,3 +117,52 @@ def test_the_provider_chooses_the_lookup() -> None:
     assert resolve_names("Apple", simulated.names) == ["AAPL"]
     assert isinstance(name_lookup_for("yfinance", universe_names={}), SearchNames)
     assert isinstance(name_lookup_for("simulated", universe_names={}), UniverseNames)
+
+
+AGENT_NAMES = Dependencies.from_settings(AgentSettings()).names  # registered and common names
+FIGURE_WORDS = frozenset({"OVERSOLD", "RSI", "BETA", "P/E"})
+
+
+@pytest.mark.parametrize(
+    ("prompt", "expected"),
+    [
+        # several names in one sentence, punctuation ending each one
+        ("compare walmart, home depot and coca-cola", ["WMT", "HD", "KO"]),
+        ("Walmart; Home Depot. Coca-Cola!", ["WMT", "HD", "KO"]),
+        # the names people use, in any case
+        ("how are exxon and pfizer doing", ["XOM", "PFE"]),
+        ("berkshire vs jpmorgan", ["BRK.B", "JPM"]),
+        ("compare berkshire hathaway with jp morgan", ["BRK.B", "JPM"]),
+        ("how does Berkshire stack up against JPMorgan?", ["BRK.B", "JPM"]),
+        # next to a figure word, which the caller names as a boundary
+        ("is Nvidia oversold?", ["NVDA"]),
+        ("nvidia rsi", ["NVDA"]),
+        # inside sentences of other languages
+        ("So sánh Apple và Microsoft", ["AAPL", "MSFT"]),
+        ("Tesla dạo này thế nào?", ["TSLA"]),
+        ("Compara Coca-Cola y Procter & Gamble", ["KO", "PG"]),
+        ("Vergleiche Apple mit Microsoft", ["AAPL", "MSFT"]),
+        # still not a name: another noun follows
+        ("Apple pie recipe", []),
+        ("exxon valdez", []),
+        ("home improvement ideas", []),  # "home" alone names nobody
+    ],
+)
+def test_names_in_sentences(prompt: str, expected: list[str]) -> None:
+    assert resolve_names(prompt, AGENT_NAMES, boundaries=FIGURE_WORDS) == expected
+
+
+def test_a_figure_word_ends_a_name_only_when_named_as_a_boundary() -> None:
+    assert resolve_names("is Nvidia oversold?", AGENT_NAMES) == []
+    assert resolve_names("is Nvidia oversold?", AGENT_NAMES, boundaries=FIGURE_WORDS) == ["NVDA"]
+
+
+def test_a_name_never_spans_a_comma_and_a_suffix_stops_at_one() -> None:
+    index = UniverseNames({"HD": "The Home Depot, Inc.", "AAPL": "Apple Inc."})
+    assert resolve_names("home, depot", index) == []
+    assert resolve_names("Apple, Inc. and home depot", index) == ["AAPL", "HD"]
+    assert resolve_names("apple inc's margins", index) == ["AAPL"]
+
+
+def test_search_phrases_leave_out_figure_words() -> None:
+    assert candidate_phrases("is Nvidia oversold", boundaries=frozenset({"OVERSOLD"})) == ["nvidia"]

@@ -205,3 +205,45 @@ def test_no_ticker_error_says_whether_a_model_was_asked() -> None:
     asked = no_ticker_error(prompt_hints=("apple",), model_asked=True)
     assert "the model could not map the company name" in asked.message
     assert no_ticker_error().message.startswith("no stock ticker found in the request; name one")
+
+
+# --------------------------------------------------------------------------- figure words
+
+
+@pytest.mark.parametrize(
+    ("prompt", "tickers"),
+    [
+        ("and its FCF margin?", ()),
+        ("RSI and SMA 50?", ()),
+        ("what's the EPS of AAPL", ("AAPL",)),
+        # written with a $, the same word is a ticker, even one the provider knows
+        ("Analyze $FCF", ("FCF",)),
+        ("what about $RSI?", ("RSI",)),
+        ("$rsi vs AAPL", ("RSI", "AAPL")),
+    ],
+)
+def test_a_word_that_names_a_figure_is_no_ticker_without_a_dollar(
+    prompt: str, tickers: tuple[str, ...]
+) -> None:
+    known = {"AAPL", "RSI", "FCF", "SMA"}  # real listings that collide with figure words
+    parsed = parse_request(prompt, known_symbols=known, figure_words={"FCF", "RSI", "SMA", "EPS"})
+    assert parsed.tickers == tickers
+    assert not {"FCF", "RSI", "SMA"} & set(parsed.company_hints)
+    # without the figure words the same prompts read the abbreviations as tickers
+    if "$" not in prompt and tickers == ():
+        assert parse_request(prompt, known_symbols=known).tickers
+
+
+@pytest.mark.parametrize(
+    ("prompt", "tickers"),
+    [
+        ("so sánh cổ phiếu apple với microsoft", ()),  # the "v" of "với" is not Visa
+        ("Analiza la acción de V", ("V",)),  # an "ó" next to "acci" does not make a word
+        ("NVDAの株を分析してください", ("NVDA",)),  # other scripts still end a word
+        ("café KO", ("KO",)),
+        ("BRK.Bé", ("BRK",)),  # a suffix glued to an accented letter is left off
+    ],
+)
+def test_a_word_is_never_cut_out_of_a_latin_word(prompt: str, tickers: tuple[str, ...]) -> None:
+    parsed = parse_request(prompt, known_symbols={"V", "KO", "NVDA", "BRK.B"})
+    assert parsed.tickers == tickers
