@@ -66,7 +66,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-import lora_support  # beside this file, in the image and in the repository
+# lora_support.py sits beside this file (/opt/program in the image). Run as a script its
+# folder is on sys.path already; loaded by path (tests, tools) it is not.
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+import lora_support
 
 logger = logging.getLogger("model_container.serve")
 

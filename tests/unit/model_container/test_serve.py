@@ -23,9 +23,6 @@ SERVE = REPO / "model_container" / "serve.py"
 
 
 def _load() -> ModuleType:
-    # serve.py imports its sibling lora_support.py, as it does in the image (/opt/program).
-    if str(SERVE.parent) not in sys.path:
-        sys.path.insert(0, str(SERVE.parent))
     spec = importlib.util.spec_from_file_location("model_container_serve", SERVE)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
