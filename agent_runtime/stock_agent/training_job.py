@@ -34,7 +34,7 @@ import re
 import tarfile
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -113,23 +113,15 @@ PLANS: dict[str, InstancePlan] = {
         spot=True,
         why="8 sampled answers per prompt dominate; checkpoints every 25 steps",
     ),
-    # DAPO and GSPO sample as many answers per optimizer step as GRPO (64 per rollout,
-    # four steps on each rollout), so they cost what GRPO costs.
-    "dapo": InstancePlan(
-        **_G6E_12XL,  # type: ignore[arg-type]
-        expected_hours=5.0,
-        max_runtime_hours=12.0,
-        spot=True,
-        why="GRPO's sampling cost; four clip-higher updates per rollout; checkpointed",
-    ),
-    "gspo": InstancePlan(
-        **_G6E_12XL,  # type: ignore[arg-type]
-        expected_hours=5.0,
-        max_runtime_hours=12.0,
-        spot=True,
-        why="GRPO's sampling cost; four sequence-ratio updates per rollout; checkpointed",
-    ),
 }
+
+
+# DAPO and GSPO sample as many answers per optimizer step as GRPO (64 per rollout, four
+# optimizer steps on each), so they are planned, and cost, like GRPO.
+PLANS["dapo"] = replace(PLANS["grpo"], why="GRPO's sampling; four clip-higher updates per rollout")
+PLANS["gspo"] = replace(
+    PLANS["grpo"], why="GRPO's sampling; four sequence-ratio updates per rollout"
+)
 
 
 @dataclass(frozen=True)

@@ -8,31 +8,21 @@ must name. The check itself is the script an operator runs, unchanged.
 
 from __future__ import annotations
 
-import importlib.util
 import socket
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from tests.support.fake_vllm import FakeVLLM, chat_completion, error_body
+from tests.support.module_loader import load_by_path
 
 SCRIPT = Path(__file__).resolve().parents[3] / "model_container" / "gpu_smoke.py"
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("model_container_gpu_smoke", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-smoke = _load()
+smoke = load_by_path("model_container_gpu_smoke", SCRIPT)
 
 
 def _run(url: str, adapters: tuple[str, ...] = ("probe",), **kwargs: Any) -> tuple[int, list[str]]:

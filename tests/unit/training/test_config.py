@@ -43,6 +43,15 @@ def _with(method: str, path: str, value: Any) -> dict[str, Any]:
     return config
 
 
+def _accepted(config: dict[str, Any], method: str, *, ok: bool, refusal: str) -> None:
+    """``config`` validates when ``ok``; otherwise it is refused with ``refusal`` (a regex)."""
+    if ok:
+        validate(config, method=method)
+        return
+    with pytest.raises(TrainingConfigError, match=refusal):
+        validate(config, method=method)
+
+
 @pytest.mark.parametrize(("value", "ok"), [(1, True), (64, True), (0, False), (65, False),
                                            (True, False), (8.0, False)])  # fmt: skip
 def test_lora_rank_edges(value: Any, ok: bool) -> None:
@@ -180,11 +189,7 @@ def test_a_missing_loss_type_is_refused_not_left_to_trls_default() -> None:
 @pytest.mark.parametrize(("high", "ok"), [(0.28, True), (0.2001, True), (0.2, False)])
 def test_dapo_clips_higher_than_lower(high: float, ok: bool) -> None:
     config = _with("dapo", "trainer.epsilon_high", high)
-    if ok:
-        validate(config, method="dapo")
-    else:
-        with pytest.raises(TrainingConfigError, match=r"epsilon_high=0\.2 .*clip-higher"):
-            validate(config, method="dapo")
+    _accepted(config, "dapo", ok=ok, refusal=r"epsilon_high=0\.2 .*clip-higher")
 
 
 @pytest.mark.parametrize(("low", "high", "ok"), [(0.2, 0.2, True), (0.2, 0.19, False),
@@ -192,11 +197,7 @@ def test_dapo_clips_higher_than_lower(high: float, ok: bool) -> None:
 def test_grpo_clipping_range_edges(low: float, high: float, ok: bool) -> None:
     config = _with("grpo", "trainer.epsilon", low)
     config["trainer"]["epsilon_high"] = high
-    if ok:
-        validate(config, method="grpo")
-    else:
-        with pytest.raises(TrainingConfigError, match=r"trainer\.epsilon"):
-            validate(config, method="grpo")
+    _accepted(config, "grpo", ok=ok, refusal=r"trainer\.epsilon")
 
 
 @pytest.mark.parametrize(
@@ -210,22 +211,14 @@ def test_gspo_must_update_off_policy(steps: int | None, iterations: int, ok: boo
         del config["trainer"]["steps_per_generation"]
     else:
         config["trainer"]["steps_per_generation"] = steps
-    if ok:
-        validate(config, method="gspo")
-    else:
-        with pytest.raises(TrainingConfigError, match="only differs from 1 off-policy"):
-            validate(config, method="gspo")
+    _accepted(config, "gspo", ok=ok, refusal="only differs from 1 off-policy")
 
 
 @pytest.mark.parametrize(("steps", "ok"), [(8, True), (1, True), (0, False)])
 def test_generation_batch_holds_whole_groups(steps: int, ok: bool) -> None:
     """per_device 8 x steps_per_generation completions must split into groups of 8."""
     config = _with("dapo", "trainer.steps_per_generation", steps)
-    if ok:
-        validate(config, method="dapo")
-    else:
-        with pytest.raises(TrainingConfigError, match=r"trainer\.steps_per_generation"):
-            validate(config, method="dapo")
+    _accepted(config, "dapo", ok=ok, refusal=r"trainer\.steps_per_generation")
     config = _with("dapo", "trainer.per_device_train_batch_size", 3)
     config["trainer"]["steps_per_generation"] = 2  # 6 completions: not whole groups of 8
     with pytest.raises(TrainingConfigError, match="divisible by num_generations=8"):
