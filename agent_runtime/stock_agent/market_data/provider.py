@@ -63,6 +63,32 @@ class MarketDataProvider(Protocol):
 
 
 @dataclass(frozen=True)
+class DailyHistory:
+    """A ticker's daily closes over years and its benchmark's, for the track record.
+
+    ``prices`` are what the provider gives (adjusted for splits and dividends
+    where it adjusts), oldest first; ``benchmark`` is ``None`` with the reason
+    in ``benchmark_missing``. ``source`` names where the closes came from.
+    """
+
+    symbol: str
+    currency: str
+    data_source: str
+    prices: tuple[PricePoint, ...]
+    benchmark: Benchmark | None
+    source: str
+    benchmark_missing: str = ""
+
+
+class HistoryProvider(Protocol):
+    """A provider that can also give years of daily closes (both built-in ones can)."""
+
+    name: str
+
+    def history(self, symbol: str, *, start: date, end: date) -> DailyHistory: ...
+
+
+@dataclass(frozen=True)
 class AnnualStatements:
     """What the snapshot needs from the annual statements, fiscal years oldest first.
 
