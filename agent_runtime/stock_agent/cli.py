@@ -9,6 +9,7 @@ Commands::
     stock-agent invoke "..." --runtime-arn arn:aws:bedrock-agentcore:...  [--qualifier live]
     stock-agent invoke "..." --stack-name GptOssAgent-dev-Runtime    (reads the stack outputs)
     stock-agent eval [--url URL | --runtime-arn ARN]   (the golden set; repository checkout only)
+    stock-agent backtest AAPL [--since 2018-01-01] [--json]   (the technical score's track record)
 
 Settings come from the environment (:mod:`stock_agent.context`); the options
 ``--reports-dir``, ``--model-provider``, ``--openai-base-url``,
@@ -38,6 +39,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from .backtest_cli import register as register_backtest
 from .context import MODEL_PROVIDERS, AgentContext, ConfigError
 from .contract import SECTION_TITLES
 from .customize_cli import register as register_customization
@@ -161,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Listed for --help only: main() hands everything after "eval" to the harness.
     sub.add_parser("eval", help="run the evaluation golden set (see python -m eval --help)")
     register_customization(sub)  # dataset build, train (stock_agent.customize_cli)
+    register_backtest(sub)  # the track record (stock_agent.backtest_cli)
     return parser
 
 

@@ -146,9 +146,11 @@ class SimulatedProvider:
             symbol=key,
             currency=profile.currency,
             data_source=self.name,
+            start=first,
             prices=prices,
             benchmark=Benchmark(symbol=SIM_INDEX, name=SIM_INDEX_NAME, prices=index),
             source=HISTORY_SOURCE,
+            revision=_revision(key, profile),
         )
 
     def _profile(self, key: str) -> TickerProfile:
@@ -193,6 +195,12 @@ class SimulatedProvider:
 
 
 HISTORY_SOURCE = "simulated daily closes"
+
+
+@functools.lru_cache(maxsize=256)
+def _revision(key: str, profile: TickerProfile) -> str:
+    """Names the path: the same ticker and profile always give the same closes."""
+    return f"simulated:{key}:{stable_seed('path', key, repr(profile)):016x}"
 
 
 def _outside(key: str, err: OutsideHistoryError, session: date) -> MarketDataError:
