@@ -107,6 +107,9 @@ SIMULATED_NOTE = (
 )
 
 SignalCache = dict[date, TrackSignal]
+#: A month's last session in the data is its month end only this close to the month's
+#: last weekday (holidays); further back, the data has a gap and the month has no end.
+MONTH_END_SLACK_DAYS = 4
 
 
 # ---------------------------------------------------------------------------
@@ -115,14 +118,23 @@ SignalCache = dict[date, TrackSignal]
 
 
 def month_end_indices(prices: Sequence[PricePoint]) -> list[int]:
-    """Indices of each month's last session; the data's last one only when its month is over."""
-    ends = [i for i in range(len(prices) - 1) if prices[i].day.month != prices[i + 1].day.month]
-    if prices:
-        last = prices[-1].day
-        next_month = (last.replace(day=28) + timedelta(days=4)).replace(day=1)
-        if last_weekday_on_or_before(next_month - timedelta(days=1)) == last:
-            ends.append(len(prices) - 1)
+    """Indices of each month's last session: the last one of its month in the data, within
+    :data:`MONTH_END_SLACK_DAYS` of the month's last weekday; the data's very last session
+    only when it is that weekday (its month is over)."""
+    ends = []
+    for i in range(len(prices) - 1):
+        day = prices[i].day
+        last_of_month = day.month != prices[i + 1].day.month
+        if last_of_month and (_last_weekday_of_month(day) - day).days <= MONTH_END_SLACK_DAYS:
+            ends.append(i)
+    if prices and _last_weekday_of_month(prices[-1].day) == prices[-1].day:
+        ends.append(len(prices) - 1)
     return ends
+
+
+def _last_weekday_of_month(day: date) -> date:
+    next_month = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return last_weekday_on_or_before(next_month - timedelta(days=1))
 
 
 def _month_key(day: date) -> int:
