@@ -482,6 +482,12 @@ def track_record_table(record: TrackRecord) -> tuple[list[str], list[list[str]],
     return list(TRACK_TABLE_HEADER), rows, notes
 
 
+def track_record_bucket_labels(record: TrackRecord) -> frozenset[str]:
+    """The labels of the per-bucket figures (the PDF shows them as table rows instead)."""
+    excess = record.benchmark_symbol is not None
+    return frozenset(_bucket_label(b, excess=excess) for b in record.buckets)
+
+
 #: The track record's rows every model prompt carries; the others (each bucket, the recent
 #: signals) only when a question asks about the track record, so a narrative prompt stays
 #: short and its number check strict.

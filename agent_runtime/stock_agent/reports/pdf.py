@@ -652,11 +652,22 @@ def _track_record_section(record: TrackRecord, *, width: float) -> list[Any]:
                 ),
             ]
         ),
-        *_bullets([f"Scores 4-5 vs 1-2 ({e.horizon}): {fmt_edge(e)}" for e in record.edges]),
-        _p(record.reading),
-        _p("Recent signals", "H3"),
-        *_bullets([fmt_signal(s, excess=excess) for s in reversed(record.recent)]),
-        _p(record.not_point_in_time, "Small"),
+        # Kept whole on one page: a page break inside a sentence puts the footer into it.
+        KeepTogether(
+            [
+                *_bullets(
+                    [f"Scores 4-5 vs 1-2 ({e.horizon}): {fmt_edge(e)}" for e in record.edges]
+                ),
+                _p(record.reading),
+            ]
+        ),
+        KeepTogether(
+            [
+                _p("Recent signals", "H3"),
+                *_bullets([fmt_signal(s, excess=excess) for s in reversed(record.recent)]),
+                _p(record.not_point_in_time, "Small"),
+            ]
+        ),
     ]
     return story
 

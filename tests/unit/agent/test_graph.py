@@ -20,11 +20,12 @@ from stock_agent import storage
 from stock_agent.agent import Dependencies, StockAgent
 from stock_agent.context import AgentContext
 from stock_agent.errors import AgentError
-from stock_agent.formatting import key_figures, track_record_figures
+from stock_agent.formatting import key_figures, track_record_bucket_labels
 from stock_agent.market_data import get_provider
 from stock_agent.records import to_jsonable
 from stock_agent.tools import analyze_stock_performance
 
+from eval.pdf import flat
 from tests.support.moto_s3 import moto_s3_server, s3_client
 
 PROMPT = "Analyze SIM_STOCK for investment purposes"
@@ -77,14 +78,14 @@ def test_offline_pipeline_numbers_agree_between_text_record_and_pdf(tmp_path: Pa
     # Every key figure appears, identically formatted, in the text and in the PDF (the
     # track record's buckets as table cells there: tests/unit/agent/test_track_record_report.py).
     pdf = _pdf_text(result["report"]["uri"])
-    flat_pdf = " ".join(pdf.split())
+    flat_pdf = flat(pdf)
     rows = key_figures(snapshot, analysis)
-    buckets = {f.label for f in track_record_figures(analysis.track_record) if "Forward" in f.label}
+    buckets = track_record_bucket_labels(analysis.track_record)
     assert result["key_figures"] == dict(rows)
     for label, value in rows:
         assert f"{label}: {value}" in response["text"] or value in response["text"], label
         if label not in buckets:
-            assert " ".join(value.split()) in flat_pdf, (label, value)
+            assert flat(value) in flat_pdf, (label, value)
 
     # The stored bytes are what the response describes.
     path = Path(unquote(urlparse(result["report"]["uri"]).path))

@@ -34,6 +34,8 @@ from stock_agent.reports.pdf import render_report
 from stock_agent.session import SessionRecord, pack_record, unpack_record
 from stock_agent.tools import analyze_stock_performance
 
+from eval.pdf import flat
+
 PROVIDER = SimulatedProvider()
 AS_OF = date(2026, 11, 30)
 
@@ -49,10 +51,6 @@ def _record(symbol: str) -> SessionRecord:
     )
 
 
-def _flat(text: str) -> str:
-    return " ".join(text.split())
-
-
 @pytest.mark.parametrize("symbol", ["TSLA", "SIM_JP"])
 def test_the_pdf_section_shows_the_records_figures(symbol: str) -> None:
     record = _record(symbol)
@@ -62,19 +60,19 @@ def test_the_pdf_section_shows_the_records_figures(symbol: str) -> None:
         snapshot=record.snapshot, analysis=record.analysis, narrative=record.narrative,
         generated_at=record.generated_at, request_id="track-pdf",
     )  # fmt: skip
-    text = _flat("\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages))
+    text = flat("\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages))
     assert "Track Record of the Technical Score" in text
     _, rows, notes = formatting.track_record_table(track)
     for row in rows:  # each bucket's row: label, n, mean, median, hits, interval, 3M cells
-        assert _flat(" ".join(cell for cell in row if cell)) in text, row
+        assert flat(" ".join(cell for cell in row if cell)) in text, row
     for note in notes:  # a bucket with too few signals says so
-        assert _flat(note) in text
+        assert flat(note) in text
     for edge in track.edges:
-        assert _flat(formatting.fmt_edge(edge)) in text
-    assert _flat(track.reading) in text
-    assert _flat(track.not_point_in_time) in text
+        assert flat(formatting.fmt_edge(edge)) in text
+    assert flat(track.reading) in text
+    assert flat(track.not_point_in_time) in text
     for signal in track.recent:
-        assert _flat(formatting.fmt_signal(signal, excess=True)) in text
+        assert flat(formatting.fmt_signal(signal, excess=True)) in text
     # The methodology says how, and what is left out.
     assert "Track record" in text and "would leak" in text
 
