@@ -262,9 +262,11 @@ def grade_text_pdf(obs: Observation) -> Grade:
             if label not in buckets and flat(value) not in flat(text)
         ]
         if track is not None:
-            _, rows, _ = formatting.track_record_table(track)
+            _, bucket_rows, _ = formatting.track_record_table(track)
             absent += [
-                row[0] for row in rows if flat(" ".join(c for c in row if c)) not in flat(text)
+                row[0]
+                for row in bucket_rows
+                if flat(" ".join(c for c in row if c)) not in flat(text)
             ]
         if absent:
             problems.append(f"{symbol}: PDF does not print {absent}")

@@ -19,7 +19,7 @@ The series are recomputed from the closes with the same functions
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -69,6 +69,25 @@ def _nice_step(span: float, *, max_ticks: int = 6) -> float:
         if factor * magnitude >= raw:
             return factor * magnitude
     return 10 * magnitude
+
+
+def _y_ticks(
+    drawing: Drawing,
+    left: float,
+    y_at: Callable[[float], float],
+    y_min: float,
+    y_max: float,
+    *,
+    label: Callable[[float], str],
+) -> None:
+    """Up to four labelled ticks on the y axis at a 1-2-5 step."""
+    step = _nice_step(y_max - y_min, max_ticks=4)
+    tick = math.ceil(y_min / step) * step
+    while tick <= y_max:
+        y = y_at(tick)
+        drawing.add(Line(left - 3, y, left, y, **_AXIS))
+        drawing.add(String(left - 5, y - 2.5, label(tick), fontSize=7, textAnchor="end"))
+        tick += step
 
 
 def price_chart(
@@ -262,13 +281,7 @@ def relative_chart(
 
     drawing.add(Line(left, bottom, left, bottom + plot_h, **_AXIS))
     drawing.add(Line(left, bottom, left + plot_w, bottom, **_AXIS))
-    step = _nice_step(y_max - y_min, max_ticks=4)
-    tick = math.ceil(y_min / step) * step
-    while tick <= y_max:
-        y = y_at(tick)
-        drawing.add(Line(left - 3, y, left, y, **_AXIS))
-        drawing.add(String(left - 5, y - 2.5, f"{tick:.0f}", fontSize=7, textAnchor="end"))
-        tick += step
+    _y_ticks(drawing, left, y_at, y_min, y_max, label=lambda tick: f"{tick:.0f}")
     _month_ticks(drawing, common, x_at, bottom, labels=True)
     keep = _sample_indices(len(common), MAX_CHART_POINTS)
     legend_x = left + 6
@@ -309,13 +322,7 @@ def bucket_chart(
     drawing.add(Line(left, bottom, left, bottom + plot_h, **_AXIS))
     zero = y_at(0.0)
     drawing.add(Line(left, zero, left + plot_w, zero, strokeColor=GREY, strokeWidth=0.5))
-    step = _nice_step(y_max - y_min, max_ticks=4)
-    tick = math.ceil(y_min / step) * step
-    while tick <= y_max:
-        y = y_at(tick)
-        drawing.add(Line(left - 3, y, left, y, **_AXIS))
-        drawing.add(String(left - 5, y - 2.5, f"{tick * 100:+.0f}%", fontSize=7, textAnchor="end"))
-        tick += step
+    _y_ticks(drawing, left, y_at, y_min, y_max, label=lambda tick: f"{tick * 100:+.0f}%")
     slot = plot_w / len(buckets)
     for index, bucket in enumerate(buckets):
         middle = left + slot * (index + 0.5)
