@@ -1,4 +1,4 @@
-"""The sixth stack, "Monitoring": autoscaling, alarms and the dashboard of a stage.
+"""Monitoring: autoscaling, alarms and the dashboard of a stage.
 
 Deployed after Model and Runtime because everything here points at them:
 the scalable target at the inference component, the alarms and graphs at
@@ -47,7 +47,7 @@ class MonitoringStack(Stack):
         construct_id: str,
         *,
         stage: str,
-        config: OperationsConfig,
+        operations: OperationsConfig,
         inference_component: sagemaker.CfnInferenceComponent,
         endpoint_name: str,
         variant_name: str,
@@ -67,7 +67,7 @@ class MonitoringStack(Stack):
                 "inference_component.inference_component_name=None is invalid: expected the "
                 "literal name the component is created with (autoscaling and metrics key on it)"
             )
-        config.autoscaling.check_endpoint(
+        operations.autoscaling.check_endpoint(
             min_instance_count=min_instance_count,
             max_instance_count=max_instance_count,
             accelerators_per_instance=accelerators_per_instance,
@@ -86,13 +86,15 @@ class MonitoringStack(Stack):
             component=inference_component,
             component_name=component_name,
             model_metrics=model_metrics,
-            config=config.autoscaling,
+            config=operations.autoscaling,
         )
-        self.alarm_topic = AlarmTopic(self, "AlarmTopic", stage=stage, email=config.alarms.email)
+        self.alarm_topic = AlarmTopic(
+            self, "AlarmTopic", stage=stage, email=operations.alarms.email
+        )
         self.alarms = OperationsAlarms(
             self,
             "Alarms",
-            config=config.alarms,
+            config=operations.alarms,
             model_metrics=model_metrics,
             runtime_metrics=runtime_metrics,
             agent_metrics=agent_metrics,
@@ -121,6 +123,6 @@ class MonitoringStack(Stack):
         logger.info(
             "monitoring %s: scale_to_zero=%s, alarm e-mail %s",
             stage,
-            config.autoscaling.scale_to_zero,
-            "set" if config.alarms.email else "not set",
+            operations.autoscaling.scale_to_zero,
+            "set" if operations.alarms.email else "not set",
         )

@@ -2,7 +2,7 @@
 
 Synthesized in-process for dev and prod (the same helper as the other infra
 tests); cdk-nag over the whole app, this stack included, runs in
-``test_app_entrypoint``.
+``test_app.py``.
 """
 
 from __future__ import annotations
@@ -13,16 +13,15 @@ from typing import Any
 
 import pytest
 
-from stacks.config import load_stage
-from stacks.evaluation.config import EvaluationConfig, EvaluationConfigError, evaluation_config_for
-from stacks.evaluation.dashboard import EVALUATION_NAMESPACE
-from stacks.evaluation.online import (
+from stacks.config import EvaluationSettings, load_stage
+from stacks.constructs.evaluation_widgets import EVALUATION_NAMESPACE
+from stacks.constructs.online_evaluation import (
     BUILTIN_EVALUATORS,
     RUBRIC_FILE,
     custom_evaluator_name,
     load_rubric,
 )
-from stacks.iam_stack import WILDCARD_RESOURCE_ACTIONS
+from stacks.constructs.roles import WILDCARD_RESOURCE_ACTIONS
 from tests.support.cdk_synth import synth_templates
 
 
@@ -53,13 +52,6 @@ def test_online_evaluation_samples_the_live_endpoint_per_stage(stage: str, perce
     assert "Iam" in _flat(online["EvaluationExecutionRoleArn"])  # the IAM stack's role
 
 
-def test_prod_samples_less_than_dev() -> None:
-    assert (
-        evaluation_config_for("prod").sampling_percentage
-        < evaluation_config_for("dev").sampling_percentage
-    )
-
-
 def test_the_custom_judge_carries_our_rubric_at_trace_level() -> None:
     evaluator = _only(synth_templates("dev")["Evaluation"], "AWS::BedrockAgentCore::Evaluator")
     assert evaluator["Level"] == "TRACE"
@@ -72,19 +64,19 @@ def test_the_custom_judge_carries_our_rubric_at_trace_level() -> None:
     scale = judge["RatingScale"]["Numerical"]
     assert sorted(option["Value"] for option in scale) == [0, 1]
     config = judge["ModelConfig"]["BedrockEvaluatorModelConfig"]
-    assert config["ModelId"] == evaluation_config_for("dev").judge_model_id
+    assert config["ModelId"] == load_stage("dev").evaluation.judge_model_id
     assert config["InferenceConfig"]["Temperature"] == 0
 
 
 def test_a_changed_rubric_or_model_gets_a_new_evaluator_name() -> None:
-    config = evaluation_config_for("dev")
+    evaluation = load_stage("dev").evaluation
     rubric = load_rubric()
-    name = custom_evaluator_name(stage="dev", rubric=rubric, config=config)
+    name = custom_evaluator_name(stage="dev", rubric=rubric, evaluation=evaluation)
     assert len(name) <= 48 and name.startswith("numeric_faithfulness_no_advice_dev_")
-    assert name == custom_evaluator_name(stage="dev", rubric=rubric, config=config)
-    assert name != custom_evaluator_name(stage="dev", rubric=rubric + " ", config=config)
-    other_model = EvaluationConfig(sampling_percentage=50, judge_model_id="anthropic.claude-x-v1:0")
-    assert name != custom_evaluator_name(stage="dev", rubric=rubric, config=other_model)
+    assert name == custom_evaluator_name(stage="dev", rubric=rubric, evaluation=evaluation)
+    assert name != custom_evaluator_name(stage="dev", rubric=rubric + " ", evaluation=evaluation)
+    other_model = EvaluationSettings(judge_model_id="anthropic.claude-x-v1:0")
+    assert name != custom_evaluator_name(stage="dev", rubric=rubric, evaluation=other_model)
 
 
 def test_a_rubric_without_the_trace_placeholders_is_refused(tmp_path: Path) -> None:
@@ -92,26 +84,6 @@ def test_a_rubric_without_the_trace_placeholders_is_refused(tmp_path: Path) -> N
     bad.write_text(RUBRIC_FILE.read_text().replace("{assistant_turn}", "the answer"))
     with pytest.raises(ValueError, match="assistant_turn"):
         load_rubric(bad)
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"sampling_percentage": 0.0099}, "sampling_percentage=0.0099"),
-        ({"sampling_percentage": 100.01}, "sampling_percentage=100.01"),
-        ({"sampling_percentage": 5, "session_timeout_minutes": 0}, "session_timeout_minutes=0"),
-        ({"sampling_percentage": 5, "session_timeout_minutes": 1441}, "session_timeout_minutes"),
-        ({"sampling_percentage": 5, "judge_model_id": "claude"}, "judge_model_id='claude'"),
-    ],
-)
-def test_bad_evaluation_settings_are_named(kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(EvaluationConfigError, match=message.replace("(", r"\(")):
-        EvaluationConfig(**kwargs)
-
-
-@pytest.mark.parametrize("percentage", [0.01, 100.0])
-def test_sampling_percentage_limits_are_inclusive(percentage: float) -> None:
-    assert EvaluationConfig(sampling_percentage=percentage).sampling_percentage == percentage
 
 
 def _role(template: dict[str, Any], logical_prefix: str) -> dict[str, Any]:

@@ -141,7 +141,13 @@ def test_the_jwt_reaches_the_container_only_with_the_jwt_authorizer(
 
 def test_presigned_links_off_means_no_link_and_no_get_object() -> None:
     config = load_stage("dev", {"storage.presigned_links": "no"})
-    env = runtime_environment(config, endpoint_name="e", report_bucket_name="b")
+    env = runtime_environment(
+        names=config.names,
+        runtime=config.runtime,
+        storage=config.storage,
+        endpoint_name="e",
+        report_bucket_name="b",
+    )
     assert env["REPORT_URL_EXPIRES_SECONDS"] == "0"
     assert "MEMORY_BACKEND" not in env  # without a memory the agent keeps sessions in-process
     assert (

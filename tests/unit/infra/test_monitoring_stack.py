@@ -10,7 +10,7 @@ Two sources of templates, both real synthesized CloudFormation:
   Model stack's component, the runtime traces, the stage config's values.
 
 cdk-nag and cfn-lint over the Monitoring stack run with the whole app in
-``test_app_entrypoint.py`` and ``test_cfn_lint.py``.
+``test_app.py`` and ``test_cfn_lint.py``.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def _monitoring(
         construct_id,
         env=ENV,
         stage=stage,
-        config=config,
+        operations=config,
         inference_component=component,
         endpoint_name=ENDPOINT,
         variant_name="AllTraffic",

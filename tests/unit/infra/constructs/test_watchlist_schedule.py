@@ -18,7 +18,7 @@ from stock_agent.contract import validate_payload
 
 from stacks.app_builder import STACK_ORDER
 from stacks.config import ConfigError, load_stage
-from stacks.config.settings import MAX_WATCHLIST_TICKERS, WATCHLIST_TICKER_PATTERN
+from stacks.config.schedule import MAX_WATCHLIST_TICKERS, WATCHLIST_TICKER_PATTERN
 from stacks.constructs.watchlist_schedule import watchlist_payload
 from tests.support.cdk_synth import (
     SCHEDULED_WATCHLIST,
