@@ -109,6 +109,7 @@ class IamStack(Stack):
                 runtime_name=names.runtime,
                 runtime_endpoint_name=names.runtime_endpoint,
                 schedule_name=names.watchlist_schedule,
+                schedule_group_name=names.watchlist_schedule_group,
                 dead_letter_queue_name=names.watchlist_dead_letter_queue,
             )
             CfnOutput(self, "WatchlistScheduleRoleArn", value=self.watchlist_role.role_arn)

@@ -153,6 +153,7 @@ class RuntimeStack(Stack):
                 self,
                 "Watchlist",
                 schedule_name=names.watchlist_schedule,
+                schedule_group_name=names.watchlist_schedule_group,
                 expression=schedule.expression,
                 timezone=schedule.timezone,
                 prompt=schedule.prompt(),

@@ -1,7 +1,7 @@
 """Physical names two stacks must agree on, derived from the project and the stage.
 
 The IAM stack writes exact ARNs for the endpoint, the component, the runtime,
-the schedule's queue and the report topic from these names, without a
+the schedule group and queue and the report topic from these names, without a
 reference to the stacks that create them (they need the IAM stack's roles):
 no dependency cycle, and the IAM stack stays ahead of them.
 """
@@ -28,6 +28,7 @@ class ResourceNames:
     runtime: str
     runtime_endpoint: str
     watchlist_schedule: str
+    watchlist_schedule_group: str
     watchlist_dead_letter_queue: str
     report_topic: str
 

@@ -115,13 +115,18 @@ class StageConfig:
 
     @property
     def watchlist_schedule_name(self) -> str:
-        """EventBridge Scheduler schedule name (the IAM stack's trust condition names it)."""
+        """EventBridge Scheduler schedule name, unique inside its schedule group."""
         return f"{PROJECT}-{self.stage}-watchlist"
 
     @property
     def report_topic_name(self) -> str:
         """SNS topic of the run notifications (the IAM stack grants Publish on it)."""
         return f"{PROJECT}-{self.stage}-reports"
+
+    @property
+    def watchlist_schedule_group_name(self) -> str:
+        """Schedule group of the stage's schedules (the scheduler role's trust names it)."""
+        return f"{PROJECT}-{self.stage}-schedules"
 
     @property
     def watchlist_dead_letter_queue_name(self) -> str:
@@ -139,6 +144,7 @@ class StageConfig:
             runtime=self.runtime_name,
             runtime_endpoint=self.runtime.endpoint_name,
             watchlist_schedule=self.watchlist_schedule_name,
+            watchlist_schedule_group=self.watchlist_schedule_group_name,
             watchlist_dead_letter_queue=self.watchlist_dead_letter_queue_name,
             report_topic=self.report_topic_name,
         )

@@ -2,6 +2,13 @@
 
 Allowed exactly one thing: invoke this stage's runtime on its named endpoint
 (plus the send to its own dead-letter queue when a run fails).
+
+Trust: ``scheduler.amazonaws.com`` with ``aws:SourceAccount`` and
+``aws:SourceArn`` equal to the schedule **group's** ARN. EventBridge
+Scheduler's confused-deputy guide: "The value of aws:SourceArn must be your
+EventBridge Scheduler schedule group ARN"; "Do not scope the aws:SourceArn
+statement to a specific schedule or a schedule name prefix." A condition on
+the schedule's own ARN never matches, so the role could never be assumed.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ class WatchlistScheduleRole(iam.Role):
         runtime_name: str,
         runtime_endpoint_name: str,
         schedule_name: str,
+        schedule_group_name: str,
         dead_letter_queue_name: str,
     ) -> None:
         stack = Stack.of(scope)
@@ -40,7 +48,7 @@ class WatchlistScheduleRole(iam.Role):
                 resources=[arn(stack, "sqs", dead_letter_queue_name)],
             ),
         ]
-        schedule_arn = arn(stack, "scheduler", "schedule", f"default/{schedule_name}")
+        schedule_group_arn = arn(stack, "scheduler", "schedule-group", schedule_group_name)
         super().__init__(
             scope,
             construct_id,
@@ -49,7 +57,7 @@ class WatchlistScheduleRole(iam.Role):
                 "scheduler.amazonaws.com",
                 conditions={
                     "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-                    "ArnEquals": {"aws:SourceArn": schedule_arn},
+                    "ArnEquals": {"aws:SourceArn": schedule_group_arn},
                 },
             ),
             inline_policies={"watchlist-schedule": iam.PolicyDocument(statements=statements)},

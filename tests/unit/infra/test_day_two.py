@@ -47,6 +47,7 @@ NAME_PROPERTY = {
     "AWS::Lambda::Function": "FunctionName",
     "AWS::SQS::Queue": "QueueName",
     "AWS::Scheduler::Schedule": "Name",
+    "AWS::Scheduler::ScheduleGroup": "Name",
 }
 # Types without a physical name of their own (policies, attachments, custom resources).
 UNNAMED_TYPES = {
