@@ -1,7 +1,7 @@
 """The role AgentCore Evaluations assumes to score the runtime's sampled traces.
 
 It reads the runtime's logs and the ``aws/spans`` group (Transaction Search),
-keeps that group's index policy, writes results under
+keeps both groups' index policies, writes results under
 ``/aws/bedrock-agentcore/evaluations/``, publishes scores to their namespace,
 and invokes the one judge model of the custom evaluator. Trust and actions
 follow the AgentCore Evaluations prerequisites page (service execution role).
@@ -57,10 +57,12 @@ class EvaluationExecutionRole(iam.Role):
                 actions=["logs:StartQuery", "logs:GetQueryResults"],
                 resources=[*read_groups, spans, f"{spans}:*", *(f"{g}:*" for g in read_groups)],
             ),
+            # The AgentCore Evaluations prerequisites name aws/spans; CreateOnlineEvaluationConfig
+            # also checks the data source's own group (the runtime endpoint's), docs/reliability.md.
             iam.PolicyStatement(
-                sid="SpansIndexPolicy",
+                sid="TraceIndexPolicies",
                 actions=["logs:DescribeIndexPolicies", "logs:PutIndexPolicy"],
-                resources=[spans, f"{spans}:*"],
+                resources=[*read_groups, spans, f"{spans}:*"],
             ),
             iam.PolicyStatement(
                 sid="WriteResults",

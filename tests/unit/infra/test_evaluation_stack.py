@@ -7,6 +7,7 @@ tests); cdk-nag over the whole app, this stack included, runs in
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from pathlib import Path
 from typing import Any
@@ -110,7 +111,7 @@ def test_the_evaluation_role_is_least_privilege_and_lives_in_the_iam_stack() -> 
     assert set(statements) == {
         "DescribeLogGroups",
         "QueryTraces",
-        "SpansIndexPolicy",
+        "TraceIndexPolicies",
         "WriteResults",
         "PublishScores",
         "InvokeJudgeModel",
@@ -161,3 +162,87 @@ def test_the_dashboard_shows_every_evaluators_score() -> None:
     assert graph["properties"]["yAxis"]["left"] == {"min": 0, "max": 1, "showUnits": False}
     # Literals only: the Monitoring stack takes no reference to the Evaluation stack.
     assert "Evaluation:" not in _flat(templates["Monitoring"])
+
+
+# -- the log groups the service checks at create time -------------------------------------
+
+PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012"}
+RUNTIME_ID = "gptoss_agent_dev-AbCdE12345"  # <runtime name>-<10 characters>, as AgentCore makes
+
+
+def _render(value: Any, refs: dict[str, str]) -> str:
+    """A template value with pseudo-parameters, imports and attributes filled in."""
+    if isinstance(value, str):
+        return value
+    if "Ref" in value:
+        return refs[value["Ref"]]
+    if "Fn::ImportValue" in value:
+        return refs[value["Fn::ImportValue"]]
+    if "Fn::GetAtt" in value:
+        return refs[".".join(value["Fn::GetAtt"])]
+    sep, parts = value["Fn::Join"]
+    return str(sep).join(_render(p, refs) for p in parts)
+
+
+def _allows(statements: list[dict[str, Any]], action: str, arn: str) -> bool:
+    """IAM's Allow match: the action listed and the ARN inside one of the resource patterns."""
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [
+            statement["Action"]]  # fmt: skip
+        patterns = statement["Resource"] if isinstance(statement["Resource"], list) else [
+            statement["Resource"]]  # fmt: skip
+        if action in actions and any(
+            fnmatch.fnmatchcase(arn, _render(p, PSEUDO)) for p in patterns
+        ):
+            return True
+    return False
+
+
+INDEX_AND_QUERY = (
+    "logs:DescribeIndexPolicies",
+    "logs:PutIndexPolicy",
+    "logs:StartQuery",
+    "logs:GetQueryResults",
+)
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_role_may_index_and_query_exactly_the_data_sources_groups(stage: str) -> None:
+    """CreateOnlineEvaluationConfig checks the role against the data source's log groups.
+
+    The evaluation's own data source is read from the template (the runtime id filled
+    in the way AgentCore forms it): its runtime-endpoint group and ``aws/spans`` must
+    be indexable and queryable, group and streams; another runtime's group must not.
+    """
+    templates = synth_templates(stage)
+    name = load_stage(stage).runtime_name
+    runtime_id = RUNTIME_ID.replace("gptoss_agent_dev", name)
+    online = _only(templates["Evaluation"], "AWS::BedrockAgentCore::OnlineEvaluationConfig")
+    imports = {
+        value["Fn::ImportValue"]: runtime_id for value in _imports(online["DataSourceConfig"])
+    }
+    groups = [
+        _render(g, {**PSEUDO, **imports})
+        for g in online["DataSourceConfig"]["CloudWatchLogs"]["LogGroupNames"]
+    ]
+    assert groups == [f"/aws/bedrock-agentcore/runtimes/{runtime_id}-live"]
+    [policy] = _role(templates["Iam"], "EvaluationExecutionRole")["Policies"]
+    statements = policy["PolicyDocument"]["Statement"]
+    arn = "arn:aws:logs:eu-west-1:123456789012:log-group:"
+    for group in [*groups, "aws/spans"]:
+        for resource in (f"{arn}{group}", f"{arn}{group}:*"):
+            for action in INDEX_AND_QUERY:
+                assert _allows(statements, action, resource), (action, resource)
+    other = f"{arn}/aws/bedrock-agentcore/runtimes/other_agent-AbCdE12345-live"
+    assert not any(_allows(statements, action, other) for action in INDEX_AND_QUERY)
+    assert not _allows(statements, "logs:PutIndexPolicy", f"{arn}/aws/lambda/anything")
+
+
+def _imports(value: Any) -> list[dict[str, str]]:
+    if isinstance(value, dict):
+        if "Fn::ImportValue" in value:
+            return [value]
+        return [i for v in value.values() for i in _imports(v)]
+    if isinstance(value, list):
+        return [i for v in value for i in _imports(v)]
+    return []
