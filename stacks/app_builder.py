@@ -1,11 +1,12 @@
 """Assemble the eight stacks of one stage into a CDK app, in dependency order.
 
-Images -> Bucket -> Memory -> Iam -> Model -> Runtime -> Monitoring -> Evaluation. Resources
-cross stacks as
-objects (image assets, bucket, roles, endpoint); references that CDK
-cannot see (image URIs are built from pseudo-parameters only) get an
-explicit stack dependency, so ``cdk deploy --all`` deploys in this order
-and ``cdk destroy --all`` removes in the reverse order.
+Images -> Bucket -> Memory -> Iam -> Model -> Runtime -> Monitoring -> Evaluation.
+Resources cross stacks as objects (image assets, bucket, roles, endpoint), except
+the agent runtime, which a new name replaces: its readers find it through an SSM
+parameter (:mod:`stacks.constructs.runtime_reference`), never an export.
+References that CDK cannot see (image URIs built from pseudo-parameters, the SSM
+parameter) get an explicit stack dependency, so ``cdk deploy --all`` deploys in
+this order and ``cdk destroy --all`` removes in the reverse order.
 
 No environment or context is read here: ``app.py`` does that and passes a
 validated :class:`~stacks.config.StageConfig`, which is also how the tests
@@ -23,6 +24,7 @@ from stacks.bucket_stack import BucketStack
 from stacks.config import GPU_INSTANCE_TYPES, StageConfig
 from stacks.constructs.evaluation_widgets import evaluation_score_widgets
 from stacks.constructs.online_evaluation import evaluator_metric_names, service_name
+from stacks.constructs.runtime_reference import RuntimeLookup
 from stacks.evaluation_stack import EvaluationStack
 from stacks.iam_stack import IamStack
 from stacks.images_stack import ImagesStack
@@ -137,6 +139,11 @@ def build_app(
         execution_role=iam.sagemaker_role,
         **common("Model", "gpt-oss-20b on a SageMaker inference component"),
     )
+    runtime_lookup = RuntimeLookup(
+        name=names.runtime,
+        arn_parameter=names.parameter("runtime", "arn"),
+        role_arn=iam.runtime_role.role_arn,
+    )
     runtime = RuntimeStack(
         app,
         f"{prefix}-Runtime",
@@ -150,6 +157,7 @@ def build_app(
         execution_role=iam.runtime_role,
         endpoint_name=model.endpoint_name,
         report_bucket=bucket.bucket,
+        runtime_lookup=runtime_lookup,
         watchlist_role=iam.watchlist_role,
         session_memory_id=memory.memory.memory_id,
         **common("Runtime", "stock-analysis agent on AgentCore Runtime"),
@@ -162,7 +170,7 @@ def build_app(
         inference_component=model.inference_component,
         endpoint_name=config.endpoint_name,
         variant_name=VARIANT_NAME,
-        runtime=runtime.runtime,
+        runtime=runtime_lookup,
         runtime_endpoint_name=config.runtime.endpoint_name,
         min_instance_count=config.endpoint.min_instance_count,
         max_instance_count=config.endpoint.max_instance_count,
@@ -189,7 +197,7 @@ def build_app(
         f"{prefix}-Evaluation",
         stage=config.stage,
         evaluation=config.evaluation,
-        runtime=runtime.runtime,
+        runtime=runtime_lookup,
         runtime_endpoint_name=config.runtime.endpoint_name,
         execution_role=iam.evaluation_role.without_policy_updates(),
         **common("Evaluation", "AgentCore online evaluation of the live runtime endpoint"),

@@ -2,7 +2,9 @@
 
 Deployed after Model and Runtime because everything here points at them:
 the scalable target at the inference component, the alarms and graphs at
-the endpoint's and the runtime's metrics. It holds no data, so ``cdk
+the endpoint's and the runtime's metrics (the runtime found through its SSM
+parameters, :mod:`stacks.constructs.runtime_reference`, so a replaced runtime
+can deploy). It holds no data, so ``cdk
 destroy`` removes it first and completely (the alarm key is scheduled for
 deletion); deregistering the scalable target before the Model stack goes
 is what lets the inference component be deleted cleanly.
@@ -19,7 +21,6 @@ import logging
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
-from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -28,6 +29,7 @@ from stacks.config import PROJECT, ConfigError, OperationsConfig
 from stacks.constructs.alarms import AlarmTopic, OperationsAlarms
 from stacks.constructs.autoscaling import InferenceComponentAutoscaling
 from stacks.constructs.dashboard import OperationsDashboard
+from stacks.constructs.runtime_reference import RuntimeLookup, runtime_from_parameters
 from stacks.metrics import AgentMetrics, ModelMetrics, RuntimeMetrics
 
 logger = logging.getLogger(__name__)
@@ -51,7 +53,7 @@ class MonitoringStack(Stack):
         inference_component: sagemaker.CfnInferenceComponent,
         endpoint_name: str,
         variant_name: str,
-        runtime: agentcore.IBedrockAgentRuntime,
+        runtime: RuntimeLookup,
         runtime_endpoint_name: str = "DEFAULT",
         min_instance_count: int,
         max_instance_count: int,
@@ -77,7 +79,10 @@ class MonitoringStack(Stack):
         model_metrics = ModelMetrics(
             endpoint_name=endpoint_name, variant_name=variant_name, component_name=component_name
         )
-        runtime_metrics = RuntimeMetrics(runtime=runtime, endpoint_name=runtime_endpoint_name)
+        runtime_metrics = RuntimeMetrics(
+            runtime=runtime_from_parameters(self, "Runtime", lookup=runtime),
+            endpoint_name=runtime_endpoint_name,
+        )
         agent_metrics = AgentMetrics(stage=stage)
 
         self.autoscaling = InferenceComponentAutoscaling(

@@ -35,6 +35,7 @@ from stacks.config import (
     StorageSettings,
 )
 from stacks.constructs.agent_runtime import AgentRuntime
+from stacks.constructs.runtime_reference import RuntimeLookup, RuntimeParameters
 from stacks.constructs.watchlist_schedule import WatchlistSchedule
 
 # Payload accepted by the agent entrypoint, used in the printed invoke command.
@@ -100,6 +101,7 @@ class RuntimeStack(Stack):
         execution_role: iam.IRole,
         endpoint_name: str,
         report_bucket: s3.IBucket,
+        runtime_lookup: RuntimeLookup,
         watchlist_role: iam.IRole | None = None,
         session_memory_id: str | None = None,
         **kwargs: Any,
@@ -140,9 +142,20 @@ class RuntimeStack(Stack):
             log_retention=log_retention(logs.retention_days),
             encrypt_logs=logs.kms_encryption,
             tracing=tracing,
+            delivery_name_prefix=names.log_delivery_prefix,
         )
         self.runtime = self.agent_runtime.runtime
         self.log_group = self.agent_runtime.log_group
+        # Readers find the runtime here, never through an export (runtime_reference.py).
+        self.parameters = RuntimeParameters(
+            self, "RuntimeParameters", runtime=self.runtime, lookup=runtime_lookup
+        )
+        # The exports readers imported before they switched to the parameters: CloudFormation
+        # refuses to delete an export another stack still imports, so they stay until every
+        # stage has deployed the readers once. Nothing imports them after that, so their value
+        # may change with a replaced runtime.
+        self.export_value(self.runtime.agent_runtime_arn)
+        self.export_value(self.runtime.agent_runtime_id)
         self.watchlist: WatchlistSchedule | None = None
         if schedule.enabled:
             if watchlist_role is None:

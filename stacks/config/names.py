@@ -27,6 +27,10 @@ class ResourceNames:
     # AgentCore runtime and the named endpoint its callers use.
     runtime: str
     runtime_endpoint: str
+    # Name prefix of the runtime's log-delivery sources and destinations: None for the
+    # stage's default runtime name (they keep the L2's names), the runtime's name otherwise,
+    # so a renamed (replaced) runtime gets delivery resources of its own names.
+    log_delivery_prefix: str | None
     watchlist_schedule: str
     watchlist_schedule_group: str
     watchlist_dead_letter_queue: str

@@ -111,7 +111,12 @@ class StageConfig:
     @property
     def runtime_name(self) -> str:
         """AgentCore runtime name (no hyphens allowed)."""
-        return self.runtime.name or f"{PROJECT.replace('-', '_')}_{self.stage}"
+        return self.runtime.name or self.default_runtime_name
+
+    @property
+    def default_runtime_name(self) -> str:
+        """The runtime name of a stage that does not set ``runtime.name``."""
+        return f"{PROJECT.replace('-', '_')}_{self.stage}"
 
     @property
     def watchlist_schedule_name(self) -> str:
@@ -143,6 +148,9 @@ class StageConfig:
             inference_component=self.inference_component_name,
             runtime=self.runtime_name,
             runtime_endpoint=self.runtime.endpoint_name,
+            log_delivery_prefix=(
+                None if self.runtime_name == self.default_runtime_name else self.runtime_name
+            ),
             watchlist_schedule=self.watchlist_schedule_name,
             watchlist_schedule_group=self.watchlist_schedule_group_name,
             watchlist_dead_letter_queue=self.watchlist_dead_letter_queue_name,

@@ -52,6 +52,7 @@ class AgentRuntime(Construct):
         log_retention: logs.RetentionDays,
         encrypt_logs: bool,
         tracing: bool,
+        delivery_name_prefix: str | None,
     ) -> None:
         super().__init__(scope, construct_id)
         # Log delivery into a group still needs a CloudWatch Logs resource policy
@@ -117,6 +118,8 @@ class AgentRuntime(Construct):
             # The delivery must not start before X-Ray accepts its segments.
             for delivery in _trace_deliveries(self.runtime):
                 delivery.add_resource_dependency(self.trace_delivery_policy)
+        if delivery_name_prefix is not None:
+            _name_deliveries(self.runtime, delivery_name_prefix)
         self.runtime_endpoint = self.runtime.add_endpoint(
             endpoint_name, description=endpoint_description
         )
@@ -151,6 +154,33 @@ def _trace_deliveries(runtime: agentcore.Runtime) -> list[logs.CfnDelivery]:
     if not found:
         raise RuntimeError("tracing is on but the runtime L2 created no trace delivery")
     return found
+
+
+# Suffixes of the delivery resources' names: a runtime name has at most 48 characters and
+# a delivery source or destination name at most 60.
+DELIVERY_NAME_SUFFIXES = {
+    ("SOURCE", "APPLICATION_LOGS"): "-logs",
+    ("SOURCE", "TRACES"): "-traces",
+    ("DESTINATION", "CWL"): "-logs-dst",
+    ("DESTINATION", "XRAY"): "-traces-dst",
+}
+
+
+def _name_deliveries(runtime: agentcore.Runtime, prefix: str) -> None:
+    """Name the L2's delivery sources and destinations after the runtime.
+
+    Their names are create-only, and a destination's target is too; the L2's
+    generated names stay the same when the runtime is renamed, so a renamed
+    runtime's new destination (its log group is renamed with it) would be
+    created under the name the old one still holds. Named after the runtime,
+    the replacements never meet the names they replace.
+    """
+    for child in runtime.node.find_all():
+        if isinstance(child, logs.CfnDeliverySource):
+            child.name = prefix + DELIVERY_NAME_SUFFIXES[("SOURCE", str(child.log_type))]
+        elif isinstance(child, logs.CfnDeliveryDestination):
+            kind = str(child.delivery_destination_type)
+            child.name = prefix + DELIVERY_NAME_SUFFIXES[("DESTINATION", kind)]
 
 
 def _immutable(role: iam.IRole) -> iam.IRole:

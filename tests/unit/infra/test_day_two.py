@@ -8,7 +8,9 @@
 * log groups are KMS-encrypted with a key only CloudWatch Logs may use for
   exactly those groups, with rotation, and keep their retention;
 * the trace delivery waits for its X-Ray resource policy;
-* the runtime environment leaves AWS_REGION to AgentCore.
+* a new runtime name deploys: nothing is created under a name the deployed
+  app still holds, and no export a deployed stack imports changes
+  (:mod:`tests.support.replacement`, from CloudFormation's resource schemas).
 """
 
 from __future__ import annotations
@@ -19,7 +21,15 @@ import pytest
 
 from stacks.config import ConfigError, load_stage
 from stacks.model_stack import INFERENCE_COMPONENT_LOGICAL_ID
-from tests.support.cdk_synth import STAGES, only, resources, synth_templates, variant_templates
+from tests.support.cdk_synth import (
+    SCHEDULED_WATCHLIST,
+    STAGES,
+    only,
+    resources,
+    synth_templates,
+    variant_templates,
+)
+from tests.support.replacement import exports_in_use_changed, name_collisions, replaced_ids
 
 # Where a resource type takes its physical name. A type missing from both
 # tables fails the test below: decide whether it can carry a fixed name.
@@ -328,3 +338,58 @@ def test_latency_threshold_stays_below_the_invocation_cut_off(value: str, ok: bo
     else:
         with pytest.raises(ConfigError, match=r"model_latency_p90_seconds.*\(0, 45\]"):
             load_stage("dev", overrides)
+
+
+# -- renaming the runtime ------------------------------------------------------------------
+
+RENAMED_RUNTIME = "stock_agent_v2"
+
+
+@pytest.mark.slow
+def test_renaming_the_runtime_deploys() -> None:
+    """A new runtime.name replaces the runtime (AgentRuntimeName is create-only) and all
+    that hangs on it; every replacement gets a name of its own and nothing imports the
+    old id or ARN (the readers take them from SSM)."""
+    deployed = synth_templates("dev", schedule__watchlist=SCHEDULED_WATCHLIST)
+    renamed = synth_templates(
+        "dev", schedule__watchlist=SCHEDULED_WATCHLIST, runtime__name=RENAMED_RUNTIME
+    )
+    replaced = replaced_ids(deployed, renamed)
+    runtime_id, _ = only(renamed["Runtime"], "AWS::BedrockAgentCore::Runtime")
+    assert runtime_id in replaced["Runtime"]
+    assert set(replaced) == {"Runtime"}  # the readers' resources are updated, not replaced
+    assert name_collisions(deployed, renamed, NAME_PROPERTY) == []
+    assert exports_in_use_changed(deployed, renamed) == []
+    # The delivery resources the replacement creates carry the new runtime's name.
+    for kind in ("AWS::Logs::DeliverySource", "AWS::Logs::DeliveryDestination"):
+        for resource in resources(renamed["Runtime"], kind).values():
+            assert resource["Properties"]["Name"].startswith(f"{RENAMED_RUNTIME}-")
+
+
+def test_the_replacement_check_finds_a_reused_name_and_an_export_in_use() -> None:
+    """Negative control of the check above, on two hand-written apps."""
+
+    def app(target: str, export_value: object) -> dict[str, dict[str, object]]:
+        destination = {
+            "Type": "AWS::Logs::DeliveryDestination",
+            # DestinationResourceArn is create-only: a new target replaces the destination.
+            "Properties": {"Name": "fixed", "DestinationResourceArn": target},
+        }
+        endpoint = {"Type": "AWS::SageMaker::EndpointConfig", "Properties": {}}
+        producer = {
+            "Resources": {"Dest": destination, "Config": endpoint},
+            "Outputs": {"Out": {"Value": export_value, "Export": {"Name": "P:Out"}}},
+        }
+        reader = {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String"}}
+        consumer = {
+            "Resources": {"R": {**reader, "Properties": {"Value": {"Fn::ImportValue": "P:Out"}}}}
+        }
+        return {"Producer": producer, "Consumer": consumer}
+
+    deployed = app("arn:a", {"Fn::GetAtt": ["Dest", "Arn"]})
+    assert name_collisions(deployed, app("arn:b", "x"), NAME_PROPERTY) == ['Producer/Dest: "fixed"']
+    # The export's value follows the replaced destination: in use, so the deploy fails.
+    moved = app("arn:b", {"Fn::GetAtt": ["Dest", "Arn"]})
+    assert exports_in_use_changed(deployed, moved) == ["P:Out"]
+    assert exports_in_use_changed(deployed, deployed) == []
+    assert name_collisions(deployed, deployed, NAME_PROPERTY) == []

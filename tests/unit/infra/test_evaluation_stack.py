@@ -180,6 +180,12 @@ def _render(value: Any, refs: dict[str, str]) -> str:
         return refs[value["Fn::ImportValue"]]
     if "Fn::GetAtt" in value:
         return refs[".".join(value["Fn::GetAtt"])]
+    if "Fn::Select" in value:
+        index, items = value["Fn::Select"]
+        return _render(items, refs).split("\0")[index]
+    if "Fn::Split" in value:
+        sep, text = value["Fn::Split"]
+        return "\0".join(_render(text, refs).split(sep))
     sep, parts = value["Fn::Join"]
     return str(sep).join(_render(p, refs) for p in parts)
 
@@ -218,11 +224,15 @@ def test_the_role_may_index_and_query_exactly_the_data_sources_groups(stage: str
     name = load_stage(stage).runtime_name
     runtime_id = RUNTIME_ID.replace("gptoss_agent_dev", name)
     online = _only(templates["Evaluation"], "AWS::BedrockAgentCore::OnlineEvaluationConfig")
-    imports = {
-        value["Fn::ImportValue"]: runtime_id for value in _imports(online["DataSourceConfig"])
+    # The runtime's ARN reaches the stack as an SSM-typed template parameter.
+    arn_parameters = {
+        name: f"arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/{runtime_id}"
+        for name, parameter in templates["Evaluation"]["Parameters"].items()
+        if parameter.get("Default") == f"/gptoss-agent/{stage}/runtime/arn"
     }
+    assert len(arn_parameters) == 1
     groups = [
-        _render(g, {**PSEUDO, **imports})
+        _render(g, {**PSEUDO, **arn_parameters})
         for g in online["DataSourceConfig"]["CloudWatchLogs"]["LogGroupNames"]
     ]
     assert groups == [f"/aws/bedrock-agentcore/runtimes/{runtime_id}-live"]
@@ -236,13 +246,3 @@ def test_the_role_may_index_and_query_exactly_the_data_sources_groups(stage: str
     other = f"{arn}/aws/bedrock-agentcore/runtimes/other_agent-AbCdE12345-live"
     assert not any(_allows(statements, action, other) for action in INDEX_AND_QUERY)
     assert not _allows(statements, "logs:PutIndexPolicy", f"{arn}/aws/lambda/anything")
-
-
-def _imports(value: Any) -> list[dict[str, str]]:
-    if isinstance(value, dict):
-        if "Fn::ImportValue" in value:
-            return [value]
-        return [i for v in value.values() for i in _imports(v)]
-    if isinstance(value, list):
-        return [i for v in value for i in _imports(v)]
-    return []

@@ -40,6 +40,7 @@ from stacks.config import (
     load_stage,
 )
 from stacks.constructs.autoscaling import InferenceComponentAutoscaling
+from stacks.constructs.runtime_reference import RuntimeLookup, RuntimeParameters
 from stacks.constructs.trace_delivery import allow_trace_delivery
 from stacks.metric_contract import (
     AGENT_METRIC_DIMENSION,
@@ -62,6 +63,11 @@ ENDPOINT = "gptoss-agent-test"
 RUNTIME = "gptoss_agent_test"
 RUNTIME_ENDPOINT = "live"
 ALARM_EMAIL = "ops@example.com"
+LOOKUP = RuntimeLookup(
+    name=RUNTIME,
+    arn_parameter="/gptoss-agent/test/runtime/arn",
+    role_arn="arn:aws:iam::123456789012:role/fixture",
+)
 
 
 def _fixture_stack(app: cdk.App) -> tuple[sagemaker.CfnInferenceComponent, agentcore.Runtime]:
@@ -115,6 +121,7 @@ def _fixture_stack(app: cdk.App) -> tuple[sagemaker.CfnInferenceComponent, agent
         manage_delivery_resource_policy=False,
     )
     allow_trace_delivery(stack, "TraceDelivery", runtime=runtime)
+    RuntimeParameters(stack, "RuntimeParameters", runtime=runtime, lookup=LOOKUP)
     return component, runtime
 
 
@@ -138,7 +145,7 @@ def _monitoring(
         inference_component=component,
         endpoint_name=ENDPOINT,
         variant_name="AllTraffic",
-        runtime=runtime,
+        runtime=LOOKUP,
         runtime_endpoint_name=RUNTIME_ENDPOINT,
         min_instance_count=min_instance_count,
         max_instance_count=max_instance_count,
