@@ -134,6 +134,7 @@ def build_app(
         names=names,
         model=config.model,
         endpoint=config.endpoint,
+        copy_count=config.component_copy_count,
         logs=config.logs,
         model_image_uri=images.model_image.image_uri,
         execution_role=iam.sagemaker_role,

@@ -67,6 +67,7 @@ class ModelStack(Stack):
         names: ResourceNames,
         model: ModelSettings,
         endpoint: EndpointSettings,
+        copy_count: int,
         logs: LogSettings,
         model_image_uri: str,
         execution_role: iam.IRole,
@@ -88,6 +89,7 @@ class ModelStack(Stack):
             network_isolation=model.network_isolation,
             execution_role=execution_role,
             endpoint=endpoint,
+            copy_count=copy_count,
             log_retention=log_retention(logs.retention_days),
             encrypt_logs=logs.kms_encryption,
         )

@@ -65,7 +65,12 @@ class EndpointSettings:
     initial_instance_count: int = 1
     min_instance_count: int = 1
     max_instance_count: int = 2
-    copy_count: int = 1
+    # The copies CloudFormation creates the component with; None = the autoscaling maximum.
+    # CloudFormation cannot read the live count back (the property is write-only) and may
+    # send this value again on any update of the component: at the maximum, such an update
+    # can only add copies (autoscaling trims them), never remove ones autoscaling added
+    # (docs/infrastructure.md, "The copy count autoscaling owns").
+    copy_count: int | None = None
     accelerators_per_copy: int = 1
     min_memory_mb: int = 32_768
     startup_health_check_timeout_seconds: int = 900
@@ -97,17 +102,8 @@ class EndpointSettings:
             f"between min_instance_count={self.min_instance_count} and "
             f"max_instance_count={self.max_instance_count}",
         )
-        positive("endpoint.copy_count", self.copy_count)
         gpus = GPU_INSTANCE_TYPES[self.instance_type]
         positive("endpoint.accelerators_per_copy", self.accelerators_per_copy, maximum=gpus)
-        require(
-            self.copy_count * self.accelerators_per_copy <= gpus * self.initial_instance_count,
-            "endpoint.copy_count",
-            self.copy_count,
-            f"at most {gpus * self.initial_instance_count // self.accelerators_per_copy} "
-            f"copies ({gpus} GPU(s) per {self.instance_type} x "
-            f"{self.initial_instance_count} instance(s))",
-        )
         positive("endpoint.min_memory_mb", self.min_memory_mb, minimum=1024)
         positive(
             "endpoint.startup_health_check_timeout_seconds",
@@ -179,10 +175,10 @@ class EndpointSettings:
         starts, which only a stage that scales to zero can reach.
         """
         require(
-            self.rolling_batch_copies <= max(max_copy_count, self.copy_count),
+            self.rolling_batch_copies <= max_copy_count,
             "endpoint.rolling_batch_copies",
             self.rolling_batch_copies,
-            f"at most the component's copies ({max(max_copy_count, self.copy_count)})",
+            f"at most the component's copies ({max_copy_count})",
         )
         if self.update_strategy == "scale_to_zero_first":
             require(
@@ -193,14 +189,14 @@ class EndpointSettings:
                 "be scaled to zero before an update where the stage allows zero copies)",
             )
             return
-        peak = max(max_copy_count, self.copy_count) + self.rolling_batch_copies
+        peak = max_copy_count + self.rolling_batch_copies
         needed = -(-peak // self.copies_per_instance)
         require(
             self.max_instance_count >= needed,
             "endpoint.max_instance_count",
             self.max_instance_count,
             f">= {needed}: during a rolling update up to {peak} copies run "
-            f"({max(max_copy_count, self.copy_count)} plus a batch of "
+            f"({max_copy_count} plus a batch of "
             f"{self.rolling_batch_copies}, {self.copies_per_instance} per {self.instance_type}); "
             "or endpoint.update_strategy=scale_to_zero_first",
         )

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .endpoint import GPU_INSTANCE_TYPES, SAGEMAKER_NAME_PATTERN, EndpointSettings
-from .errors import require
+from .errors import positive, require
 from .evaluation import EvaluationSettings
 from .logs import LogSettings
 from .memory import MemorySettings
@@ -71,6 +71,13 @@ class StageConfig:
             self.runtime.model_adapter,
             "unset or one of model.adapters: " + (", ".join(self.model.adapter_uris) or "(none)"),
         )
+        if self.endpoint.copy_count is not None:
+            max_copies = self.operations.autoscaling.max_copy_count
+            positive(
+                "endpoint.copy_count",
+                self.endpoint.copy_count,
+                maximum=max_copies,
+            )
         self.operations.autoscaling.check_endpoint(
             min_instance_count=self.endpoint.min_instance_count,
             max_instance_count=self.endpoint.max_instance_count,
@@ -156,6 +163,11 @@ class StageConfig:
             watchlist_dead_letter_queue=self.watchlist_dead_letter_queue_name,
             report_topic=self.report_topic_name,
         )
+
+    @property
+    def component_copy_count(self) -> int:
+        """The inference component's ``CopyCount`` (``endpoint.copy_count``, else the maximum)."""
+        return self.endpoint.copy_count or self.operations.autoscaling.max_copy_count
 
     @property
     def tag_map(self) -> dict[str, str]:

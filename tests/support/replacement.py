@@ -213,3 +213,27 @@ def replaced_ids(old: Templates, new: Templates) -> dict[str, list[str]]:
     for stack, logical_id in sorted(deploy_changes(old, new).replaced):
         out.setdefault(stack, []).append(logical_id)
     return out
+
+
+def updated_ids(old: Templates, new: Templates) -> dict[str, list[str]]:
+    """Stack -> logical ids whose properties change at deploy time (their handler is called).
+
+    CloudFormation "updates resources based on differences between what you submit and the
+    stack's current template"; a resource whose properties are unchanged (textually and in
+    every value they refer to) is not touched.
+    """
+    changes = deploy_changes(old, new)
+    out: dict[str, list[str]] = {}
+    for stack, template in new.items():
+        before = old.get(stack, {"Resources": {}})["Resources"]
+        for logical_id, resource in sorted(template["Resources"].items()):
+            previous = before.get(logical_id)
+            if previous is None or _differs(
+                previous.get("Properties", {}),
+                resource.get("Properties", {}),
+                stack,
+                template,
+                changes,
+            ):
+                out.setdefault(stack, []).append(logical_id)
+    return out

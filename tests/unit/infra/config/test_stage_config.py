@@ -56,7 +56,7 @@ def test_dev_and_prod_defaults_differ_where_the_issue_says() -> None:
          "integer >= 1"),
         ("dev", {"endpoint.min_instance_count": "-1"}, "endpoint.min_instance_count", -1,
          "integer >= 0"),
-        ("dev", {"endpoint.copy_count": 2}, "endpoint.copy_count", 2, "at most 1 copies"),
+        ("dev", {"endpoint.copy_count": 2}, "endpoint.copy_count", 2, "integer >= 1 and <= 1"),
         ("dev", {"runtime.name": "gptoss-agent-dev"}, "runtime.name", "gptoss-agent-dev",
          "[a-zA-Z][a-zA-Z0-9_]{0,47}"),
         ("dev", {"runtime.name": "9lives"}, "runtime.name", "9lives", "no hyphens"),
