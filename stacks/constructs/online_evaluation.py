@@ -28,6 +28,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from stacks.config import EvaluationSettings
+from stacks.constructs.judge_model import judge_model_id
 
 RUBRIC_FILE = (
     Path(__file__).resolve().parents[2]
@@ -70,7 +71,9 @@ def service_name(runtime_name: str, endpoint_name: str) -> str:
 def custom_evaluator_name(*, stage: str, rubric: str, evaluation: EvaluationSettings) -> str:
     """``numeric_faithfulness_no_advice_<stage>_<hash>``: a new name for a new judge."""
     digest = hashlib.sha256(
-        "\n".join([rubric, evaluation.judge_model_id, repr(SCORE_OPTIONS)]).encode()
+        "\n".join(
+            [rubric, evaluation.judge_model, evaluation.judge_geography, repr(SCORE_OPTIONS)]
+        ).encode()
     ).hexdigest()[:8]
     return f"numeric_faithfulness_no_advice_{stage}_{digest}"
 
@@ -115,7 +118,7 @@ class OnlineAgentEvaluation(Construct):
             level=agentcore.EvaluationLevel.TRACE,
             evaluator_config=agentcore.EvaluatorConfig.llm_as_a_judge(
                 instructions=rubric,
-                model_id=evaluation.judge_model_id,
+                model_id=judge_model_id(self, evaluation),
                 rating_scale=agentcore.EvaluatorRatingScale.numerical(
                     [
                         agentcore.NumericalRatingOption(value=v, label=label, definition=text)

@@ -14,6 +14,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from stacks.config import EvaluationSettings
+from stacks.constructs.judge_model import judge_geography, judge_model_id
 
 from .policy import acknowledge_wildcards, arn, log_group_arn, wildcard_statement
 
@@ -35,17 +36,20 @@ class EvaluationExecutionRole(iam.Role):
         read_groups = [log_group_arn(stack, f"/aws/bedrock-agentcore/runtimes/{runtime_name}-*")]
         spans = log_group_arn(stack, "aws/spans")
         results = log_group_arn(stack, "/aws/bedrock-agentcore/evaluations/*")
+        # The profile in this region, and the model in every region the profile routes to.
         judge = [
             stack.format_arn(
                 service="bedrock",
                 region="*",
                 account="",
                 resource="foundation-model",
-                resource_name=evaluation.judge_foundation_model,
+                resource_name=evaluation.judge_model,
             )
         ]
-        if evaluation.judge_is_inference_profile:
-            judge.append(arn(stack, "bedrock", "inference-profile", evaluation.judge_model_id))
+        if judge_geography(scope, evaluation) is not None:
+            judge.append(
+                arn(stack, "bedrock", "inference-profile", judge_model_id(scope, evaluation))
+            )
         statements = [
             iam.PolicyStatement(
                 sid="DescribeLogGroups",

@@ -8,13 +8,16 @@ tests); cdk-nag over the whole app, this stack included, runs in
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
 
-from stacks.config import EvaluationSettings, load_stage
+from stacks.app_builder import build_app
+from stacks.config import ConfigError, EvaluationSettings, load_stage
 from stacks.constructs.evaluation_widgets import EVALUATION_NAMESPACE
 from stacks.constructs.online_evaluation import (
     BUILTIN_EVALUATORS,
@@ -23,7 +26,7 @@ from stacks.constructs.online_evaluation import (
     load_rubric,
 )
 from stacks.constructs.roles import WILDCARD_RESOURCE_ACTIONS
-from tests.support.cdk_synth import synth_templates
+from tests.support.cdk_synth import cdk_json_context, synth_templates
 
 
 def _only(template: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -65,7 +68,16 @@ def test_the_custom_judge_carries_our_rubric_at_trace_level() -> None:
     scale = judge["RatingScale"]["Numerical"]
     assert sorted(option["Value"] for option in scale) == [0, 1]
     config = judge["ModelConfig"]["BedrockEvaluatorModelConfig"]
-    assert config["ModelId"] == load_stage("dev").evaluation.judge_model_id
+    # Environment-agnostic: the geography is looked up by region at deploy time.
+    assert config["ModelId"] == {
+        "Fn::Join": [
+            "",
+            [
+                {"Fn::FindInMap": ["JudgeGeography", {"Ref": "AWS::Region"}, "prefix"]},
+                ".anthropic.claude-sonnet-4-6",
+            ],
+        ]
+    }
     assert config["InferenceConfig"]["Temperature"] == 0
 
 
@@ -76,8 +88,10 @@ def test_a_changed_rubric_or_model_gets_a_new_evaluator_name() -> None:
     assert len(name) <= 48 and name.startswith("numeric_faithfulness_no_advice_dev_")
     assert name == custom_evaluator_name(stage="dev", rubric=rubric, evaluation=evaluation)
     assert name != custom_evaluator_name(stage="dev", rubric=rubric + " ", evaluation=evaluation)
-    other_model = EvaluationSettings(judge_model_id="anthropic.claude-x-v1:0")
+    other_model = EvaluationSettings(judge_model="anthropic.claude-x-v1:0")
     assert name != custom_evaluator_name(stage="dev", rubric=rubric, evaluation=other_model)
+    other_geography = EvaluationSettings(judge_geography="global")
+    assert name != custom_evaluator_name(stage="dev", rubric=rubric, evaluation=other_geography)
 
 
 def test_a_rubric_without_the_trace_placeholders_is_refused(tmp_path: Path) -> None:
@@ -129,8 +143,8 @@ def test_the_evaluation_role_is_least_privilege_and_lives_in_the_iam_stack() -> 
     publish = statements["PublishScores"]
     assert publish["Condition"] == {"StringEquals": {"cloudwatch:namespace": EVALUATION_NAMESPACE}}
     judge = _flat(statements["InvokeJudgeModel"]["Resource"])
-    assert "foundation-model/anthropic.claude-sonnet-4-6" in judge
-    assert "inference-profile/us.anthropic.claude-sonnet-4-6" in judge
+    assert ":bedrock:*::foundation-model/anthropic.claude-sonnet-4-6" in judge
+    assert '":inference-profile/", {"Fn::FindInMap": ["JudgeGeography"' in judge
     assert "foundation-model/*" not in judge
     runtime = load_stage("dev").runtime_name
     assert f"/aws/bedrock-agentcore/runtimes/{runtime}-*" in _flat(statements["QueryTraces"])
@@ -246,3 +260,65 @@ def test_the_role_may_index_and_query_exactly_the_data_sources_groups(stage: str
     other = f"{arn}/aws/bedrock-agentcore/runtimes/other_agent-AbCdE12345-live"
     assert not any(_allows(statements, action, other) for action in INDEX_AND_QUERY)
     assert not _allows(statements, "logs:PutIndexPolicy", f"{arn}/aws/lambda/anything")
+
+
+# -- the judge's geography follows the region ------------------------------------------------
+
+
+@functools.cache
+def _regional(region: str, **overrides: str) -> dict[str, dict[str, Any]]:
+    """The dev app pinned to ``region`` (as with CDK_DEFAULT_REGION set), cdk-nag on."""
+    app = cdk.App(context={**cdk_json_context(), "aws:cdk:disable-asset-staging": True})
+    env = cdk.Environment(account="123456789012", region=region)
+    config = load_stage("dev", {k.replace("__", "."): v for k, v in overrides.items()})
+    stacks = build_app(app, config=config, env=env, nag=True)
+    assembly = app.synth()  # raises on any unacknowledged cdk-nag finding
+    return {
+        name: assembly.get_stack_by_name(stack.stack_name).template
+        for name, stack in stacks.by_name().items()
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("region", "profile"),
+    [
+        ("eu-west-1", "eu.anthropic.claude-sonnet-4-6"),
+        ("ap-southeast-1", "apac.anthropic.claude-sonnet-4-6"),
+        ("ap-northeast-1", "jp.anthropic.claude-sonnet-4-6"),
+    ],
+)
+def test_the_judge_uses_the_regions_inference_profile(region: str, profile: str) -> None:
+    templates = _regional(region)
+    evaluator = _only(templates["Evaluation"], "AWS::BedrockAgentCore::Evaluator")
+    model = evaluator["EvaluatorConfig"]["LlmAsAJudge"]["ModelConfig"]
+    assert model["BedrockEvaluatorModelConfig"]["ModelId"] == profile
+    assert "Mappings" not in templates["Evaluation"]  # resolved at synth: no lookup left
+    [policy] = _role(templates["Iam"], "EvaluationExecutionRole")["Policies"]
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    resources = [_render(r, PSEUDO) for r in statements["InvokeJudgeModel"]["Resource"]]
+    assert sorted(resources) == [
+        "arn:aws:bedrock:*::foundation-model/anthropic.claude-sonnet-4-6",
+        f"arn:aws:bedrock:{region}:123456789012:inference-profile/{profile}",
+    ]
+
+
+def test_an_unmapped_region_needs_an_explicit_geography() -> None:
+    """sa-east-1 has no geography in the table: synth stops naming the key and the fix."""
+    with pytest.raises(ConfigError) as caught:
+        _regional("sa-east-1")
+    assert str(caught.value).startswith(
+        "evaluation.judge_geography='auto' is invalid: expected one of us | us-gov | eu | "
+        "apac | jp | au | global or none: region sa-east-1"
+    )
+
+
+@pytest.mark.slow
+def test_an_explicit_geography_wins_and_none_calls_the_model_itself() -> None:
+    templates = _regional("sa-east-1", evaluation__judge_geography="global")
+    evaluator = _only(templates["Evaluation"], "AWS::BedrockAgentCore::Evaluator")
+    model_id = evaluator["EvaluatorConfig"]["LlmAsAJudge"]["ModelConfig"][
+        "BedrockEvaluatorModelConfig"]["ModelId"]  # fmt: skip
+    assert model_id == "global.anthropic.claude-sonnet-4-6"
+    plain = EvaluationSettings(judge_geography="none")
+    assert plain.geography_for("eu-west-1") is None

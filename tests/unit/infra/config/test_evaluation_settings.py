@@ -24,8 +24,14 @@ def test_prod_samples_less_than_dev() -> None:
          "evaluation.session_timeout_minutes=0 is invalid: expected an integer >= 1 and <= 1440"),
         ({"evaluation.session_timeout_minutes": "1441"},
          "evaluation.session_timeout_minutes=1441 is invalid: expected an integer >= 1"),
-        ({"evaluation.judge_model_id": "claude"},
-         "evaluation.judge_model_id='claude' is invalid: expected a Bedrock model id"),
+        ({"evaluation.judge_model": "claude"},
+         "evaluation.judge_model='claude' is invalid: expected a Bedrock foundation model id"),
+        ({"evaluation.judge_model": "us.anthropic.claude-sonnet-4-6"},
+         "evaluation.judge_model='us.anthropic.claude-sonnet-4-6' is invalid: expected a "
+         "Bedrock foundation model id such as anthropic.claude-sonnet-4-6 (no geography"),
+        ({"evaluation.judge_geography": "mars"},
+         "evaluation.judge_geography='mars' is invalid: expected auto | none | us | us-gov | "
+         "eu | apac | jp | au | global"),
         ({"evaluation.enabled": "maybe"},
          "evaluation.enabled='maybe' is invalid: expected a value of type bool"),
         ({"evaluation.sampling": "5"},
@@ -48,6 +54,9 @@ def test_bad_evaluation_settings_name_key_value_and_what_is_allowed(
         ("session_timeout_minutes", "1", 1),
         ("session_timeout_minutes", "1440", 1440),
         ("enabled", "false", False),
+        ("judge_geography", "global", "global"),
+        ("judge_geography", "none", "none"),
+        ("judge_model", "anthropic.claude-x-v1:0", "anthropic.claude-x-v1:0"),
     ],
 )
 def test_the_edges_are_accepted_from_context(key: str, value: str, expected: object) -> None:
