@@ -10,7 +10,8 @@ Uses the stable L2 ``aws_cdk.aws_bedrockagentcore.Runtime`` with:
 * lifecycle configuration (idle timeout, max lifetime) and a named runtime
   endpoint that always points at the latest version;
 * application logs delivered to a ``/aws/vendedlogs/`` log group with
-  explicit retention (and a KMS key when asked);
+  explicit retention (and a KMS key when asked), and the named endpoint's own
+  service log group created by the stack with the same retention and key;
 * X-Ray tracing, with the resource policy the delivery needs and the
   delivery ordered after it;
 * inbound auth: IAM (SigV4) unless a JWT authorizer is given.
@@ -18,9 +19,10 @@ Uses the stable L2 ``aws_cdk.aws_bedrockagentcore.Runtime`` with:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
-from aws_cdk import Annotations, Duration, Stack
+import jsii
+from aws_cdk import Annotations, Duration, IStableStringProducer, Lazy, Stack
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -29,6 +31,10 @@ from constructs import Construct
 from stacks.config import JwtSettings
 from stacks.constructs.log_groups import LogGroupSpec, ServiceLogGroups
 from stacks.constructs.trace_delivery import allow_trace_delivery
+
+# The service's own log groups: <prefix><runtime id>-<endpoint name>.
+SERVICE_LOG_GROUP_PREFIX = "/aws/bedrock-agentcore/runtimes/"
+ENDPOINT_LOG_GROUP_LOGICAL_ID = "RuntimeEndpointLogs"
 
 
 class AgentRuntime(Construct):
@@ -60,6 +66,11 @@ class AgentRuntime(Construct):
         # account's policy when it is set up. The /aws/vendedlogs/ prefix lets
         # that one policy cover every such group with a wildcard, so it does not
         # grow by one ARN per log group towards the policy size limit.
+        #
+        # AgentCore writes the endpoint's own logs (stdout, OTEL logs) to
+        # /aws/bedrock-agentcore/runtimes/<runtime id>-<endpoint>; created here, after the
+        # runtime (its id) and before the endpoint, it gets retention, the key, and removal
+        # with the stack instead of a group the service makes with none of them.
         self.log_groups = ServiceLogGroups(
             self,
             "LogGroups",
@@ -67,13 +78,26 @@ class AgentRuntime(Construct):
                 "ApplicationLogs": LogGroupSpec(
                     name=f"/aws/vendedlogs/bedrock-agentcore/{runtime_name}",
                     logical_id="ApplicationLogsAF17AEF2",
-                )
+                ),
+                "EndpointLogs": LogGroupSpec(
+                    # The runtime does not exist yet; its id is read when the name resolves.
+                    name=Lazy.string(
+                        _Later(
+                            lambda: (
+                                f"{SERVICE_LOG_GROUP_PREFIX}{self.runtime.agent_runtime_id}"
+                                f"-{endpoint_name}"
+                            )
+                        )
+                    ),
+                    logical_id=ENDPOINT_LOG_GROUP_LOGICAL_ID,
+                ),
             },
             retention=log_retention,
             encrypt=encrypt_logs,
             purpose=f"the {runtime_name} runtime",
         )
         self.log_group = self.log_groups.groups["ApplicationLogs"]
+        self.endpoint_log_group = self.log_groups.groups["EndpointLogs"]
         self.runtime = agentcore.Runtime(
             self,
             "Runtime",
@@ -123,6 +147,19 @@ class AgentRuntime(Construct):
         self.runtime_endpoint = self.runtime.add_endpoint(
             endpoint_name, description=endpoint_description
         )
+        # The group exists before the endpoint can write to it.
+        self.runtime_endpoint.node.add_dependency(self.endpoint_log_group)
+
+
+@jsii.implements(IStableStringProducer)
+class _Later:
+    """A string computed when CDK resolves it (the runtime's id, once the runtime exists)."""
+
+    def __init__(self, produce: Callable[[], str]) -> None:
+        self._produce = produce
+
+    def produce(self) -> str:
+        return self._produce()
 
 
 def _authorizer(jwt: JwtSettings | None) -> agentcore.RuntimeAuthorizerConfiguration | None:

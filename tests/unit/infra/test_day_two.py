@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -279,8 +280,17 @@ def test_log_groups_use_a_rotating_key_only_logs_may_use_for_them(
     assert "kms:GenerateDataKey*" in logs_statement["Action"]
     arns = logs_statement["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
     arns = arns if isinstance(arns, list) else [arns]
-    rendered = sorted(a["Fn::Join"][1][-1] for a in arns)
-    assert rendered == sorted(f":log-group:{name}" for name in names)
+    # The ARN after its account part, the way the group's own name renders it.
+    rendered = sorted(json.dumps(a["Fn::Join"][1][6:]) for a in arns)
+    assert rendered == sorted(json.dumps(_name_parts(":log-group:", name)) for name in names)
+
+
+def _name_parts(prefix: str, name: Any) -> list[Any]:
+    """``prefix`` + a literal or ``Fn::Join`` name as the parts of an ``Fn::Join``."""
+    if isinstance(name, str):
+        return [prefix + name]
+    first, *rest = name["Fn::Join"][1]
+    return [prefix + first, *rest]
 
 
 def test_log_encryption_can_be_turned_off_per_stage() -> None:
