@@ -126,7 +126,7 @@ def build_app(
         agent_repository=images.agent_repository,
         report_bucket=bucket.bucket,
         session_memory=memory.memory,
-        **common("Iam", "execution roles of SageMaker and AgentCore"),
+        **common("Iam", "every IAM role of the app (SageMaker, AgentCore, Scheduler)"),
     )
     model = ModelStack(
         app,
