@@ -48,11 +48,10 @@ def model_environment(*, model: ModelSettings, accelerators_per_copy: int) -> di
     }
     if model.container_log_level is not None:
         env["SAGEMAKER_CONTAINER_LOG_LEVEL"] = str(model.container_log_level)
-    # --- LoRA adapters: fetched from S3 by serve.py, served by name beside "model" ---
+    # LoRA adapters: fetched from S3 by serve.py, served by name beside "model".
     if model.adapters:
         env["OPTION_LORA_MODULES"] = ",".join(model.adapters)
         env["OPTION_MAX_LORA_RANK"] = str(model.max_lora_rank)
-    # --- end LoRA adapters ---
     return env
 
 

@@ -77,7 +77,7 @@ def runtime_environment(
         "MODEL_COLD_START_WAIT_SECONDS": str(runtime.model_cold_start_wait_seconds),
         # Dimension of the agent's EMF metrics (docs/operations.md, metric contract).
         "STAGE": names.stage,
-        # --- online evaluation: model-call spans carry the messages its judges read ---
+        # Online evaluation: model-call spans carry the messages its judges read.
         "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "true",
         **optional,
     }
