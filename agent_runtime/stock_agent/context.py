@@ -7,13 +7,14 @@ never build a client themselves, so a test can swap any of them.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from . import formatting
-from .analysis import analyze
+from .analysis import analyze, track_record_for
 from .market_data import (
     SIMULATED_UNIVERSE,
     MarketDataProvider,
@@ -51,8 +52,11 @@ def reference_figure_groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
     real report (the simulated reference ticker, analysed like any other) and
     adds those of the session's own records.
     """
-    snapshot = SimulatedProvider().snapshot(REFERENCE_SYMBOL, as_of=datetime.now(UTC).date())
-    groups = formatting.figure_label_groups(snapshot, analyze(snapshot))
+    provider = SimulatedProvider()
+    snapshot = provider.snapshot(REFERENCE_SYMBOL, as_of=datetime.now(UTC).date())
+    record = track_record_for(provider, REFERENCE_SYMBOL, as_of=snapshot.as_of)
+    analysis = dataclasses.replace(analyze(snapshot), track_record=record)
+    groups = formatting.figure_label_groups(snapshot, analysis)
     return tuple((title, tuple(labels)) for title, labels in groups)
 
 

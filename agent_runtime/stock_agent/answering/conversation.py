@@ -38,16 +38,26 @@ class AnswerOutcome:
     unavailable_reason: str | None = None
 
 
-def answer_facts(records: dict[str, SessionRecord]) -> list[dict[str, Any]]:
-    """What the model may use: the same formatted facts as the narrative prompt."""
+def answer_facts(
+    records: dict[str, SessionRecord], *, track_record_detail: bool = False
+) -> list[dict[str, Any]]:
+    """What the model may use: the same formatted facts as the narrative prompt (with the
+    track record's detail when the question is about it)."""
     return [
         narrative_payload(
             snapshot=r.snapshot,
             analysis=r.analysis,
             key_figures=formatting.key_figures(r.snapshot, r.analysis),
+            track_record_detail=track_record_detail,
         )
         for r in records.values()
     ]
+
+
+def asks_track_record_detail(plan: RequestPlan, records: dict[str, SessionRecord]) -> bool:
+    """The plan names a track-record row beyond its summary (a bucket, a recent signal)."""
+    asked = set(plan.figures)
+    return any(asked & formatting.track_record_detail_labels(r.analysis) for r in records.values())
 
 
 def allowed_answer_figures(
@@ -77,7 +87,7 @@ def write_answer(
     The deterministic answer passes the same number check by construction
     (every figure is a formatted record value; a test checks it).
     """
-    facts = answer_facts(records)
+    facts = answer_facts(records, track_record_detail=asks_track_record_detail(plan, records))
     allowed = allowed_answer_figures(records, facts)
     fallback = deterministic_answer(plan, records)
     if not use_model:

@@ -82,7 +82,7 @@ PERIOD_WORDS: Mapping[TimeFrame, tuple[str, ...]] = {
     "YTD": ("ytd",),
     "1Y": ("1", "year"),
 }
-MAX_ASPECTS = 24
+MAX_ASPECTS = 64
 
 NO_CONTEXT_MESSAGE = (
     "this follow-up refers to an earlier analysis, but the session has none; start with "
@@ -417,8 +417,9 @@ def read_signals(prompt: str, vocabulary: Vocabulary) -> Signals:
         aspects += _percentile_labels(aspects, labels)
     if operator is not None and not aspects:
         aspects.append("outlook")  # "which is better?": the outlook, then the scores
+    known = set(vocabulary.aspects)
     return Signals(
-        aspects=tuple(a for a in dict.fromkeys(aspects) if a in set(vocabulary.aspects)),
+        aspects=tuple(a for a in dict.fromkeys(aspects) if a in known)[:MAX_ASPECTS],
         operator=operator,
         time_frame=frame,
         why=bool(_WHY.search(text)),
@@ -667,7 +668,7 @@ def plan_from_json(
         canon = canonical_ticker(candidate) if isinstance(candidate, str) else None
         if canon is not None and canon not in subjects and accept_ticker(canon):
             subjects.append(canon)
-    aspects = _field(raw, "aspects", list)
+    aspects = _field(raw, "aspects", list)[:MAX_ASPECTS]
     allowed = set(vocabulary.aspects)
     wrong = [a for a in aspects if a not in allowed]
     if wrong:

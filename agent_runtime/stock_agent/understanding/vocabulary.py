@@ -20,7 +20,10 @@ Phrases per label (the *derived* ones), from "Sharpe Ratio (1Y)" say:
   ("macd" -> MACD Line, Signal and Histogram; "52 week" -> High and Low), and
   labels that end in the same upper-case abbreviation ("sma") likewise;
 - a group title of two words or more names every figure of the group
-  ("peer comparison").
+  ("peer comparison"), and so do the title's aliases (:data:`TITLE_ALIASES`:
+  "backtest" for the track record);
+- a single shared start that the verdicts also use ("score") names nothing
+  on its own.
 
 When several labels claim the same phrase, the label that *is* the phrase
 wins over an alias, and an alias over a derived phrase ("beta" is Beta, not
@@ -104,6 +107,12 @@ ALIASES: Mapping[str, tuple[str, ...]] = {
     "Sector Peers": ("peers", "peer group", "competitors", "rivals", "which companies"),
 }  # fmt: skip
 
+#: Phrases for every figure of a group, by the group's title (active when the report has it).
+TITLE_ALIASES: Mapping[str, tuple[str, ...]] = {
+    "Track Record": ("backtest", "back test", "backtested", "any good", "hit rate", "signals",
+                     "past signals", "past calls", "how reliable", "reliable", "historically"),
+}  # fmt: skip
+
 #: Phrases that name several figures at once (each active for the labels the record has).
 GROUP_ALIASES: Mapping[str, tuple[str, ...]] = {
     "52 week range": ("52-Week High", "52-Week Low"),
@@ -117,6 +126,9 @@ GROUP_ALIASES: Mapping[str, tuple[str, ...]] = {
     "50 and 200 day": ("50-Day SMA", "200-Day SMA"),
     "50 and 200": ("50-Day SMA", "200-Day SMA"),
 }
+
+_VERDICT_TOKENS = frozenset(w for phrases in VERDICT_WORDS.values() for p in phrases
+                            for w in p.split())  # fmt: skip
 
 # Priorities: the label that is the phrase, then an alias, then a derived phrase.
 EXACT, ALIAS, DERIVED = 0, 1, 2
@@ -171,7 +183,8 @@ def _families(groups: Sequence[tuple[str, Sequence[str]]]) -> dict[tuple[str, ..
                     if x != y:
                         break
                     shared += 1
-                if shared:
+                # One shared word that the verdicts also use ("score") names nothing alone.
+                if shared and not (shared == 1 and pa[0] in _VERDICT_TOKENS):
                     families.setdefault(pa[:shared], set()).update((a, b))
     endings: dict[str, set[str]] = {}
     for _, labels in groups:
@@ -285,6 +298,10 @@ def _build(groups: tuple[tuple[str, tuple[str, ...]], ...]) -> Vocabulary:
         present = [m for m in members if m in labels]
         if present:
             claim(_phrase(alias), ALIAS, present)
+    titled = dict(groups)
+    for title, phrases in TITLE_ALIASES.items():
+        for alias in phrases if titled.get(title) else ():
+            claim(_phrase(alias), ALIAS, titled[title])
     for verdict, phrases in VERDICT_WORDS.items():
         for text in phrases:
             claim(_phrase(text), ALIAS, [verdict])
