@@ -468,15 +468,18 @@ def _comparison_json(comparison: dict[str, Any] | None, *, link: Any) -> dict[st
 def _turn_text(
     state: AgentState, per_ticker: list[tuple[str, dict[str, str]]], warnings: list[str]
 ) -> str:
-    """The answer of a question, or the three sections (plus the comparison, if any)."""
+    """The answer of a question from the session; or the three sections (plus the
+    comparison and the answer, when the turn analysed tickers to answer a question)."""
     answer = state.get("answer")
-    if answer:
+    if answer and not per_ticker:
         tail = "\n\nWARNINGS:\n" + "\n".join(f"- {w}" for w in warnings) if warnings else ""
         return f"ANSWER:\n{_RULE}\n{answer}{tail}\n"
     text = render_text(per_ticker, warnings)
     comparison = state.get("comparison")
     if comparison:
         text += f"\nCOMPARISON:\n{_RULE}\n{comparison['narrative']}\n"
+    if answer:
+        text += f"\nANSWER:\n{_RULE}\n{answer}\n"
     return text
 
 

@@ -215,3 +215,55 @@ def test_a_ticker_that_fails_is_left_out_of_the_answer(tmp_path: Path) -> None:
     )
     assert [f["symbol"] for f in result["failed"]] == ["ZZZZ"]
     assert "ZZZZ" not in result["answer"] and "AAPL" in result["answer"]
+
+
+def test_a_figure_added_to_the_record_is_askable_with_no_conversation_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One more figure group in formatting: the next session can ask for it by its label."""
+    from stock_agent import formatting
+    from stock_agent.records import FigureSource
+
+    original = formatting.figure_groups
+
+    def with_solvency(snapshot, analysis):  # type: ignore[no-untyped-def]
+        source = FigureSource("computed: test", snapshot.as_of)
+        figure = formatting.Figure("Altman Z-Score", "3.17", source)
+        return [*original(snapshot, analysis), ("Solvency", [figure])]
+
+    monkeypatch.setattr(formatting, "figure_groups", with_solvency)
+    agent = offline_agent(tmp_path)
+    agent.invoke("Analyze AAPL", request_id="t1", session_id="new-figure")
+    answer = agent.invoke("what's its altman z-score?", request_id="t2", session_id="new-figure")
+    assert answer["intent"] == "question" and answer["plan"]["aspects"] == ["Altman Z-Score"]
+    assert "- Altman Z-Score: 3.17" in answer["answer"]
+    compared = agent.invoke("and MSFT?", request_id="t3", session_id="new-figure")
+    assert compared["intent"] == "compare"
+    best = agent.invoke("which has the higher altman z score?", request_id="t4",
+                        session_id="new-figure")  # fmt: skip
+    assert best["answer"].startswith("AAPL and MSFT are tied on Altman Z-Score")
+
+
+def test_no_conversation_code_names_a_track_record_figure(tmp_path: Path) -> None:
+    """The track record's rows are asked for through their labels only (the group title's
+    aliases aside): the understanding and answering code spell none of them."""
+    from stock_agent import formatting
+
+    from tests.support.paths import REPO_ROOT
+
+    agent = offline_agent(tmp_path)
+    first = agent.invoke("Analyze KO", request_id="t1", session_id="track")
+    labels = [f["label"] for f in first["results"][0]["figures"] if f["group"] == "Track Record"]
+    assert len(labels) > 10 and formatting.TRACK_RECORD_GROUP == "Track Record"
+    package = REPO_ROOT / "agent_runtime" / "stock_agent"
+    code = "".join(
+        p.read_text()
+        for wing in ("understanding", "answering")
+        for p in (package / wing).glob("*.py")
+    )
+    assert not [label for label in labels if label in code]
+    answer = agent.invoke("how did the last few signals do?", request_id="t2", session_id="track")
+    recent = next(
+        f["value"] for f in first["results"][0]["figures"] if f["label"] == "Recent Signal 1"
+    )
+    assert f"Recent Signal 1: {recent}" in answer["answer"]
