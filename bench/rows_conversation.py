@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -215,10 +216,8 @@ def row10(*, runs: int) -> list[Row]:
         plans: dict[str, int] = {}
         for prompt in (*PLAN_READ_BY_RULES, *PLAN_FILLED_BY_MODEL):
             counting.reset()
-            try:
+            with contextlib.suppress(AgentError):  # a refusal still counts its calls
                 agent.invoke(prompt, request_id="p", session_id="bench-10d")
-            except AgentError:
-                pass  # a refusal still counts its calls
             plans[prompt] = counting.plan_calls
         by_rules = [plans[p] for p in PLAN_READ_BY_RULES]
         by_model = [plans[p] for p in PLAN_FILLED_BY_MODEL]
