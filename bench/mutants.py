@@ -105,6 +105,31 @@ TARGETS: tuple[Target, ...] = (
         ("tests/unit/agent/understanding/test_parsing.py",),
     ),
     Target(
+        "understanding.names",
+        "understanding/names.py",
+        ("tests/unit/agent/understanding/test_names.py",),
+    ),
+    Target(
+        "understanding.vocabulary",
+        "understanding/vocabulary.py",
+        ("tests/unit/agent/understanding/test_vocabulary.py",),
+    ),
+    Target(
+        "understanding.plan",
+        "understanding/plan.py",
+        ("tests/unit/agent/understanding/test_plan.py",),
+    ),
+    Target(
+        "answering.answers",
+        "answering/answers.py",
+        ("tests/unit/agent/answering/test_answers.py",),
+    ),
+    Target(
+        "answering.conversation",
+        "answering/conversation.py",
+        ("tests/unit/agent/answering/test_conversation.py",),
+    ),
+    Target(
         "contract (payload validation)",
         "contract.py",
         ("tests/unit/agent/test_contract.py",),

@@ -192,9 +192,8 @@ def verdict_lines(record: SessionRecord, verdict: str, *, why: bool) -> list[str
             f"profitability {fund.profitability}, income {fund.income}."
         )
         return [head, *(f"- {r}" for r in fund.rationale)] if why else [head]
-    if verdict == "risk":
-        head = f"Risk level {a.risk_level}."
-        return [head, *(f"- {r}" for r in a.risk_factors)] if why or a.risk_factors else [head]
+    if verdict == "risk":  # its factors end in the points and the level: shown either way
+        return [f"Risk level {a.risk_level}.", *(f"- {r}" for r in a.risk_factors)]
     head = f"Overall outlook: {a.outlook}."
     if not why:
         return [head]

@@ -1,4 +1,7 @@
-"""Deterministic understanding of a free-text request: which tickers, which intent.
+"""Deterministic reading of a free-text request: which words are tickers.
+
+What the request asks (its intent, figures, comparisons) is the request plan's
+(:mod:`stock_agent.understanding.plan`); this module only tells tickers from words.
 
 The public sample upper-cased the prompt and took the first 2–5 letter word,
 so "Can you analyze MSFT" became ``CAN`` and ``BRK.B`` failed. This parser
@@ -35,7 +38,8 @@ data providers take; each provider maps it to its own source's spelling).
 Tickers are de-duplicated in order of first mention; more than
 :data:`~stock_agent.settings.MAX_TICKERS_PER_REQUEST` is an error. When no
 ticker is found but words remain that may name a company ("analyze apple"),
-:attr:`ParsedRequest.needs_model` tells the graph to ask the model once.
+:attr:`ParsedRequest.company_hints` holds them: the request plan is then unsure, and a
+configured model is asked to fill it once.
 """
 
 from __future__ import annotations
@@ -43,12 +47,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
 
 from ..errors import AgentError
 from ..settings import MAX_TICKERS_PER_REQUEST
-
-Intent = Literal["analyze", "compare"]
 
 # Latin letters of any accent (Vietnamese included): a word is never cut out of one of them.
 _LATIN = "A-Za-z0-9\u00c0-\u024f\u1e00-\u1eff"
@@ -95,7 +96,6 @@ _INTENT_WORDS = _word_set(
     INVEST INVESTMENT OUTLOOK PERFORMANCE PRICE REPORT RESEARCH REVIEW SHARE SHARES STOCK
     STOCKS VALUATION"""
 )
-_COMPARE_WORDS = frozenset({"COMPARE", "COMPARING", "COMPARISON", "VERSUS", "VS", "AGAINST"})
 
 
 @dataclass(frozen=True)
@@ -103,16 +103,10 @@ class ParsedRequest:
     """What the deterministic parser understood from one prompt."""
 
     tickers: tuple[str, ...]
-    intent: Intent
     # Words left over that may name a company ("apple"); only used when no ticker was found.
     company_hints: tuple[str, ...] = ()
     # Known symbols written as a stop word ("Analyze T"): the error suggests "$T".
     dollar_hints: tuple[str, ...] = ()
-
-    @property
-    def needs_model(self) -> bool:
-        """No ticker, but the text plausibly names a company: ask the model once."""
-        return not self.tickers and bool(self.company_hints)
 
 
 def canonical_ticker(raw: str) -> str | None:
@@ -164,12 +158,10 @@ def parse_request(
     tickers: list[str] = []
     leftovers: list[str] = []
     dollar_hints: list[str] = []
-    compare = False
     intent_word = False
     for match in _WORD_RE.finditer(prompt):
         dollar, word = match.group(1), match.group(2)
         upper = word.upper()
-        compare = compare or upper in _COMPARE_WORDS
         intent_word = intent_word or upper in _INTENT_WORDS
         canon = canonical_ticker(word)
         if not dollar and upper in figures:
@@ -191,43 +183,11 @@ def parse_request(
     # or capitalised a name ("How is Apple doing?").
     plausible = intent_word or any(w[0].isupper() for w in leftovers)
     hints = tuple(leftovers) if plausible else ()
-    intent: Intent = "compare" if compare or len(tickers) > 1 else "analyze"
     return ParsedRequest(
         tickers=tuple(tickers),
-        intent=intent,
         company_hints=hints,
         dollar_hints=tuple(dollar_hints),
     )
-
-
-def tickers_from_candidates(
-    candidates: Iterable[object],
-    *,
-    known_symbols: Iterable[str] = (),
-    max_tickers: int = MAX_TICKERS_PER_REQUEST,
-) -> tuple[str, ...]:
-    """Validate tickers proposed by the model with the parser's own rules.
-
-    Each candidate must be a string with a ticker's shape; when the provider
-    can enumerate its symbols (``known_symbols`` non-empty) only those are
-    kept. Anything else is dropped, so a model answer can never inject an
-    arbitrary string into the pipeline.
-    """
-    known = frozenset(known_symbols)
-    accepted: list[str] = []
-    for candidate in candidates:
-        if not isinstance(candidate, str):
-            continue
-        canon = canonical_ticker(candidate)
-        if canon is None or (known and canon not in known) or canon in accepted:
-            continue
-        accepted.append(canon)
-    if len(accepted) > max_tickers:
-        raise AgentError(
-            "too_many_tickers",
-            f"at most {max_tickers} tickers per request; the request names {len(accepted)}",
-        )
-    return tuple(accepted)
 
 
 def no_ticker_error(

@@ -14,6 +14,8 @@ import pytest
 from stock_agent import formatting
 from stock_agent.answering.answers import (
     NOT_ADVICE,
+    _explained_verdicts,
+    _number,
     aspect_name,
     comparison_line,
     deterministic_answer,
@@ -194,3 +196,87 @@ def test_a_question_the_rules_could_not_read_gets_what_is_known() -> None:
     text = checked(ask(("AAPL",)), records_of(AAPL))
     assert f"current price {value(AAPL, 'Current Price')}" in text
     assert f"outlook {AAPL.analysis.outlook}" in text
+
+
+def _analysis(record: SessionRecord, **fields: object) -> SessionRecord:
+    return dataclasses.replace(record, analysis=dataclasses.replace(record.analysis, **fields))
+
+
+@pytest.mark.parametrize(
+    ("aspect", "low", "high"),
+    [
+        ("risk", {"risk_level": "MEDIUM"}, {"risk_level": "HIGH"}),
+        ("risk", {"risk_level": "LOW"}, {"risk_level": "MEDIUM"}),
+        ("outlook", {"outlook": "negative"}, {"outlook": "neutral"}),
+        ("outlook", {"outlook": "neutral"}, {"outlook": "positive"}),
+    ],
+)
+def test_each_step_of_a_verdict_ranks_above_the_one_below(
+    aspect: str, low: dict[str, str], high: dict[str, str]
+) -> None:
+    records = records_of(_analysis(AAPL, **low), _analysis(MSFT, **high))
+    line = comparison_line(
+        ask(("AAPL", "MSFT"), aspects=(aspect,), operator="highest"), aspect, records
+    )
+    assert line.startswith("MSFT has the ")
+
+
+def test_the_outlook_ranks_by_the_scores_when_the_outlooks_agree_and_lowest_is_weakest() -> None:
+    tech = dataclasses.replace(AAPL.analysis.technical, score=2)
+    weaker = _analysis(AAPL, outlook="neutral", technical=tech)
+    stronger = _analysis(MSFT, outlook="neutral", technical=dataclasses.replace(tech, score=4))
+    third = _analysis(KO, outlook="positive")
+    plan = ask(("AAPL", "MSFT"), aspects=("outlook",), operator="highest")
+    assert comparison_line(plan, "outlook", records_of(weaker, stronger)).startswith(
+        "MSFT has the better outlook"
+    )
+    low = ask(("AAPL", "MSFT"), aspects=("outlook",), operator="lowest")
+    assert comparison_line(low, "outlook", records_of(weaker, stronger)).startswith(
+        "AAPL has the weaker outlook"
+    )
+    three = ask(("AAPL", "MSFT", "KO"), aspects=("outlook",), operator="lowest")
+    assert comparison_line(three, "outlook", records_of(weaker, stronger, third)).startswith(
+        "AAPL has the weakest outlook"
+    )
+
+
+def test_scores_rank_by_their_own_verdict() -> None:
+    tech = dataclasses.replace(AAPL.analysis.technical, score=1)
+    fund = dataclasses.replace(AAPL.analysis.fundamental, score=5)
+    record = _analysis(AAPL, technical=tech, fundamental=fund)
+    assert standing(record, "AAPL", "technical").key == (1,)
+    assert standing(record, "AAPL", "fundamental").key == (5,)
+
+
+def test_amounts_rank_by_their_magnitude_letter() -> None:
+    assert _number("$1.50T") == 1.5e12
+    assert _number("$812.40B") == pytest.approx(812.4e9)
+    assert _number("12.35M") == pytest.approx(12.35e6)
+    assert _number("-$3.00K") == -3000.0
+    assert _number("1.20") == 1.2
+    assert _number("n/a") is None and _number("PG, WMT") is None
+
+
+def test_an_aspect_is_named_as_its_record_labels_it() -> None:
+    bench = AAPL.analysis.indicators.benchmark_symbol  # type: ignore[union-attr]
+    name = aspect_name("Correlation vs {benchmark} (1Y)", records_of(AAPL))
+    assert name == f"Correlation vs {bench} (1Y)"
+    assert aspect_name("Moon Phase", records_of(AAPL)) == "Moon Phase"
+    assert aspect_name("risk", records_of(AAPL)) == "risk level"
+
+
+def test_a_why_about_a_figure_explains_only_the_verdicts_whose_rules_use_it() -> None:
+    plan = ask(("AAPL",), aspects=("P/E Ratio",), why=True)
+    assert "P/E" not in " ".join(AAPL.analysis.technical.rationale)
+    expected = ["fundamental"] + (
+        ["risk"] if any("p/e" in f.lower() for f in AAPL.analysis.risk_factors) else []
+    )
+    assert _explained_verdicts(plan, AAPL) == expected
+
+
+def test_a_verdict_without_why_is_its_head_line_only() -> None:
+    text = checked(ask(("AAPL",), aspects=("technical",)), records_of(AAPL))
+    assert f"Technical score {AAPL.analysis.technical.score}/5: " in text
+    assert not any(line in text for line in AAPL.analysis.technical.rationale)
+    risk = checked(ask(("AAPL",), aspects=("risk",)), records_of(AAPL))
+    assert all(f"- {line}" in risk for line in AAPL.analysis.risk_factors)

@@ -267,3 +267,27 @@ def test_no_conversation_code_names_a_track_record_figure(tmp_path: Path) -> Non
         f["value"] for f in first["results"][0]["figures"] if f["label"] == "Recent Signal 1"
     )
     assert f"Recent Signal 1: {recent}" in answer["answer"]
+
+
+def test_the_track_records_detail_reaches_the_model_only_when_asked_about() -> None:
+    import dataclasses
+
+    from stock_agent import formatting
+    from stock_agent.answering.conversation import asks_track_record_detail
+    from stock_agent.market_data import get_provider
+    from stock_agent.tools import analyze_stock_performance
+
+    provider = get_provider("simulated")
+    plain_record = session_record("KO")
+    analysis = analyze_stock_performance(plain_record.snapshot, provider=provider)
+    record = dataclasses.replace(plain_record, analysis=analysis)  # with its track record
+    detail = formatting.track_record_detail_labels(record.analysis)
+    assert detail
+    records = {"KO": record}
+    plain = answer_facts(records)[0]["key_figures"]
+    asked = answer_facts(records, track_record_detail=True)[0]["key_figures"]
+    assert not detail & set(plain) and detail <= set(asked)
+    label = sorted(detail)[0]
+    plan = RequestPlan("question", subjects=("KO",), aspects=(label,), reused=("KO",))
+    assert asks_track_record_detail(plan, records)
+    assert not asks_track_record_detail(BETA, records)

@@ -17,6 +17,7 @@ from stock_agent.market_data import SIMULATED_UNIVERSE
 from stock_agent.settings import AgentSettings
 from stock_agent.understanding.names import (
     MAX_SEARCHES,
+    CompanyNameIndex,
     SearchNames,
     UniverseNames,
     candidate_phrases,
@@ -166,3 +167,28 @@ def test_a_name_never_spans_a_comma_and_a_suffix_stops_at_one() -> None:
 
 def test_search_phrases_leave_out_figure_words() -> None:
     assert candidate_phrases("is Nvidia oversold", boundaries=frozenset({"OVERSOLD"})) == ["nvidia"]
+
+
+def test_a_name_ends_where_its_clause_does() -> None:
+    """The suffix after a comma or a possessive is not part of the name's span."""
+    index = CompanyNameIndex({"AAPL": "Apple Inc."})
+    assert [(m.start, m.end) for m in index.find("Apple, Inc")] == [(0, 1)]
+    assert [(m.start, m.end) for m in index.find("apple's inc")] == [(0, 1)]
+    assert [(m.start, m.end) for m in index.find("x, apple inc")] == [(1, 3)]
+    assert [(m.start, m.end) for m in index.find("apple inc, co")] == [(0, 2)]
+
+
+def test_a_search_result_counts_only_as_an_equity_with_a_ticker_shaped_symbol() -> None:
+    def search(query: str) -> list[dict[str, object]]:
+        return [
+            {"symbol": "SPDR", "quoteType": "ETF", "longname": "Spider"},
+            {"symbol": "not a ticker!", "quoteType": "EQUITY", "longname": "Spider"},
+            {"symbol": 7, "quoteType": "EQUITY", "longname": "Spider"},
+            "junk",
+        ]
+
+    assert resolve_names("analyze spider", SearchNames(search)) == []
+    assert resolve_names(
+        "analyze spider",
+        SearchNames(lambda q: [{"symbol": "SPDR", "quoteType": "EQUITY", "longname": "Spider"}]),
+    ) == ["SPDR"]

@@ -83,6 +83,10 @@ def brief(plan: RequestPlan) -> str:
         ("is Nvidia oversold?", (), "question:NVDA:analyze"),
         ("netflix or disney: which has the higher P/E?", (), "question:NFLX,DIS:compare"),
         ("is it riskier than NVDA?", ("AAPL",), "question:AAPL,NVDA:compare"),
+        # a compare word over one ticker the session lacks: a question, analysed first
+        ("compare the P/E of NVDA", ("AAPL",), "question:NVDA:analyze"),
+        # an add-on naming the ticker the session already holds: that ticker again
+        ("and AAPL?", ("AAPL",), "analyze:AAPL:analyze"),
         ("compare the valuation of AAPL and MSFT", (), "compare:AAPL,MSFT:compare"),
         # advice and forecasts
         ("should I buy it?", ("AAPL",), "advice:AAPL:question"),
@@ -120,6 +124,9 @@ def test_the_rules_plan(prompt: str, session: tuple[str, ...], expected: str) ->
         ("how do their P/Es rank among peers?", ("P/E Ratio", "Sector Peers", "P/E Percentile"),
          None, False),
         ("what are their betas?", ("Beta",), None, False),
+        # a period named for a figure without one changes nothing; "done" alone is no figure
+        ("what was their volatility this year?", ("Volatility (Annualized)",), None, False),
+        ("how have they done?", (), None, False),
     ],
 )  # fmt: skip
 def test_aspects_operator_and_why_of_a_question(
@@ -127,6 +134,17 @@ def test_aspects_operator_and_why_of_a_question(
 ) -> None:
     plan = plan_of(prompt, session=("AAPL", "MSFT"))
     assert (plan.aspects, plan.operator, plan.why) == (aspects, operator, why)
+
+
+def test_a_follow_up_adds_to_the_last_tickers_and_reuses_their_records() -> None:
+    plan = plan_of("and MSFT?", session=("AAPL", "KO"), last=("AAPL",))
+    assert (plan.subjects, plan.reused) == (("AAPL", "MSFT"), ("AAPL",))
+
+
+def test_five_tickers_is_the_most_a_question_may_name() -> None:
+    five = ("AAPL", "MSFT", "NVDA", "AMZN", "TSLA")
+    plan = plan_of("which of them is the riskiest?", session=five)
+    assert plan.subjects == five and plan.route() == "question"
 
 
 def test_an_operator_needs_two_tickers_and_a_time_frame_is_kept() -> None:
@@ -177,6 +195,10 @@ def test_the_rules_are_unsure_only_where_a_model_can_help() -> None:
 
 
 def test_needs_answer_after_analysis_at_its_edges() -> None:
+    one = RequestPlan("question", subjects=("AAPL",), aspects=("risk",), operator="highest")
+    assert not one.needs_answer_after_analysis  # a ranking of one ticker asks nothing more
+    two = RequestPlan("question", subjects=("AAPL", "KO"), aspects=("risk",), operator="highest")
+    assert two.needs_answer_after_analysis
     assert not plan_of("What's the outlook for $AAPL?").needs_answer_after_analysis
     assert plan_of("What's the beta of $AAPL?").needs_answer_after_analysis
     assert plan_of("why is $AAPL rated that way?").needs_answer_after_analysis
@@ -277,6 +299,10 @@ def test_the_models_plan_is_validated_and_its_tickers_checked() -> None:
     assert nothing.intent == "no_ticker" and nothing.subjects == ()
     away = model_plan({**GOOD, "intent": "out_of_scope", "subjects": []})
     assert away.refused and away.note
+    junk = model_plan({**GOOD, "subjects": [42, None, "rm -rf /", "brk-b", "AAPL"]},
+                      accept=lambda s: True)  # fmt: skip
+    assert junk.subjects == ("BRK.B", "AAPL")  # only well-formed symbols, canonical
+    assert model_plan({**GOOD, "subjects": ["MSFT"], "why": False}).why is False
 
 
 @pytest.mark.parametrize(

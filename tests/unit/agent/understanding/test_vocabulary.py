@@ -64,6 +64,15 @@ REPORT = build_vocabulary(reference_figure_groups())
                 "Volatility Percentile",
             ),
         ),
+        # a word several labels share but the verdicts use too names nothing alone
+        ("the score", ()),
+        ("its return", ()),  # the returns differ by period: the plan reads the period
+        ("p/e", ("P/E Ratio",)),  # not the Forward P/E, although that label ends in P/E
+        # a plural is forgiven from four letters on
+        ("smas", ("50-Day SMA", "200-Day SMA")),
+        ("pes", ()),
+        # an alias and a verdict word of equal rank name both
+        ("valuation", ("P/E Ratio", "fundamental")),
         # nothing that names a figure
         ("write me a poem", ()),
         ("Analysis please", ()),  # a one-word group title is too common a word
@@ -82,6 +91,30 @@ def test_a_label_nobody_aliased_is_askable_by_its_own_words() -> None:
     assert vocab.aspects_in("interest coverage") == ("Interest Coverage (TTM)",)
     assert vocab.aspects_in("beta") == ()  # no such figure in this report: no alias either
     assert vocab.aspects == ("Altman Z-Score", "Interest Coverage (TTM)", *VERDICTS)
+
+
+def test_the_label_that_is_the_phrase_beats_an_alias_and_an_alias_beats_a_derived_one() -> None:
+    exact = build_vocabulary([("G", ["Max Drawdown (1Y)", "Drawdown"])])
+    assert exact.aspects_in("drawdown") == ("Drawdown",)  # a label, over another's alias
+    alias = build_vocabulary([("G", ["Max Drawdown (1Y)", "Drawdown Ratio"])])
+    assert alias.aspects_in("drawdown") == ("Max Drawdown (1Y)",)  # an alias, over "... Ratio"
+    assert alias.aspects_in("drawdown ratio") == ("Drawdown Ratio",)
+
+
+def test_derived_phrases_at_their_edges() -> None:
+    vocab = build_vocabulary(
+        [
+            ("Coverage", ["Debt Service Coverage Ratio", "Interest Ratio"]),
+            ("Averages", ["Short Term EMA", "Long Term EMA", "Fast MA", "Slow MA"]),
+            ("Long", ["One Two Three Four Five Six", "Uno Dos Tres Cuatro Cinco Seis Siete"]),
+        ]
+    )
+    assert vocab.aspects_in("debt service coverage") == ("Debt Service Coverage Ratio",)
+    assert vocab.aspects_in("ema") == ("Short Term EMA", "Long Term EMA")
+    assert vocab.aspects_in("ma") == ("Fast MA", "Slow MA")  # two letters are enough
+    assert vocab.aspects_in("one two three four five six") == ("One Two Three Four Five Six",)
+    assert vocab.aspects_in("uno dos tres cuatro cinco seis siete") == ()  # past six words
+    assert vocab.aspects_in("ratio") == ()  # the word dropped is not a name by itself
 
 
 def test_an_alias_counts_only_for_a_label_the_report_carries() -> None:
