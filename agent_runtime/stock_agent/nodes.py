@@ -47,7 +47,7 @@ from .records import Narrative
 from .reports.comparison import generate_comparison_report
 from .state import AgentState, TickerFailure
 from .tools import analyze_stock_performance, gather_stock_data, generate_stock_report
-from .understanding.names import resolve_names
+from .understanding.names import in_order_of_mention
 from .understanding.parsing import ParsedRequest, no_ticker_error, parse_request
 from .understanding.plan import (
     OUT_OF_SCOPE_MESSAGE,
@@ -179,11 +179,11 @@ def plan_turn(
     parsed = parse_request(
         prompt, known_symbols=deps.parser_symbols, figure_words=vocabulary.figure_words
     )
-    names = resolve_names(prompt, deps.names, boundaries=vocabulary.figure_words)
+    names = deps.names.resolve(prompt, boundaries=vocabulary.figure_words)
     plan = plan_request(
         prompt,
         parsed=parsed,
-        named=list(dict.fromkeys([*parsed.tickers, *names])),
+        named=in_order_of_mention(list(zip(parsed.offsets, parsed.tickers, strict=True)), names),
         remembered=list(session["records"]) if session else [],
         last=last_tickers(session),
         vocabulary=vocabulary,

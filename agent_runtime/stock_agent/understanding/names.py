@@ -36,6 +36,7 @@ alone never decides.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import unicodedata
@@ -100,16 +101,17 @@ def _words(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Token:
-    """One word of a prompt and whether sentence punctuation follows it."""
+    """One word of a prompt, whether sentence punctuation follows it, and where it starts."""
 
     word: str
     ends_clause: bool
+    offset: int = 0
 
 
 def tokens(text: str) -> list[Token]:
     """The words of ``text`` as :func:`_words` splits them, each with its clause end."""
     folded = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'")
-    return [Token(m.group(1), bool(m.group(2))) for m in _TOKEN.finditer(folded)]
+    return [Token(m.group(1), bool(m.group(2)), m.start(1)) for m in _TOKEN.finditer(folded)]
 
 
 def core_name(company_name: str) -> tuple[str, ...]:
@@ -131,6 +133,7 @@ class NameMatch:
     start: int  # index of the first word
     end: int  # index after the last word (suffixes included)
     symbol: str
+    offset: int = 0  # where the name starts in the text (characters), for the order of mention
 
 
 class CompanyNameIndex:
@@ -185,7 +188,7 @@ class CompanyNameIndex:
                 possessive = following.word.endswith("'s")
                 end += 1
             if possessive or _ends_phrase(words, end, boundaries):
-                return NameMatch(start=i, end=end, symbol=symbol)
+                return NameMatch(start=i, end=end, symbol=symbol, offset=words[i].offset)
         return None
 
 
@@ -306,7 +309,8 @@ class SearchNames:
                 and matches[0].start == 0
                 and matches[0].end == len(_words(phrase))
             ):
-                found.append(matches[0])
+                offset = max(0, unicodedata.normalize("NFKC", text).lower().find(phrase))
+                found.append(dataclasses.replace(matches[0], offset=offset))
         return found
 
 
@@ -315,6 +319,14 @@ def resolve_names(
 ) -> list[str]:
     """The symbols of the companies ``text`` names, in order of mention, de-duplicated."""
     return list(dict.fromkeys(m.symbol for m in lookup.resolve(text, boundaries=boundaries)))
+
+
+def in_order_of_mention(
+    tickers: Sequence[tuple[int, str]], names: Sequence[NameMatch]
+) -> list[str]:
+    """Tickers written as such (with their offsets) and named companies, as the text has them."""
+    mentioned = sorted([*tickers, *((m.offset, m.symbol) for m in names)], key=lambda x: x[0])
+    return list(dict.fromkeys(symbol for _, symbol in mentioned))
 
 
 def name_lookup_for(

@@ -103,6 +103,8 @@ class ParsedRequest:
     """What the deterministic parser understood from one prompt."""
 
     tickers: tuple[str, ...]
+    # Where each ticker is first written (characters): the order of mention with names.
+    offsets: tuple[int, ...] = ()
     # Words left over that may name a company ("apple"); only used when no ticker was found.
     company_hints: tuple[str, ...] = ()
     # Known symbols written as a stop word ("Analyze T"): the error suggests "$T".
@@ -156,6 +158,7 @@ def parse_request(
     known = frozenset(known_symbols)
     figures = frozenset(figure_words)
     tickers: list[str] = []
+    offsets: list[int] = []
     leftovers: list[str] = []
     dollar_hints: list[str] = []
     intent_word = False
@@ -169,6 +172,7 @@ def parse_request(
         if canon is not None and (dollar or _is_ticker_word(word, canon, known)):
             if canon not in tickers:
                 tickers.append(canon)
+                offsets.append(match.start())
         elif upper not in STOPWORDS and word.isalpha() and len(word) >= 2:
             leftovers.append(word)
         elif canon is not None and canon in known and word.isupper() and canon not in dollar_hints:
@@ -185,6 +189,7 @@ def parse_request(
     hints = tuple(leftovers) if plausible else ()
     return ParsedRequest(
         tickers=tuple(tickers),
+        offsets=tuple(offsets),
         company_hints=hints,
         dollar_hints=tuple(dollar_hints),
     )

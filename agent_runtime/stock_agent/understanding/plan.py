@@ -229,7 +229,9 @@ _QUESTION_START = re.compile(
 _WHY = re.compile(
     r"\b(why|explain|explains|explained|reason|reasons|because|behind|drives?|driving|"
     r"what makes|went into|go into|goes into|worked out|work out|calculated|computed|"
-    r"how come|justif(?:y|ies|ied)|tại sao|vì sao|por qué|pourquoi|warum)\b",
+    r"how come|justif(?:y|ies|ied)|dragging|drags|holding (?:it )?back|pulling (?:it )?down|"
+    r"weighs? on|weighing on|hurting|hurts|helping|helps|driven by|"
+    r"tại sao|vì sao|por qué|pourquoi|warum)\b",
     re.IGNORECASE,
 )
 _REFERENCE = re.compile(
@@ -264,7 +266,10 @@ _FORECAST = re.compile(
     r"will (?:it|they|the stock|the price|\w+) (?:go|be|rise|fall|trade|reach|hit|climb|drop|"
     r"crash|double|recover)|how (?:high|low|far) (?:can|could|will|would)|"
     r"next (?:week|month|quarter|year)|tomorrow|in 20\d\d|going to (?:rise|fall|go|crash)|"
-    r"future price|worth in)\b",
+    r"future price|worth in|targets?|upside|"
+    r"(?:can|could) (?:it|they|the stock|the price|\w+) (?:hit|reach|get to|go to|go up|go down)|"
+    r"where (?:do|would) you see|"
+    r"in (?:\d+|one|two|three|four|five|ten|a few) years?)\b",
     re.IGNORECASE,
 )
 _ADVICE = re.compile(
@@ -293,7 +298,7 @@ _PRICE_WORDS = re.compile(
 )
 _PERFORMANCE = re.compile(
     r"\b(returns?|returned|performance|performed|perform|done|doing|gain(?:ed|s)?|"
-    r"went (?:up|down)|rose|grew|up more|down more)\b",
+    r"went (?:up|down)|rose|grew|up more|down more|did (?:\w+ ){1,3}do)\b",
     re.IGNORECASE,
 )
 _PEER_CONTEXT = re.compile(r"\b(peers?|percentile|rank|ranks|ranked|sector)\b", re.I)
@@ -370,12 +375,26 @@ def _retarget(label: str, frame: TimeFrame, labels: Collection[str]) -> str:
     return label
 
 
-def _return_label(frame: TimeFrame, labels: Sequence[str]) -> str | None:
-    """The stock's own return over ``frame``: the shortest "... Return" label of that period."""
+_BENCHMARK_WORDS = frozenset({"benchmark", "index", "market"})
+
+
+def _return_label(frame: TimeFrame, labels: Sequence[str], said: Collection[str]) -> str | None:
+    """The return over ``frame`` the prompt means: a "... Return" label of that period whose
+    other words it says ("benchmark", "excess"; "index" and "market" are the benchmark),
+    else the stock's own (the shortest)."""
     found = [
         label for label in labels if _period_of(label) == frame and words(label)[-1] == "return"
     ]
-    return min(found, key=len) if found else None
+    if not found:
+        return None
+    heard = set(said) | ({"benchmark"} if _BENCHMARK_WORDS & set(said) else set())
+    period = PERIOD_WORDS[frame]
+    named = [
+        label for label in found
+        if len(extra := [w for w in words(label)[:-1] if w not in period]) > 0
+        and set(extra) <= heard
+    ]  # fmt: skip
+    return min(named or found, key=len)
 
 
 def _percentile_labels(aspects: Sequence[str], labels: Sequence[str]) -> list[str]:
@@ -410,9 +429,10 @@ def read_signals(prompt: str, vocabulary: Vocabulary) -> Signals:
         if _PRICE_WORDS.search(text) and not [a for a in aspects if a not in VERDICTS]:
             aspects.append("P/E Ratio")
     if _PERFORMANCE.search(text) and (frame is not None or operator is not None):
-        own = _return_label(frame or "1Y", labels)
-        if own is not None and not any(_period_of(a) for a in aspects):
-            aspects.append(own)
+        said = set(words(prompt))
+        meant = _return_label(frame or "1Y", labels, said)
+        if meant is not None and not any(_period_of(a) for a in aspects):
+            aspects = [a for a in aspects if a != "Benchmark"] + [meant]
     if _PEER_CONTEXT.search(text):
         aspects += _percentile_labels(aspects, labels)
     if operator is not None and not aspects:

@@ -13,6 +13,7 @@ Phrases per label (the *derived* ones), from "Sharpe Ratio (1Y)" say:
 
 - the label itself ("sharpe ratio 1y") and without its parentheses
   ("sharpe ratio"), and without a trailing "ratio" ("sharpe");
+- a label's one-word qualifier may come first ("Revenue (TTM)": "ttm revenue");
 - a label that names the benchmark is read as its *label key*
   ``Beta vs {benchmark} (1Y)`` and is also named without the "vs ..." part
   ("correlation");
@@ -63,7 +64,7 @@ ALIASES: Mapping[str, tuple[str, ...]] = {
     "Current Price": ("price", "share price", "stock price", "trading at", "quote",
                       "how much is a share", "cost per share", "last close"),
     "Market Cap": ("market capitalization", "market capitalisation", "market value", "mkt cap",
-                   "size"),
+                   "size", "how big", "how large"),
     "52-Week High": ("year high", "yearly high", "annual high", "52w high", "12 month high"),
     "52-Week Low": ("year low", "yearly low", "annual low", "52w low", "12 month low"),
     "YTD Return": ("ytd", "year to date", "since january"),
@@ -89,7 +90,7 @@ ALIASES: Mapping[str, tuple[str, ...]] = {
                        "past quarter"),
     "RSI (14)": ("relative strength index", "oversold", "overbought"),
     "MACD Histogram": ("macd hist",),
-    "Bollinger Position": ("bollinger band", "bollinger bands", "bands"),
+    "Bollinger Position": ("bollinger band", "bollinger bands", "bands", "bb"),
     "Max Drawdown (1Y)": ("drawdown", "maximum drawdown", "worst drop", "worst fall",
                           "biggest drop", "biggest fall", "deepest drop", "peak to trough"),
     "Sharpe Ratio (1Y)": ("risk adjusted return", "risk adjusted"),
@@ -164,6 +165,9 @@ def _forms(label: str) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
     exact = [_phrase(label), _phrase(bare)]
     without_versus = _phrase(_VERSUS.sub(" ", bare))
     derived = [without_versus]
+    qualifier = [_phrase(q) for q in _PARENS.findall(label)]
+    if len(qualifier) == 1 and len(qualifier[0]) == 1:  # "Revenue (TTM)": "ttm revenue"
+        derived.append((*qualifier[0], *without_versus))
     if len(without_versus) > 1 and without_versus[-1] in _GENERIC_TAIL:
         derived.append(without_versus[:-1])
     return [p for p in exact if p], [p for p in derived if p]
@@ -225,12 +229,21 @@ class Vocabulary:
 
     @functools.cached_property
     def figure_words(self) -> frozenset[str]:
-        """Upper-cased one-word phrases naming a figure: never a ticker without a ``$``."""
-        return frozenset(
+        """Words that name a figure, upper-cased: never a ticker without a ``$``.
+
+        The one-word phrases of figures, and the abbreviations the labels write in
+        capitals ("TTM" of "Revenue (TTM)", "SMA" of "50-Day SMA").
+        """
+        one_word = {
             p[0].upper()
             for p, aspects in self.phrases.items()
             if len(p) == 1 and p[0].isalnum() and aspects - set(VERDICTS)
-        )
+        }
+        capitals = {
+            w for label in self.labels for w in re.findall(r"[A-Za-z]+", label)
+            if len(w) >= 2 and w.isupper()
+        }  # fmt: skip
+        return frozenset(one_word | capitals)
 
     def find(self, text: str) -> list[Match]:
         """Every phrase of ``text``, left to right, the longest at each position."""

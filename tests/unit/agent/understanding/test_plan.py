@@ -12,7 +12,7 @@ import pytest
 from stock_agent.context import Dependencies, reference_figure_groups
 from stock_agent.errors import AgentError
 from stock_agent.settings import AgentSettings
-from stock_agent.understanding.names import resolve_names
+from stock_agent.understanding.names import in_order_of_mention
 from stock_agent.understanding.parsing import parse_request
 from stock_agent.understanding.plan import (
     MODEL_INTENTS,
@@ -43,11 +43,11 @@ def plan_of(
         known_symbols=DEPS.parser_symbols if known is None else known,
         figure_words=VOCABULARY.figure_words,
     )
-    names = resolve_names(prompt, DEPS.names, boundaries=VOCABULARY.figure_words)
+    names = DEPS.names.resolve(prompt, boundaries=VOCABULARY.figure_words)
     return plan_request(
         prompt,
         parsed=parsed,
-        named=list(dict.fromkeys([*parsed.tickers, *names])),
+        named=in_order_of_mention(list(zip(parsed.offsets, parsed.tickers, strict=True)), names),
         remembered=session,
         last=session if last is None else last,
         vocabulary=VOCABULARY,
@@ -91,6 +91,12 @@ def brief(plan: RequestPlan) -> str:
         # advice and forecasts
         ("should I buy it?", ("AAPL",), "advice:AAPL:question"),
         ("what's your price target?", ("AAPL",), "declined:AAPL:question"),
+        ("can it hit $300 by summer?", ("AAPL",), "declined:AAPL:question"),
+        ("where do you see it in five years?", ("AAPL",), "declined:AAPL:question"),
+        ("how has it done over the last 3 months?", ("AAPL",), "question:AAPL:question"),
+        # several names and tickers keep the order they are written in
+        ("how do apple, nvidia and amd compare", (), "compare:AAPL,NVDA,AMD:compare"),
+        ("TTM revenue?", ("KO",), "question:KO:question"),
         ("will TSLA go up tomorrow?", (), "declined:TSLA:question"),
         # follow-ups without context, and nothing about stocks
         ("what is its beta?", (), "no_context::refused"),
@@ -127,6 +133,10 @@ def test_the_rules_plan(prompt: str, session: tuple[str, ...], expected: str) ->
         # a period named for a figure without one changes nothing; "done" alone is no figure
         ("what was their volatility this year?", ("Volatility (Annualized)",), None, False),
         ("how have they done?", (), None, False),
+        ("what did the benchmark return this year?", ("Benchmark YTD Return",), None, False),
+        ("how did the index do over one year?", ("Benchmark 1-Year Return",), None, False),
+        # the score is a figure of the report too: a why about it explains its verdict
+        ("what's dragging the fundamental score down?", ("Fundamental Score",), None, True),
     ],
 )  # fmt: skip
 def test_aspects_operator_and_why_of_a_question(

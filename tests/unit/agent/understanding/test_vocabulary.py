@@ -73,9 +73,13 @@ REPORT = build_vocabulary(reference_figure_groups())
         ("pes", ()),
         # an alias and a verdict word of equal rank name both
         ("valuation", ("P/E Ratio", "fundamental")),
+        # a one-word qualifier may come first
+        ("ttm revenue", ("Revenue (TTM)",)),
+        ("annualized volatility", ("Volatility (Annualized)",)),
         # nothing that names a figure
         ("write me a poem", ()),
         ("Analysis please", ()),  # a one-word group title is too common a word
+        ("Give me a report on BRK-B", ()),  # a share class letter is no figure
         ("", ()),
     ],
 )
@@ -129,9 +133,10 @@ def test_an_alias_counts_only_for_a_label_the_report_carries() -> None:
 
 def test_figure_words_are_the_one_word_figure_names_in_upper_case() -> None:
     assert {"RSI", "MACD", "FCF", "EPS", "YTD", "SMA", "BETA", "PE"} <= REPORT.figure_words
+    assert "TTM" in REPORT.figure_words  # a label's capitals, though only "ttm revenue" is a phrase
     assert "RISK" not in REPORT.figure_words  # a verdict word: "risk" is no ticker anyway
     assert "AAPL" not in REPORT.figure_words
-    assert all(" " not in w for w in REPORT.figure_words)
+    assert all(" " not in w and len(w) >= 2 for w in REPORT.figure_words)
 
 
 @pytest.mark.parametrize(
