@@ -133,7 +133,7 @@ class NameMatch:
     start: int  # index of the first word
     end: int  # index after the last word (suffixes included)
     symbol: str
-    offset: int = 0  # where the name starts in the text (characters), for the order of mention
+    offset: int  # where the name starts in the text (characters), for the order of mention
 
 
 class CompanyNameIndex:

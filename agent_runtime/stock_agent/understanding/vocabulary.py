@@ -13,7 +13,6 @@ Phrases per label (the *derived* ones), from "Sharpe Ratio (1Y)" say:
 
 - the label itself ("sharpe ratio 1y") and without its parentheses
   ("sharpe ratio"), and without a trailing "ratio" ("sharpe");
-- a label's one-word qualifier may come first ("Revenue (TTM)": "ttm revenue");
 - a label that names the benchmark is read as its *label key*
   ``Beta vs {benchmark} (1Y)`` and is also named without the "vs ..." part
   ("correlation");
@@ -165,9 +164,6 @@ def _forms(label: str) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
     exact = [_phrase(label), _phrase(bare)]
     without_versus = _phrase(_VERSUS.sub(" ", bare))
     derived = [without_versus]
-    qualifier = [_phrase(q) for q in _PARENS.findall(label)]
-    if len(qualifier) == 1 and len(qualifier[0]) == 1:  # "Revenue (TTM)": "ttm revenue"
-        derived.append((*qualifier[0], *without_versus))
     if len(without_versus) > 1 and without_versus[-1] in _GENERIC_TAIL:
         derived.append(without_versus[:-1])
     return [p for p in exact if p], [p for p in derived if p]

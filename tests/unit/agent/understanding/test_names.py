@@ -192,3 +192,44 @@ def test_a_search_result_counts_only_as_an_equity_with_a_ticker_shaped_symbol() 
         "analyze spider",
         SearchNames(lambda q: [{"symbol": "SPDR", "quoteType": "EQUITY", "longname": "Spider"}]),
     ) == ["SPDR"]
+
+
+def test_name_offsets_give_the_order_of_mention_with_written_tickers() -> None:
+    from stock_agent.understanding.names import in_order_of_mention
+
+    text = "compare Walmart, home depot, AMD and Apple"
+    found = AGENT_NAMES.resolve(text)
+    assert [(m.offset, m.symbol) for m in found] == [
+        (text.index("Walmart"), "WMT"),
+        (text.index("home"), "HD"),
+        (text.index("Apple"), "AAPL"),
+    ]
+    # a ticker written at 29 sits between them, whatever the alphabet says
+    assert in_order_of_mention([(text.index("AMD"), "AMD")], found) == ["WMT", "HD", "AMD", "AAPL"]
+    assert in_order_of_mention([(0, "ZZ"), (9, "AA")], []) == ["ZZ", "AA"]
+
+
+def test_search_phrases_are_two_letters_or_more() -> None:
+    assert candidate_phrases("analyze ab") == ["ab"]
+    assert candidate_phrases("analyze x") == []
+
+
+def test_the_yahoo_search_asks_for_a_few_equities_and_no_news(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+    import types
+
+    from stock_agent.understanding.names import SEARCH_RESULTS, yfinance_search
+
+    asked: dict[str, object] = {}
+
+    class Search:
+        def __init__(self, query: str, **kwargs: object) -> None:
+            asked.update(query=query, **kwargs)
+            self.quotes = [{"symbol": "AAPL"}]
+
+    monkeypatch.setitem(sys.modules, "yfinance", types.SimpleNamespace(Search=Search))
+    assert yfinance_search("apple") == [{"symbol": "AAPL"}]
+    assert asked == {"query": "apple", "max_results": 5, "news_count": 0, "lists_count": 0}
+    assert SEARCH_RESULTS == 5

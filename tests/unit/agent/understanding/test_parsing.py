@@ -125,6 +125,13 @@ def test_a_dollar_suggestion_only_for_known_symbols_written_in_capitals() -> Non
     assert "'Analyze $T'" in no_ticker_error(dollar_hints=("T",)).message
     four = no_ticker_error(dollar_hints=("T", "A", "V", "F")).message
     assert "'Analyze $T and $A and $V'" in four and "$F" not in four  # three at most
+    assert "'T', 'A', 'V' is read" in four and "'F'" not in four
+
+
+def test_an_upper_case_word_with_a_separator_is_a_ticker_of_any_length() -> None:
+    assert parse_request("Analyze XYZ.B", known_symbols=()).tickers == ("XYZ.B",)
+    assert parse_request("Analyze SIM_FOOBAR", known_symbols=()).tickers == ("SIM_FOOBAR",)
+    assert parse_request("Analyze FOOBAR", known_symbols=()).tickers == ()  # six letters
 
 
 def test_a_lower_case_word_with_an_underscore_is_written_like_a_ticker() -> None:

@@ -87,6 +87,8 @@ def brief(plan: RequestPlan) -> str:
         ("compare the P/E of NVDA", ("AAPL",), "question:NVDA:analyze"),
         # an add-on naming the ticker the session already holds: that ticker again
         ("and AAPL?", ("AAPL",), "analyze:AAPL:analyze"),
+        # "it" next to one new ticker is a comparison with the last turn's, cue or not
+        ("how does it look next to NVDA?", ("AAPL",), "compare:AAPL,NVDA:compare"),
         ("compare the valuation of AAPL and MSFT", (), "compare:AAPL,MSFT:compare"),
         # advice and forecasts
         ("should I buy it?", ("AAPL",), "advice:AAPL:question"),
@@ -135,6 +137,9 @@ def test_the_rules_plan(prompt: str, session: tuple[str, ...], expected: str) ->
         ("how have they done?", (), None, False),
         ("what did the benchmark return this year?", ("Benchmark YTD Return",), None, False),
         ("how did the index do over one year?", ("Benchmark 1-Year Return",), None, False),
+        ("what's the YTD return and the benchmark?", ("YTD Return", "Benchmark"), None, False),
+        ("how does its profit margin rank among peers?",
+         ("Profit Margin", "Sector Peers", "Profit Margin Percentile"), None, False),
         # the score is a figure of the report too: a why about it explains its verdict
         ("what's dragging the fundamental score down?", ("Fundamental Score",), None, True),
     ],
@@ -178,6 +183,13 @@ def test_a_figure_word_is_an_aspect_not_a_ticker(prompt: str) -> None:
 def test_a_figure_word_written_with_a_dollar_is_a_ticker(prompt: str, ticker: str) -> None:
     plan = plan_of(prompt, known=frozenset({"RSI", "FCF"}))
     assert plan.subjects == (ticker,) and plan.intent == "analyze"
+
+
+def test_comparing_a_ticker_with_itself_is_an_analysis_without_a_note() -> None:
+    plan = plan_of("compare it with AAPL", session=("AAPL",))
+    assert brief(plan) == "analyze:AAPL:analyze" and plan.note == ""
+    alone = plan_of("compare it with AAPL")
+    assert alone.note.startswith("nothing earlier in this session to compare AAPL with")
 
 
 def test_an_analysis_request_with_a_price_target_is_analysed_without_one() -> None:

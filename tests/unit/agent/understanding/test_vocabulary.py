@@ -113,12 +113,23 @@ def test_derived_phrases_at_their_edges() -> None:
             ("Long", ["One Two Three Four Five Six", "Uno Dos Tres Cuatro Cinco Seis Siete"]),
         ]
     )
-    assert vocab.aspects_in("debt service coverage") == ("Debt Service Coverage Ratio",)
+    assert [(m.start, m.end) for m in vocab.find("debt service coverage")] == [(0, 3)]
     assert vocab.aspects_in("ema") == ("Short Term EMA", "Long Term EMA")
     assert vocab.aspects_in("ma") == ("Fast MA", "Slow MA")  # two letters are enough
     assert vocab.aspects_in("one two three four five six") == ("One Two Three Four Five Six",)
     assert vocab.aspects_in("uno dos tres cuatro cinco seis siete") == ()  # past six words
     assert vocab.aspects_in("ratio") == ()  # the word dropped is not a name by itself
+
+
+def test_capitals_of_a_label_are_figure_words_from_two_letters() -> None:
+    vocab = build_vocabulary([("Value", ["EV to EBITDA", "Price (x)"])])
+    assert {"EV", "EBITDA"} <= vocab.figure_words and "X" not in vocab.figure_words
+
+
+def test_a_phrase_for_several_figures_names_only_those_the_report_has() -> None:
+    without = build_vocabulary([("Market Data", ["Current Price", "Market Cap"])])
+    assert without.aspects_in("52 week range") == ()
+    assert REPORT.aspects_in("trading range") == ("52-Week High", "52-Week Low")
 
 
 def test_an_alias_counts_only_for_a_label_the_report_carries() -> None:
