@@ -4,6 +4,7 @@ Commands::
 
     stock-agent analyze "Analyze SIM_STOCK for investment purposes" [--json]
     stock-agent serve [--host 127.0.0.1] [--port 8080]
+    stock-agent mcp [--http [--host 127.0.0.1] [--port 8000]]   (the tools over MCP)
     stock-agent chat [--session ID] [--db .stock-agent/sessions.sqlite]
     stock-agent invoke "Compare AAPL and MSFT" --url http://127.0.0.1:8080
     stock-agent invoke "..." --runtime-arn arn:aws:bedrock-agentcore:...  [--qualifier live]
@@ -118,6 +119,24 @@ def build_parser() -> argparse.ArgumentParser:
         "which keeps web pages from driving the server)",
     )
     _add_settings(serve)
+
+    mcp = sub.add_parser(
+        "mcp",
+        help="serve the analyst's tools over MCP: stdio (default) or streamable HTTP",
+        description="Serve gather_stock_data, analyze_stock_performance, "
+        "generate_stock_report, compare_stocks and get_figure as MCP tools: on stdin/stdout "
+        "for a desktop assistant or IDE, or with --http as stateless streamable HTTP at "
+        "http://HOST:PORT/mcp (docs/mcp.md).",
+    )
+    mcp.add_argument("--http", action="store_true", help="streamable HTTP instead of stdio")
+    mcp.add_argument("--host", default="127.0.0.1", help="interface with --http (127.0.0.1)")
+    mcp.add_argument("--port", type=int, default=8000, help="port with --http (default 8000)")
+    mcp.add_argument(
+        "--allow-any-host",
+        action="store_true",
+        help="with --http: answer whatever the Host header and Content-Type (as serve's option)",
+    )
+    _add_settings(mcp)
 
     invoke = sub.add_parser("invoke", help="call a deployed agent runtime or a local server")
     invoke.add_argument("prompt")
@@ -272,6 +291,38 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
+    """``stock-agent mcp``: the tools on stdio (logs on stderr), or on loopback HTTP."""
+    import anyio
+
+    from .mcp.toolbox import Toolbox
+
+    if not 0 < args.port < 65536:
+        raise CliError(f"--port {args.port} is not a TCP port", exit_code=2)
+    ctx = _settings(args)
+    try:
+        toolbox = Toolbox.from_settings(ctx)
+    except ConfigError as err:
+        raise CliError(f"invalid settings: {err}", exit_code=2) from None
+    if not args.http:
+        from .mcp.server import serve_stdio
+
+        anyio.run(serve_stdio, toolbox)
+        return 0
+    from .mcp.http import MCP_PATH, create_http_app, serve_http
+    from .server.http_guard import GuardSettings
+
+    deadline_s = ctx.request_deadline_seconds
+    guard = (
+        GuardSettings.container(request_deadline_s=deadline_s)
+        if args.allow_any_host
+        else GuardSettings.local(bound_host=args.host, request_deadline_s=deadline_s)
+    )
+    logger.info("serving MCP", extra={"url": f"http://{args.host}:{args.port}{MCP_PATH}"})
+    serve_http(create_http_app(toolbox, guard=guard), host=args.host, port=args.port)
+    return 0
+
+
 def cmd_invoke(args: argparse.Namespace, out: TextIO) -> int:
     try:
         body, content_type = remote.invoke(
@@ -339,7 +390,13 @@ def cmd_eval(argv: Sequence[str], out: TextIO) -> int:
     return child.returncode
 
 
-COMMANDS = {"analyze": cmd_analyze, "chat": cmd_chat, "serve": cmd_serve, "invoke": cmd_invoke}
+COMMANDS = {
+    "analyze": cmd_analyze,
+    "chat": cmd_chat,
+    "serve": cmd_serve,
+    "mcp": cmd_mcp,
+    "invoke": cmd_invoke,
+}
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
@@ -353,8 +410,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         from .observability.logging_setup import configure_logging
 
         # Serving logs at the configured level; one-shot commands only say what went wrong.
-        level = args.log_level or ("INFO" if args.command == "serve" else "WARNING")
-        if args.command == "serve" and not args.log_level:
+        serving = args.command == "serve" or (args.command == "mcp" and args.http)
+        level = args.log_level or ("INFO" if serving else "WARNING")
+        if serving and not args.log_level:
             level = _settings(args).log_level
         configure_logging(level=level)
         handler = getattr(args, "handler", None) or COMMANDS[args.command]

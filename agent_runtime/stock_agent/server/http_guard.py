@@ -409,3 +409,24 @@ def header_timeout_protocol(timeout_s: float = DEFAULT_HEADER_TIMEOUT_S) -> Any:
             super().connection_lost(exc)
 
     return HeaderTimeoutH11Protocol
+
+
+def server_config(
+    app: Any, *, host: str, port: int, header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S
+) -> Any:
+    """The uvicorn configuration every HTTP entry point (and the tests) serves with.
+
+    The h11 protocol with a header time limit (:func:`header_timeout_protocol`);
+    idle keep-alive connections close after uvicorn's 5 s; no access log (the
+    apps log their requests themselves).
+    """
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="warning",
+        http=header_timeout_protocol(header_timeout_s),
+    )

@@ -34,6 +34,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("graph",),
     ("agent",),
     ("server", "client"),
+    # The MCP tools reuse the HTTP server's front door (server.http_guard).
+    ("mcp",),
     ("cli",),
 )
 RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
