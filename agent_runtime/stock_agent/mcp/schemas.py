@@ -125,7 +125,8 @@ class ToolError(TypedDict):
 
 
 def _inline(node: Any, defs: dict[str, Any]) -> Any:
-    """``node`` with every ``$ref`` replaced by its definition, titles dropped, objects closed."""
+    """``node`` with every ``$ref`` replaced by its definition, titles dropped, objects closed
+    and every field that is always written required."""
     if isinstance(node, list):
         return [_inline(item, defs) for item in node]
     if not isinstance(node, dict):
@@ -136,6 +137,10 @@ def _inline(node: Any, defs: dict[str, Any]) -> Any:
     out = {k: _inline(v, defs) for k, v in node.items() if k not in ("title", "$defs")}
     if out.get("type") == "object" and "properties" in out:
         out.setdefault("additionalProperties", False)
+        # A record's field with a default is always in its JSON (to_jsonable writes every
+        # field); only a TypedDict's NotRequired key (no default) may be absent.
+        defaulted = [name for name, prop in out["properties"].items() if "default" in prop]
+        out["required"] = [*out.get("required", []), *defaulted]
     return out
 
 
@@ -163,6 +168,7 @@ def snapshot_data_schema() -> JsonSchema:
     properties["history"] = schema_of(list[HistoryPoint])
     for option in properties["benchmark"]["anyOf"]:
         if option.get("type") == "object":
+            option["description"] = "The index the stock is measured against (its series counted)."
             del option["properties"]["prices"]
             option["properties"]["sessions"] = {"type": "integer"}
             option["required"] = [*(n for n in option["required"] if n != "prices"), "sessions"]
