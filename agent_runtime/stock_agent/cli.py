@@ -9,6 +9,7 @@ Commands::
     stock-agent invoke "Compare AAPL and MSFT" --url http://127.0.0.1:8080
     stock-agent invoke "..." --runtime-arn arn:aws:bedrock-agentcore:...  [--qualifier live]
     stock-agent invoke "..." --stack-name GptOssAgent-dev-Runtime    (reads the stack outputs)
+    stock-agent invoke --mcp [get_figure '{"symbol": "AAPL", "figure": "beta"}'] [--stack-name ...]
     stock-agent eval [--url URL | --runtime-arn ARN]   (the golden set; repository checkout only)
 
 Settings come from the environment (:mod:`stock_agent.settings`); the options
@@ -139,7 +140,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_settings(mcp)
 
     invoke = sub.add_parser("invoke", help="call a deployed agent runtime or a local server")
-    invoke.add_argument("prompt")
+    invoke.add_argument(
+        "prompt", nargs="?", help="the prompt; with --mcp, the tool to call (none: list the tools)"
+    )
+    invoke.add_argument(
+        "arguments",
+        nargs="?",
+        help='with --mcp: the tool\'s arguments as JSON, e.g. \'{"symbol": "AAPL"}\'',
+    )
+    invoke.add_argument(
+        "--mcp",
+        action="store_true",
+        help="call the deployed MCP tools through the AgentCore Gateway (--stack-name, default "
+        "GptOssAgent-dev-Mcp) or an MCP server (--url http://127.0.0.1:8000/mcp); docs/mcp.md",
+    )
+    invoke.add_argument("--token", help="with --mcp: a bearer token for the gateway")
+    invoke.add_argument(
+        "--sigv4", action="store_true", help="with --mcp --url: sign requests (IAM gateway)"
+    )
     target = invoke.add_mutually_exclusive_group()
     target.add_argument("--url", help="a local server, e.g. http://127.0.0.1:8080")
     target.add_argument("--runtime-arn", help="the AgentCore runtime ARN")
@@ -323,7 +341,76 @@ def cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _tool_arguments(text: str | None) -> dict[str, Any]:
+    if text is None:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as err:
+        raise CliError(f"invoke: the tool arguments are not JSON: {err}", exit_code=2) from None
+    if not isinstance(value, dict):
+        raise CliError("invoke: the tool arguments must be a JSON object", exit_code=2)
+    return value
+
+
+def cmd_invoke_mcp(args: argparse.Namespace, out: TextIO) -> int:
+    """``stock-agent invoke --mcp [TOOL [JSON]]``: list the deployed tools, or call one."""
+    import boto3
+
+    from .mcp import gateway
+
+    if args.runtime_arn:
+        raise CliError("invoke: --mcp calls a gateway: give --stack-name or --url", exit_code=2)
+    arguments = _tool_arguments(args.arguments)
+    try:
+        if args.url:
+            auth: gateway.GatewayAuth = "aws_iam" if args.sigv4 else "none"
+            region = args.region or gateway.region_of(args.url)
+            endpoint = gateway.McpEndpoint(url=args.url, auth=auth, region=region)
+        else:
+            stack = args.stack_name or gateway.DEFAULT_MCP_STACK_NAME
+            cfn = boto3.client("cloudformation", region_name=args.region)
+            endpoint = gateway.endpoint_from_stack(cfn, stack)
+        region = args.region or endpoint.region
+        token = args.token
+        if endpoint.auth == "cognito" and not token:
+            cognito = boto3.client("cognito-idp", region_name=region)
+            token = gateway.client_credentials_token(endpoint, cognito=cognito)
+        credentials = None
+        if endpoint.auth == "aws_iam":
+            credentials = boto3.Session(region_name=region).get_credentials()
+        answer = gateway.call_remote(
+            endpoint,
+            tool=args.prompt,
+            arguments=arguments,
+            token=token,
+            credentials=credentials,
+            timeout=args.timeout,
+        )
+    except remote.RemoteError as err:
+        raise CliError(err.message, exit_code=err.exit_code) from None
+    if answer.called is None:
+        for tool in answer.tools:
+            summary = (tool.description or "").split(". ")[0]
+            out.write(terminal_safe(f"{tool.name}: {summary}\n"))
+        return 0
+    result = answer.result
+    if args.json:
+        dumped = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+        out.write(terminal_safe(json.dumps(dumped, indent=2, ensure_ascii=False)) + "\n")
+    else:
+        texts = [c.text for c in result.content if getattr(c, "type", "") == "text"]
+        out.write(terminal_safe("\n".join(texts).rstrip()) + "\n")
+    return 1 if result.is_error else 0
+
+
 def cmd_invoke(args: argparse.Namespace, out: TextIO) -> int:
+    if args.mcp:
+        return cmd_invoke_mcp(args, out)
+    if args.prompt is None or args.arguments is not None:
+        raise CliError(
+            "invoke: give one prompt (a tool and its arguments go with --mcp)", exit_code=2
+        )
     try:
         body, content_type = remote.invoke(
             args.prompt,

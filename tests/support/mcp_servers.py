@@ -104,15 +104,22 @@ def start_mcp_http_server(
 
 
 @contextlib.contextmanager
-def serve_mcp_in_thread(toolbox: Toolbox, *, guard: GuardSettings | None = None) -> Iterator[str]:
-    """The MCP HTTP app over ``toolbox`` under uvicorn in a thread; yields the base URL."""
+def serve_mcp_in_thread(
+    toolbox: Toolbox,
+    *,
+    guard: GuardSettings | None = None,
+    wrap: Callable[[Any], Any] | None = None,
+) -> Iterator[str]:
+    """The MCP HTTP app over ``toolbox`` under uvicorn in a thread; yields the base URL.
+
+    ``wrap`` puts an ASGI middleware in front (what AgentCore's authorizer checks, say).
+    """
     import uvicorn
 
     guard = guard or GuardSettings.local(bound_host="127.0.0.1", request_deadline_s=60.0)
     port = free_port()
-    server = uvicorn.Server(
-        server_config(create_http_app(toolbox, guard=guard), host="127.0.0.1", port=port)
-    )
+    app = create_http_app(toolbox, guard=guard)
+    server = uvicorn.Server(server_config(wrap(app) if wrap else app, host="127.0.0.1", port=port))
     thread = threading.Thread(target=server.run, name=f"mcp-{port}", daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
