@@ -390,9 +390,14 @@ def cmd_invoke_mcp(args: argparse.Namespace, out: TextIO) -> int:
     except remote.RemoteError as err:
         raise CliError(err.message, exit_code=err.exit_code) from None
     if answer.called is None:
+        if args.json:
+            tools = [
+                t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in answer.tools
+            ]
+            out.write(terminal_safe(json.dumps(tools, indent=2, ensure_ascii=False)) + "\n")
+            return 0
         for tool in answer.tools:
-            summary = (tool.description or "").split(". ")[0]
-            out.write(terminal_safe(f"{tool.name}: {summary}\n"))
+            out.write(terminal_safe(f"{tool.name}: {tool.title or tool.description or ''}\n"))
         return 0
     result = answer.result
     if args.json:
