@@ -15,7 +15,6 @@ says otherwise; nothing reaches the network.
 from __future__ import annotations
 
 import contextlib
-import signal
 import subprocess
 import threading
 import time
@@ -31,6 +30,7 @@ from stock_agent.mcp.toolbox import Toolbox
 from stock_agent.server.http_guard import GuardSettings, server_config
 
 from tests.integration.conftest import STOCK_AGENT, _server_env, free_port
+from tests.support.processes import stop_process
 
 T = TypeVar("T")
 START_TIMEOUT_S = 60.0
@@ -94,13 +94,7 @@ def start_mcp_http_server(
         )
         yield url
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+        stop_process(process)
 
 
 @contextlib.contextmanager

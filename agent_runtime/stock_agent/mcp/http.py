@@ -31,8 +31,8 @@ from ..errors import AgentError
 from ..server.http_guard import (
     GuardSettings,
     check_content_type,
-    check_host,
     declared_length,
+    refused_host,
     send_error,
     server_config,
 )
@@ -58,14 +58,7 @@ class McpGuard:
         if scope["type"] not in ("http", "websocket"):  # lifespan
             await self.app(scope, receive, send)
             return
-        try:
-            check_host(scope, self.settings.allowed_hosts)
-        except AgentError as err:
-            logger.warning("request refused", extra={"code": err.code})
-            if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": 1008})
-            else:
-                await send_error(send, err, close=True)
+        if await refused_host(scope, send, self.settings.allowed_hosts):
             return
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})  # MCP here is HTTP only
