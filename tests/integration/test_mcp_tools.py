@@ -21,9 +21,8 @@ from urllib.parse import unquote, urlparse
 import mcp.types as types
 import pytest
 from mcp import Client
-from stock_agent.analysis import analyze
-from stock_agent.contract import data_json
-from stock_agent.formatting import figure_provenance, key_figures
+from stock_agent.contract import analysis_json, data_json
+from stock_agent.formatting import figure_provenance
 from stock_agent.market_data import get_provider
 from stock_agent.mcp.schemas import input_schemas, output_schemas
 from stock_agent.mcp.toolbox import Toolbox
@@ -38,6 +37,8 @@ from tests.support.mcp_servers import (
     start_mcp_http_server,
     stdio_server_parameters,
 )
+from tests.support.records import simulated_record
+from tests.support.report_text import figures_missing_from_pdf
 
 pytestmark = pytest.mark.slow
 
@@ -59,8 +60,8 @@ def http_contract_error(agent_server: Any, prompt: str) -> dict[str, str]:
 
 
 def record(symbol: str, as_of: str) -> tuple[StockSnapshot, Any]:
-    snapshot = get_provider("simulated").snapshot(symbol, as_of=date.fromisoformat(as_of))
-    return snapshot, analyze(snapshot)
+    """The record as the agent computes it that day (with its track record)."""
+    return simulated_record(symbol, as_of=date.fromisoformat(as_of), track_record=True)
 
 
 def stored(reports: Path, uri: str) -> bytes:
@@ -77,13 +78,15 @@ async def exercise_every_tool(client: Client, reports: Path) -> list[types.CallT
 
     gathered = await client.call_tool("gather_stock_data", {"symbol": "SIM_STOCK"})
     data = gathered.structured_content["data"]  # type: ignore[index]
-    snapshot, analysis = record("SIM_STOCK", data["as_of"])
+    snapshot = get_provider("simulated").snapshot("SIM_STOCK", as_of=date.fromisoformat(
+        data["as_of"]))  # fmt: skip
     assert data == {k: v for k, v in data_json(snapshot).items() if k != "history"}
 
     analysed = await client.call_tool("analyze_stock_performance", {"symbol": "aapl"})
     body = analysed.structured_content or {}
     snapshot, analysis = record("AAPL", body["figures"][0]["as_of"])
-    assert body["analysis"] == to_jsonable(analysis)
+    assert body["analysis"] == analysis_json(analysis)
+    assert body["track_record"] == to_jsonable(analysis.track_record)
     assert body["figures"] == figure_provenance(snapshot, analysis)
 
     report = (await client.call_tool("generate_stock_report", {"symbol": "KO"})).structured_content
@@ -93,9 +96,7 @@ async def exercise_every_tool(client: Client, reports: Path) -> list[types.CallT
         report["report"]["bytes"], report["report"]["sha256"]
     )  # fmt: skip
     snapshot, analysis = record("KO", report["as_of"])
-    text = flat(pdf_text(pdf))
-    missing = [(label, v) for label, v in key_figures(snapshot, analysis) if v not in text]
-    assert not missing, missing
+    assert figures_missing_from_pdf(pdf_text(pdf), snapshot, analysis) == []
 
     compared = await client.call_tool("compare_stocks", {"symbols": ["KO", "PG"]})
     comparison = compared.structured_content or {}
@@ -186,6 +187,7 @@ def test_the_agent_and_the_tools_give_the_same_figures(
     analysed = tools["analyze_stock_performance"]
     assert analysed["figures"] == result["figures"]
     assert analysed["analysis"] == result["analysis"]
+    assert analysed["track_record"] == result["track_record"]
     assert analysed["narrative"] == result["narrative"]
     gathered = tools["gather_stock_data"]
     assert gathered["data"] == result["data"]  # the response drops the series unless asked

@@ -25,7 +25,7 @@ from typing_extensions import TypedDict  # pydantic reads it on 3.11
 
 from ..contract import ReportJson
 from ..formatting import FigureRow
-from ..records import NarrativeSource, StockAnalysis, StockSnapshot
+from ..records import NarrativeSource, StockAnalysis, StockSnapshot, TrackRecord
 from ..reports.comparison import Leader
 from ..settings import MAX_TICKERS_PER_REQUEST
 from ..understanding.parsing import MAX_SYMBOL_CHARS
@@ -73,10 +73,11 @@ class GatheredData(TypedDict):
 
 
 class PerformanceAnalysis(TypedDict):
-    """``analyze_stock_performance``: the verdicts, every figure, the narrative."""
+    """``analyze_stock_performance``: verdicts, track record, every figure, narrative."""
 
     symbol: str
-    analysis: StockAnalysis
+    analysis: dict[str, Any]  # schema: analysis_schema()
+    track_record: TrackRecord | None
     figures: list[FigureRow]
     narrative: NarrativeJson
 
@@ -175,6 +176,16 @@ def snapshot_data_schema() -> JsonSchema:
     return schema
 
 
+@cache
+def analysis_schema() -> JsonSchema:
+    """The schema of :func:`stock_agent.contract.analysis_json`: the analysis record
+    without its track record (the result's own ``track_record`` key)."""
+    schema = schema_of(StockAnalysis)
+    del schema["properties"]["track_record"]
+    schema["required"] = [name for name in schema["required"] if name != "track_record"]
+    return schema
+
+
 def _with(schema: JsonSchema, **properties: JsonSchema) -> JsonSchema:
     """``schema`` (an object) with some properties' schemas replaced."""
     out = copy.deepcopy(schema)
@@ -187,7 +198,9 @@ def output_schemas() -> dict[str, JsonSchema]:
     """Tool name -> output schema."""
     return {
         "gather_stock_data": _with(schema_of(GatheredData), data=snapshot_data_schema()),
-        "analyze_stock_performance": schema_of(PerformanceAnalysis),
+        "analyze_stock_performance": _with(
+            schema_of(PerformanceAnalysis), analysis=analysis_schema()
+        ),
         "generate_stock_report": schema_of(StoredReport),
         "compare_stocks": schema_of(Comparison),
         "get_figure": schema_of(OneFigure),

@@ -36,6 +36,7 @@ from ..contract import (
     DATA_SECTION_GROUPS,
     ReportJson,
     TickerResult,
+    analysis_json,
     data_gathering_section,
     data_json,
     narrative_json,
@@ -116,9 +117,13 @@ class Toolbox:
             symbol, provider=self.deps.provider, as_of=self.deps.clock().date()
         )
 
-    def analysis(self, snapshot: StockSnapshot) -> StockAnalysis:
+    def analysis(self, snapshot: StockSnapshot, *, track_record: bool = True) -> StockAnalysis:
+        """The analysis as the agent's analysis stage computes it; ``track_record=False``
+        leaves out the track record (the provider's longer history) where nothing shows it."""
         return tools.analyze_stock_performance(
-            snapshot, risk_free_rate=self.settings.risk_free_rate
+            snapshot,
+            risk_free_rate=self.settings.risk_free_rate,
+            provider=self.deps.provider if track_record else None,
         )
 
     def narrative(
@@ -182,7 +187,8 @@ class Toolbox:
         include_history = flag_argument(args.get("include_history", False), name="include_history")
         with self.one_ticker(symbol, "data_gathering"):
             snapshot = self.snapshot(symbol)
-            analysis = self.analysis(snapshot)  # the figures' formatting reads both records
+            # The data section's figures are formatted from both records; no track record.
+            analysis = self.analysis(snapshot, track_record=False)
         data = data_json(snapshot)
         if not include_history:
             data.pop("history")
@@ -206,7 +212,8 @@ class Toolbox:
         return ToolOutput(
             structured={
                 "symbol": symbol,
-                "analysis": to_jsonable(analysis),
+                "analysis": analysis_json(analysis),
+                "track_record": to_jsonable(analysis.track_record),
                 "figures": formatting.figure_provenance(snapshot, analysis),
                 "narrative": narrative_json(narrative),
             },

@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 from stock_agent.analysis import analyze
-from stock_agent.contract import data_json
+from stock_agent.contract import analysis_json, data_json
 from stock_agent.formatting import figure_provenance
 from stock_agent.market_data import get_provider, known_symbols
 from stock_agent.mcp.arguments import MAX_FIGURE_CHARS, MIN_COMPARE_SYMBOLS
 from stock_agent.mcp.schemas import (
+    analysis_schema,
     error_schema,
     input_schemas,
     output_schemas,
@@ -30,6 +31,8 @@ from stock_agent.mcp.toolbox import SPECS
 from stock_agent.records import StockAnalysis, to_jsonable
 from stock_agent.settings import MAX_TICKERS_PER_REQUEST
 from stock_agent.understanding.parsing import MAX_SYMBOL_CHARS
+
+from tests.support.records import simulated_record
 
 DAY = date(2026, 11, 30)
 
@@ -48,10 +51,21 @@ def test_every_simulated_record_fits_its_schema(symbol: str) -> None:
     data.pop("history")
     assert errors(snapshot_data_schema(), data) == []
     assert errors(schema_of(StockAnalysis), to_jsonable(analysis)) == []
+    assert errors(analysis_schema(), analysis_json(analysis)) == []
     rows = figure_provenance(snapshot, analysis)
     assert (
         errors(output_schemas()["analyze_stock_performance"]["properties"]["figures"], rows) == []
     )
+
+
+def test_the_track_record_fits_its_own_key_and_not_the_analysis() -> None:
+    _, analysis = simulated_record("AAPL", as_of=DAY, track_record=True)
+    assert analysis.track_record is not None
+    properties = output_schemas()["analyze_stock_performance"]["properties"]
+    assert errors(properties["track_record"], to_jsonable(analysis.track_record)) == []
+    assert errors(properties["track_record"], None) == []  # a provider without history
+    assert errors(analysis_schema(), analysis_json(analysis)) == []
+    assert errors(analysis_schema(), to_jsonable(analysis))  # it is not inside the analysis
 
 
 def test_an_extra_or_missing_key_does_not_fit() -> None:

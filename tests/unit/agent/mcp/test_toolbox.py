@@ -17,17 +17,17 @@ from urllib.parse import unquote, urlparse
 import pytest
 from jsonschema import Draft202012Validator
 from stock_agent.agent import StockAgent
-from stock_agent.analysis import analyze
 from stock_agent.answering.narrative import deterministic_narrative
 from stock_agent.context import Dependencies
 from stock_agent.contract import (
     DATA_SECTION_GROUPS,
+    analysis_json,
     data_gathering_section,
     data_json,
 )
 from stock_agent.errors import AgentError
 from stock_agent.formatting import figure_groups, figure_provenance, key_figures, provenance_rows
-from stock_agent.market_data import MarketDataError, get_provider
+from stock_agent.market_data import MarketDataError
 from stock_agent.mcp.schemas import output_schemas
 from stock_agent.mcp.toolbox import SPECS, SPECS_BY_NAME, Toolbox, ToolOutput
 from stock_agent.records import StockSnapshot, to_jsonable
@@ -36,6 +36,8 @@ from stock_agent.settings import AgentSettings
 
 from eval.pdf import flat, pdf_text
 from tests.support.moto_s3 import moto_s3_server, s3_client
+from tests.support.records import simulated_record
+from tests.support.report_text import figures_missing_from_pdf
 
 NOW = datetime(2026, 11, 30, 14, 21, 10, tzinfo=UTC)
 DAY = NOW.date()
@@ -52,8 +54,8 @@ def toolbox(reports: Path, **clients: Any) -> Toolbox:
 
 
 def record(symbol: str) -> tuple[StockSnapshot, Any]:
-    snapshot = get_provider("simulated").snapshot(symbol, as_of=DAY)
-    return snapshot, analyze(snapshot)
+    """The record as the agent computes it that day (with its track record)."""
+    return simulated_record(symbol, as_of=DAY, track_record=True)
 
 
 def fits(name: str, output: ToolOutput) -> dict[str, Any]:
@@ -78,7 +80,7 @@ def test_every_spec_runs_its_own_method() -> None:
 
 
 def test_gather_stock_data_is_the_snapshot_and_its_sections_figures(tmp_path: Path) -> None:
-    snapshot, analysis = record("BRK.B")
+    snapshot, analysis = simulated_record("BRK.B", as_of=DAY)  # no track record in this section
     out = toolbox(tmp_path).call("gather_stock_data", {"symbol": "brk-b"})
     body = fits("gather_stock_data", out)
     expected = data_json(snapshot)
@@ -102,7 +104,9 @@ def test_analyze_stock_performance_is_the_analysis_every_figure_and_the_narrativ
     snapshot, analysis = record("NVDA")
     out = toolbox(tmp_path).call("analyze_stock_performance", {"symbol": "nvda"})
     body = fits("analyze_stock_performance", out)
-    assert body["analysis"] == to_jsonable(analysis)
+    assert body["analysis"] == analysis_json(analysis)
+    assert body["track_record"] == to_jsonable(analysis.track_record)
+    assert body["track_record"] is not None
     assert body["figures"] == figure_provenance(snapshot, analysis)
     narrative = deterministic_narrative(
         snapshot=snapshot, analysis=analysis, key_figures=key_figures(snapshot, analysis)
@@ -125,9 +129,7 @@ def test_generate_stock_report_stores_a_pdf_with_every_figure(tmp_path: Path) ->
     assert report["key"].startswith("2026/11/30/SIM_STOCK_Stock_Report_20261130_142110_")
     assert "url" not in report  # a local folder cannot presign
     assert (body["as_of"], body["generated_at"]) == ("2026-11-30", NOW.isoformat())
-    text = flat(pdf_text(data))
-    for label, value in key_figures(snapshot, analysis):
-        assert value in text, (label, value)
+    assert figures_missing_from_pdf(pdf_text(data), snapshot, analysis) == []
     assert f"- SHA-256: {report['sha256']}" in out.text
 
 
