@@ -35,3 +35,14 @@ def test_an_unknown_protocol_exits_2_and_starts_nothing(
     assert container.main() == 2
     assert started == []
     assert "SERVER_PROTOCOL='a2a' is invalid: expected http | mcp" in capsys.readouterr().err
+
+
+def test_the_mcp_stack_sets_the_setting_this_command_reads() -> None:
+    """stacks/mcp_outputs.py names the variable and its value (the stacks never import the
+    agent); the settings read the same name and accept the same value."""
+    from stock_agent.settings import _ENV_NAMES, SERVER_PROTOCOLS
+
+    from stacks import mcp_outputs
+
+    assert _ENV_NAMES["server_protocol"] == mcp_outputs.SERVER_PROTOCOL_VARIABLE
+    assert mcp_outputs.SERVER_PROTOCOL_MCP in SERVER_PROTOCOLS

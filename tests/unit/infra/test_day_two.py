@@ -59,6 +59,12 @@ NAME_PROPERTY = {
     "AWS::SQS::Queue": "QueueName",
     "AWS::Scheduler::Schedule": "Name",
     "AWS::Scheduler::ScheduleGroup": "Name",
+    "AWS::BedrockAgentCore::Gateway": "Name",
+    "AWS::BedrockAgentCore::GatewayTarget": "Name",
+    "AWS::Cognito::UserPool": "UserPoolName",
+    "AWS::Cognito::UserPoolClient": "ClientName",
+    "AWS::Cognito::UserPoolDomain": "Domain",
+    "AWS::Cognito::UserPoolResourceServer": "Identifier",
 }
 # Types without a physical name of their own (policies, attachments, custom resources).
 UNNAMED_TYPES = {

@@ -25,6 +25,7 @@ from stock_agent.mcp.gateway import McpEndpoint, call_remote, resolve_tool_name
 from stock_agent.mcp.toolbox import Toolbox
 from stock_agent.settings import AgentSettings
 
+from stacks import mcp_outputs
 from tests.support.fake_auth import cognito_token_endpoint, require_bearer, require_sigv4
 from tests.support.mcp_servers import mcp_url, serve_mcp_in_thread
 
@@ -98,7 +99,9 @@ def test_a_stack_without_a_usable_gateway_says_so(outputs: dict[str, str], messa
 
 
 def test_the_stack_outputs_read_here_are_the_ones_the_stack_writes() -> None:
-    assert tuple(COGNITO_OUTPUTS) == gateway.STACK_OUTPUTS
+    """The MCP stack names its outputs in stacks/mcp_outputs.py (the stacks never import
+    the agent): both sides' names are the same."""
+    assert gateway.STACK_OUTPUTS == mcp_outputs.STACK_OUTPUTS == tuple(COGNITO_OUTPUTS)
 
 
 def test_a_client_credentials_token_from_cognito() -> None:
