@@ -9,6 +9,8 @@ Commands::
     stock-agent invoke "..." --runtime-arn arn:aws:bedrock-agentcore:...  [--qualifier live]
     stock-agent invoke "..." --stack-name GptOssAgent-dev-Runtime    (reads the stack outputs)
     stock-agent eval [--url URL | --runtime-arn ARN]   (the golden set; repository checkout only)
+    stock-agent eval --baseline qualifier:live --candidate qualifier:canary --runtime-arn ARN
+                                                        (compare two targets: promote or not)
 
 Settings come from the environment (:mod:`stock_agent.settings`); the options
 ``--reports-dir``, ``--model-provider``, ``--openai-base-url``,
