@@ -70,6 +70,8 @@ class EvaluationSettings:
     judge_geography: str = AUTO
     session_timeout_minutes: int = 15
     enabled: bool = True  # False: created DISABLED (kept, not sampling)
+    # The canary endpoint sees only deliberate traffic (comparisons, testers): sample all of it.
+    canary_sampling_percentage: float = 100.0
 
     def validate(self) -> None:
         low, high = SAMPLING_PERCENTAGE_RANGE
@@ -79,6 +81,14 @@ class EvaluationSettings:
             and low <= self.sampling_percentage <= high,
             "evaluation.sampling_percentage",
             self.sampling_percentage,
+            f"a percentage in [{low}, {high}]",
+        )
+        require(
+            isinstance(self.canary_sampling_percentage, int | float)
+            and not isinstance(self.canary_sampling_percentage, bool)
+            and low <= self.canary_sampling_percentage <= high,
+            "evaluation.canary_sampling_percentage",
+            self.canary_sampling_percentage,
             f"a percentage in [{low}, {high}]",
         )
         low_m, high_m = SESSION_TIMEOUT_MINUTES_RANGE
