@@ -196,13 +196,15 @@ class RuntimeStack(Stack):
             self,
             "RuntimeVersion",
             description="The runtime's latest version (each change of its configuration adds one)",
-            value=self.runtime.agent_runtime_version,
+            value=_attribute(self.runtime.agent_runtime_version, "the runtime's version"),
         )
         CfnOutput(
             self,
             "LiveEndpointVersion",
             description=f"The version the {runtime.endpoint_name} endpoint serves",
-            value=self.agent_runtime.runtime_endpoint.live_version,
+            value=_attribute(
+                self.agent_runtime.runtime_endpoint.live_version, "the live endpoint's version"
+            ),
         )
         canary = self.agent_runtime.canary_endpoint
         if canary is not None:
@@ -211,7 +213,7 @@ class RuntimeStack(Stack):
                 self,
                 "CanaryEndpointVersion",
                 description=f"The version the {runtime.canary_endpoint_name} endpoint serves",
-                value=canary.live_version,
+                value=_attribute(canary.live_version, "the canary endpoint's version"),
             )
             CfnOutput(
                 self,
@@ -246,3 +248,10 @@ class RuntimeStack(Stack):
                 ],
             ),
         )
+
+
+def _attribute(value: str | None, what: str) -> str:
+    """A resource attribute the L2 types as optional but always sets for a resource it creates."""
+    if value is None:
+        raise RuntimeError(f"the AgentCore L2 gave no token for {what}")
+    return value
