@@ -33,7 +33,7 @@ from typing import Any
 from .compare import Comparison
 from .first_answers import FIRST_ANSWER
 from .stats import PairedBinary, PairedMeans
-from .thresholds import ALL_CRITERIA, THRESHOLDS_FILE, ThresholdsError
+from .thresholds import ALL_CRITERIA, THRESHOLDS_FILE, ThresholdsError, _number
 
 DECIMALS = 9
 GATEABLE = (*ALL_CRITERIA, FIRST_ANSWER)
@@ -78,15 +78,6 @@ class Decision:
         ]  # fmt: skip
 
 
-def _number(section: dict[str, Any], key: str, *, low: float, high: float) -> float:
-    value = section.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise ThresholdsError(
-            f"promotion.{key}={value!r} is invalid: expected a number in [{low}, {high}]"
-        )
-    return float(value)
-
-
 def _integer(section: dict[str, Any], key: str, *, low: int, high: int) -> int:
     value = section.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -123,8 +114,8 @@ def parse_rules(raw: dict[str, Any]) -> PromotionRules:
         max_drop[criterion] = float(value)
     return PromotionRules(
         max_drop=max_drop,
-        min_reward_gain=_number(section, "min_reward_gain", low=0.0, high=1.0),
-        confidence=_number(section, "confidence", low=0.5, high=0.999),
+        min_reward_gain=_number(section, "min_reward_gain", "promotion", low=0.0, high=1.0),
+        confidence=_number(section, "confidence", "promotion", low=0.5, high=0.999),
         bootstrap_resamples=_integer(section, "bootstrap_resamples", low=100, high=1_000_000),
         bootstrap_seed=_integer(section, "bootstrap_seed", low=0, high=2**63 - 1),
     )

@@ -28,14 +28,21 @@ from tests.support.fake_vllm import FakeVLLM
 from tests.support.narratives import terse_narrative
 
 
-def compare(
-    baseline: str, candidate: str, output: Path, *extra: str
-) -> tuple[int, str]:  # fmt: skip
+def compare_servers(
+    baseline: AnalystModel, candidate: AnalystModel, output: Path, category: str
+) -> tuple[int, str]:
+    """``python -m eval`` with each model behind its own FakeVLLM on loopback."""
     out = io.StringIO()
-    code = main(
-        ["--baseline", baseline, "--candidate", candidate, "--output", str(output), *extra],
-        out=out,
-    )
+    with FakeVLLM.start() as first, FakeVLLM.start() as second:
+        first.default_response, second.default_response = baseline, candidate
+        code = main(
+            [
+                "--baseline", f"model:model@{first.url}",
+                "--candidate", f"model:model@{second.url}",
+                "--output", str(output), "--category", category,
+            ],
+            out=out,
+        )  # fmt: skip
     return code, out.getvalue()
 
 
@@ -44,13 +51,8 @@ def test_a_model_inventing_one_figure_in_ten_narratives_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     report = tmp_path / "COMPARISON.md"
-    with FakeVLLM.start() as honest, FakeVLLM.start() as inventive:
-        honest.default_response = baseline_model = AnalystModel()
-        inventive.default_response = candidate_model = AnalystModel(invent_every=10)
-        code, printed = compare(
-            f"model:model@{honest.url}", f"model:model@{inventive.url}", report,
-            "--category", "single_ticker",
-        )  # fmt: skip
+    baseline_model, candidate_model = AnalystModel(), AnalystModel(invent_every=10)
+    code, printed = compare_servers(baseline_model, candidate_model, report, "single_ticker")
     err = capsys.readouterr().err
     assert code == 1
     # 14 narratives, the tenth invented once, then written again faithfully.
@@ -82,13 +84,7 @@ def test_two_equal_models_are_not_better(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     report = tmp_path / "COMPARISON.md"
-    with FakeVLLM.start() as first, FakeVLLM.start() as second:
-        first.default_response = AnalystModel()
-        second.default_response = AnalystModel()
-        code, _ = compare(
-            f"model:model@{first.url}", f"model:model@{second.url}", report,
-            "--category", "company_name",
-        )  # fmt: skip
+    code, _ = compare_servers(AnalystModel(), AnalystModel(), report, "company_name")
     err = capsys.readouterr().err
     text = report.read_text()
     assert code == 1
