@@ -108,3 +108,17 @@ def test_an_adapter_name_the_agent_refuses_is_a_config_error(tmp_path: Path) -> 
     side = parse_side("adapter:org/narrator", role="candidate", model_url="http://m:8000/v1")
     with pytest.raises(ConfigError, match=r"MODEL_ADAPTER='org/narrator' is invalid"):
         build_target(side, reports_dir=tmp_path)
+
+
+def test_a_runtime_side_invokes_its_qualifier_in_the_runtimes_own_region(tmp_path: Path) -> None:
+    from eval.targets import RuntimeArnTarget
+
+    side = parse_side("qualifier:canary", role="candidate", runtime_arn=ARN)
+    target = build_target(side, reports_dir=tmp_path)
+    assert isinstance(target, RuntimeArnTarget)
+    assert (target.arn, target.qualifier) == (ARN, "canary")
+    # No --region: the ARN's region, for the runtime and for the S3 reads of its reports.
+    assert target.s3_client.meta.region_name == "us-east-1"
+    elsewhere = build_target(side, reports_dir=tmp_path, region="eu-west-1")
+    assert elsewhere.s3_client.meta.region_name == "eu-west-1"  # type: ignore[attr-defined]
+    assert not any(tmp_path.iterdir())  # a deployed side keeps no reports here
