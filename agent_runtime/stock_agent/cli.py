@@ -11,6 +11,8 @@ Commands::
     stock-agent invoke "..." --stack-name GptOssAgent-dev-Runtime    (reads the stack outputs)
     stock-agent invoke --mcp [get_figure '{"symbol": "AAPL", "figure": "beta"}'] [--stack-name ...]
     stock-agent eval [--url URL | --runtime-arn ARN]   (the golden set; repository checkout only)
+    stock-agent eval --baseline qualifier:live --candidate qualifier:canary --runtime-arn ARN
+                                                        (compare two targets: promote or not)
     stock-agent backtest AAPL [--since 2018-01-01] [--json]   (the technical score's track record)
 
 Settings come from the environment (:mod:`stock_agent.settings`); the options
