@@ -8,6 +8,10 @@
 A request with a ``session_id`` runs on the checkpointed graph, keyed by
 (actor, session) (:func:`stock_agent.memory.checkpoints.thread_config`); one without runs
 on the same graph compiled without a checkpointer and remembers nothing.
+
+A turn runs under its request's control (:mod:`stock_agent.deadline`): the
+server's, whose deadline counts from the request's arrival, or, without a
+server, one of ``REQUEST_DEADLINE_SECONDS`` from the start of the turn.
 """
 
 from __future__ import annotations
@@ -118,20 +122,16 @@ class StockAgent:
         session_id: str | None,
         actor: str | None,
         warnings: Sequence[str],
-    ) -> tuple[AgentGraph, dict[str, Any], dict[str, Any]]:
-        _ = self.dependencies  # build the clients first: a config error surfaces plainly
+    ) -> tuple[AgentGraph, dict[str, Any], dict[str, Any], RunContext]:
+        deps = self.dependencies  # build the clients first: a config error surfaces plainly
         graph = self._graph_for(session_id)
         state = turn_input(
-            request_id=request_id,
-            session_id=session_id,
-            prompt=prompt,
-            deadline=deadline.request_deadline(self.ctx.request_deadline_seconds),
-            warnings=list(warnings),
+            request_id=request_id, session_id=session_id, prompt=prompt, warnings=list(warnings)
         )
         config: dict[str, Any] = {}
         if session_id is not None:
             config = dict(thread_config(session_id=session_id, actor=actor))
-        return graph, state, config
+        return graph, state, config, RunContext.build(self.ctx, deps)
 
     def _finish(self, final: dict[str, Any], health: Any, config: dict[str, Any]) -> dict[str, Any]:
         response: dict[str, Any] = dict(final["response"])
@@ -165,14 +165,17 @@ class StockAgent:
 
         ``warnings`` (e.g. ignored payload keys) are carried into the response.
         """
-        graph, state, config = self._run_args(prompt, request_id, session_id, actor, warnings)
-        run = RunContext(settings=self.ctx, deps=self.dependencies)
+        graph, state, config, run = self._run_args(prompt, request_id, session_id, actor, warnings)
+        control = deadline.control_for_turn(self.ctx.request_deadline_seconds)
         with self._turn_lock(config), watch_memory() as health:
-            final = graph.invoke(
-                cast(AgentState, state),
-                cast(RunnableConfig, config) if config else None,
-                context=run,
-                durability="exit" if config else None,
+            final = deadline.within(
+                control,
+                lambda: graph.invoke(
+                    cast(AgentState, state),
+                    cast(RunnableConfig, config) if config else None,
+                    context=run,
+                    durability="exit" if config else None,
+                ),
             )
             return self._finish(final, health, config)
 
@@ -186,17 +189,18 @@ class StockAgent:
         warnings: Sequence[str] = (),
     ) -> Iterator[dict[str, Any]]:
         """Progress events per stage and ticker, then ``{"event": "result", **response}``."""
-        graph, state, config = self._run_args(prompt, request_id, session_id, actor, warnings)
-        run = RunContext(settings=self.ctx, deps=self.dependencies)
+        graph, state, config, run = self._run_args(prompt, request_id, session_id, actor, warnings)
+        control = deadline.control_for_turn(self.ctx.request_deadline_seconds)
         last: dict[str, Any] = {}
         with self._turn_lock(config), watch_memory() as health:
-            for mode, chunk in graph.stream(
+            steps = graph.stream(
                 cast(AgentState, state),
                 cast(RunnableConfig, config) if config else None,
                 context=run,
                 stream_mode=["custom", "values"],
                 durability="exit" if config else None,
-            ):
+            )
+            for mode, chunk in deadline.iterate_within(control, steps):
                 if mode == "custom":
                     yield {"request_id": request_id, **cast(dict[str, Any], chunk)}
                 else:

@@ -43,7 +43,6 @@ class AgentState(TypedDict, total=False):
     request_id: str
     session_id: str | None
     prompt: str
-    deadline: float  # time.monotonic() value; every stage and model call honours it
     # understand_request
     # analyze | compare | question: the conditional edges route on it, the response reports it
     intent: str
@@ -92,7 +91,6 @@ def turn_input(
     request_id: str,
     session_id: str | None,
     prompt: str,
-    deadline: float,
     warnings: list[str],
 ) -> dict[str, Any]:
     """The graph input of one turn: every per-turn key fresh, ``session`` untouched."""
@@ -104,7 +102,6 @@ def turn_input(
         "request_id": request_id,
         "session_id": session_id,
         "prompt": prompt,
-        "deadline": deadline,
         "intent": "analyze",
         "tickers": [],
         "question": None,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stock_agent import formatting
-from stock_agent.answering.narrative import allowed_figures, check_narrative
+from stock_agent.answering.number_check import allowed_figures, check_narrative
 from stock_agent.errors import ERROR_STATUS
 from stock_agent.prompts import narrative_payload
 from stock_agent.reports.pdf import DISCLAIMER

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stock_agent.deadline import DEADLINE_MARGIN_S
+from stock_agent.deadline import DEADLINE_MARGIN_S, RequestControl, request_control
 from stock_agent.models.openai import OpenAIModelClient
 from stock_agent.models.sagemaker import SageMakerModelClient, is_wake_probe
 from stock_agent.models.types import ModelError
@@ -31,6 +31,7 @@ from tests.support.fake_sagemaker_runtime import FakeSageMakerRuntime
 from tests.support.fake_vllm import FakeVLLM, chat_completion
 from tests.support.hardened_server import SlowProvider, post, serve
 from tests.support.hostile_http import HostileServer, http_response, trickle
+from tests.support.model_clients import call_profile
 
 pytestmark = pytest.mark.slow
 
@@ -83,8 +84,11 @@ def test_a_trickling_stream_is_cut_at_the_deadline() -> None:
     with HostileServer.start(trickle(head + chunk * 1000, every_s=0.005)) as model:
         client = OpenAIModelClient(base_url=model.url + "/v1", model="model", max_retries=0)
         started = time.monotonic()
-        with pytest.raises(ModelError) as info:
-            assemble_stream(client.stream_chat(MESSAGES, max_tokens=16, deadline=started + 1.0))
+        with (
+            pytest.raises(ModelError) as info,
+            request_control(RequestControl(deadline=started + 1.0)),
+        ):
+            assemble_stream(client.stream_chat(call_profile(max_tokens=16), MESSAGES))
     assert info.value.code == "model_timeout"
     assert time.monotonic() - started < 1.0 + SLACK_S
 
@@ -94,8 +98,8 @@ def test_a_huge_model_answer_is_refused_not_buffered() -> None:
     head = http_response(200, b"", content_length=400 * 1024 * 1024)
     with HostileServer.start(trickle(head, every_s=0.0)) as model:
         client = OpenAIModelClient(base_url=model.url + "/v1", model="model", max_retries=0)
-        with pytest.raises(ModelError) as info:
-            client.chat(MESSAGES, max_tokens=16, deadline=time.monotonic() + 10)
+        with pytest.raises(ModelError) as info, request_control(RequestControl.starting_now(10)):
+            client.chat(call_profile(max_tokens=16), MESSAGES)
     assert info.value.code == "model_bad_response"
 
 
@@ -211,8 +215,11 @@ def test_comparison_and_answer_calls_send_the_narrative_effort(
 ) -> None:
     """Every written text (ticker narratives, the comparison, a follow-up answer) is a
     narrative call: each carries REASONING_EFFORT_NARRATIVE on the wire."""
-    from stock_agent.prompts import ANSWER_SYSTEM_PROMPT, NARRATIVE_SYSTEM_PROMPT
-    from stock_agent.reports.comparison import COMPARISON_SYSTEM_PROMPT
+    from stock_agent.prompts import (
+        ANSWER_SYSTEM_PROMPT,
+        COMPARISON_SYSTEM_PROMPT,
+        NARRATIVE_SYSTEM_PROMPT,
+    )
 
     session = {"session_id": "effort-" + "0" * 32}
     with serve(
@@ -279,7 +286,7 @@ def test_the_sagemaker_body_carries_the_reasoning_effort(vllm: FakeVLLM) -> None
         client = SageMakerModelClient(
             endpoint_name="e", inference_component="ic", client=runtime.client()
         )
-        client.chat(MESSAGES, max_tokens=32, reasoning_effort="low")
+        client.chat(call_profile(max_tokens=32, reasoning_effort="low"), MESSAGES)
         [call] = runtime.requests
     assert call.body["reasoning_effort"] == "low"
 

@@ -57,9 +57,7 @@ def _answer(request: dict[str, Any]) -> dict[str, Any] | str:
         )
     messages = request["messages"]
     first_try = len(messages) == 2
-    if "AAPL" in str(messages[1]["content"])[:40] and first_try and "narrative" in _system(
-        request
-    ):
+    if "AAPL" in str(messages[1]["content"])[:40] and first_try and "narrative" in _system(request):
         return INVENTED  # rejected by the number check: the retry's body is pinned too
     return "The figures are in the table; nothing more is claimed here."
 

@@ -21,7 +21,7 @@ def build_model_client(ctx: AgentSettings) -> ModelClient:
         return TracedModelClient(
             SageMakerModelClient.from_settings(ctx),
             provider="aws.sagemaker",
-            request_model=ctx.openai_model,
+            request_model=ctx.served_model,
             server_address=ctx.sagemaker_endpoint_name,
             capture_content=ctx.trace_model_content,
         )
@@ -31,7 +31,7 @@ def build_model_client(ctx: AgentSettings) -> ModelClient:
         return TracedModelClient(
             OpenAIModelClient.from_settings(ctx),
             provider="openai",
-            request_model=ctx.openai_model,
+            request_model=ctx.served_model,
             server_address=urlparse(ctx.openai_base_url or "").hostname,
             capture_content=ctx.trace_model_content,
         )

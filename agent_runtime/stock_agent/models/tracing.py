@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from .types import ChatResult, ModelClient, ModelError
+from .types import CallProfile, ChatResult, ModelClient, ModelError, Turn
 
 MAX_CONTENT_CHARS = 16_000
 _TRACER = trace.get_tracer("stock_agent.models")
@@ -61,37 +62,29 @@ class TracedModelClient:
         """Anything else (``wake``, ``starting_eta_s``) is the wrapped client's."""
         return getattr(self.inner, name)
 
-    def chat(
-        self,
-        messages: list[dict[str, Any]],
-        *,
-        max_tokens: int,
-        temperature: float = 0.2,
-        tools: list[dict[str, Any]] | None = None,
-        deadline: float | None = None,
-        reasoning_effort: str | None = None,
-        max_cold_wait_s: float | None = None,
-    ) -> ChatResult:
+    def chat(self, profile: CallProfile, turns: Sequence[Turn]) -> ChatResult:
+        request_model = profile.model or self.request_model
         attributes: dict[str, Any] = {
             "gen_ai.operation.name": "chat",
             "gen_ai.provider.name": self.provider,
             "gen_ai.system": self.provider,  # the attribute's name before semconv 1.37
-            "gen_ai.request.model": self.request_model,
-            "gen_ai.request.max_tokens": max_tokens,
-            "gen_ai.request.temperature": temperature,
+            "gen_ai.request.model": request_model,
+            "gen_ai.request.max_tokens": profile.max_tokens,
+            "gen_ai.request.temperature": profile.temperature,
+            "stock_agent.model.purpose": profile.purpose,
         }
-        if reasoning_effort:
-            attributes["gen_ai.request.reasoning_effort"] = reasoning_effort
+        if profile.reasoning_effort:
+            attributes["gen_ai.request.reasoning_effort"] = profile.reasoning_effort
         if self.server_address:
             attributes["server.address"] = self.server_address
-        if tools:
+        if profile.tools:
             attributes["gen_ai.request.tool_names"] = [
-                str(t.get("function", {}).get("name")) for t in tools
+                str(t.get("function", {}).get("name")) for t in profile.tools
             ]
         if self.capture_content:
-            attributes["gen_ai.input.messages"] = _json(messages)
+            attributes["gen_ai.input.messages"] = _json(profile.messages(turns))
         with _TRACER.start_as_current_span(
-            f"chat {self.request_model}",
+            f"chat {request_model}",
             kind=SpanKind.CLIENT,
             attributes=attributes,
             record_exception=False,
@@ -99,15 +92,7 @@ class TracedModelClient:
         ) as span:
             started = time.perf_counter()
             try:
-                result = self.inner.chat(
-                    messages,
-                    max_tokens=max_tokens,
-                    temperature=temperature,
-                    tools=tools,
-                    deadline=deadline,
-                    reasoning_effort=reasoning_effort,
-                    max_cold_wait_s=max_cold_wait_s,
-                )
+                result = self.inner.chat(profile, turns)
             except ModelError as err:
                 span.set_attribute("error.type", err.code)
                 span.set_status(Status(StatusCode.ERROR, err.code))
@@ -120,7 +105,7 @@ class TracedModelClient:
                 span.set_attribute(
                     "stock_agent.model.latency_ms", round((time.perf_counter() - started) * 1000, 1)
                 )
-            span.set_attribute("gen_ai.response.model", result.model or self.request_model)
+            span.set_attribute("gen_ai.response.model", result.model or request_model)
             span.set_attribute(
                 "gen_ai.response.finish_reasons", [result.finish_reason or "unknown"]
             )

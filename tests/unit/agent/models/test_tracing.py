@@ -8,6 +8,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from stock_agent.models.tracing import MAX_CONTENT_CHARS
 from stock_agent.models.types import ChatResult, ModelError, ToolCall, Usage
 
+from tests.support.model_clients import call_profile
 from tests.support.spans import traced_client
 
 
@@ -21,7 +22,10 @@ def test_a_call_is_a_client_span_with_the_genai_attributes(spans: InMemorySpanEx
     )
     client = traced_client(result, server_address="host")
     tool = {"type": "function", "function": {"name": "report_tickers"}}
-    assert client.chat([{"role": "user", "content": "hi"}], max_tokens=64, tools=[tool]) is result
+    assert (
+        client.chat(call_profile(max_tokens=64, tools=[tool]), [{"role": "user", "content": "hi"}])
+        is result
+    )
     assert client.name == "openai"  # "offline" checks still see the real client's name
     [span] = spans.get_finished_spans()
     assert span.name == "chat m" and span.kind == trace.SpanKind.CLIENT
@@ -33,6 +37,7 @@ def test_a_call_is_a_client_span_with_the_genai_attributes(spans: InMemorySpanEx
         "gen_ai.request.max_tokens": 64,
         "gen_ai.request.temperature": 0.2,
         "gen_ai.request.tool_names": ("report_tickers",),
+        "stock_agent.model.purpose": "test",
         "server.address": "host",
         "gen_ai.response.model": "served",
         "gen_ai.response.finish_reasons": ("tool_calls",),
@@ -47,7 +52,9 @@ def test_content_is_recorded_only_when_asked_and_cut_to_the_limit(
     spans: InMemorySpanExporter,
 ) -> None:
     client = traced_client(ChatResult(content="answer"), capture_content=True)
-    client.chat([{"role": "user", "content": "x" * (MAX_CONTENT_CHARS + 50)}], max_tokens=16)
+    client.chat(
+        call_profile(max_tokens=16), [{"role": "user", "content": "x" * (MAX_CONTENT_CHARS + 50)}]
+    )
     [span] = spans.get_finished_spans()
     attributes = span.attributes or {}
     assert len(str(attributes["gen_ai.input.messages"])) == MAX_CONTENT_CHARS + 1
@@ -57,7 +64,7 @@ def test_content_is_recorded_only_when_asked_and_cut_to_the_limit(
 def test_a_failed_call_marks_the_span_and_reraises(spans: InMemorySpanExporter) -> None:
     client = traced_client(ModelError("model_throttled", "busy"))
     with pytest.raises(ModelError):
-        client.chat([], max_tokens=16)
+        client.chat(call_profile(max_tokens=16), [])
     [span] = spans.get_finished_spans()
     assert span.status.status_code == trace.StatusCode.ERROR
     assert (span.attributes or {})["error.type"] == "model_throttled"

@@ -10,12 +10,13 @@ from stock_agent.errors import AgentError
 from stock_agent.models.types import ChatResult
 from stock_agent.observability.tracing import traced_node
 
+from tests.support.model_clients import call_profile
 from tests.support.spans import traced_client
 
 
 def test_a_node_span_is_current_while_the_node_runs(spans: InMemorySpanExporter) -> None:
     def narrative(state: dict[str, Any], runtime: Any = None) -> dict[str, Any]:
-        traced_client(ChatResult(content="ok")).chat([], max_tokens=16)
+        traced_client(ChatResult(content="ok")).chat(call_profile(max_tokens=16), [])
         return {"seen": state}
 
     wrapped = traced_node("narrative", narrative)
