@@ -234,8 +234,10 @@ def test_deployed_reports_carry_a_presigned_link_of_at_most_one_hour(
     assert link is not None and link.startswith("https://reports.s3.")
     assert "/2026/11/30/AAPL_Stock_Report_x.pdf?" in link
     assert "X-Amz-Expires=900" in link
-    with pytest.raises(ValueError):
-        storage.S3ReportStore(bucket="b", client=object(), url_expires_seconds=3601)
+    links_off = storage.S3ReportStore(
+        bucket="reports", client=offline.client, url_expires_seconds=None
+    )
+    assert links_off.link("2026/11/30/AAPL_Stock_Report_x.pdf") is None
 
 
 def test_local_reports_have_no_url(tmp_path: Path) -> None:
