@@ -37,7 +37,7 @@ SESSION_DB                     SQLite file for ``sqlite`` (default ``.stock-agen
 AGENTCORE_MEMORY_ID            AgentCore Memory id for ``agentcore``
 SESSION_MAX_TURNS              turns a session remembers, oldest out (default 20)
 SESSION_MAX_RECORDS            ticker records a session remembers, oldest out (default 10)
-REPORT_URL_EXPIRES_SECONDS     presigned report URL lifetime in seconds, 1..3600, or ``off``
+REPORT_URL_EXPIRES_SECONDS     presigned report URL lifetime in seconds, 60..3600, or ``off``
                                for no report links (default 3600)
 OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT
                                ``true``: model-call spans carry the messages
@@ -118,6 +118,8 @@ _ENV_NAMES: dict[str, str] = {
 
 # The one spelling of a setting that is switched off (REPORT_URL_EXPIRES_SECONDS=off).
 OFF = "off"
+# A presigned report link lives a minute to an hour (the stacks' config allows the same).
+MIN_LINK_SECONDS, MAX_LINK_SECONDS = 60, 3600
 _CAN_BE_OFF = frozenset({"report_url_expires_seconds"})
 _TRUE_WORDS = ("1", "true", "yes", "on")
 _FALSE_WORDS = ("0", "false", "no", "off")
@@ -233,8 +235,13 @@ class AgentSettings:
         if not 1 <= self.session_max_records <= 50:
             raise bad("session_max_records", "an integer in [1, 50]")
         links = self.report_url_expires_seconds
-        if links is not None and not (isinstance(links, int) and 1 <= links <= 3600):
-            raise bad("report_url_expires_seconds", f"seconds in [1, 3600], or {OFF} for no links")
+        if links is not None and not (
+            isinstance(links, int) and MIN_LINK_SECONDS <= links <= MAX_LINK_SECONDS
+        ):
+            raise bad(
+                "report_url_expires_seconds",
+                f"seconds in [{MIN_LINK_SECONDS}, {MAX_LINK_SECONDS}], or {OFF} for no links",
+            )
         if self.model_adapter is not None and not _ADAPTER_NAME.fullmatch(self.model_adapter):
             raise bad("model_adapter", "1-64 of [A-Za-z0-9._-], starting with a letter or digit")
         if self.model_adapter is not None and self.model_provider == "offline":
