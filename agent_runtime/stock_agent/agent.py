@@ -17,6 +17,7 @@ server, one of ``REQUEST_DEADLINE_SECONDS`` from the start of the turn.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -29,8 +30,9 @@ from .context import Dependencies, RunContext
 from .errors import AgentError
 from .graph import AgentGraph, build_graph
 from .memory.checkpoints import GuardedSaver, build_checkpointer, thread_config, watch_memory
+from .models.client import GENAI_PROVIDER_NAMES
 from .nodes import classify
-from .observability import metrics
+from .observability import metrics, tracing
 from .settings import AgentSettings
 from .state import AgentState, turn_input
 
@@ -166,18 +168,21 @@ class StockAgent:
         ``warnings`` (e.g. ignored payload keys) are carried into the response.
         """
         graph, state, config, run = self._run_args(prompt, request_id, session_id, actor, warnings)
-        control = deadline.control_for_turn(self.ctx.request_deadline_seconds)
-        with self._turn_lock(config), watch_memory() as health:
-            final = deadline.within(
-                control,
-                lambda: graph.invoke(
-                    cast(AgentState, state),
-                    cast(RunnableConfig, config) if config else None,
-                    context=run,
-                    durability="exit" if config else None,
-                ),
+        with (
+            self._turn_lock(config),
+            watch_memory() as health,
+            self._turn(prompt, session_id, request_id) as (turn, span),
+        ):
+            final = turn.run(
+                graph.invoke,
+                cast(AgentState, state),
+                cast(RunnableConfig, config) if config else None,
+                context=run,
+                durability="exit" if config else None,
             )
-            return self._finish(final, health, config)
+            response = self._finish(final, health, config)
+            span.answered(response["text"])
+        return response
 
     def stream(
         self,
@@ -190,9 +195,12 @@ class StockAgent:
     ) -> Iterator[dict[str, Any]]:
         """Progress events per stage and ticker, then ``{"event": "result", **response}``."""
         graph, state, config, run = self._run_args(prompt, request_id, session_id, actor, warnings)
-        control = deadline.control_for_turn(self.ctx.request_deadline_seconds)
         last: dict[str, Any] = {}
-        with self._turn_lock(config), watch_memory() as health:
+        with (
+            self._turn_lock(config),
+            watch_memory() as health,
+            self._turn(prompt, session_id, request_id) as (turn, span),
+        ):
             steps = graph.stream(
                 cast(AgentState, state),
                 cast(RunnableConfig, config) if config else None,
@@ -200,13 +208,30 @@ class StockAgent:
                 stream_mode=["custom", "values"],
                 durability="exit" if config else None,
             )
-            for mode, chunk in deadline.iterate_within(control, steps):
+            for mode, chunk in deadline.iterate_in(turn, steps):
                 if mode == "custom":
                     yield {"request_id": request_id, **cast(dict[str, Any], chunk)}
                 else:
                     last = cast(dict[str, Any], chunk)
             response = self._finish(last, health, config)
+            span.answered(response["text"])
         yield {"event": "result", **response}
+
+    @contextlib.contextmanager
+    def _turn(
+        self, prompt: str, session_id: str | None, request_id: str
+    ) -> Iterator[tuple[contextvars.Context, tracing.TurnSpan]]:
+        """The context a turn runs in (its request control) and its agent span, current there."""
+        turn = deadline.turn_context(deadline.control_for_turn(self.ctx.request_deadline_seconds))
+        with tracing.turn_span(
+            turn,
+            prompt=prompt,
+            session_id=session_id,
+            request_id=request_id,
+            provider=GENAI_PROVIDER_NAMES.get(self.ctx.model_provider),
+            capture_content=self.ctx.trace_model_content,
+        ) as span:
+            yield turn, span
 
     def _emit_metrics(
         self, response: dict[str, Any] | None, *, error_code: str | None = None

@@ -1,8 +1,8 @@
 """One request's time budget and cancellation, visible to every thread working on it.
 
 A request gets a :class:`RequestControl` when the HTTP guard admits it (or,
-without a server, when the agent starts the turn: :func:`within` and
-:func:`iterate_within`): the ``time.monotonic()`` deadline of the whole
+without a server, when the agent starts the turn: :func:`control_for_turn`,
+:func:`turn_context`): the ``time.monotonic()`` deadline of the whole
 request, an event set when the caller has gone away, and the stream writer
 that progress events (such as "the model is starting") go to. It travels in
 a context variable and only there, so the graph's nodes, the per-ticker
@@ -142,21 +142,20 @@ def control_for_turn(default_seconds: float) -> RequestControl:
     return _current.get() or RequestControl.starting_now(default_seconds)
 
 
-def within(control: RequestControl, fn: Callable[[], T]) -> T:
-    """``fn()`` with ``control`` as the current request's control."""
+def turn_context(control: RequestControl) -> contextvars.Context:
+    """A copy of the caller's context in which ``control`` is current: a turn runs in it
+    (``context.run(...)``, or :func:`iterate_in` for a streamed one)."""
     context = contextvars.copy_context()
     context.run(_current.set, control)
-    return context.run(fn)
+    return context
 
 
-def iterate_within(control: RequestControl, items: Iterator[T]) -> Iterator[T]:
-    """``items`` advanced with ``control`` current, whatever thread asks for the next one.
+def iterate_in(context: contextvars.Context, items: Iterator[T]) -> Iterator[T]:
+    """``items`` advanced inside ``context``, whatever thread asks for the next one.
 
     A generator cannot set a context variable for its own body (the value would
-    leak to whoever iterates it), so each step runs in one dedicated context.
+    leak to whoever iterates it), so each step runs in the turn's own context.
     """
-    context = contextvars.copy_context()
-    context.run(_current.set, control)
     while True:
         try:
             item = context.run(next, items)

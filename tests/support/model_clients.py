@@ -41,11 +41,17 @@ TOOLS = [
 FAST = {"backoff_base_s": 0.01, "backoff_cap_s": 0.02}
 
 
-def call_profile(*, max_tokens: int = 64, tools: Any = (), **fields: Any) -> CallProfile:
-    """A profile for a client test: the turns (e.g. :data:`MESSAGES`) bring their own system
-    prompt, so the body is exactly the turns plus the fields given."""
+def call_profile(
+    *, max_tokens: int = 64, tools: Any = (), system_prompt: str | None = None, **fields: Any
+) -> CallProfile:
+    """A profile for a client test: by default the turns (e.g. :data:`MESSAGES`) bring their
+    own system prompt, so the body is exactly the turns plus the fields given."""
     return CallProfile(
-        purpose="test", system_prompt=None, max_tokens=max_tokens, tools=tuple(tools), **fields
+        purpose="test",
+        system_prompt=system_prompt,
+        max_tokens=max_tokens,
+        tools=tuple(tools),
+        **fields,
     )
 
 

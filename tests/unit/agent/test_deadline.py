@@ -14,10 +14,10 @@ from stock_agent.deadline import (
     control_for_turn,
     current_deadline,
     deadline_passed,
-    iterate_within,
+    iterate_in,
     map_bounded,
     request_control,
-    within,
+    turn_context,
 )
 from stock_agent.errors import AgentError
 
@@ -84,15 +84,16 @@ def test_a_turn_sees_its_control_in_every_step_and_leaves_none_behind() -> None:
         yield current_deadline()
         yield current_deadline()
 
-    assert within(control, current_deadline) == control.deadline
+    turn = turn_context(control)
+    assert turn.run(current_deadline) == control.deadline
     seen: list[float | None] = []
-    for step in iterate_within(control, steps()):
+    for step in iterate_in(turn, steps()):
         seen.append(step)
         assert current_deadline() is None  # the consumer's own context is untouched
     assert seen == [control.deadline, control.deadline]
     # a step run from another thread still sees the control
     other: list[float | None] = []
-    items = iterate_within(control, steps())
+    items = iterate_in(turn_context(control), steps())
     worker = threading.Thread(target=lambda: other.append(next(items)))
     worker.start()
     worker.join()

@@ -30,7 +30,10 @@ def test_a_node_span_is_current_while_the_node_runs(spans: InMemorySpanExporter)
 
     with pytest.raises(AgentError):
         traced_node("data_gathering_agent", failing)({})
-    agent_span = spans.get_finished_spans()[-1]
-    assert agent_span.name == "invoke_agent data_gathering_agent"
-    assert (agent_span.attributes or {})["error.type"] == "unknown_ticker"
-    assert (agent_span.attributes or {})["gen_ai.agent.name"] == "data_gathering_agent"
+    node_span = spans.get_finished_spans()[-1]
+    assert node_span.name == "node data_gathering_agent"
+    attributes = node_span.attributes or {}
+    assert attributes["error.type"] == "unknown_ticker"
+    # a node is a task of the one agent span, never an agent invocation of its own
+    assert attributes["traceloop.span.kind"] == "task"
+    assert "gen_ai.operation.name" not in attributes
