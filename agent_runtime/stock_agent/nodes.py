@@ -373,6 +373,9 @@ def narrative(state: AgentState, runtime: Runtime[RunContext]) -> Update:
         "degraded_reasons": [
             o.unavailable_reason for o in outcomes.values() if o.unavailable_reason
         ],
+        "model_starting_eta_s": [
+            o.model_starting_eta_s for o in outcomes.values() if o.model_starting_eta_s is not None
+        ],
         "model_calls": sum(n.model_calls for n in narratives.values()),
         "prompt_tokens": sum(n.prompt_tokens for n in narratives.values()),
         "completion_tokens": sum(n.completion_tokens for n in narratives.values()),
@@ -426,6 +429,9 @@ def _written(text: CheckedText) -> Update:
     return {
         "warnings": list(text.warnings),
         "degraded_reasons": [text.unavailable_reason] if text.unavailable_reason else [],
+        "model_starting_eta_s": (
+            [text.model_starting_eta_s] if text.model_starting_eta_s is not None else []
+        ),
         "model_calls": text.model_calls,
         "prompt_tokens": text.prompt_tokens,
         "completion_tokens": text.completion_tokens,

@@ -59,6 +59,9 @@ class AgentState(TypedDict, total=False):
     # bookkeeping
     warnings: Annotated[list[str], operator.add]
     degraded_reasons: Annotated[list[str], operator.add]
+    # Each text written without a model that was starting after scale-to-zero: seconds
+    # until it should answer (the response's model_status says the longest).
+    model_starting_eta_s: Annotated[list[float], operator.add]
     timings_ms: Annotated[dict[str, float], merge_dicts]
     model_calls: Annotated[int, operator.add]
     prompt_tokens: Annotated[int, operator.add]
@@ -79,6 +82,7 @@ _REDUCED_DEFAULTS: dict[str, Any] = {
     "failures": {},
     "warnings": [],
     "degraded_reasons": [],
+    "model_starting_eta_s": [],
     "timings_ms": {},
     "model_calls": 0,
     "prompt_tokens": 0,

@@ -14,6 +14,7 @@ import contextlib
 import json
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -337,7 +338,29 @@ def test_a_cold_model_is_woken_at_the_first_node_and_the_stream_says_so(
     result = events[-1]
     assert result["event"] == "result" and result["degraded"] is True
     assert result["results"][0]["narrative"]["source"] == "deterministic"
+    assert result["model_status"]["status"] == "starting"
     assert elapsed < 30
+
+
+def test_a_cold_model_answers_deterministically_and_says_when_to_ask_again(
+    tmp_path: Path, vllm: FakeVLLM
+) -> None:
+    """The first request after idle cannot wait minutes for the model: it gets the
+    deterministic narrative at once, and the response says the model was starting and
+    when to ask again, as a field a program reads and as a warning a person reads."""
+    with cold_sagemaker(tmp_path, vllm) as (server, _runtime):
+        asked = datetime.now(UTC)
+        reply = post(server, {"prompt": "Analyze SIM_STOCK"}, timeout=60)
+    assert reply.status == 200, reply.body[:300]
+    body = reply.json()
+    assert body["results"][0]["narrative"]["source"] == "deterministic"
+    assert "model_no_capacity" in body["degraded_reason"]
+    status = body["model_status"]
+    assert status["status"] == "starting" and status["retry_after_s"] >= 60
+    retry_at = datetime.fromisoformat(status["retry_at"])
+    assert abs((retry_at - asked).total_seconds() - status["retry_after_s"]) < 30
+    assert status["message"] in body["warnings"]
+    assert "ask again in about" in status["message"] and "--wait-for-model" in status["message"]
 
 
 def test_a_company_name_while_the_model_starts_is_503_with_retry_after(
@@ -370,7 +393,8 @@ def test_a_warm_model_gets_no_wake_up_probe_on_later_requests(
             sagemaker_inference_component="ic",
         ) as server:
             for _ in range(3):
-                assert post(server, {"prompt": "Analyze SIM_STOCK"}).status == 200
+                reply = post(server, {"prompt": "Analyze SIM_STOCK"})
+                assert reply.status == 200 and reply.json()["model_status"] is None
                 time.sleep(0.2)  # let the background probe land before the next request
             probes = [r for r in runtime.requests if is_wake_probe(r.body)]
     assert len(probes) == 1

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from ..deadline import deadline_passed
 from ..models.types import CallProfile, ModelClient, ModelError
-from ..models.warmup import COLD_START_CODES, cold_start_eta_s
+from ..models.warmup import COLD_START_CODES, cold_start_eta_s, starting_eta_s
 from ..prompts import retry_turns
 from .number_check import MAX_NARRATIVE_CHARS, check_narrative, public_reason
 
@@ -129,7 +129,9 @@ def ask_checked_text(
     while calls < profile.max_attempts:
         if deadline_passed():
             reason = f"request deadline reached before {request.subject}"
-            return fallback(calls=calls, warning=reason, unavailable=reason)
+            return fallback(
+                calls=calls, warning=reason, unavailable=reason, eta=starting_eta_s(model)
+            )
         asked = time.perf_counter()
         try:
             result = model.chat(profile, turns)
@@ -145,7 +147,9 @@ def ask_checked_text(
                     "detail": err.message,
                 },
             )
-            eta = cold_start_eta_s(err, model) if err.code in COLD_START_CODES else None
+            # A starting model is said so, whatever cut the wait for it (its refusal or time).
+            cold = err.code in COLD_START_CODES
+            eta = cold_start_eta_s(err, model) if cold else starting_eta_s(model)
             return fallback(calls=calls + 1, warning=reason, unavailable=reason, eta=eta)
         calls += 1
         tokens[0] += result.usage.prompt_tokens
