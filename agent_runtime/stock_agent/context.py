@@ -101,7 +101,10 @@ class CallProfiles:
         """Every written text uses the narrative effort and budget; the lookup its own.
 
         ``known_symbols``: what a model-proposed ticker must be one of (listed in
-        the lookup's prompt when the universe is small).
+        the lookup's prompt when the universe is small). No profile names a served
+        model: every call asks for the one the client was built for (``MODEL_ADAPTER``,
+        else ``OPENAI_MODEL``); a profile's ``model`` would send one call site to
+        another adapter.
         """
 
         def written(purpose: str, system_prompt: str, **retry: Any) -> CallProfile:
@@ -110,7 +113,6 @@ class CallProfiles:
                 system_prompt=system_prompt,
                 max_tokens=settings.model_max_tokens,
                 reasoning_effort=settings.reasoning_effort_narrative,
-                model=settings.served_model,
                 **retry,
             )
 
@@ -128,7 +130,6 @@ class CallProfiles:
                 system_prompt=ticker_system_prompt(known_symbols),
                 max_tokens=TICKER_LOOKUP_MAX_TOKENS,
                 reasoning_effort=settings.reasoning_effort_lookup,
-                model=settings.served_model,
                 tools=(TICKER_TOOL,),
                 max_cold_wait_s=0.0,  # a starting model is a 503 with retry_after, not a wait
             ),

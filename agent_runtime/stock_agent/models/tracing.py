@@ -35,10 +35,10 @@ from ..observability.tracing import (
     TRACER,
     content_json,
     cut,
-    mark_failed,
+    failures_marked,
     session_attributes,
 )
-from .types import CallProfile, ChatResult, ModelClient, ModelError, Turn
+from .types import CallProfile, ChatResult, ModelClient, Turn
 
 __all__ = ["MAX_CONTENT_CHARS", "TracedModelClient"]
 
@@ -129,13 +129,8 @@ class TracedModelClient:
         ) as span:
             started = time.perf_counter()
             try:
-                result = self.inner.chat(profile, turns)
-            except ModelError as err:
-                mark_failed(span, err.code)
-                raise
-            except Exception as err:
-                mark_failed(span, type(err).__qualname__)
-                raise
+                with failures_marked(span):
+                    result = self.inner.chat(profile, turns)
             finally:
                 span.set_attribute(
                     "stock_agent.model.latency_ms", round((time.perf_counter() - started) * 1000, 1)

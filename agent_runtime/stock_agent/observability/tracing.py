@@ -43,8 +43,6 @@ from opentelemetry import baggage, trace
 from opentelemetry import context as otel_context
 from opentelemetry.trace import Span, Status, StatusCode
 
-from ..errors import AgentError
-
 # The scope AgentCore Evaluations reads for a LangGraph agent (OpenTelemetry's library).
 EVALUATED_SCOPE = "opentelemetry.instrumentation.langchain"
 TRACER = trace.get_tracer(EVALUATED_SCOPE)
@@ -77,6 +75,21 @@ def session_attributes() -> dict[str, str]:
 def mark_failed(span: Span, code: str) -> None:
     span.set_attribute("error.type", code)
     span.set_status(Status(StatusCode.ERROR, code))
+
+
+@contextlib.contextmanager
+def failures_marked(span: Span) -> Iterator[None]:
+    """Mark ``span`` with the failure that leaves the block (its stable code when it has
+    one: an agent or a model error), then let the failure go on."""
+    try:
+        yield
+    except GeneratorExit:  # a streamed turn whose caller stopped reading
+        mark_failed(span, "client_disconnected")
+        raise
+    except Exception as err:
+        code = getattr(err, "code", None)
+        mark_failed(span, code if isinstance(code, str) else type(err).__qualname__)
+        raise
 
 
 class TurnSpan:
@@ -133,16 +146,8 @@ def turn_span(
 
     turn.run(enter)
     try:
-        yield TurnSpan(span, capture_content=capture_content)
-    except AgentError as err:
-        mark_failed(span, err.code)
-        raise
-    except GeneratorExit:  # a streamed turn whose caller stopped reading
-        mark_failed(span, "client_disconnected")
-        raise
-    except Exception as err:
-        mark_failed(span, type(err).__qualname__)
-        raise
+        with failures_marked(span):
+            yield TurnSpan(span, capture_content=capture_content)
     finally:
         span.end()
 
@@ -181,14 +186,8 @@ def tool_span(
                 output = content_json({"output": {"kwargs": message}})
                 span.set_attribute("traceloop.entity.output", output)
 
-        try:
+        with failures_marked(span):
             yield result
-        except AgentError as err:
-            mark_failed(span, err.code)
-            raise
-        except Exception as err:
-            mark_failed(span, type(err).__qualname__)
-            raise
 
 
 def traced_node(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -202,20 +201,16 @@ def traced_node(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
             "traceloop.entity.name": name,
             **session_attributes(),
         }
-        with TRACER.start_as_current_span(
-            f"node {name}",
-            attributes=attributes,
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
-            try:
-                return fn(*args, **kwargs)
-            except AgentError as err:
-                mark_failed(span, err.code)
-                raise
-            except Exception as err:
-                mark_failed(span, type(err).__qualname__)
-                raise
+        with (
+            TRACER.start_as_current_span(
+                f"node {name}",
+                attributes=attributes,
+                record_exception=False,
+                set_status_on_exception=False,
+            ) as span,
+            failures_marked(span),
+        ):
+            return fn(*args, **kwargs)
 
     return run
 
