@@ -9,6 +9,8 @@ Commands::
     stock-agent invoke "..." --runtime-arn arn:aws:bedrock-agentcore:...  [--qualifier live]
     stock-agent invoke "..." --stack-name GptOssAgent-dev-Runtime    (reads the stack outputs)
     stock-agent eval [--url URL | --runtime-arn ARN]   (the golden set; repository checkout only)
+    stock-agent eval --baseline qualifier:live --candidate qualifier:canary --runtime-arn ARN
+                                                        (compare two targets: promote or not)
     stock-agent backtest AAPL [--since 2018-01-01] [--json]   (the technical score's track record)
 
 Settings come from the environment (:mod:`stock_agent.settings`); the options

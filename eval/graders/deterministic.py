@@ -2,7 +2,7 @@
 
 They never read files or call anything: the runner puts the PDF text and the
 session's earlier results into their arguments. Figures are checked with the
-agent's own code (:func:`stock_agent.answering.narrative.check_narrative`,
+agent's own code (:func:`stock_agent.answering.number_check.check_narrative`,
 :func:`stock_agent.formatting.key_figures`), so "this number is in the record
 within its display rounding" has one definition.
 """

@@ -208,3 +208,29 @@ SCHEDULED_WATCHLIST = "AAPL,MSFT"
 def scheduled_prod_nag_assembly() -> tuple[Path, dict[str, dict[str, Any]]]:
     """prod with the watchlist schedule (and its notifications) on, cdk-nag on."""
     return nag_synth_assembly("prod", schedule__watchlist=SCHEDULED_WATCHLIST)
+
+
+# A canary endpoint on the adapter's runtime version while live stays pinned to the base
+# version: the promotion set-up of docs/customization.md, nag-checked and linted.
+CANARY_ADAPTER = "narrator-v1=s3://example-models/adapters/narrator-v1/"
+CANARY_LIVE_VERSION = 4
+
+
+def canary_prod_nag_assembly() -> tuple[Path, dict[str, dict[str, Any]]]:
+    """prod serving an adapter on a canary endpoint, live pinned to version 4, cdk-nag on."""
+    return nag_synth_assembly(
+        "prod",
+        model__adapters=CANARY_ADAPTER,
+        runtime__model_adapter=CANARY_ADAPTER.split("=", 1)[0],
+        runtime__canary="true",
+        runtime__live_version=str(CANARY_LIVE_VERSION),
+    )
+
+
+def dashboard_body(template: dict[str, Any]) -> dict[str, Any]:
+    """The one dashboard's body as JSON (tokens inside ``Fn::Join`` replaced by ``<token>``)."""
+    [dashboard] = resources(template, "AWS::CloudWatch::Dashboard").values()
+    body = dashboard["Properties"]["DashboardBody"]
+    if isinstance(body, dict):
+        body = "".join(p if isinstance(p, str) else "<token>" for p in body["Fn::Join"][1])
+    return dict(json.loads(body))

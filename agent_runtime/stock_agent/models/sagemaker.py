@@ -401,7 +401,16 @@ class SageMakerModelClient:
             try:
                 if last_cold is not None and time.monotonic() >= give_up:
                     raise last_cold  # a late wake-up: still no copy, not a lost deadline
-                result = call()
+                try:
+                    result = call()
+                except ModelError as err:
+                    # The deadline passed while the component had no copy (between the
+                    # check above and the attempt, or inside the attempt's own retry on
+                    # a loaded host): the caller was waiting for a copy, so say that.
+                    cold = err.__cause__ if isinstance(err.__cause__, ColdStart) else last_cold
+                    if err.code == "deadline_exceeded" and cold is not None:
+                        raise cold from err
+                    raise
             except ColdStart as err:
                 last_cold = err
                 waited = time.monotonic() - started

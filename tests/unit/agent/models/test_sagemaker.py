@@ -14,7 +14,8 @@ import time
 
 import pytest
 from stock_agent.deadline import RequestControl, request_control
-from stock_agent.models.sagemaker import SageMakerModelClient
+from stock_agent.models import sagemaker as sagemaker_module
+from stock_agent.models.sagemaker import ColdStart, SageMakerModelClient
 from stock_agent.models.types import ModelError
 from stock_agent.models.wire import assemble_stream
 
@@ -182,6 +183,66 @@ def test_sagemaker_late_wake_up_past_the_deadline_is_still_no_capacity(
     assert info.value.code == "model_no_capacity"
     assert info.value.retry_after is not None
     assert time.monotonic() - deadline < 0.8
+
+
+class _Clock:
+    """A monotonic clock the test moves by hand (the module's ``time`` is swapped for it)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("cause", ["between_polls", "inside_the_attempt"])
+def test_sagemaker_deadline_passing_during_a_cold_start_is_no_capacity(
+    runtime: FakeSageMakerRuntime, cause: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deadline passes while the component has no copy: the answer is the cold start's.
+
+    A loaded host can lose the deadline between the poll's check and the next
+    attempt (the attempt then refuses to start), or inside the attempt's retry
+    of the cold-start error; either way the caller learns model_no_capacity
+    with retry_after, never a bare deadline_exceeded.
+    """
+    clock = _Clock()
+    monkeypatch.setattr(sagemaker_module, "time", clock)
+    client = sagemaker_client(runtime, cold_start_wait_s=60, sleep=lambda _s: None)
+    deadline = clock.now + 5
+
+    def late(cold: ColdStart | None) -> ModelError:
+        clock.now = deadline + 0.1  # the host stalled past the deadline
+        err = ModelError("deadline_exceeded", "the request deadline has passed")
+        err.__cause__ = cold
+        return err
+
+    if cause == "between_polls":
+        outcomes = iter([lambda: ColdStart("no copy yet"), lambda: late(None)])
+    else:
+        outcomes = iter([lambda: late(ColdStart("no copy yet"))])
+
+    def call() -> None:
+        raise next(outcomes)()
+
+    with pytest.raises(ModelError) as info:
+        client._with_cold_start(call, deadline=deadline)
+    assert info.value.code == "model_no_capacity"
+    assert info.value.retry_after is not None
+
+
+def test_sagemaker_deadline_without_a_cold_start_stays_deadline_exceeded(
+    runtime: FakeSageMakerRuntime,
+) -> None:
+    """The other side of the rule: a deadline lost with no cold start in sight is reported as is."""
+    client = sagemaker_client(runtime, cold_start_wait_s=60)
+
+    def call() -> None:
+        raise ModelError("deadline_exceeded", "the request deadline has passed")
+
+    with pytest.raises(ModelError) as info:
+        client._with_cold_start(call, deadline=time.monotonic() + 30)
+    assert info.value.code == "deadline_exceeded"
 
 
 def test_sagemaker_read_timeout_is_retried_once(runtime: FakeSageMakerRuntime) -> None:
