@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from stock_agent.answering.narrative import check_narrative, payload_figures
+from stock_agent.answering.number_check import check_narrative, payload_figures
 from stock_agent.customize.reward import RewardInputError, score
 from stock_agent.customize.run_records import RunRecordError, parse_run_record
 

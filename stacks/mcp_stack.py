@@ -39,6 +39,7 @@ from stacks.mcp_outputs import (
     SERVER_PROTOCOL_MCP,
     SERVER_PROTOCOL_VARIABLE,
 )
+from stacks.runtime_stack import REPORT_LINKS_OFF
 
 # The tools through the gateway are named "<target>___<tool>".
 GATEWAY_TARGET_NAME = "stock-analyst"
@@ -51,9 +52,11 @@ def mcp_environment(
     return {
         SERVER_PROTOCOL_VARIABLE: SERVER_PROTOCOL_MCP,
         "REPORT_BUCKET": report_bucket_name,
-        # Presigned report links need s3:GetObject, granted only with storage.presigned_links.
+        # Presigned report links need s3:GetObject, granted only when they are on.
         "REPORT_URL_EXPIRES_SECONDS": (
-            str(storage.presigned_link_seconds) if storage.presigned_links else "0"
+            REPORT_LINKS_OFF
+            if storage.presigned_link_seconds is None
+            else str(storage.presigned_link_seconds)
         ),
         "LOG_LEVEL": mcp.log_level,
         "STAGE": names.stage,

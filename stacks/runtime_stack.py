@@ -42,6 +42,9 @@ from stacks.constructs.watchlist_schedule import WatchlistSchedule
 
 # Payload accepted by the agent entrypoint, used in the printed invoke command.
 EXAMPLE_PAYLOAD = '{"prompt": "Analyze SIM_STOCK for investment purposes"}'
+# How the agent's settings spell "no report links" (stock_agent.settings.OFF; a test
+# starts the agent with the environment a template gives it).
+REPORT_LINKS_OFF = "off"
 
 
 def runtime_environment(
@@ -66,9 +69,11 @@ def runtime_environment(
         optional["AGENTCORE_MEMORY_ID"] = session_memory_id
     return {
         **adapter,
-        # Presigned report links need s3:GetObject, granted only with storage.presigned_links.
+        # Presigned report links need s3:GetObject, granted only when they are on.
         "REPORT_URL_EXPIRES_SECONDS": (
-            str(storage.presigned_link_seconds) if storage.presigned_links else "0"
+            REPORT_LINKS_OFF
+            if storage.presigned_link_seconds is None
+            else str(storage.presigned_link_seconds)
         ),
         "MODEL_PROVIDER": "sagemaker",
         "SAGEMAKER_ENDPOINT_NAME": endpoint_name,

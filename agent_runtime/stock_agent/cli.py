@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from .analysis.cli import register as register_backtest
-from .client import remote
+from .client import model_wait, remote
 from .client.invoke_http import DEFAULT_MAX_RESPONSE_BYTES, terminal_safe
 from .customize.cli import register as register_customization
 from .errors import AgentError
@@ -193,6 +193,22 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_MAX_RESPONSE_BYTES,
         help=f"largest answer accepted (default {DEFAULT_MAX_RESPONSE_BYTES})",
+    )
+    invoke.add_argument(
+        "--wait-for-model",
+        nargs="?",
+        type=_positive_seconds,
+        const=model_wait.DEFAULT_WAIT_S,
+        metavar="SECONDS",
+        help="first wait until the deployed model can answer (a dev model idles at zero "
+        f"copies and takes minutes to start), at most SECONDS (default "
+        f"{model_wait.DEFAULT_WAIT_S}, at most 3600)",
+    )
+    invoke.add_argument(
+        "--model-stack-name",
+        help="read EndpointName and InferenceComponentName for --wait-for-model from this "
+        "stack (default: the runtime stack's name with -Model, else "
+        f"{model_wait.DEFAULT_MODEL_STACK_NAME})",
     )
     invoke.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     # Listed for --help only: main() hands everything after "eval" to the harness.
@@ -414,6 +430,11 @@ def cmd_invoke_mcp(args: argparse.Namespace, out: TextIO) -> int:
     return 1 if result.is_error else 0
 
 
+def _say(line: str) -> None:
+    """A progress line on stderr: stdout keeps the answer (and --json stays JSON)."""
+    sys.stderr.write(f"stock-agent: {terminal_safe(line)}\n")
+
+
 def cmd_invoke(args: argparse.Namespace, out: TextIO) -> int:
     if args.mcp:
         return cmd_invoke_mcp(args, out)
@@ -422,6 +443,18 @@ def cmd_invoke(args: argparse.Namespace, out: TextIO) -> int:
             "invoke: give one prompt (a tool and its arguments go with --mcp)", exit_code=2
         )
     try:
+        if args.wait_for_model is not None:
+            if args.url:
+                raise CliError(
+                    "--wait-for-model waits for a deployed model, not --url", exit_code=2
+                )
+            model_wait.wait_for_deployed_model(
+                region=args.region,
+                model_stack_name=args.model_stack_name
+                or model_wait.model_stack_for(args.stack_name or remote.DEFAULT_STACK_NAME),
+                timeout_s=args.wait_for_model,
+                say=_say,
+            )
         body, content_type = remote.invoke(
             args.prompt,
             url=args.url,

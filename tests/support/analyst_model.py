@@ -25,8 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from stock_agent.prompts import ANSWER_SYSTEM_PROMPT, NARRATIVE_SYSTEM_PROMPT, TICKER_SYSTEM_PROMPT
-from stock_agent.reports.comparison import COMPARISON_SYSTEM_PROMPT
+from stock_agent.prompts import (
+    ANSWER_SYSTEM_PROMPT,
+    COMPARISON_SYSTEM_PROMPT,
+    NARRATIVE_SYSTEM_PROMPT,
+    TICKER_SYSTEM_PROMPT,
+)
 
 from .fake_vllm import chat_completion
 from .narratives import good_narrative

@@ -22,16 +22,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any, TypeVar
 
-from .. import formatting, tools
+from .. import deadline, formatting, tools
 from ..answering.narrative import write_narrative
-from ..context import Dependencies
+from ..context import Dependencies, RunContext
 from ..contract import (
     DATA_SECTION_GROUPS,
     ReportJson,
@@ -91,6 +90,8 @@ class Toolbox:
     def __init__(self, settings: AgentSettings, deps: Dependencies) -> None:
         self.settings = settings
         self.deps = deps
+        # How the narratives ask the model (when one is configured), as in the agent.
+        self.profiles = RunContext.build(settings, deps).profiles
 
     @classmethod
     def from_settings(cls, settings: AgentSettings, **clients: Any) -> Toolbox:
@@ -99,9 +100,6 @@ class Toolbox:
         return cls(settings, Dependencies.from_settings(settings, **clients))
 
     # -- the stages, per ticker --------------------------------------------
-
-    def _deadline(self) -> float:
-        return time.monotonic() + self.settings.request_deadline_seconds
 
     @contextlib.contextmanager
     def one_ticker(self, symbol: str, stage: str) -> Iterator[None]:
@@ -126,23 +124,19 @@ class Toolbox:
             provider=self.deps.provider if track_record else None,
         )
 
-    def narrative(
-        self, snapshot: StockSnapshot, analysis: StockAnalysis, *, deadline: float
-    ) -> Narrative:
+    def narrative(self, snapshot: StockSnapshot, analysis: StockAnalysis) -> Narrative:
         return write_narrative(
             snapshot=snapshot,
             analysis=analysis,
             model=self.deps.model,
-            max_tokens=self.settings.model_max_tokens,
-            deadline=deadline,
+            profile=self.profiles.narrative,
             use_model=self.deps.model_configured,
-            reasoning_effort=self.settings.reasoning_effort_narrative,
         ).narrative
 
-    def record(self, snapshot: StockSnapshot, *, request_id: str, deadline: float) -> SessionRecord:
+    def record(self, snapshot: StockSnapshot, *, request_id: str) -> SessionRecord:
         """The rest of the pipeline for one snapshot: analysis, narrative, stored PDF."""
         analysis = self.analysis(snapshot)
-        narrative = self.narrative(snapshot, analysis, deadline=deadline)
+        narrative = self.narrative(snapshot, analysis)
         generated_at = self.deps.clock()
         report = tools.generate_stock_report(
             snapshot=snapshot,
@@ -155,15 +149,13 @@ class Toolbox:
         return SessionRecord(snapshot, analysis, narrative, report, generated_at)
 
     def per_ticker(
-        self, fn: Callable[[str], T], symbols: Sequence[str], *, stage: str, deadline: float
+        self, fn: Callable[[str], T], symbols: Sequence[str], *, stage: str
     ) -> dict[str, T]:
         """``fn`` over ``symbols`` side by side (as the graph's stages run); when any fails,
         the error the HTTP contract gives when every ticker fails (the most telling one)."""
         done: dict[str, T] = {}
         failures: dict[str, TickerFailure] = {}
-        for symbol, outcome in map_bounded(
-            fn, symbols, max_workers=MAX_WORKERS, until=deadline, stage=stage
-        ):
+        for symbol, outcome in map_bounded(fn, symbols, max_workers=MAX_WORKERS, stage=stage):
             if isinstance(outcome, AgentError):
                 failures[symbol] = _failure(stage, outcome)
             else:
@@ -208,7 +200,7 @@ class Toolbox:
         with self.one_ticker(symbol, "performance_analysis"):
             snapshot = self.snapshot(symbol)
             analysis = self.analysis(snapshot)
-            narrative = self.narrative(snapshot, analysis, deadline=self._deadline())
+            narrative = self.narrative(snapshot, analysis)
         return ToolOutput(
             structured={
                 "symbol": symbol,
@@ -225,7 +217,7 @@ class Toolbox:
         symbol = symbol_argument(args["symbol"])
         with self.one_ticker(symbol, "report_generation"):
             snapshot = self.snapshot(symbol)
-            record = self.record(snapshot, request_id=_request_id(), deadline=self._deadline())
+            record = self.record(snapshot, request_id=_request_id())
         ticker = TickerResult(
             symbol=symbol,
             snapshot=record.snapshot,
@@ -248,27 +240,22 @@ class Toolbox:
     def compare_stocks(self, arguments: Mapping[str, Any]) -> ToolOutput:
         args = checked_arguments(arguments, tool="compare_stocks", required=("symbols",))
         symbols = symbols_argument(args["symbols"])
-        request_id, deadline = _request_id(), self._deadline()
+        request_id = _request_id()
         # Every ticker's data first: an unknown one stops the call before any PDF is written.
-        snapshots = self.per_ticker(
-            self.snapshot, symbols, stage="data_gathering", deadline=deadline
-        )
+        snapshots = self.per_ticker(self.snapshot, symbols, stage="data_gathering")
         records = self.per_ticker(
-            lambda s: self.record(snapshots[s], request_id=request_id, deadline=deadline),
+            lambda s: self.record(snapshots[s], request_id=request_id),
             symbols,
             stage="report_generation",
-            deadline=deadline,
         )
         outcome_ = generate_comparison_report(
             records,
             store=self.deps.store,
             model=self.deps.model,
+            profile=self.profiles.comparison,
             use_model=self.deps.model_configured,
-            max_tokens=self.settings.model_max_tokens,
-            deadline=deadline,
             generated_at=self.deps.clock(),
             request_id=request_id,
-            reasoning_effort=self.settings.reasoning_effort_narrative,
         )
         structured = {
             **outcome_.as_json(),
@@ -276,8 +263,8 @@ class Toolbox:
             "reports": {s: self.report_json(r.report) for s, r in records.items()},
         }
         lines = [
-            f"COMPARISON of {', '.join(symbols)} ({outcome_.narrative_source}):",
-            outcome_.narrative,
+            f"COMPARISON of {', '.join(symbols)} ({outcome_.narrative.source}):",
+            outcome_.narrative.text,
             "",
             f"Comparison PDF: {outcome_.report.uri} ({formatting.fmt_int(outcome_.report.bytes)} "
             f"bytes, SHA-256 {outcome_.report.sha256})",
@@ -315,7 +302,10 @@ class Toolbox:
         error, not a tool error: the server reports it as such).
         """
         spec = SPECS_BY_NAME[name]
-        return spec.run(self, arguments or {})
+        # The call's deadline (the request's, under a server that set one), as a turn has.
+        control = deadline.control_for_turn(self.settings.request_deadline_seconds)
+        with deadline.request_control(control):
+            return spec.run(self, arguments or {})
 
 
 def _request_id() -> str:

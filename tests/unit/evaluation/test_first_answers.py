@@ -15,12 +15,9 @@ from typing import Any
 
 import pytest
 from stock_agent import formatting
-from stock_agent.answering.narrative import (
-    NarrativeAttempt,
-    NarrativeTrace,
-    allowed_figures,
-    deterministic_narrative,
-)
+from stock_agent.answering.checked_text import TextAttempt
+from stock_agent.answering.narrative import NarrativeTrace, deterministic_narrative
+from stock_agent.answering.number_check import allowed_figures
 from stock_agent.customize.reward import score
 from stock_agent.customize.run_records import build_run_record, encode
 from stock_agent.prompts import narrative_messages, narrative_payload
@@ -36,8 +33,8 @@ from tests.support.records import simulated_record
 AS_OF = date(2025, 9, 4)
 
 
-def attempt(n: int, answer: str, payload: dict[str, Any], **extra: Any) -> NarrativeAttempt:
-    return NarrativeAttempt(
+def attempt(n: int, answer: str, payload: dict[str, Any], **extra: Any) -> TextAttempt:
+    return TextAttempt(
         attempt=n, messages=tuple(narrative_messages(payload)), answer=answer, passed=True,
         reason=None, finish_reason=extra.get("finish_reason", "stop"), reasoning_chars=0,
         prompt_tokens=1, completion_tokens=1, latency_ms=1.0,

@@ -13,11 +13,8 @@ from typing import Any
 import pytest
 from stock_agent import formatting
 from stock_agent.analysis import analyze
-from stock_agent.answering.narrative import (
-    MAX_NARRATIVE_CHARS,
-    allowed_figures,
-    deterministic_narrative,
-)
+from stock_agent.answering.narrative import deterministic_narrative
+from stock_agent.answering.number_check import MAX_NARRATIVE_CHARS, allowed_figures
 from stock_agent.customize.reward import (
     MAX_WORDS,
     MIN_FIGURES,
