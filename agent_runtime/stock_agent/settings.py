@@ -37,7 +37,8 @@ SESSION_DB                     SQLite file for ``sqlite`` (default ``.stock-agen
 AGENTCORE_MEMORY_ID            AgentCore Memory id for ``agentcore``
 SESSION_MAX_TURNS              turns a session remembers, oldest out (default 20)
 SESSION_MAX_RECORDS            ticker records a session remembers, oldest out (default 10)
-REPORT_URL_EXPIRES_SECONDS     presigned report URL lifetime, ≤ 3600; 0 = none (default 3600)
+REPORT_URL_EXPIRES_SECONDS     presigned report URL lifetime in seconds, 60..3600, or ``off``
+                               for no report links (default 3600)
 OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT
                                ``true``: model-call spans carry the messages
                                (online evaluation reads them; default off)
@@ -50,6 +51,8 @@ RISK_FREE_RATE                 annual risk-free rate of the Sharpe ratio, a frac
 MARKET_DATA_CACHE_DIR          on-disk cache of yfinance responses (default: a folder
                                in the system's temporary directory, /tmp when deployed)
 MARKET_DATA_CACHE_TTL_SECONDS  how long a cached response is used (default 3600)
+SERVER_PROTOCOL                what the image serves: ``http`` (default, the agent
+                               on 8080) | ``mcp`` (the tools on 8000/mcp)
 =============================  ==============================================
 
 gpt-oss counts its reasoning toward ``max_tokens``, so the effort is set per
@@ -69,6 +72,7 @@ DATA_PROVIDERS = ("simulated", "yfinance")
 MEMORY_BACKENDS = ("memory", "sqlite", "agentcore")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 REASONING_EFFORTS = ("low", "medium", "high")
+SERVER_PROTOCOLS = ("http", "mcp")
 
 # Limits that are part of the contract, not tuning knobs.
 MAX_TICKERS_PER_REQUEST = 5
@@ -113,8 +117,14 @@ _ENV_NAMES: dict[str, str] = {
     "risk_free_rate": "RISK_FREE_RATE",
     "market_data_cache_dir": "MARKET_DATA_CACHE_DIR",
     "market_data_cache_ttl_seconds": "MARKET_DATA_CACHE_TTL_SECONDS",
+    "server_protocol": "SERVER_PROTOCOL",
 }
 
+# The one spelling of a setting that is switched off (REPORT_URL_EXPIRES_SECONDS=off).
+OFF = "off"
+# A presigned report link lives a minute to an hour (the stacks' config allows the same).
+MIN_LINK_SECONDS, MAX_LINK_SECONDS = 60, 3600
+_CAN_BE_OFF = frozenset({"report_url_expires_seconds"})
 _TRUE_WORDS = ("1", "true", "yes", "on")
 _FALSE_WORDS = ("0", "false", "no", "off")
 # vLLM's --lora-modules name: the value a request's "model" field carries.
@@ -151,13 +161,15 @@ class AgentSettings:
     agentcore_memory_id: str | None = None
     session_max_turns: int = 20
     session_max_records: int = 10
-    report_url_expires_seconds: int = 3600
+    # None: no report links (the runtime role may not read reports back).
+    report_url_expires_seconds: int | None = 3600
     trace_model_content: bool = False
     model_adapter: str | None = None
     run_records: bool = True
     risk_free_rate: float = 0.0
     market_data_cache_dir: str | None = None
     market_data_cache_ttl_seconds: float = 3600.0
+    server_protocol: str = "http"
 
     def __post_init__(self) -> None:
         self.validate()
@@ -227,8 +239,14 @@ class AgentSettings:
             raise bad("session_max_turns", "an integer in [1, 100]")
         if not 1 <= self.session_max_records <= 50:
             raise bad("session_max_records", "an integer in [1, 50]")
-        if not 0 <= self.report_url_expires_seconds <= 3600:
-            raise bad("report_url_expires_seconds", "seconds in [0, 3600] (0: no report links)")
+        links = self.report_url_expires_seconds
+        if links is not None and not (
+            isinstance(links, int) and MIN_LINK_SECONDS <= links <= MAX_LINK_SECONDS
+        ):
+            raise bad(
+                "report_url_expires_seconds",
+                f"seconds in [{MIN_LINK_SECONDS}, {MAX_LINK_SECONDS}], or {OFF} for no links",
+            )
         if self.model_adapter is not None and not _ADAPTER_NAME.fullmatch(self.model_adapter):
             raise bad("model_adapter", "1-64 of [A-Za-z0-9._-], starting with a letter or digit")
         if self.model_adapter is not None and self.model_provider == "offline":
@@ -239,6 +257,8 @@ class AgentSettings:
             raise bad("risk_free_rate", "an annual rate as a fraction in [-0.05, 0.25]")
         if not 0 <= self.market_data_cache_ttl_seconds <= 7 * 24 * 3600:
             raise bad("market_data_cache_ttl_seconds", "a number of seconds in [0, 604800]")
+        if self.server_protocol not in SERVER_PROTOCOLS:
+            raise bad("server_protocol", " | ".join(SERVER_PROTOCOLS))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> AgentSettings:
@@ -255,7 +275,9 @@ class AgentSettings:
                 continue
             default = f.default
             try:
-                if isinstance(default, bool):
+                if f.name in _CAN_BE_OFF and raw.lower() == OFF:
+                    values[f.name] = None
+                elif isinstance(default, bool):
                     values[f.name] = _parse_bool(_ENV_NAMES[f.name], raw)
                 elif isinstance(default, int):
                     values[f.name] = int(raw)
@@ -263,17 +285,18 @@ class AgentSettings:
                     values[f.name] = float(raw)
                 elif f.name == "log_level":
                     values[f.name] = raw.upper()
-                elif f.name.startswith("reasoning_effort"):
+                elif f.name.startswith("reasoning_effort") or f.name == "server_protocol":
                     values[f.name] = raw.lower()
                 else:
                     values[f.name] = raw
             except ConfigError:
                 raise
             except ValueError:
+                expected = f"a number or {OFF}" if f.name in _CAN_BE_OFF else "a number"
                 raise ConfigError(
-                    f"{_ENV_NAMES[f.name]}={raw!r} is invalid: expected a number"
+                    f"{_ENV_NAMES[f.name]}={raw!r} is invalid: expected {expected}"
                 ) from None
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        values.update({k: v for k, v in overrides.items() if v is not None or k in _CAN_BE_OFF})
         return cls(**values)
 
 

@@ -1,4 +1,4 @@
-"""The agent runtime: the stock-analysis agent on Amazon Bedrock AgentCore Runtime.
+"""An AgentCore runtime of the agent's image: the agent itself, or the MCP tools' server.
 
 Uses the stable L2 ``aws_cdk.aws_bedrockagentcore.Runtime`` with:
 
@@ -8,13 +8,17 @@ Uses the stable L2 ``aws_cdk.aws_bedrockagentcore.Runtime`` with:
   live in the IAM stack);
 * the environment it is given (no secrets: names, numbers and levels);
 * lifecycle configuration (idle timeout, max lifetime) and a named runtime
-  endpoint that always points at the latest version;
+  endpoint on the latest version, or on the version it is pinned to; with a
+  canary, a second named endpoint on the latest (or its pinned) version, so a
+  new version (an adapter, an image) is served beside the pinned live one;
 * application logs delivered to a ``/aws/vendedlogs/`` log group with
   explicit retention (and a KMS key when asked), and the named endpoint's own
   service log group created by the stack with the same retention and key;
 * X-Ray tracing, with the resource policy the delivery needs and the
   delivery ordered after it;
-* inbound auth: IAM (SigV4) unless a JWT authorizer is given.
+* inbound auth: IAM (SigV4) unless a JWT authorizer is given;
+* the protocol: HTTP (the agent's contract) unless another is given (MCP for
+  the tools' server).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from stacks.constructs.trace_delivery import allow_trace_delivery
 # The service's own log groups: <prefix><runtime id>-<endpoint name>.
 SERVICE_LOG_GROUP_PREFIX = "/aws/bedrock-agentcore/runtimes/"
 ENDPOINT_LOG_GROUP_LOGICAL_ID = "RuntimeEndpointLogs"
+CANARY_LOG_GROUP_LOGICAL_ID = "CanaryEndpointLogs"
 
 
 class AgentRuntime(Construct):
@@ -55,10 +60,14 @@ class AgentRuntime(Construct):
         jwt: JwtSettings | None,
         endpoint_name: str,
         endpoint_description: str,
+        live_version: int | None = None,
+        canary_endpoint_name: str | None = None,
+        canary_version: int | None = None,
         log_retention: logs.RetentionDays,
         encrypt_logs: bool,
         tracing: bool,
         delivery_name_prefix: str | None,
+        protocol: agentcore.ProtocolType | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # Log delivery into a group still needs a CloudWatch Logs resource policy
@@ -71,27 +80,25 @@ class AgentRuntime(Construct):
         # /aws/bedrock-agentcore/runtimes/<runtime id>-<endpoint>; created here, after the
         # runtime (its id) and before the endpoint, it gets retention, the key, and removal
         # with the stack instead of a group the service makes with none of them.
+        groups = {
+            "ApplicationLogs": LogGroupSpec(
+                name=f"/aws/vendedlogs/bedrock-agentcore/{runtime_name}",
+                logical_id="ApplicationLogsAF17AEF2",
+            ),
+            "EndpointLogs": LogGroupSpec(
+                name=self._endpoint_log_group_name(endpoint_name),
+                logical_id=ENDPOINT_LOG_GROUP_LOGICAL_ID,
+            ),
+        }
+        if canary_endpoint_name is not None:
+            groups["CanaryEndpointLogs"] = LogGroupSpec(
+                name=self._endpoint_log_group_name(canary_endpoint_name),
+                logical_id=CANARY_LOG_GROUP_LOGICAL_ID,
+            )
         self.log_groups = ServiceLogGroups(
             self,
             "LogGroups",
-            groups={
-                "ApplicationLogs": LogGroupSpec(
-                    name=f"/aws/vendedlogs/bedrock-agentcore/{runtime_name}",
-                    logical_id="ApplicationLogsAF17AEF2",
-                ),
-                "EndpointLogs": LogGroupSpec(
-                    # The runtime does not exist yet; its id is read when the name resolves.
-                    name=Lazy.string(
-                        _Later(
-                            lambda: (
-                                f"{SERVICE_LOG_GROUP_PREFIX}{self.runtime.agent_runtime_id}"
-                                f"-{endpoint_name}"
-                            )
-                        )
-                    ),
-                    logical_id=ENDPOINT_LOG_GROUP_LOGICAL_ID,
-                ),
-            },
+            groups=groups,
             retention=log_retention,
             encrypt=encrypt_logs,
             purpose=f"the {runtime_name} runtime",
@@ -104,7 +111,7 @@ class AgentRuntime(Construct):
             runtime_name=runtime_name,
             description=description,
             agent_runtime_artifact=agentcore.AgentRuntimeArtifact.from_image_uri(image_uri),
-            execution_role=_immutable(execution_role),
+            execution_role=immutable_role(execution_role),
             environment_variables=dict(environment),
             lifecycle_configuration=agentcore.LifecycleConfiguration(
                 idle_runtime_session_timeout=Duration.seconds(idle_session_timeout_seconds),
@@ -126,6 +133,8 @@ class AgentRuntime(Construct):
             ],
             manage_delivery_resource_policy=False,
             tracing_enabled=tracing,
+            # None: the L2's default, HTTP (the agent); MCP for the tools' server.
+            protocol_configuration=protocol,
         )
         # The image URI is a token (the Images stack's asset, built at deploy
         # time), so the L2 cannot check its form at synth; it is well formed by
@@ -144,11 +153,38 @@ class AgentRuntime(Construct):
                 delivery.add_resource_dependency(self.trace_delivery_policy)
         if delivery_name_prefix is not None:
             _name_deliveries(self.runtime, delivery_name_prefix)
+        # Without a version the L2 uses the runtime's latest (Fn::GetAtt AgentRuntimeVersion).
         self.runtime_endpoint = self.runtime.add_endpoint(
-            endpoint_name, description=endpoint_description
+            endpoint_name,
+            description=endpoint_description,
+            version=None if live_version is None else str(live_version),
         )
         # The group exists before the endpoint can write to it.
         self.runtime_endpoint.node.add_dependency(self.endpoint_log_group)
+        self.canary_endpoint: agentcore.RuntimeEndpoint | None = None
+        if canary_endpoint_name is not None:
+            self.canary_endpoint = self.runtime.add_endpoint(
+                canary_endpoint_name,
+                description=(
+                    f"Canary of {runtime_name}: "
+                    + (
+                        "the latest version"
+                        if canary_version is None
+                        else f"version {canary_version}"
+                    )
+                    + f", evaluated beside {endpoint_name}"
+                ),
+                version=None if canary_version is None else str(canary_version),
+            )
+            self.canary_endpoint.node.add_dependency(self.log_groups.groups["CanaryEndpointLogs"])
+
+    def _endpoint_log_group_name(self, endpoint_name: str) -> str:
+        """AgentCore's log group of a named endpoint; the runtime's id is read when it resolves."""
+        return Lazy.string(
+            _Later(
+                lambda: f"{SERVICE_LOG_GROUP_PREFIX}{self.runtime.agent_runtime_id}-{endpoint_name}"
+            )
+        )
 
 
 @jsii.implements(IStableStringProducer)
@@ -220,7 +256,7 @@ def _name_deliveries(runtime: agentcore.Runtime, prefix: str) -> None:
             child.name = prefix + DELIVERY_NAME_SUFFIXES[("DESTINATION", kind)]
 
 
-def _immutable(role: iam.IRole) -> iam.IRole:
+def immutable_role(role: iam.IRole) -> iam.IRole:
     """A view of ``role`` to which constructs cannot add statements."""
     if isinstance(role, iam.Role):
         return role.without_policy_updates()

@@ -30,6 +30,7 @@ from stock_agent.settings import AgentSettings  # noqa: E402
 
 from tests.support.fake_sagemaker_runtime import FakeSageMakerRuntime  # noqa: E402
 from tests.support.fake_vllm import FakeVLLM, load_fixture  # noqa: E402
+from tests.support.model_clients import call_profile  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -142,14 +143,13 @@ def test_s3_weights_environment_runs_the_container_offline() -> None:
 
 def _agent_settings(stage: str) -> AgentSettings:
     """The agent's settings from the runtime's environment; tokens get loopback stand-ins."""
-    synthesized = templates(stage)
+    # The agent's runtime (the Mcp stack's runtime serves the tools and calls no model).
     runtimes = [
         r["Properties"]
-        for t in synthesized.values()
-        for r in t["Resources"].values()
+        for r in templates(stage)["Runtime"]["Resources"].values()
         if r["Type"] == "AWS::BedrockAgentCore::Runtime"
     ]
-    assert len(runtimes) == 1, "expected one AgentCore runtime in the app"
+    assert len(runtimes) == 1, "expected one AgentCore runtime in the Runtime stack"
     raw = runtimes[0].get("EnvironmentVariables", {})
     stand_ins = {
         "SAGEMAKER_ENDPOINT_NAME": "endpoint-from-import",
@@ -180,7 +180,8 @@ def test_agent_settings_reach_the_configured_container(stage: str) -> None:
         client = SageMakerModelClient.from_settings(settings)
         client._client = runtime.client()  # the same client boto3 would build, aimed at the fake
         result = client.chat(
-            [{"role": "user", "content": "Analyze SIM_STOCK"}], max_tokens=settings.model_max_tokens
+            call_profile(max_tokens=settings.model_max_tokens),
+            [{"role": "user", "content": "Analyze SIM_STOCK"}],
         )
     assert result.content and result.reasoning
     [call] = runtime.requests

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from stock_agent import formatting
 from stock_agent.analysis import analyze
 from stock_agent.market_data import build_snapshot, get_provider
 from stock_agent.memory.session import SessionRecord
 from stock_agent.records import Narrative, PricePoint, ReportRef, StockAnalysis, StockSnapshot
+from stock_agent.tools import analyze_stock_performance
 
 CRAFTED_AS_OF = date(2025, 9, 5)
 SESSION_AS_OF = date(2026, 11, 30)
@@ -41,10 +43,26 @@ def crafted_snapshot(closes: list[float], **metrics: object) -> StockSnapshot:
     )
 
 
-def simulated_record(symbol: str, *, as_of: date) -> tuple[StockSnapshot, StockAnalysis]:
-    """The simulated provider's snapshot of ``symbol`` on ``as_of`` and its analysis."""
-    snapshot = get_provider("simulated").snapshot(symbol, as_of=as_of)
+def simulated_record(
+    symbol: str, *, as_of: date, track_record: bool = False
+) -> tuple[StockSnapshot, StockAnalysis]:
+    """The simulated provider's snapshot of ``symbol`` on ``as_of`` and its analysis;
+    ``track_record=True``: with the track record, as the agent's analysis stage computes it."""
+    provider = get_provider("simulated")
+    snapshot = provider.snapshot(symbol, as_of=as_of)
+    if track_record:
+        return snapshot, analyze_stock_performance(snapshot, provider=provider)
     return snapshot, analyze(snapshot)
+
+
+def copied_figures_text(snapshot: StockSnapshot, analysis: StockAnalysis) -> str:
+    """A narrative that quotes key figures exactly as formatted (the number check passes it)."""
+    fig = dict(formatting.key_figures(snapshot, analysis))
+    return (
+        f"{snapshot.company_name} trades at {fig['Current Price']} with a P/E of "
+        f"{fig['P/E Ratio']}. Year to date the shares returned {fig['YTD Return']}, and the "
+        f"52-week high is {fig['52-Week High']}. Risk is {analysis.risk_level.lower()}."
+    )
 
 
 def session_record(symbol: str) -> SessionRecord:

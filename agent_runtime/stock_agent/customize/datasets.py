@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..answering.narrative import check_narrative, payload_figures
-from ..models.types import ModelClient, ModelError
+from ..answering.number_check import check_narrative, payload_figures
+from ..models.types import CallProfile, ModelClient, ModelError
 from .run_records import MAX_RECORD_BYTES, RunRecordError, parse_run_record
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,13 @@ DEFAULT_EVAL_FRACTION = 0.2
 MAX_SAMPLES = 8
 SAMPLE_TEMPERATURE = 0.8
 SAMPLE_MAX_TOKENS = 1024
+# The recorded messages carry their own system prompt; sampling varies the temperature only.
+SAMPLE_PROFILE = CallProfile(
+    purpose="teacher_sample",
+    system_prompt=None,
+    max_tokens=SAMPLE_MAX_TOKENS,
+    temperature=SAMPLE_TEMPERATURE,
+)
 
 
 class DatasetError(ValueError):
@@ -195,9 +202,7 @@ def _sample(
     allowed = _allowed(prompt.record)
     for i in range(n):
         try:
-            result = client.chat(
-                list(prompt.messages), max_tokens=SAMPLE_MAX_TOKENS, temperature=SAMPLE_TEMPERATURE
-            )
+            result = client.chat(SAMPLE_PROFILE, prompt.messages)
         except ModelError as err:
             report.filtered[f"teacher_error:{err.code}"] += 1
             continue

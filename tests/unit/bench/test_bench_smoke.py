@@ -23,6 +23,7 @@ from bench.counting import CountingModelClient, estimate_tokens, narrative_from_
 from bench.report import Results, Row, percentile, render_table, write_results  # noqa: E402
 from bench.rows_agent import AgentBench  # noqa: E402
 from bench.rows_infra import measure_tree, pytest_summary  # noqa: E402
+from tests.support.model_clients import call_profile  # noqa: E402
 
 
 def test_percentile_interpolates_between_ranks() -> None:
@@ -94,8 +95,11 @@ def test_counting_client_counts_and_quotes_only_prompt_figures() -> None:
         },
     ]
     client = CountingModelClient()
-    result = client.chat(messages, max_tokens=256)
-    client.chat(messages, max_tokens=256, tools=[{"type": "function", "function": {"name": "f"}}])
+    result = client.chat(call_profile(max_tokens=256), messages)
+    client.chat(
+        call_profile(max_tokens=256, tools=[{"type": "function", "function": {"name": "f"}}]),
+        messages,
+    )
 
     assert client.call_count == 2
     assert "$123.45" in result.content and "+4.20%" in result.content
@@ -196,8 +200,10 @@ def test_conversation_rows_measure_every_figure_with_tiny_n() -> None:
     from bench.rows_conversation import row10
 
     rows = row10(runs=1)
-    assert [r.number for r in rows] == ["10a", "10b", "10c", "10d"]
+    assert [r.number for r in rows] == ["10a", "10b", "10c", "10d", "10e"]
     assert all(r.ok is not None and r.figure != "—" for r in rows)
+    plans = rows[-1]
+    assert plans.ok and plans.figure.startswith("max 1 when the rules cannot read it")
 
 
 def test_eval_row_is_not_measured_without_the_harness(tmp_path: Path) -> None:
@@ -206,3 +212,13 @@ def test_eval_row_is_not_measured_without_the_harness(tmp_path: Path) -> None:
     row = measure_eval(repo=tmp_path)
     assert row.ok is None and row.number == "E" and "eval/" in row.note
     assert "eval" in bench_run.ALL_ROWS
+
+
+@pytest.mark.slow
+def test_mcp_rows_time_both_transports_with_tiny_n() -> None:
+    from bench.rows_mcp import row11
+
+    rows = row11(repo=Path(__file__).resolve().parents[3], runs=1)
+    assert [r.number for r in rows] == ["11a", "11b"]
+    assert all(r.ok is not None and r.figure.endswith("ms p50") for r in rows)
+    assert all("get_figure" in r.note and "analyze_stock_performance" in r.note for r in rows)

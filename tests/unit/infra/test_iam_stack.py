@@ -26,7 +26,7 @@ from stacks.constructs.roles import (
     SESSION_MEMORY_ACTIONS,
     WILDCARD_RESOURCE_ACTIONS,
 )
-from tests.support.cdk_synth import resources, variant_templates
+from tests.support.cdk_synth import flipped_templates, resources, variant_templates
 
 # The one IAM role not defined in the IAM stack: CDK's own auto-delete-objects
 # provider in the dev bucket stack (see stacks/bucket_stack.py).
@@ -42,7 +42,8 @@ def _statements(templates: dict[str, dict[str, Any]]) -> Iterator[tuple[str, dic
     for stack, template in templates.items():
         for logical_id, resource in template["Resources"].items():
             props = resource.get("Properties", {})
-            documents = [p["PolicyDocument"] for p in props.get("Policies", [])]
+            inline = props.get("Policies", []) if resource["Type"] == "AWS::IAM::Role" else []
+            documents = [p["PolicyDocument"] for p in inline]
             if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
                 documents.append(props["PolicyDocument"])
             for document in documents:
@@ -51,14 +52,15 @@ def _statements(templates: dict[str, dict[str, Any]]) -> Iterator[tuple[str, dic
 
 
 def _role(templates: dict[str, dict[str, Any]], service: str) -> dict[str, Any]:
-    # The online-evaluation role shares the AgentCore principal; it has its own tests
-    # (tests/unit/infra/test_evaluation_stack.py), the execution roles are checked here.
+    # The online-evaluation and MCP roles share the AgentCore principal; they have their own
+    # tests (test_evaluation_stack.py, constructs/roles/test_mcp_roles.py), the execution
+    # roles are checked here.
     roles = [
         role
         for logical_id, role in resources(templates["Iam"], "AWS::IAM::Role").items()
         if role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"]
         == service
-        and not logical_id.startswith("EvaluationExecutionRole")
+        and not logical_id.startswith(("EvaluationExecutionRole", "Mcp"))
     ]
     assert len(roles) == 1, roles
     return roles[0]
@@ -200,6 +202,9 @@ def test_presigned_links_add_get_object_on_the_same_bucket() -> None:
     write = _by_sid(_role(templates, "bedrock-agentcore.amazonaws.com"))["WriteReports"]
     assert sorted(write["Action"]) == ["s3:GetObject", "s3:PutObject"]
     assert "ReportBucketArn" in _join(write["Resource"])
+    # without links the runtime role cannot read reports back
+    off = _by_sid(_role(flipped_templates("dev"), "bedrock-agentcore.amazonaws.com"))
+    assert _as_list(off["WriteReports"]["Action"]) == ["s3:PutObject"]
 
 
 @pytest.mark.parametrize("service", ["sagemaker.amazonaws.com", "bedrock-agentcore.amazonaws.com"])

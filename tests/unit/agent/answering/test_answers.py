@@ -23,7 +23,7 @@ from stock_agent.answering.answers import (
     standing,
 )
 from stock_agent.answering.conversation import allowed_answer_figures, answer_facts
-from stock_agent.answering.narrative import check_narrative
+from stock_agent.answering.number_check import check_narrative
 from stock_agent.memory.session import SessionRecord
 from stock_agent.records import FigureSource
 from stock_agent.understanding.plan import RequestPlan

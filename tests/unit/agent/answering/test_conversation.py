@@ -15,10 +15,12 @@ from stock_agent.answering.conversation import (
     answer_facts,
     write_answer,
 )
-from stock_agent.answering.narrative import check_narrative
+from stock_agent.answering.number_check import check_narrative
+from stock_agent.context import CallProfiles
 from stock_agent.errors import AgentError
 from stock_agent.memory.checkpoints import thread_config
-from stock_agent.models.types import ModelError
+from stock_agent.models.types import CallProfile, ModelError
+from stock_agent.settings import AgentSettings
 from stock_agent.understanding.plan import RequestPlan
 
 from tests.support.agents import offline_agent
@@ -123,10 +125,10 @@ class _Scripted:
         self.answer = answer
         self.messages: list[list[dict[str, object]]] = []
 
-    def chat(self, messages: list[dict[str, object]], **_: object) -> object:
+    def chat(self, profile: CallProfile, turns: list[dict[str, object]]) -> object:
         from stock_agent.models.types import ChatResult, Usage
 
-        self.messages.append(messages)
+        self.messages.append(profile.messages(turns))
         if isinstance(self.answer, Exception):
             raise self.answer
         return ChatResult(
@@ -152,9 +154,8 @@ def test_a_model_answer_is_one_call_and_number_checked(
         plan=BETA,
         records=records,
         model=model,  # type: ignore[arg-type]
+        profile=CallProfiles.from_settings(AgentSettings()).answer,
         use_model=True,
-        max_tokens=128,
-        deadline=None,
     )
     assert len(model.messages) == 1 and outcome.model_calls == 1
     assert outcome.source == source
@@ -178,7 +179,7 @@ def test_without_a_model_the_answer_is_the_records_own_and_costs_nothing() -> No
     model = _Scripted("never asked")
     outcome = write_answer(
         prompt="beta?", plan=BETA, records=records, model=model,  # type: ignore[arg-type]
-        use_model=False, max_tokens=128, deadline=None,
+        profile=CallProfiles.from_settings(AgentSettings()).answer, use_model=False,
     )  # fmt: skip
     assert model.messages == [] and outcome.model_calls == 0
     assert (outcome.source, outcome.text) == ("deterministic", deterministic_answer(BETA, records))
