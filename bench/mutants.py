@@ -110,6 +110,11 @@ TARGETS: tuple[Target, ...] = (
         ("tests/unit/agent/understanding/test_names.py",),
     ),
     Target(
+        "understanding.scan",
+        "understanding/scan.py",
+        ("tests/unit/agent/understanding/test_scan.py",),
+    ),
+    Target(
         "understanding.vocabulary",
         "understanding/vocabulary.py",
         ("tests/unit/agent/understanding/test_vocabulary.py",),

@@ -25,8 +25,9 @@ Matching rules (the same for every provider, so the tests of one hold for all):
 - a company may have several names (:class:`UniverseNames` takes a list per
   symbol: "Exxon Mobil Corporation", "Exxon", "ExxonMobil").
 
-Every loop here runs over a finite range (no index is advanced by hand), so
-no text can keep the matcher from finishing.
+Every loop here runs over a finite range (the words are walked by
+:func:`~stock_agent.understanding.scan.scan`; no index is advanced by hand),
+so no text can keep the matcher from finishing.
 
 Yahoo Finance is searched once per candidate phrase (at most
 :data:`MAX_SEARCHES`), and a quote counts only when it is an equity whose
@@ -45,6 +46,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .parsing import STOPWORDS, canonical_ticker
+from .scan import scan
 
 logger = logging.getLogger(__name__)
 
@@ -158,16 +160,7 @@ class CompanyNameIndex:
         ``boundaries``: upper-case words that end a name (besides the module's).
         """
         words = tokens(text)
-        matches: list[NameMatch] = []
-        taken_until = 0
-        for i in range(len(words)):
-            if i < taken_until:
-                continue
-            match = self._match_at(words, i, boundaries)
-            if match is not None:
-                matches.append(match)
-                taken_until = match.end
-        return matches
+        return scan(len(words), lambda i: self._match_at(words, i, boundaries))
 
     def _match_at(
         self, words: Sequence[Token], i: int, boundaries: frozenset[str]

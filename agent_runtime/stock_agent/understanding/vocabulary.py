@@ -31,7 +31,8 @@ wins over an alias, and an alias over a derived phrase ("beta" is Beta, not
 each position, a trailing plural "s" forgiven ("betas").
 
 :func:`words` is the tokenizer both this module and the request plan use;
-it is a single ``finditer`` and cannot loop.
+it is a single ``finditer``, and the matcher walks its words with
+:func:`~stock_agent.understanding.scan.scan`: neither can loop.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..formatting import BENCHMARK_PLACEHOLDER
+from .scan import scan
 
 #: The four verdicts an answer can explain (their points are in the analysis).
 VERDICTS = ("technical", "fundamental", "risk", "outlook")
@@ -244,18 +246,15 @@ class Vocabulary:
     def find(self, text: str) -> list[Match]:
         """Every phrase of ``text``, left to right, the longest at each position."""
         tokens = words(text)
-        found: list[Match] = []
-        taken_until = 0
-        for start in range(len(tokens)):
-            if start < taken_until:
-                continue
+
+        def longest_at(start: int) -> Match | None:
             for size in range(min(_MAX_PHRASE_WORDS, len(tokens) - start), 0, -1):
                 aspects = self._lookup(tuple(tokens[start : start + size]))
                 if aspects:
-                    found.append(Match(start, start + size, aspects))
-                    taken_until = start + size
-                    break
-        return found
+                    return Match(start, start + size, aspects)
+            return None
+
+        return scan(len(tokens), longest_at)
 
     def _lookup(self, phrase: tuple[str, ...]) -> frozenset[str] | None:
         hit = self.phrases.get(phrase)

@@ -233,3 +233,10 @@ def test_the_yahoo_search_asks_for_a_few_equities_and_no_news(
     assert yfinance_search("apple") == [{"symbol": "AAPL"}]
     assert asked == {"query": "apple", "max_results": 5, "news_count": 0, "lists_count": 0}
     assert SEARCH_RESULTS == 5
+
+
+def test_a_name_at_the_end_of_the_text_ends_with_it() -> None:
+    """The longest window at a position is what is left of the text, never more."""
+    found = AGENT_NAMES.resolve("buy advanced micro devices")
+    assert [(m.start, m.end) for m in found] == [(1, 4)]
+    assert [(m.start, m.end) for m in AGENT_NAMES.resolve("buy apple")] == [(1, 2)]
