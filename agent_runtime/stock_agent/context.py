@@ -47,8 +47,9 @@ RUN_RECORDS                    ``true`` (default) | ``false``: store a JSON run
                                record next to every report
 RISK_FREE_RATE                 annual risk-free rate of the Sharpe ratio, a fraction
                                (default 0; the report states it)
-MARKET_DATA_CACHE_DIR          on-disk cache of yfinance responses (default: a folder
-                               in the system's temporary directory, /tmp when deployed)
+MARKET_DATA_CACHE_DIR          on-disk cache of yfinance responses (default: the user's
+                               cache folder, $XDG_CACHE_HOME or ~/.cache; /tmp/cache
+                               in the image); used only while private and the user's own
 MARKET_DATA_CACHE_TTL_SECONDS  how long a cached response is used (default 3600)
 =============================  ==============================================
 
