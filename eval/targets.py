@@ -9,7 +9,9 @@ exactly as it would be against ``stock-agent serve`` or AgentCore.
   ``stock-agent serve`` and the container run, driven through its ASGI
   interface (Starlette's test client: no socket, same middleware, same
   payload guard, same streaming).
-- :class:`UrlTarget`: ``POST {url}/invocations`` over HTTP.
+- :class:`UrlTarget`: ``POST {url}/invocations`` over HTTP, through the
+  ``stock-agent invoke`` client's protections (a total time limit, a size
+  cap, a failed exchange instead of an exception for whatever the server sends).
 - :class:`RuntimeArnTarget`: ``bedrock-agentcore`` ``InvokeAgentRuntime``
   with the case's session id as ``runtimeSessionId``.
 """
@@ -23,6 +25,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+from stock_agent import bounded_json
+from stock_agent.invoke_http import DEFAULT_MAX_RESPONSE_BYTES, InvokeFailure, post_json
 
 TRACE_MARKERS = ("Traceback (most recent call last)", 'File "', "site-packages")
 MIN_RUNTIME_SESSION_ID_CHARS = 33
@@ -79,8 +84,8 @@ def _sse_values(text: str) -> list[Any]:
     for line in text.splitlines():
         if line.startswith("data:"):
             try:
-                values.append(json.loads(line[5:].strip()))
-            except ValueError:
+                values.append(bounded_json.loads(line[5:].strip()))
+            except ValueError:  # not JSON, or nested deeper than the limit
                 values.append(line[5:].strip())
     return values
 
@@ -96,12 +101,12 @@ def observe(exchange: Exchange) -> Observation:
         value = next((e for e in reversed(events) if e.get("event") in ("result", "error")), None)
     else:
         try:
-            value = json.loads(text)
-        except ValueError:
+            value = bounded_json.loads(text)
+        except ValueError:  # not JSON, or nested deeper than the limit
             value = None
         if isinstance(value, str):  # some runtimes wrap the JSON answer in a JSON string
             try:
-                value = json.loads(value)
+                value = bounded_json.loads(value)
             except ValueError:
                 value = None
     response: dict[str, Any] | None = None
@@ -176,32 +181,33 @@ class InProcessTarget:
 class UrlTarget:
     """A running server: ``stock-agent serve`` or the container on a port."""
 
-    def __init__(self, url: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> None:
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"--url {url!r} is not an http(s) URL")
         self.url = url.rstrip("/")
         self.timeout_s = timeout_s
+        self.max_bytes = max_bytes
         self.model = "as configured on the server"
         self.description = f"server at {self.url}"
 
     def send(self, body: bytes, *, session_id: str) -> Exchange:
-        request = urllib.request.Request(  # noqa: S310 - the scheme is checked in __init__
-            self.url + "/invocations",
-            data=body,
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
+        """One POST through the invoke client: a total time limit, a size cap, and every
+        way the server can fail to answer (not HTTP, a bad status line, a body cut short)
+        turned into a failed exchange the graders record, never an exception."""
         started = time.perf_counter()
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as resp:  # noqa: S310
-                status, ctype, data = resp.status, resp.headers.get("Content-Type", ""), resp.read()
-        except urllib.error.HTTPError as err:
-            status, ctype, data = err.code, err.headers.get("Content-Type", ""), err.read()
-        except (urllib.error.URLError, OSError) as err:
-            reason = getattr(err, "reason", err)
+            reply = post_json(self.url, body, timeout_s=self.timeout_s, max_bytes=self.max_bytes)
+            status, ctype, data = reply.status, reply.content_type, reply.body
+        except InvokeFailure as err:
             status, ctype = 0, "application/json"
             data = json.dumps(
-                {"error": {"code": "unreachable", "message": f"{self.url}: {reason}"}}
+                {"error": {"code": "unreachable", "message": f"{self.url}: {err.message}"}}
             ).encode()
         return Exchange(status, ctype, data, (time.perf_counter() - started) * 1000)
 

@@ -86,7 +86,7 @@ def _request_headers(user_id: str | None) -> dict[str, str]:
 
 def post_json(
     url: str,
-    payload: dict[str, Any],
+    payload: dict[str, Any] | bytes,
     *,
     timeout_s: float,
     max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
@@ -94,7 +94,9 @@ def post_json(
 ) -> InvokeReply:
     """POST ``payload`` to ``url + /invocations``; the whole reply within the limits.
 
-    ``user_id`` travels as AgentCore's runtime user-id header: the actor whose session it is.
+    ``payload`` is sent as JSON, or as it is when it is already bytes (the
+    evaluation sends malformed bodies on purpose). ``user_id`` travels as
+    AgentCore's runtime user-id header: the actor whose session it is.
     """
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -121,7 +123,7 @@ def post_json(
                 conn.request(
                     "POST",
                     path,
-                    body=json.dumps(payload).encode(),
+                    body=payload if isinstance(payload, bytes) else json.dumps(payload).encode(),
                     headers=_request_headers(user_id),
                 )
                 response = conn.getresponse()
