@@ -63,42 +63,51 @@ TARGETS: tuple[Target, ...] = (
     Target(
         "analysis.scoring",
         "analysis/scoring.py",
-        ("tests/unit/agent/test_scoring_edges.py", "tests/unit/agent/test_analysis.py"),
+        (
+            "tests/unit/agent/analysis/test_scoring_edges.py",
+            "tests/unit/agent/analysis/test_scoring.py",
+        ),
     ),
     Target(
         "analysis.indicators",
         "analysis/indicators.py",
-        ("tests/unit/agent/test_indicators.py",),
+        ("tests/unit/agent/analysis/test_indicators.py",),
     ),
     Target(
         "analysis.evidence",
         "analysis/evidence.py",
-        ("tests/unit/agent/test_scoring_edges.py", "tests/unit/agent/test_indicators.py"),
+        (
+            "tests/unit/agent/analysis/test_scoring_edges.py",
+            "tests/unit/agent/analysis/test_indicators.py",
+        ),
     ),
     Target(
         "analysis.peers",
         "analysis/peers.py",
-        ("tests/unit/agent/test_scoring_edges.py",),
+        (
+            "tests/unit/agent/analysis/test_peers.py",
+            "tests/unit/agent/analysis/test_scoring_edges.py",
+        ),
     ),
     Target(
         "formatting",
         "formatting.py",
-        ("tests/unit/agent/test_limit_edges.py", "tests/unit/agent/test_formatting.py"),
+        ("tests/unit/agent/test_formatting.py",),
     ),
     Target(
-        "narrative",
-        "narrative.py",
-        ("tests/unit/agent/test_limit_edges.py", "tests/unit/agent/test_narrative.py"),
+        "answering.narrative",
+        "answering/narrative.py",
+        ("tests/unit/agent/answering/test_narrative.py",),
     ),
     Target(
-        "parsing",
-        "parsing.py",
-        ("tests/unit/agent/test_limit_edges.py", "tests/unit/agent/test_parsing.py"),
+        "understanding.parsing",
+        "understanding/parsing.py",
+        ("tests/unit/agent/understanding/test_parsing.py",),
     ),
     Target(
         "contract (payload validation)",
         "contract.py",
-        ("tests/unit/agent/test_limit_edges.py", "tests/unit/agent/test_contract.py"),
+        ("tests/unit/agent/test_contract.py",),
         functions=("parse_body", "validate_payload", "_bad_char", "_type_name"),
     ),
 )
@@ -174,7 +183,7 @@ EQUIVALENT: dict[str, str] = {
         "Callers pass only text that holds digits, or `n/a` (which both versions reject), so "
         "the guard's second half never decides."
     ),
-    "narrative:199:36:>= -> >": (
+    "answering.narrative:199:36:>= -> >": (
         "`time.monotonic() >= deadline` against `>`: they differ only when the clock reads "
         "the deadline to the nanosecond, which no test can arrange; either way the next "
         "check stops. Not killable rather than strictly equivalent."

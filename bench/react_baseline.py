@@ -11,7 +11,7 @@ model (same latency, same counting client) to show what that choice costs.
 :func:`run_react` is a hand-written loop rather than LangGraph's prebuilt
 agent so it can drive the project's own ``ModelClient`` (the OpenAI client
 pointed at the loopback stub) and count exactly what is sent. The tools are
-the LangChain ``StructuredTool``s from :func:`stock_agent.tools.build_tools`,
+the LangChain ``StructuredTool``s from :func:`bench.react_tools.build_tools`,
 described to the model by their JSON schemas and executed with the
 arguments the model returns.
 

@@ -73,10 +73,10 @@ class AgentBench:
         per-stage p50s from the response's metrics say where the time goes.
         """
         from stock_agent.agent import StockAgent
-        from stock_agent.context import AgentContext
+        from stock_agent.settings import AgentSettings
 
         with tempfile.TemporaryDirectory(prefix="bench-row1-") as reports:
-            ctx = AgentContext(
+            ctx = AgentSettings(
                 model_provider="offline", data_provider="simulated", reports_dir=reports
             )
             agent = StockAgent(ctx=ctx)
@@ -122,18 +122,18 @@ class AgentBench:
         normal case, not inflated by regenerations (checked below).
         """
         from stock_agent.agent import Dependencies, StockAgent
-        from stock_agent.context import AgentContext
+        from stock_agent.settings import AgentSettings
 
         cases = (("1 ticker", BENCH_PROMPT), ("3 tickers", "Compare AAPL, MSFT and BRK.B"))
         rows: list[Row] = []
         with tempfile.TemporaryDirectory(prefix="bench-row3-") as reports:
-            ctx = AgentContext(
+            ctx = AgentSettings(
                 model_provider="offline", data_provider="simulated", reports_dir=reports
             )
             for label, prompt in cases:
                 client = CountingModelClient()
                 agent = StockAgent(
-                    ctx=ctx, dependencies=Dependencies.from_context(ctx, model=client)
+                    ctx=ctx, dependencies=Dependencies.from_settings(ctx, model=client)
                 )
                 response = agent.invoke(prompt, request_id="bench-row3")
                 tickers = len(response["tickers"])
@@ -256,11 +256,11 @@ class AgentBench:
         return statistics.median(pings), statistics.median(firsts)
 
     def _import_entrypoint_s(self) -> float:
-        """Seconds a fresh interpreter spends importing ``stock_agent.entrypoint``."""
+        """Seconds a fresh interpreter spends importing ``stock_agent.server.entrypoint``."""
         import subprocess
 
         code = (
-            "import time; t = time.perf_counter(); import stock_agent.entrypoint; "
+            "import time; t = time.perf_counter(); import stock_agent.server.entrypoint; "
             "print(time.perf_counter() - t)"
         )
         done = subprocess.run(
@@ -323,11 +323,12 @@ class AgentBench:
     def react_comparison(self, *, repeats: int = 3) -> tuple[list[Row], list[str]]:
         """Our graph against the article's ReAct loop: same stub, same latency, same counter."""
         from stock_agent.agent import Dependencies, StockAgent
-        from stock_agent.context import AgentContext
         from stock_agent.market_data import get_provider
         from stock_agent.models.openai import OpenAIModelClient
-        from stock_agent.storage import LocalReportStore
-        from stock_agent.tools import ToolSession, build_tools
+        from stock_agent.reports.storage import LocalReportStore
+        from stock_agent.settings import AgentSettings
+
+        from bench.react_tools import ToolSession, build_tools
 
         from .react_baseline import run_react, scripted_react_model
 
@@ -342,8 +343,10 @@ class AgentBench:
             http = OpenAIModelClient(base_url=fake.url, model="model", timeout_s=60, max_retries=0)
             ours = CountingModelClient(inner=http)
             react = CountingModelClient(inner=http)
-            ctx = AgentContext(model_provider="offline", data_provider="simulated", reports_dir=tmp)
-            agent = StockAgent(ctx=ctx, dependencies=Dependencies.from_context(ctx, model=ours))
+            ctx = AgentSettings(
+                model_provider="offline", data_provider="simulated", reports_dir=tmp
+            )
+            agent = StockAgent(ctx=ctx, dependencies=Dependencies.from_settings(ctx, model=ours))
             for i in range(repeats):
                 fake.default_response = lambda req: narrative_from_messages(
                     req.get("messages") or []

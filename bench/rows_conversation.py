@@ -62,7 +62,7 @@ class _Clock:
 def _timed_saver(clock: _Clock) -> Any:
     """A GuardedSaver on InMemorySaver that adds up the time spent in the checkpointer."""
     from langgraph.checkpoint.memory import InMemorySaver
-    from stock_agent.memory import GuardedSaver
+    from stock_agent.memory.checkpoints import GuardedSaver
 
     class Timed(GuardedSaver):
         def _time(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -90,12 +90,14 @@ def _timed_saver(clock: _Clock) -> Any:
 
 def row10(*, runs: int) -> list[Row]:
     from stock_agent.agent import Dependencies, StockAgent
-    from stock_agent.context import AgentContext
-    from stock_agent.memory import thread_config
+    from stock_agent.memory.checkpoints import thread_config
+    from stock_agent.settings import AgentSettings
 
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="bench-row10-") as reports:
-        ctx = AgentContext(model_provider="offline", data_provider="simulated", reports_dir=reports)
+        ctx = AgentSettings(
+            model_provider="offline", data_provider="simulated", reports_dir=reports
+        )
 
         # 10a: follow-up question latency
         agent = StockAgent(ctx=ctx)
@@ -164,7 +166,7 @@ def row10(*, runs: int) -> list[Row]:
 
         # 10d: model calls per turn with a model that answers (and passes the number check)
         counting = CountingModelClient()
-        agent = StockAgent(ctx=ctx, dependencies=Dependencies.from_context(ctx, model=counting))
+        agent = StockAgent(ctx=ctx, dependencies=Dependencies.from_settings(ctx, model=counting))
         agent.invoke("Analyze AAPL", request_id="c1", session_id="bench-10d")
         analyze_calls = counting.call_count
         counting.reset()

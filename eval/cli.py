@@ -1,4 +1,4 @@
-"""``python -m eval`` / ``make eval`` / ``stock-agent eval``: run the golden set, write the table.
+"""``python -m eval`` (also ``make eval`` and ``stock-agent eval``): run the golden set.
 
 Targets (one of them):
 
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TextIO
 
 from botocore.exceptions import BotoCoreError
-from stock_agent.invoke_http import DEFAULT_MAX_RESPONSE_BYTES
+from stock_agent.client.invoke_http import DEFAULT_MAX_RESPONSE_BYTES
 
 from .cases import CAPABILITIES, CATEGORIES, GOLDEN_SET, GoldenSetError, load_golden_set
 from .targets import DEFAULT_TIMEOUT_S
@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``python -m eval`` (also used by ``stock-agent eval``)."""
+    """The options of ``python -m eval`` (``stock-agent eval`` passes its own through)."""
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--url", help="a running agent server, e.g. http://127.0.0.1:8080")
     target.add_argument("--runtime-arn", help="a deployed AgentCore runtime ARN")
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
                 target = UrlTarget(args.url, timeout_s=args.timeout, max_bytes=args.max_bytes)
             elif args.runtime_arn:
                 import boto3
-                from stock_agent.cli import runtime_client
+                from stock_agent.client.remote import runtime_client
 
                 target = RuntimeArnTarget(
                     arn=args.runtime_arn,

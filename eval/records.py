@@ -2,7 +2,7 @@
 
 A response carries each ticker's snapshot (``data``, its price history
 summarised) and analysis in full. The graders rebuild the typed records with
-the agent's own JSON reader (:func:`stock_agent.session.from_jsonable`, the one
+the agent's own JSON reader (:func:`stock_agent.memory.session.from_jsonable`, the one
 the session memory uses) and call the agent's own formatting and number check
 on them: one definition of "this figure is in the record", shared with the agent.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from stock_agent.memory.session import from_jsonable
 from stock_agent.records import StockAnalysis, StockSnapshot
-from stock_agent.session import from_jsonable
 
 
 def snapshot_from_data(data: dict[str, Any]) -> StockSnapshot:

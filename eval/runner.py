@@ -6,7 +6,7 @@ case's own session id, observed, its PDFs read back, and graded. The
 criteria's pass rates are compared with ``eval/thresholds.toml``.
 
 HOOK(reward): the training reward function, once it lands in
-``stock_agent.reward``, becomes one more per-turn grader here: add its
+``stock_agent.customize.reward``, becomes one more per-turn grader here: add its
 criterion to :data:`EXTRA_GRADERS` (a callable ``(expect, observation,
 history) -> Grade``) and its threshold to ``thresholds.toml``.
 """

@@ -5,7 +5,7 @@ Every target takes the same request bytes and gives back an :class:`Exchange`
 :class:`Observation` the graders read. So a case graded in-process is graded
 exactly as it would be against ``stock-agent serve`` or AgentCore.
 
-- :class:`InProcessTarget`: :func:`stock_agent.entrypoint.create_app`, the app
+- :class:`InProcessTarget`: :func:`stock_agent.server.entrypoint.create_app`, the app
   ``stock-agent serve`` and the container run, driven through its ASGI
   interface (Starlette's test client: no socket, same middleware, same
   payload guard, same streaming).
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from stock_agent import bounded_json
-from stock_agent.invoke_http import DEFAULT_MAX_RESPONSE_BYTES, InvokeFailure, post_json
+from stock_agent.client.invoke_http import DEFAULT_MAX_RESPONSE_BYTES, InvokeFailure, post_json
 
 TRACE_MARKERS = ("Traceback (most recent call last)", 'File "', "site-packages")
 MIN_RUNTIME_SESSION_ID_CHARS = 33
@@ -144,10 +144,10 @@ class InProcessTarget:
         self, *, reports_dir: Path, model_url: str | None = None, model_name: str = "model"
     ) -> None:
         from starlette.testclient import TestClient
-        from stock_agent.context import AgentContext
-        from stock_agent.entrypoint import create_app
+        from stock_agent.server.entrypoint import create_app
+        from stock_agent.settings import AgentSettings
 
-        ctx = AgentContext(
+        ctx = AgentSettings(
             model_provider="openai" if model_url else "offline",
             openai_base_url=model_url,
             openai_model=model_name,
@@ -156,7 +156,9 @@ class InProcessTarget:
             log_level="WARNING",
         )
         self.model = f"openai:{model_name} at {model_url}" if model_url else "offline"
-        self.description = "in-process app (stock_agent.entrypoint.create_app), simulated data"
+        self.description = (
+            "in-process app (stock_agent.server.entrypoint.create_app), simulated data"
+        )
         # The local server's Host check: the test client speaks as http://localhost.
         self._client = TestClient(
             create_app(ctx=ctx), base_url="http://localhost", raise_server_exceptions=False

@@ -24,6 +24,9 @@ import pytest
 from tests.support.precompile import WarmUp, compile_heavy_imports
 from tests.support.run_cache import end_run_cache, start_run_cache
 
+# Fixtures every folder may use: the loopback model fakes (``vllm``, ``runtime``).
+pytest_plugins = ("tests.support.model_clients",)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))

@@ -5,10 +5,10 @@
 1. writes run records in the agent's exact format (real simulated data, the
    real analysis, the real number check): some narratives pass on the first
    try, some only after the regenerate-once path;
-2. builds the datasets with ``stock_agent.datasets`` (the CLI's code);
+2. builds the datasets with ``stock_agent.customize.datasets`` (the CLI's code);
 3. trains SFT, DPO and GRPO for two steps each on the tiny model with the
    methods' own configs (only sizes and step counts overridden), GRPO
-   rewarded by ``stock_agent.reward``;
+   rewarded by ``stock_agent.customize.reward``;
 4. checks each run wrote an adapter whose config carries the recipe's targets
    (expert projections included) and a metrics file with two steps, and that
    GRPO logged rewards in [0, 1]; prints a table of timings.
@@ -35,20 +35,20 @@ sys.path[:0] = [str(_ROOT), str(_ROOT / "agent_runtime")]
 
 from stock_agent import formatting  # noqa: E402
 from stock_agent.analysis import analyze  # noqa: E402
-from stock_agent.context import AgentContext  # noqa: E402
-from stock_agent.datasets import build_datasets  # noqa: E402
-from stock_agent.market_data import get_provider  # noqa: E402
-from stock_agent.narrative import (  # noqa: E402
+from stock_agent.answering.narrative import (  # noqa: E402
     NarrativeAttempt,
     NarrativeTrace,
     allowed_figures,
     check_narrative,
     deterministic_narrative,
 )
+from stock_agent.customize.datasets import build_datasets  # noqa: E402
+from stock_agent.customize.run_records import build_run_record, encode  # noqa: E402
+from stock_agent.market_data import get_provider  # noqa: E402
 from stock_agent.prompts import narrative_messages, narrative_payload  # noqa: E402
 from stock_agent.records import Narrative, ReportRef  # noqa: E402
-from stock_agent.run_records import build_run_record, encode  # noqa: E402
-from stock_agent.storage import build_report_key, run_record_key  # noqa: E402
+from stock_agent.reports.storage import build_report_key, run_record_key  # noqa: E402
+from stock_agent.settings import AgentSettings  # noqa: E402
 
 from training import config as training_config  # noqa: E402
 
@@ -117,7 +117,7 @@ def make_run_record(symbol: str, *, answers: Sequence[str], index: int = 0) -> d
         trace=NarrativeTrace(payload=payload, allowed=allowed, attempts=tuple(attempts)),
         report=ReportRef(uri="file:///dev/null", key=key, bytes=0,
                          sha256=hashlib.sha256(b"").hexdigest()),
-        ctx=AgentContext(), timings_ms={}, created_at=generated,
+        ctx=AgentSettings(), timings_ms={}, created_at=generated,
     )  # fmt: skip
 
 

@@ -10,7 +10,7 @@ and ``eval.jsonl``), trains a LoRA adapter as the config says and writes:
   trainer's log history, eval metrics and, for GRPO, the reward's parts on
   the eval prompts.
 
-GRPO's reward is :func:`stock_agent.reward.reward`, the same function the
+GRPO's reward is :func:`stock_agent.customize.reward.reward`, the same function the
 evaluation harness grades with. ``tiny=True`` swaps gpt-oss-20b for the
 tiny random gpt-oss of :mod:`training.tiny` (CPU smoke test).
 """
@@ -52,8 +52,8 @@ def load_split(data_dir: Path, method: str) -> tuple[Any, Any]:
 
 
 def narrative_reward(completions: list[Any], record_json: list[str], **_: Any) -> list[float]:
-    """GRPO reward: :func:`stock_agent.reward.reward` of each completion against its record."""
-    from stock_agent.reward import reward
+    """GRPO reward: :func:`stock_agent.customize.reward.reward` of each completion vs its record."""
+    from stock_agent.customize.reward import reward
 
     texts = [c[-1]["content"] if isinstance(c, list) else str(c) for c in completions]
     return [reward(text, json.loads(rec)) for text, rec in zip(texts, record_json, strict=True)]
@@ -191,7 +191,7 @@ def _eval_reward(trainer: Any, tokenizer: Any, eval_set: Any) -> Any:
     own ``max_completion_length``.
     """
     import torch
-    from stock_agent.reward import score
+    from stock_agent.customize.reward import score
 
     model = trainer.model
     max_new = int(trainer.args.max_completion_length)

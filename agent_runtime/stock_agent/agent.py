@@ -6,7 +6,7 @@
 ``stream`` yields progress events, then ``{"event": "result", ...}``.
 
 A request with a ``session_id`` runs on the checkpointed graph, keyed by
-(actor, session) (:func:`stock_agent.memory.thread_config`); one without runs
+(actor, session) (:func:`stock_agent.memory.checkpoints.thread_config`); one without runs
 on the same graph compiled without a checkpointer and remembers nothing.
 """
 
@@ -20,13 +20,14 @@ from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 
-from . import deadline, metrics
-from .context import AgentContext
-from .dependencies import Dependencies, RunContext
+from . import deadline
+from .context import Dependencies, RunContext
 from .errors import AgentError
 from .graph import AgentGraph, build_graph
-from .memory import GuardedSaver, build_checkpointer, thread_config, watch_memory
+from .memory.checkpoints import GuardedSaver, build_checkpointer, thread_config, watch_memory
 from .nodes import classify
+from .observability import metrics
+from .settings import AgentSettings
 from .state import AgentState, turn_input
 
 __all__ = ["Dependencies", "StockAgent"]
@@ -41,7 +42,7 @@ class StockAgent:
     def __init__(
         self,
         *,
-        ctx: AgentContext,
+        ctx: AgentSettings,
         dependencies: Dependencies | None = None,
         metrics_sink: Callable[[str], None] | None = None,
         checkpointer: GuardedSaver | None = None,
@@ -64,7 +65,7 @@ class StockAgent:
     def dependencies(self) -> Dependencies:
         with self._lock:
             if self._deps is None:
-                self._deps = Dependencies.from_context(self.ctx)
+                self._deps = Dependencies.from_settings(self.ctx)
             return self._deps
 
     @property
@@ -206,7 +207,7 @@ class StockAgent:
     def _emit_metrics(
         self, response: dict[str, Any] | None, *, error_code: str | None = None
     ) -> None:
-        """One EMF record per request in deployed stages (see :mod:`stock_agent.metrics`)."""
+        """One EMF record per request in deployed stages (:mod:`.observability.metrics`)."""
         if not (self.ctx.emits_metrics or self._metrics_sink):
             return
         record = metrics.request_metrics(

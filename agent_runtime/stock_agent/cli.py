@@ -10,20 +10,19 @@ Commands::
     stock-agent invoke "..." --stack-name GptOssAgent-dev-Runtime    (reads the stack outputs)
     stock-agent eval [--url URL | --runtime-arn ARN]   (the golden set; repository checkout only)
 
-Settings come from the environment (:mod:`stock_agent.context`); the options
+Settings come from the environment (:mod:`stock_agent.settings`); the options
 ``--reports-dir``, ``--model-provider``, ``--openai-base-url``,
 ``--openai-model`` and ``--data-provider`` override them. Bad input is a
 one-line message on stderr: exit 2 for usage and settings errors, 1 for a
 failure at run time; never a traceback.
 
-``invoke`` prints the three sections of the answer and survives what the
-public sample's parser did not: a missing section, an error body, a non-JSON
-or non-object body, or a stream of server-sent events. It does not trust
-the server: ``--timeout`` is a total, the answer is capped at
-``--max-bytes``, a stream that ends before its result event exits 1 naming
-what is missing, and everything the server sent is printed through
-:func:`stock_agent.invoke_http.terminal_safe` (no escape sequence reaches
-the terminal).
+``invoke`` is the client of :mod:`stock_agent.client.remote`; everything the
+server sent is printed through :func:`stock_agent.client.invoke_http.terminal_safe`
+(no escape sequence reaches the terminal). ``eval`` runs ``python -m eval`` from
+the repository checkout this package is installed from (the harness is not part
+of the package).
+
+This module is the parser and the dispatch; the work lives in the wings.
 """
 
 from __future__ import annotations
@@ -31,28 +30,24 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from .context import MODEL_PROVIDERS, AgentContext, ConfigError
-from .contract import SECTION_TITLES
-from .customize_cli import register as register_customization
+from .client import remote
+from .client.invoke_http import DEFAULT_MAX_RESPONSE_BYTES, terminal_safe
+from .customize.cli import register as register_customization
 from .errors import AgentError
-from .invoke_http import DEFAULT_MAX_RESPONSE_BYTES, InvokeFailure, post_json, terminal_safe
+from .settings import MODEL_PROVIDERS, AgentSettings, ConfigError
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_STACK_NAME = "GptOssAgent-dev-Runtime"
-DEFAULT_QUALIFIER = "DEFAULT"
-# Above the deployed REQUEST_DEADLINE_SECONDS (300 s) with a margin for the work that
-# follows a late model (fallback narrative, PDF, upload); below AgentCore's 900 s cut-off.
-INVOKE_READ_TIMEOUT_S = 360
-INVOKE_CONNECT_TIMEOUT_S = 10
-MIN_SESSION_ID_CHARS = 33  # AgentCore's runtimeSessionId minimum
+# The checkout the package runs from: this file is agent_runtime/stock_agent/cli.py.
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 class CliError(Exception):
@@ -131,14 +126,15 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--runtime-arn", help="the AgentCore runtime ARN")
     target.add_argument(
         "--stack-name",
-        help=f"read RuntimeArn from this CloudFormation stack (default {DEFAULT_STACK_NAME})",
+        help="read RuntimeArn from this CloudFormation stack "
+        f"(default {remote.DEFAULT_STACK_NAME})",
     )
     invoke.add_argument(
         "--qualifier", help="runtime endpoint name (default: the stack's, or DEFAULT)"
     )
     invoke.add_argument("--region", help="AWS region (default: the AWS configuration's)")
     invoke.add_argument(
-        "--session-id", help=f"runtime session id (>= {MIN_SESSION_ID_CHARS} chars)"
+        "--session-id", help=f"runtime session id (>= {remote.MIN_SESSION_ID_CHARS} chars)"
     )
     invoke.add_argument("--json", action="store_true", help="print the raw JSON response")
     invoke.add_argument(
@@ -148,8 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     invoke.add_argument(
         "--timeout",
         type=_positive_seconds,
-        default=INVOKE_READ_TIMEOUT_S,
-        help=f"total time limit in seconds (default {INVOKE_READ_TIMEOUT_S})",
+        default=remote.INVOKE_READ_TIMEOUT_S,
+        help=f"total time limit in seconds (default {remote.INVOKE_READ_TIMEOUT_S})",
     )
     invoke.add_argument(
         "--max-bytes",
@@ -160,13 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
     invoke.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     # Listed for --help only: main() hands everything after "eval" to the harness.
     sub.add_parser("eval", help="run the evaluation golden set (see python -m eval --help)")
-    register_customization(sub)  # dataset build, train (stock_agent.customize_cli)
+    register_customization(sub)  # dataset build, train (stock_agent.customize.cli)
     return parser
 
 
-def _context(args: argparse.Namespace) -> AgentContext:
+def _settings(args: argparse.Namespace) -> AgentSettings:
     try:
-        return AgentContext.from_env(
+        return AgentSettings.from_env(
             reports_dir=getattr(args, "reports_dir", None),
             model_provider=getattr(args, "model_provider", None),
             openai_base_url=getattr(args, "openai_base_url", None),
@@ -199,7 +195,7 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
     from .agent import StockAgent
     from .contract import validate_payload
 
-    ctx = _context(args)
+    ctx = _settings(args)
     try:
         request = validate_payload({"prompt": args.prompt})
         agent = StockAgent(ctx=ctx)
@@ -220,12 +216,12 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_chat(args: argparse.Namespace, out: TextIO) -> int:
     from .agent import StockAgent
-    from .chat import new_session_id, run_chat, terminal_lines
+    from .client.chat import new_session_id, run_chat, terminal_lines
     from .contract import validate_payload
 
-    ctx = _context(args)
+    ctx = _settings(args)
     try:
-        ctx = AgentContext.from_env(
+        ctx = AgentSettings.from_env(
             {}, **{**vars(ctx), "memory_backend": "sqlite", "session_db": args.db or ctx.session_db}
         )
         session_id = validate_payload(
@@ -249,13 +245,13 @@ def cmd_chat(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
-    from . import render_pool
-    from .entrypoint import create_app, serve
-    from .http_guard import GuardSettings
+    from .reports import render_pool
+    from .server.entrypoint import create_app, serve
+    from .server.http_guard import GuardSettings
 
     if not 0 < args.port < 65536:
         raise CliError(f"--port {args.port} is not a TCP port", exit_code=2)
-    ctx = _context(args)
+    ctx = _settings(args)
     deadline_s = ctx.request_deadline_seconds
     guard = (
         GuardSettings.container(request_deadline_s=deadline_s)
@@ -276,265 +272,25 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-# ---------------------------------------------------------------------------
-# invoke
-# ---------------------------------------------------------------------------
-
-
-def _sse_events(text: str) -> list[Any]:
-    """The JSON values of the ``data:`` lines of a server-sent-events body."""
-    events = []
-    for line in text.splitlines():
-        if line.startswith("data:"):
-            try:
-                events.append(json.loads(line[5:].strip()))
-            except ValueError:
-                events.append(line[5:].strip())
-    return events
-
-
-def render_invoke_body(body: bytes | str | None, *, content_type: str = "") -> tuple[str, int]:
-    """Human-readable text of an agent's answer and the exit code it deserves.
-
-    Never raises: a body that is not what we expect is shown as it is, with a
-    note, so a person can still read whatever the runtime sent.
-    """
-    if body is None:
-        return "(empty response)\n", 1
-    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else str(body)
-    if not text.strip():
-        return "(empty response)\n", 1
-    value: Any
-    if "text/event-stream" in content_type or text.lstrip().startswith("data:"):
-        events = _sse_events(text)
-        value = next(
-            (
-                e
-                for e in reversed(events)
-                if isinstance(e, dict) and e.get("event") in ("result", "error")
-            ),
-            None,
-        )
-        if value is None:
-            return _truncated_stream(events), 1
-    else:
-        try:
-            value = json.loads(text)
-        except ValueError:
-            return f"(the response is not JSON; shown as received)\n{text.rstrip()}\n", 1
-    if isinstance(value, str):
-        # Some runtimes wrap the JSON answer in a JSON string.
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return value.rstrip() + "\n", 0
-    if not isinstance(value, dict):
-        return f"(unexpected response, shown as received)\n{text.rstrip()}\n", 1
-    error = value.get("error")
-    if error is not None:
-        if isinstance(error, dict):
-            return f"error {error.get('code', '?')}: {error.get('message', '')}\n", 1
-        return f"error: {error}\n", 1
-    return _render_sections(value), 0
-
-
-def _truncated_stream(events: list[Any]) -> str:
-    """What a stream cut off before its result event did deliver, and what is missing."""
-    stages = [
-        f"{e.get('stage')}{' ' + str(e['symbol']) if e.get('symbol') else ''}"
-        for e in events
-        if isinstance(e, dict) and e.get("event") == "stage"
-    ]
-    last = f"; the last was {stages[-1]}" if stages else ""
-    return (
-        "(the stream ended before its result event: no answer and no error arrived; "
-        f"{len(events)} progress event(s){last})\n"
-    )
-
-
-def _render_sections(response: dict[str, Any]) -> str:
-    """The three sections, from each result's ``sections``; missing ones are named."""
-    results = response.get("results")
-    if not isinstance(results, list) or not results:
-        text = response.get("text")
-        if isinstance(text, str) and text.strip():
-            return text if text.endswith("\n") else text + "\n"
-        return "(no results in the response)\n" + json.dumps(response, indent=2)[:2000] + "\n"
-    blocks = []
-    multi = len(results) > 1
-    for name, title in SECTION_TITLES.items():
-        parts = [f"{title}:\n" + "=" * 40]
-        for result in results:
-            result_dict = result if isinstance(result, dict) else {}
-            symbol = str(result_dict.get("symbol", "?"))
-            sections = result_dict.get("sections")
-            body = sections.get(name) if isinstance(sections, dict) else None
-            if not isinstance(body, str) or not body.strip():
-                body = f"(section missing for {symbol})"
-            parts.append(f"--- {symbol} ---\n{body}" if multi else body)
-        blocks.append("\n".join(parts))
-    comparison = response.get("comparison")
-    if isinstance(comparison, dict):
-        raw_report = comparison.get("report")
-        report: dict[str, Any] = raw_report if isinstance(raw_report, dict) else {}
-        blocks.append(
-            "COMPARISON:\n" + "=" * 40 + f"\n{comparison.get('narrative', '')}\n"
-            f"Comparison report: {report.get('url') or report.get('uri', '(none)')}"
-        )
-    warnings = response.get("warnings")
-    if isinstance(warnings, list) and warnings:
-        blocks.append("WARNINGS:\n" + "\n".join(f"- {w}" for w in warnings))
-    if response.get("degraded"):
-        blocks.append(f"DEGRADED: {response.get('degraded_reason') or 'yes'}")
-    return "\n\n".join(blocks) + "\n"
-
-
-def _invoke_url(
-    url: str,
-    payload: dict[str, Any],
-    *,
-    timeout: float,
-    max_bytes: int,
-    user_id: str | None = None,
-) -> tuple[bytes, str]:
-    if not url.startswith(("http://", "https://")):
-        raise CliError(f"--url {url!r} is not an http(s) URL", exit_code=2)
-    try:
-        reply = post_json(url, payload, timeout_s=timeout, max_bytes=max_bytes, user_id=user_id)
-    except InvokeFailure as err:
-        raise CliError(err.message) from None
-    return reply.body, reply.content_type
-
-
-def runtime_from_stack(cfn: Any, stack_name: str) -> tuple[str, str | None]:
-    """``(RuntimeArn, RuntimeEndpointName)`` from the runtime stack's outputs."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]
-    except (BotoCoreError, ClientError) as err:
-        raise CliError(f"cannot read stack {stack_name}: {err}") from None
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    arn = outputs.get("RuntimeArn")
-    if not arn:
-        raise CliError(f"stack {stack_name} has no RuntimeArn output")
-    return arn, outputs.get("RuntimeEndpointName")
-
-
-def runtime_client(*, region: str | None, read_timeout: float = INVOKE_READ_TIMEOUT_S) -> Any:
-    """A ``bedrock-agentcore`` client with explicit timeouts (botocore's default read is 60 s)."""
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        read_timeout=max(read_timeout, INVOKE_READ_TIMEOUT_S),
-        connect_timeout=INVOKE_CONNECT_TIMEOUT_S,
-        retries={"max_attempts": 2, "mode": "standard"},
-    )
-    return boto3.client("bedrock-agentcore", region_name=region, config=config)
-
-
-def invoke_runtime(
-    client: Any,
-    *,
-    arn: str,
-    payload: dict[str, Any],
-    qualifier: str,
-    session_id: str,
-    max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-    user_id: str | None = None,
-) -> tuple[bytes, str]:
-    """Call ``invoke_agent_runtime``; the whole body (at most ``max_bytes``) and its type."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    extra = {"runtimeUserId": user_id} if user_id else {}
-    try:
-        response = client.invoke_agent_runtime(
-            agentRuntimeArn=arn,
-            runtimeSessionId=session_id,
-            payload=json.dumps(payload),
-            qualifier=qualifier,
-            contentType="application/json",
-            accept="application/json",
-            **extra,
-        )
-        body = response.get("response")
-        data = body.read(max_bytes + 1) if hasattr(body, "read") else body
-    except (BotoCoreError, ClientError) as err:
-        raise CliError(f"invoke_agent_runtime failed: {err}") from None
-    if isinstance(data, str):
-        data = data.encode()
-    if data and len(data) > max_bytes:
-        raise CliError(f"the response is larger than the {max_bytes}-byte limit (--max-bytes)")
-    return (data or b""), str(response.get("contentType", ""))
-
-
-def _within_total(seconds: float, call: Any) -> Any:
-    """``call()`` in a helper thread, for ``seconds`` in total (botocore times each read)."""
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = call()
-        except BaseException as err:  # handed to the caller below
-            outcome["error"] = err
-
-    worker = threading.Thread(target=run, name="invoke-runtime", daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
-        raise CliError(f"no complete answer within the {seconds:g} s limit")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
-
-
 def cmd_invoke(args: argparse.Namespace, out: TextIO) -> int:
-    session_id = args.session_id or f"stock-agent-cli-{uuid.uuid4().hex}"
-    if len(session_id) < MIN_SESSION_ID_CHARS:
-        raise CliError(
-            f"--session-id must have at least {MIN_SESSION_ID_CHARS} characters", exit_code=2
-        )
-    if args.max_bytes < 1:
-        raise CliError("--max-bytes must be a positive number of bytes", exit_code=2)
-    payload = {"prompt": args.prompt, "session_id": session_id}
-    if args.url:
-        body, content_type = _invoke_url(
-            args.url,
-            payload,
+    try:
+        body, content_type = remote.invoke(
+            args.prompt,
+            url=args.url,
+            runtime_arn=args.runtime_arn,
+            stack_name=args.stack_name,
+            qualifier=args.qualifier,
+            region=args.region,
+            session_id=args.session_id or f"stock-agent-cli-{uuid.uuid4().hex}",
+            user_id=args.user_id,
             timeout=args.timeout,
             max_bytes=args.max_bytes,
-            user_id=args.user_id,
         )
-    else:
-        import boto3
-        from botocore.exceptions import BotoCoreError
-
-        arn, qualifier = args.runtime_arn, args.qualifier
-        try:
-            if not arn:
-                cfn = boto3.client("cloudformation", region_name=args.region)
-                stack = args.stack_name or DEFAULT_STACK_NAME
-                arn, stack_qualifier = runtime_from_stack(cfn, stack)
-                qualifier = qualifier or stack_qualifier
-            client = runtime_client(region=args.region, read_timeout=args.timeout)
-        except BotoCoreError as err:  # no region, no credentials configuration, ...
-            raise CliError(f"AWS is not configured: {err}", exit_code=2) from None
-        body, content_type = _within_total(
-            args.timeout,
-            lambda: invoke_runtime(
-                client,
-                arn=arn,
-                payload=payload,
-                qualifier=qualifier or DEFAULT_QUALIFIER,
-                session_id=session_id,
-                max_bytes=args.max_bytes,
-                user_id=args.user_id,
-            ),
-        )
+    except remote.RemoteError as err:
+        raise CliError(err.message, exit_code=err.exit_code) from None
     saved: list[str] = []
     if args.download:
-        from .downloads import DownloadError, save_reports
+        from .client.downloads import DownloadError, save_reports
 
         try:
             saved = save_reports(body, content_type=content_type, folder=args.download)
@@ -543,7 +299,7 @@ def cmd_invoke(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         out.write(terminal_safe(body.decode("utf-8", errors="replace").rstrip()) + "\n")
         return 0
-    text, code = render_invoke_body(body, content_type=content_type)
+    text, code = remote.render_invoke_body(body, content_type=content_type)
     out.write(terminal_safe(text))
     for path in saved:
         out.write(terminal_safe(f"Saved: {path}\n"))
@@ -551,20 +307,36 @@ def cmd_invoke(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_eval(argv: Sequence[str], out: TextIO) -> int:
-    """``stock-agent eval``: the harness in the repository's ``eval/`` folder.
+    """``stock-agent eval``: ``python -m eval`` from the repository checkout, in a child process.
 
-    The harness (golden set, graders, pypdf) is not part of this package, so
-    the agent image does not carry it; from a checkout it is found next to
-    ``agent_runtime/``.
+    The harness (golden set, graders, pypdf) is not part of this package, so the
+    agent image does not carry it; in a checkout it sits next to ``agent_runtime/``.
+    A child process keeps the dependency one way (the harness imports this
+    package, never the reverse); it runs in the caller's folder, so relative
+    paths in the options mean what they say, and finds ``eval`` through
+    ``PYTHONPATH``.
     """
-    repo = Path(__file__).resolve().parents[2]
-    if not (repo / "eval" / "cli.py").is_file():
-        raise CliError("eval runs from a repository checkout (no eval/ folder here)", exit_code=2)
-    if str(repo) not in sys.path:
-        sys.path.insert(0, str(repo))
-    from eval.cli import main as eval_main
-
-    return eval_main(list(argv), out=out)
+    if not (REPOSITORY / "eval" / "__main__.py").is_file():
+        raise CliError(
+            "eval runs from a repository checkout (no eval/ folder here); "
+            "there, run `python -m eval` or `make eval`",
+            exit_code=2,
+        )
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        part for part in (str(REPOSITORY), env.get("PYTHONPATH")) if part
+    )
+    # This interpreter and a fixed module; the arguments are the caller's own options.
+    with subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "eval", *argv],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as child:
+        for line in child.stdout or ():
+            out.write(line)
+            out.flush()
+    return child.returncode
 
 
 COMMANDS = {"analyze": cmd_analyze, "chat": cmd_chat, "serve": cmd_serve, "invoke": cmd_invoke}
@@ -578,12 +350,12 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         if arguments[:1] == ["eval"]:
             return cmd_eval(arguments[1:], stdout)
         args = build_parser().parse_args(arguments)
-        from .logging_setup import configure_logging
+        from .observability.logging_setup import configure_logging
 
         # Serving logs at the configured level; one-shot commands only say what went wrong.
         level = args.log_level or ("INFO" if args.command == "serve" else "WARNING")
         if args.command == "serve" and not args.log_level:
-            level = _context(args).log_level
+            level = _settings(args).log_level
         configure_logging(level=level)
         handler = getattr(args, "handler", None) or COMMANDS[args.command]
         return int(handler(args, stdout))

@@ -7,7 +7,7 @@ Validation is strict because the payload comes from the network:
   :data:`~stock_agent.bounded_json.MAX_JSON_DEPTH` levels, counted before
   parsing, whatever the interpreter's recursion limit) and a JSON **object**;
 - ``prompt``: a string, non-empty after stripping, at most
-  :data:`~stock_agent.context.MAX_PROMPT_CHARS` characters, with no control
+  :data:`~stock_agent.settings.MAX_PROMPT_CHARS` characters, with no control
   characters other than newline and tab, and no invisible format characters
   (zero-width space and joiners, BOM, bidirectional overrides: Unicode
   category Cf), which would split ``AA\u200bPL`` into a different ticker
@@ -41,9 +41,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import bounded_json, formatting
-from .context import MAX_PROMPT_CHARS, AgentContext
 from .errors import AgentError
 from .records import Narrative, ReportRef, StockAnalysis, StockSnapshot, to_jsonable
+from .settings import MAX_PROMPT_CHARS, AgentSettings
 
 if TYPE_CHECKING:
     from .state import AgentState
@@ -67,7 +67,7 @@ class InvocationRequest:
     session_id: str | None = None
     stream: bool = False
     ignored_keys: tuple[str, ...] = ()
-    # Publish one SNS message about the run (stock_agent.notify); not with stream.
+    # Publish one SNS message about the run (stock_agent.server.notify); not with stream.
     notify: bool = False
     include_history: bool = False
 
@@ -177,14 +177,12 @@ def validate_payload(payload: Any) -> InvocationRequest:
         )
     if notify and stream:
         raise AgentError("invalid_payload", "'notify' cannot be combined with 'stream'")
-    # --- include_history (daily series in the response) ---
     include_history = payload.get("include_history", False)
     if not isinstance(include_history, bool):
         raise AgentError(
             "invalid_payload",
             f"'include_history' must be true or false, not {_type_name(include_history)}",
         )
-    # --- end include_history ---
     ignored = tuple(sorted(str(k)[:40] for k in payload if k not in _KNOWN_KEYS))
     return InvocationRequest(
         prompt=prompt,
@@ -374,7 +372,7 @@ def report_json(ref: ReportRef, *, link: ReportLinker | None = None) -> dict[str
 
 
 def build_response(
-    state: AgentState, *, ctx: AgentContext | None = None, link: Any = None
+    state: AgentState, *, ctx: AgentSettings | None = None, link: Any = None
 ) -> dict[str, Any]:
     """The success response of the contract, from the graph's records.
 

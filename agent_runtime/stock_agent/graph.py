@@ -24,24 +24,11 @@ from langgraph.graph import END, START
 from langgraph.graph.state import CompiledStateGraph
 
 from . import nodes
-from .dependencies import RunContext
+from .context import RunContext
+from .observability.tracing import TracedStateGraph
 from .state import AgentState
-from .tracing import TracedStateGraph
 
 AgentGraph = CompiledStateGraph[AgentState, RunContext, AgentState, AgentState]
-
-# Stage names of the progress events, in pipeline order.
-STAGES = (
-    "understand_request",
-    "data_gathering",
-    "performance_analysis",
-    "narrative",
-    "report_generation",
-    "comparison_report",
-    "answer_question",
-    "remember",
-    "respond",
-)
 
 
 def build_graph(*, checkpointer: BaseCheckpointSaver[Any] | None = None) -> AgentGraph:

@@ -1,7 +1,7 @@
 """The graph's nodes: module-level functions of ``(state, runtime)``.
 
 Each node reads its clients from ``runtime.context`` (a
-:class:`~stock_agent.dependencies.RunContext`), returns only what it adds to
+:class:`~stock_agent.context.RunContext`), returns only what it adds to
 the state, and emits its stage events through ``runtime.stream_writer`` (the
 ``"stream": true`` contract). Decisions are not taken here but by the
 routing functions at the end of this module, which :mod:`stock_agent.graph`
@@ -25,21 +25,33 @@ from typing import Any, TypeVar
 
 from langgraph.runtime import Runtime
 
-from . import contract, deadline, run_records
-from .conversation import Question, Understanding, understand, write_answer
-from .dependencies import Dependencies, RunContext
+from . import contract, deadline
+from .answering.conversation import Question, Understanding, understand, write_answer
+from .answering.narrative import NarrativeOutcome, write_narrative
+from .context import Dependencies, RunContext
+from .customize import run_records
 from .errors import AgentError, internal_error
+from .memory.session import (
+    SessionMemory,
+    SessionRecord,
+    last_tickers,
+    remember_turn,
+    session_records,
+)
 from .models.types import ModelError
 from .models.warmup import lookup_error, wake_model
-from .name_resolution import resolve_names
-from .narrative import NarrativeOutcome, write_narrative
-from .parsing import ParsedRequest, no_ticker_error, parse_request, tickers_from_candidates
 from .prompts import TICKER_TOOL, ticker_candidates, ticker_messages
 from .records import Narrative
 from .reports.comparison import generate_comparison_report
-from .session import SessionMemory, SessionRecord, last_tickers, remember_turn, session_records
 from .state import AgentState, TickerFailure
 from .tools import analyze_stock_performance, gather_stock_data, generate_stock_report
+from .understanding.names import resolve_names
+from .understanding.parsing import (
+    ParsedRequest,
+    no_ticker_error,
+    parse_request,
+    tickers_from_candidates,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -249,7 +261,6 @@ def understand_request(state: AgentState, runtime: Runtime[RunContext]) -> Updat
         {
             "tickers": tickers,
             "intent": intent,
-            "route": seen.route,
             "timings_ms": {"understand_request": _elapsed_ms(started)},
         }
     )
@@ -391,7 +402,7 @@ def report_generation_agent(state: AgentState, runtime: Runtime[RunContext]) -> 
             generated_at=generated_at,
             request_id=state["request_id"],
         )
-        # The run record next to the PDF (best effort; see stock_agent.run_records).
+        # The run record next to the PDF (best effort; see stock_agent.customize.run_records).
         run_records.store_run_record(
             ctx=runtime.context.settings, store=deps.store, state=state, symbol=symbol,
             report=ref, extra_timings_ms={"report_generation": _elapsed_ms(started)},
@@ -555,7 +566,7 @@ def route_after_understanding(state: AgentState) -> str:
     """``question`` | ``analyze_or_compare`` | ``refused`` (no ticker, no context, ...)."""
     if state.get("error"):
         return "refused"
-    if state.get("route") == "question":
+    if state.get("intent") == "question":
         return "question"
     return "analyze_or_compare"
 
@@ -569,6 +580,6 @@ def route_after_reports(state: AgentState) -> str:
     """``compare`` (two or more reports) | ``analyze`` | ``every_ticker_failed``."""
     if state.get("error"):
         return "every_ticker_failed"
-    if state.get("route") == "compare" and len(_finished_records(state)) >= 2:
+    if state.get("intent") == "compare" and len(_finished_records(state)) >= 2:
         return "compare"
     return "analyze"

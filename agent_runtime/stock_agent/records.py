@@ -250,18 +250,6 @@ class ReportRef:
     sha256: str  # hex digest of the exact bytes stored
 
 
-@dataclass(frozen=True)
-class TickerResult:
-    """All stages' output for one ticker."""
-
-    symbol: str
-    snapshot: StockSnapshot
-    analysis: StockAnalysis
-    narrative: Narrative
-    report: ReportRef
-    generated_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
-
-
 def to_jsonable(value: Any) -> Any:
     """Convert records (and containers of them) into plain JSON-ready data.
 

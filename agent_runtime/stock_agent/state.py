@@ -18,9 +18,9 @@ import operator
 from datetime import datetime
 from typing import Annotated, Any, TypedDict
 
-from .narrative import NarrativeTrace
+from .answering.narrative import NarrativeTrace
+from .memory.session import SessionMemory
 from .records import Narrative, ReportRef, StockAnalysis, StockSnapshot
-from .session import SessionMemory
 
 
 def merge_dicts(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
@@ -45,8 +45,8 @@ class AgentState(TypedDict, total=False):
     prompt: str
     deadline: float  # time.monotonic() value; every stage and model call honours it
     # understand_request
+    # analyze | compare | question: the conditional edges route on it, the response reports it
     intent: str
-    route: str  # analyze | compare | question (or the error routes to respond)
     tickers: list[str]
     question: dict[str, Any] | None  # {"figures": [...], "verdicts": [...], "why": bool}
     # per-ticker records, keyed by symbol
@@ -106,7 +106,6 @@ def turn_input(
         "prompt": prompt,
         "deadline": deadline,
         "intent": "analyze",
-        "route": "analyze",
         "tickers": [],
         "question": None,
         "snapshots": {},

@@ -3,7 +3,7 @@
 Add fixtures here; never remove someone else's.
 
 ``app_server``: ``with app_server(app, reports_dir=...) as server:`` serves an
-ASGI app built in the test (``stock_agent.entrypoint.create_app`` with injected
+ASGI app built in the test (``stock_agent.server.entrypoint.create_app`` with injected
 model client, provider or report store) under uvicorn in a thread on a free
 loopback port: the real HTTP stack, with the test's own dependencies.
 
@@ -254,17 +254,17 @@ def app_server() -> Callable[..., contextlib.AbstractContextManager[RunningServe
 def agent_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """The offline agent server shared by the bad-input, property and concurrency tests.
 
-    ``stock_agent.entrypoint.create_app`` (the app the container runs) under
+    ``stock_agent.server.entrypoint.create_app`` (the app the container runs) under
     uvicorn in a thread of this process: the same HTTP stack as ``stock-agent
     serve`` without paying a second interpreter's imports (about 9 s on the
     CI machine). ``agent_server_factory`` starts the real subprocess.
     """
-    from stock_agent.context import AgentContext
-    from stock_agent.entrypoint import create_app
+    from stock_agent.server.entrypoint import create_app
+    from stock_agent.settings import AgentSettings
 
     reports_dir = tmp_path_factory.mktemp("agent-server") / "reports"
     reports_dir.mkdir()
-    ctx = AgentContext(
+    ctx = AgentSettings(
         model_provider="offline", data_provider="simulated", reports_dir=str(reports_dir)
     )
     with serve_app_in_thread(create_app(ctx=ctx), reports_dir=reports_dir) as server:

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stock_agent.agent import Dependencies, StockAgent
-from stock_agent.context import AgentContext
+from stock_agent.agent import StockAgent
 from stock_agent.errors import AgentError
 from stock_agent.models.openai import OpenAIModelClient
+from stock_agent.settings import AgentSettings
 
+from tests.support.agents import agent_on
 from tests.support.fake_vllm import FakeVLLM, chat_completion, error_body
 
 pytestmark = pytest.mark.slow
@@ -67,7 +68,7 @@ def fake() -> Iterator[FakeVLLM]:
 @pytest.fixture
 def agent_for(tmp_path: Path) -> Callable[..., StockAgent]:
     def build(fake: FakeVLLM, *, retries: int = 0) -> StockAgent:
-        ctx = AgentContext.from_env(
+        ctx = AgentSettings.from_env(
             {},
             model_provider="openai",
             openai_base_url=fake.url,
@@ -82,7 +83,7 @@ def agent_for(tmp_path: Path) -> Callable[..., StockAgent]:
             max_retries=retries,
             backoff_base_s=0.01,
         )
-        return StockAgent(ctx=ctx, dependencies=Dependencies.from_context(ctx, model=client))
+        return agent_on(ctx, model=client)
 
     return build
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from stock_agent.context import MAX_PROMPT_CHARS, MAX_TICKERS_PER_REQUEST
 from stock_agent.market_data import known_symbols
+from stock_agent.settings import MAX_PROMPT_CHARS, MAX_TICKERS_PER_REQUEST
 
 pytestmark = pytest.mark.slow
 

@@ -18,8 +18,8 @@ import boto3
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
-from stock_agent.cli import invoke_runtime
-from stock_agent.downloads import DownloadError, save_reports
+from stock_agent.client.downloads import DownloadError, save_reports
+from stock_agent.client.remote import invoke_runtime
 
 from tests.integration.conftest import STOCK_AGENT, RunningServer
 

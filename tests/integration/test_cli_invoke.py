@@ -1,18 +1,15 @@
-"""``stock-agent invoke``: against the real server, odd servers, and the boto3 contract.
+"""``stock-agent invoke``: against the real server and odd servers.
 
 The console script runs in a subprocess. Its targets are the real agent
 server (session fixture ``agent_server``) and tiny loopback HTTP servers that
 answer what a broken deployment might (plain text, a 502, JSON without
 sections): the public sample's parser crashed on those (defect 8). The AWS
-path is checked with botocore's ``Stubber``, which validates every parameter
-against the real ``bedrock-agentcore`` and ``cloudformation`` service models
-(no network, no credentials).
+path is checked in ``tests/unit/agent/client/test_remote.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import subprocess
 import threading
@@ -20,11 +17,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import boto3
 import pytest
-from botocore.response import StreamingBody
-from botocore.stub import Stubber
-from stock_agent.cli import invoke_runtime, render_invoke_body, runtime_from_stack
 
 from tests.integration.conftest import STOCK_AGENT
 
@@ -98,71 +91,3 @@ def test_invoke_survives_missing_sections() -> None:
     assert done.returncode == 0, done.stderr
     assert "only this" in done.stdout
     assert done.stdout.count("(section missing for AAPL)") == 2
-
-
-def test_invoke_runtime_sends_the_agentcore_contract() -> None:
-    """Parameters validated against the bedrock-agentcore service model by the Stubber."""
-    client = boto3.client(
-        "bedrock-agentcore",
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    arn = "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/gpt_oss_agent_dev-abc123"
-    session_id = "stock-agent-cli-" + "0" * 32
-    answer = json.dumps({"results": [{"symbol": "KO", "sections": {"data_gathering": "KO"}}]})
-    data = answer.encode()
-    with Stubber(client) as stub:
-        stub.add_response(
-            "invoke_agent_runtime",
-            {
-                "response": StreamingBody(io.BytesIO(data), len(data)),
-                "contentType": "application/json",
-                "runtimeSessionId": session_id,
-                "statusCode": 200,
-            },
-            {
-                "agentRuntimeArn": arn,
-                "runtimeSessionId": session_id,
-                "payload": json.dumps({"prompt": "Analyze KO", "session_id": session_id}),
-                "qualifier": "live",
-                "contentType": "application/json",
-                "accept": "application/json",
-            },
-        )
-        body, content_type = invoke_runtime(
-            client,
-            arn=arn,
-            payload={"prompt": "Analyze KO", "session_id": session_id},
-            qualifier="live",
-            session_id=session_id,
-        )
-    text, code = render_invoke_body(body, content_type=content_type)
-    assert code == 0 and "KO" in text
-
-
-def test_runtime_arn_and_endpoint_come_from_the_stack_outputs() -> None:
-    client = boto3.client(
-        "cloudformation",
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    outputs = [
-        {"OutputKey": "RuntimeArn", "OutputValue": "arn:aws:bedrock-agentcore:...:runtime/x"},
-        {"OutputKey": "RuntimeEndpointName", "OutputValue": "live"},
-    ]
-    stack = {
-        "StackName": "GptOssAgent-dev-Runtime",
-        "CreationTime": "2026-01-01T00:00:00Z",
-        "StackStatus": "CREATE_COMPLETE",
-        "Outputs": outputs,
-    }
-    with Stubber(client) as stub:
-        stub.add_response(
-            "describe_stacks", {"Stacks": [stack]}, {"StackName": "GptOssAgent-dev-Runtime"}
-        )
-        assert runtime_from_stack(client, "GptOssAgent-dev-Runtime") == (
-            "arn:aws:bedrock-agentcore:...:runtime/x",
-            "live",
-        )

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 from stock_agent import cli
-from stock_agent.datasets import build_datasets, teacher_client
-from stock_agent.run_records import encode
-from stock_agent.storage import run_record_key
+from stock_agent.customize.datasets import build_datasets, teacher_client
+from stock_agent.customize.run_records import encode
+from stock_agent.reports.storage import run_record_key
 
 from tests.support.fake_vllm import FakeVLLM
 from tests.support.moto_s3 import moto_s3_server, s3_client

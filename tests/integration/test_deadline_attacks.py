@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stock_agent import storage
-from stock_agent.context import AgentContext, ConfigError
 from stock_agent.deadline import DEADLINE_MARGIN_S
 from stock_agent.models.openai import OpenAIModelClient
 from stock_agent.models.sagemaker import SageMakerModelClient, is_wake_probe
 from stock_agent.models.types import ModelError
 from stock_agent.models.wire import assemble_stream
+from stock_agent.reports import storage
+from stock_agent.settings import AgentSettings, ConfigError
 
 from tests.integration.conftest import free_port
 from tests.support.fake_sagemaker_runtime import FakeSageMakerRuntime
@@ -170,12 +170,6 @@ def test_report_write_failed_does_not_name_paths_or_errno(
 # ------------------------------------------------------------ reasoning effort
 
 
-@pytest.fixture
-def vllm() -> Iterator[FakeVLLM]:
-    with FakeVLLM.start() as fake:
-        yield fake
-
-
 def _lookup_then_narrative(vllm: FakeVLLM, *, lookup_finish: str | None = None) -> None:
     vllm.enqueue(
         body=chat_completion(
@@ -245,13 +239,13 @@ def test_comparison_and_answer_calls_send_the_narrative_effort(
 @pytest.mark.parametrize("value", ["extreme", "none", "1"])
 def test_a_bad_reasoning_effort_is_a_config_error_naming_it(name: str, value: str) -> None:
     with pytest.raises(ConfigError) as info:
-        AgentContext.from_env({name: value})
+        AgentSettings.from_env({name: value})
     assert name in str(info.value) and "low | medium | high" in str(info.value)
 
 
 @pytest.mark.parametrize("value", ["LOW", "low", "medium", "high"])
 def test_each_allowed_reasoning_effort_is_accepted(value: str) -> None:
-    assert AgentContext.from_env({"REASONING_EFFORT_LOOKUP": value}).reasoning_effort_lookup == (
+    assert AgentSettings.from_env({"REASONING_EFFORT_LOOKUP": value}).reasoning_effort_lookup == (
         value.lower()
     )
 

@@ -1,7 +1,7 @@
 """The server answers ``/ping`` while the agent is still being built (cold start).
 
 ``create_app(..., build_in_background=True)`` is what ``stock-agent serve`` and
-the container's ``python -m stock_agent.entrypoint`` use: importing LangGraph
+the container's ``python -m stock_agent.server.entrypoint`` use: importing LangGraph
 costs about 2 s of CPU, more than the rest of the server, so it happens in a
 thread while ``/ping`` already answers (benchmark row 4). These tests pin the
 three promises of that change: the entrypoint module does not import LangGraph,
@@ -19,18 +19,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stock_agent import entrypoint
 from stock_agent.agent import Dependencies, StockAgent
-from stock_agent.context import AgentContext
 from stock_agent.errors import AgentError
 from stock_agent.models.types import ModelError
+from stock_agent.server import entrypoint
+from stock_agent.settings import AgentSettings
 
 pytestmark = pytest.mark.slow
 
 
 def test_entrypoint_module_does_not_import_langgraph() -> None:
     code = (
-        "import sys, stock_agent.entrypoint; "
+        "import sys, stock_agent.server.entrypoint; "
         "print(sorted(m for m in sys.modules if m.startswith('langgraph')))"
     )
     done = subprocess.run(
@@ -42,7 +42,7 @@ def test_entrypoint_module_does_not_import_langgraph() -> None:
 class _GatedAgent(StockAgent):
     """A real agent whose clients are built only once ``gate`` is set."""
 
-    def __init__(self, *, ctx: AgentContext, gate: threading.Event) -> None:
+    def __init__(self, *, ctx: AgentSettings, gate: threading.Event) -> None:
         super().__init__(ctx=ctx)
         self.gate = gate
 
@@ -57,7 +57,7 @@ def test_ping_answers_while_the_agent_builds_and_invocations_wait(
     tmp_path: Path, app_server: Any
 ) -> None:
     gate = threading.Event()
-    ctx = AgentContext(reports_dir=str(tmp_path / "reports"))
+    ctx = AgentSettings(reports_dir=str(tmp_path / "reports"))
     app = entrypoint.create_app(
         ctx=ctx, agent=_GatedAgent(ctx=ctx, gate=gate), build_in_background=True
     )
@@ -75,7 +75,7 @@ def test_ping_answers_while_the_agent_builds_and_invocations_wait(
 def test_a_failed_background_build_stops_the_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ctx = AgentContext(reports_dir=str(tmp_path))
+    ctx = AgentSettings(reports_dir=str(tmp_path))
     exited = threading.Event()
     codes: list[int] = []
 

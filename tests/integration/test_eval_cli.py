@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from stock_agent.cli import main
-from stock_agent.context import AgentContext
-from stock_agent.entrypoint import create_app
+from stock_agent.server.entrypoint import create_app
+from stock_agent.settings import AgentSettings
 
 from tests.integration.conftest import serve_app_in_thread
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 def test_stock_agent_eval_against_a_local_server_writes_the_table(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
-    ctx = AgentContext(reports_dir=str(reports))
+    ctx = AgentSettings(reports_dir=str(reports))
     output = tmp_path / "RESULTS.md"
     out = io.StringIO()
     with serve_app_in_thread(create_app(ctx=ctx), reports_dir=reports) as server:

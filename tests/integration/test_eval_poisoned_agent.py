@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 from stock_agent.agent import StockAgent
-from stock_agent.context import AgentContext
-from stock_agent.dependencies import Dependencies
-from stock_agent.entrypoint import create_app
+from stock_agent.context import Dependencies
 from stock_agent.market_data import SimulatedProvider
 from stock_agent.records import PricePoint, StockSnapshot
+from stock_agent.server.entrypoint import create_app
+from stock_agent.settings import AgentSettings
 
 from eval.cli import main as eval_main
 from tests.integration.conftest import serve_app_in_thread
@@ -58,9 +58,9 @@ class PoisonedProvider:
 
 def test_the_gate_fails_an_agent_whose_figures_are_not_the_datas(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
-    ctx = AgentContext(reports_dir=str(reports))
+    ctx = AgentSettings(reports_dir=str(reports))
     agent = StockAgent(
-        ctx=ctx, dependencies=Dependencies.from_context(ctx, provider=PoisonedProvider())
+        ctx=ctx, dependencies=Dependencies.from_settings(ctx, provider=PoisonedProvider())
     )
     output = tmp_path / "RESULTS.md"
     out = io.StringIO()

@@ -1,6 +1,6 @@
 """Faults under the agent, asserted end-to-end through its real HTTP stack.
 
-Every test builds the real app (``stock_agent.entrypoint.create_app``) around
+Every test builds the real app (``stock_agent.server.entrypoint.create_app``) around
 a :class:`~stock_agent.graph.StockAgent` whose dependencies point at loopback
 servers, serves it with uvicorn on 127.0.0.1, and POSTs to ``/invocations``:
 
@@ -40,13 +40,13 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from pypdf import PdfReader
 from stock_agent.agent import Dependencies, StockAgent
-from stock_agent.context import AgentContext
-from stock_agent.entrypoint import create_app
 from stock_agent.market_data import MarketDataError, get_provider
 from stock_agent.models.openai import OpenAIModelClient
 from stock_agent.models.sagemaker import SageMakerModelClient
 from stock_agent.records import StockSnapshot
-from stock_agent.storage import S3ReportStore, build_report_store
+from stock_agent.reports.storage import S3ReportStore, build_report_store
+from stock_agent.server.entrypoint import create_app
+from stock_agent.settings import AgentSettings
 
 from tests.support.fake_sagemaker_runtime import FakeSageMakerRuntime
 from tests.support.fake_vllm import FakeVLLM, chat_completion, error_body
@@ -208,7 +208,7 @@ def model_fake(request: pytest.FixtureRequest) -> Iterator[ModelFake]:
 class Harness:
     """The app's settings, its report folder, and a way to call it over HTTP."""
 
-    ctx: AgentContext
+    ctx: AgentSettings
     server: Any
     reports_dir: Path
     bucket: str | None = None
@@ -230,7 +230,7 @@ class Harness:
 
 def _ctx(
     tmp_path: Path, *, provider: str = "offline", deadline: float = DEADLINE_S, **kw: Any
-) -> AgentContext:
+) -> AgentSettings:
     settings: dict[str, Any] = {
         "model_provider": provider,
         "reports_dir": str(tmp_path / "reports"),
@@ -250,7 +250,7 @@ def _ctx(
             "aws_region": "us-east-1",
         }
     settings.update(kw)
-    return AgentContext(**settings)
+    return AgentSettings(**settings)
 
 
 @pytest.fixture
@@ -260,8 +260,8 @@ def harness(
     """``with harness(ctx=..., model=..., provider=..., store=...) as h:`` serves the agent."""
 
     @contextlib.contextmanager
-    def start(*, ctx: AgentContext, **deps: Any) -> Iterator[Harness]:
-        dependencies = Dependencies.from_context(ctx, **deps)
+    def start(*, ctx: AgentSettings, **deps: Any) -> Iterator[Harness]:
+        dependencies = Dependencies.from_settings(ctx, **deps)
         agent = StockAgent(ctx=ctx, dependencies=dependencies)
         with app_server(create_app(ctx=ctx, agent=agent), reports_dir=Path(ctx.reports_dir)) as srv:
             yield Harness(ctx=ctx, server=srv, reports_dir=Path(ctx.reports_dir))
@@ -770,7 +770,7 @@ def test_deadline_ends_before_the_callers_and_agentcores_timeouts(stage: str) ->
     AgentCore's synchronous invocation limit and the read timeout of our own caller
     (``stock-agent invoke``). Work after the deadline (fallback narrative, PDF, upload)
     needs a margin, so "equal" is not enough."""
-    from stock_agent.cli import INVOKE_READ_TIMEOUT_S
+    from stock_agent.client.remote import INVOKE_READ_TIMEOUT_S
 
     from stacks.config import AGENTCORE_REQUEST_TIMEOUT_SECONDS, load_stage
 
@@ -781,4 +781,4 @@ def test_deadline_ends_before_the_callers_and_agentcores_timeouts(stage: str) ->
         f"REQUEST_DEADLINE_SECONDS={deadline} leaves less than {margin_s} s before the "
         f"caller's read timeout of {INVOKE_READ_TIMEOUT_S} s"
     )
-    assert AgentContext().request_deadline_seconds + margin_s <= INVOKE_READ_TIMEOUT_S
+    assert AgentSettings().request_deadline_seconds + margin_s <= INVOKE_READ_TIMEOUT_S

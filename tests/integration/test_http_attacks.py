@@ -1,8 +1,8 @@
 """Attacks on the local server's front door, on loopback, against the real HTTP stack.
 
-The app is :func:`stock_agent.entrypoint.create_app` under uvicorn with the
+The app is :func:`stock_agent.server.entrypoint.create_app` under uvicorn with the
 server configuration ``stock-agent serve`` uses
-(:func:`stock_agent.entrypoint.server_config`: h11 with a header time
+(:func:`stock_agent.server.entrypoint.server_config`: h11 with a header time
 limit), in a thread of this process. Raw sockets play the attacker where an
 HTTP library would be too polite (chunked floods, ``Expect: 100-continue``,
 trickled headers and bodies).
@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stock_agent.context import AgentContext
-from stock_agent.entrypoint import create_app
-from stock_agent.http_guard import REQUEST_ID_HEADER, SESSION_ID_HEADER, GuardSettings
+from stock_agent.server.entrypoint import create_app
+from stock_agent.server.http_guard import REQUEST_ID_HEADER, SESSION_ID_HEADER, GuardSettings
+from stock_agent.settings import AgentSettings
 
 from tests.integration.conftest import HttpReply, RunningServer
 from tests.support.hardened_server import (
@@ -177,8 +177,8 @@ def test_container_mode_accepts_any_host_and_a_missing_content_type(tmp_path: Pa
 def test_the_container_entry_point_serves_in_container_mode(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """``python -m stock_agent.entrypoint`` (the image's CMD) turns the browser checks off."""
-    from stock_agent import entrypoint
+    """``python -m stock_agent.server.entrypoint`` (the image's CMD) turns browser checks off."""
+    from stock_agent.server import entrypoint
 
     seen: dict[str, Any] = {}
     monkeypatch.setattr(entrypoint, "serve", lambda app, **kw: seen.update(kw))
@@ -247,8 +247,8 @@ def test_stale_temp_files_are_removed_on_start_and_logged(
     report = day / "KO_Stock_Report_20261130_101009_ab12cd33.pdf"
     report.write_bytes(b"%PDF-1.4 whole")
     os.utime(report, (old, old))
-    with caplog.at_level(logging.WARNING, logger="stock_agent.storage"):
-        create_app(ctx=AgentContext(reports_dir=str(tmp_path / "reports")))
+    with caplog.at_level(logging.WARNING, logger="stock_agent.reports.storage"):
+        create_app(ctx=AgentSettings(reports_dir=str(tmp_path / "reports")))
     assert not stale.exists() and fresh.exists() and report.exists()
     assert any("removed 1 stale temporary report file" in r.getMessage() for r in caplog.records)
 

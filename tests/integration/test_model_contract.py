@@ -25,8 +25,8 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # `tests.support` lives at the repository root
     sys.path.insert(0, str(REPO))
 
-from stock_agent.context import AgentContext  # noqa: E402
 from stock_agent.models.sagemaker import SageMakerModelClient  # noqa: E402
+from stock_agent.settings import AgentSettings  # noqa: E402
 
 from tests.support.fake_sagemaker_runtime import FakeSageMakerRuntime  # noqa: E402
 from tests.support.fake_vllm import FakeVLLM, load_fixture  # noqa: E402
@@ -138,7 +138,7 @@ def test_s3_weights_environment_runs_the_container_offline() -> None:
     assert plan.env["HF_HUB_OFFLINE"] == "1"
 
 
-def _agent_settings(stage: str) -> AgentContext:
+def _agent_settings(stage: str) -> AgentSettings:
     """The agent's settings from the runtime's environment; tokens get loopback stand-ins."""
     synthesized = templates(stage)
     runtimes = [
@@ -156,7 +156,7 @@ def _agent_settings(stage: str) -> AgentContext:
     }
     env = {k: v if isinstance(v, str) else stand_ins.get(k, "") for k, v in raw.items()}
     env.pop("REPORT_BUCKET", None)
-    return AgentContext.from_env(env)
+    return AgentSettings.from_env(env)
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
@@ -175,7 +175,7 @@ def test_agent_settings_reach_the_configured_container(stage: str) -> None:
         FakeSageMakerRuntime.start(backend=vllm.base_url) as runtime,
     ):
         vllm.enqueue(body=load_fixture("chat_reasoning.json"))
-        client = SageMakerModelClient.from_context(settings)
+        client = SageMakerModelClient.from_settings(settings)
         client._client = runtime.client()  # the same client boto3 would build, aimed at the fake
         result = client.chat(
             [{"role": "user", "content": "Analyze SIM_STOCK"}], max_tokens=settings.model_max_tokens

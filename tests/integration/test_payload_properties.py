@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from stock_agent.context import MAX_PROMPT_CHARS
-from stock_agent.conversation import understand
+from stock_agent.answering.conversation import understand
 from stock_agent.errors import AgentError
 from stock_agent.market_data import known_symbols
-from stock_agent.parsing import parse_request
+from stock_agent.settings import MAX_PROMPT_CHARS
+from stock_agent.understanding.parsing import parse_request
 
 pytestmark = pytest.mark.slow
 

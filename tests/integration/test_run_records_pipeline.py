@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stock_agent.agent import StockAgent
-from stock_agent.context import AgentContext
-from stock_agent.dependencies import Dependencies
+from stock_agent.customize.run_records import SCHEMA, hash_actor, parse_run_record
 from stock_agent.records import ReportRef
-from stock_agent.run_records import SCHEMA, hash_actor, parse_run_record
-from stock_agent.storage import LocalReportStore, S3ReportStore, StorageError
+from stock_agent.reports.storage import LocalReportStore, S3ReportStore, StorageError
+from stock_agent.settings import AgentSettings
 
 from tests.integration.test_agent_with_model import faithful
+from tests.support.agents import agent_on
 from tests.support.fake_vllm import FakeVLLM, chat_completion
 from tests.support.moto_s3 import moto_s3_server, s3_client
 
@@ -38,12 +37,8 @@ def fake() -> Iterator[FakeVLLM]:
         yield server
 
 
-def _agent(ctx: AgentContext, store: Any = None) -> StockAgent:
-    return StockAgent(ctx=ctx, dependencies=Dependencies.from_context(ctx, store=store))
-
-
-def _ctx(fake: FakeVLLM, tmp_path: Path, **overrides: Any) -> AgentContext:
-    return AgentContext.from_env(
+def _ctx(fake: FakeVLLM, tmp_path: Path, **overrides: Any) -> AgentSettings:
+    return AgentSettings.from_env(
         {},
         model_provider="openai",
         openai_base_url=fake.url,
@@ -67,7 +62,7 @@ def test_regenerated_narrative_keeps_both_answers_and_verdicts(
     fake.enqueue(body=chat_completion("The stock will double to $57.00 by next year."))
     fake.default_response = faithful
     ctx = _ctx(fake, tmp_path, model_adapter="stock-narrator-v1")
-    response = _agent(ctx).invoke("Analyze SIM_STOCK", request_id="rr-1", session_id=SESSION)
+    response = agent_on(ctx).invoke("Analyze SIM_STOCK", request_id="rr-1", session_id=SESSION)
     [result] = response["results"]
     path, data = _record_of(result["report"], tmp_path / "reports")
     assert path.with_suffix(".pdf").exists()
@@ -110,8 +105,8 @@ def test_regenerated_narrative_keeps_both_answers_and_verdicts(
 
 
 def test_offline_run_records_the_prompt_it_would_have_sent(tmp_path: Path) -> None:
-    ctx = AgentContext.from_env({}, reports_dir=str(tmp_path / "reports"))
-    response = _agent(ctx).invoke("Analyze SIM_STOCK", request_id="rr-2")
+    ctx = AgentSettings.from_env({}, reports_dir=str(tmp_path / "reports"))
+    response = agent_on(ctx).invoke("Analyze SIM_STOCK", request_id="rr-2")
     [result] = response["results"]
     record = parse_run_record(_record_of(result["report"], tmp_path / "reports")[1])
     assert record["answers"] == []
@@ -122,8 +117,8 @@ def test_offline_run_records_the_prompt_it_would_have_sent(tmp_path: Path) -> No
 
 
 def test_run_records_setting_off_writes_only_the_pdf(tmp_path: Path) -> None:
-    ctx = AgentContext.from_env({"RUN_RECORDS": "false"}, reports_dir=str(tmp_path / "reports"))
-    response = _agent(ctx).invoke("Analyze SIM_STOCK", request_id="rr-3")
+    ctx = AgentSettings.from_env({"RUN_RECORDS": "false"}, reports_dir=str(tmp_path / "reports"))
+    response = agent_on(ctx).invoke("Analyze SIM_STOCK", request_id="rr-3")
     files = sorted(p.suffix for p in (tmp_path / "reports").rglob("*") if p.is_file())
     assert files == [".pdf"]
     assert response["results"][0]["report"]["bytes"] > 0
@@ -141,10 +136,10 @@ class _RecordsFail(LocalReportStore):
 def test_a_failed_run_record_never_fails_the_report(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    ctx = AgentContext.from_env({}, reports_dir=str(tmp_path / "reports"))
+    ctx = AgentSettings.from_env({}, reports_dir=str(tmp_path / "reports"))
     store = _RecordsFail(root=tmp_path / "reports")
-    with caplog.at_level(logging.WARNING, logger="stock_agent.run_records"):
-        response = _agent(ctx, store=store).invoke("Analyze SIM_STOCK", request_id="rr-4")
+    with caplog.at_level(logging.WARNING, logger="stock_agent.customize.run_records"):
+        response = agent_on(ctx, store=store).invoke("Analyze SIM_STOCK", request_id="rr-4")
     assert response["results"][0]["report"]["bytes"] > 0
     assert not list((tmp_path / "reports").rglob("*.json"))
     assert any(r.getMessage() == "run record not stored" for r in caplog.records)
@@ -155,9 +150,9 @@ def test_run_record_goes_to_s3_next_to_the_pdf(tmp_path: Path) -> None:
         s3 = s3_client(endpoint)
         bucket = f"reports-rr-{os.getpid()}"
         s3.create_bucket(Bucket=bucket)
-        ctx = AgentContext.from_env({}, report_bucket=bucket, aws_region="us-east-1")
+        ctx = AgentSettings.from_env({}, report_bucket=bucket, aws_region="us-east-1")
         store = S3ReportStore(bucket=bucket, client=s3)
-        response = _agent(ctx, store=store).invoke(
+        response = agent_on(ctx, store=store).invoke(
             "Compare AAPL and KO", request_id="rr-5", session_id=SESSION
         )
         for result in response["results"]:

@@ -23,12 +23,14 @@ import pandas as pd
 from stock_agent.market_data import DayCache, YFinanceProvider
 from yfinance.utils import empty_df
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "yfinance"
+from tests.support.paths import FIXTURES
+
+YFINANCE_FIXTURES = FIXTURES / "yfinance"
 AS_OF = date(2025, 9, 5)
 
 
 def statement_frame(name: str) -> pd.DataFrame:
-    raw = json.loads((FIXTURES / "aapl_statements.json").read_text())[name]
+    raw = json.loads((YFINANCE_FIXTURES / "aapl_statements.json").read_text())[name]
     frame = pd.DataFrame(raw["data"], index=raw["index"], columns=pd.to_datetime(raw["columns"]))
     return frame.astype("float64")
 

@@ -1,9 +1,9 @@
 """The agent app served the way ``stock-agent serve`` serves it, for the attack tests.
 
-:func:`serve` runs :func:`stock_agent.entrypoint.create_app` under uvicorn with
-:func:`stock_agent.entrypoint.server_config` (h11 with a header time limit) in
+:func:`serve` runs :func:`stock_agent.server.entrypoint.create_app` under uvicorn with
+:func:`stock_agent.server.entrypoint.server_config` (h11 with a header time limit) in
 a thread, on 127.0.0.1 and a free port; a test may inject a data provider,
-a report store or a model client, and any :class:`AgentContext` setting.
+a report store or a model client, and any :class:`AgentSettings` setting.
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from stock_agent import storage
 from stock_agent.agent import StockAgent
-from stock_agent.context import AgentContext
-from stock_agent.dependencies import Dependencies
-from stock_agent.entrypoint import create_app, server_config
-from stock_agent.http_guard import GuardSettings
+from stock_agent.context import Dependencies
 from stock_agent.market_data import get_provider
 from stock_agent.models.client import build_model_client
+from stock_agent.reports import storage
+from stock_agent.server.entrypoint import create_app, server_config
+from stock_agent.server.http_guard import GuardSettings
+from stock_agent.settings import AgentSettings
 
 from tests.integration.conftest import HttpReply, RunningServer, free_port
 
@@ -64,7 +64,7 @@ def serve(
 
     reports = tmp_path / "reports"
     reports.mkdir(exist_ok=True)
-    ctx = AgentContext(reports_dir=str(reports), **settings)
+    ctx = AgentSettings(reports_dir=str(reports), **settings)
     agent = None
     if provider is not None or store is not None or model is not None:
         deps = Dependencies(

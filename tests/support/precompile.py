@@ -31,7 +31,7 @@ IMPORT_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "pypdf",
         (
-            "stock_agent.entrypoint",
+            "stock_agent.server.entrypoint",
             "stock_agent.agent",
             "eval.runner",
             "hypothesis",

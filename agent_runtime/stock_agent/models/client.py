@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from ..context import AgentContext
+from ..settings import AgentSettings
 from .tracing import TracedModelClient
 from .types import ModelClient, OfflineModelClient
 
 
-def build_model_client(ctx: AgentContext) -> ModelClient:
+def build_model_client(ctx: AgentSettings) -> ModelClient:
     """The client ``ctx.model_provider`` names. Imports lazily: boto3 is slow to import.
 
     Remote clients are wrapped in :class:`TracedModelClient`: every call
@@ -19,7 +19,7 @@ def build_model_client(ctx: AgentContext) -> ModelClient:
         from .sagemaker import SageMakerModelClient
 
         return TracedModelClient(
-            SageMakerModelClient.from_context(ctx),
+            SageMakerModelClient.from_settings(ctx),
             provider="aws.sagemaker",
             request_model=ctx.openai_model,
             server_address=ctx.sagemaker_endpoint_name,
@@ -29,7 +29,7 @@ def build_model_client(ctx: AgentContext) -> ModelClient:
         from .openai import OpenAIModelClient
 
         return TracedModelClient(
-            OpenAIModelClient.from_context(ctx),
+            OpenAIModelClient.from_settings(ctx),
             provider="openai",
             request_model=ctx.openai_model,
             server_address=urlparse(ctx.openai_base_url or "").hostname,

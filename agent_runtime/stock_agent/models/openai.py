@@ -35,8 +35,8 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..context import AgentContext
 from ..deadline import connection_socket, socket_deadline, timed_connection
+from ..settings import AgentSettings
 from .types import ChatResult, ModelError
 from .wire import (
     MAX_RESPONSE_BYTES,
@@ -111,7 +111,7 @@ class OpenAIModelClient:
         self._rng = rng
 
     @classmethod
-    def from_context(cls, ctx: AgentContext) -> OpenAIModelClient:
+    def from_settings(cls, ctx: AgentSettings) -> OpenAIModelClient:
         """The client the settings describe (``OPENAI_BASE_URL``, ``OPENAI_MODEL``, ...)."""
         if not ctx.openai_base_url:
             raise ModelError("model_client_error", "OPENAI_BASE_URL is not set")

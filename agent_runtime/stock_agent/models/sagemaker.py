@@ -60,8 +60,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..context import AgentContext
 from ..deadline import emit_progress
+from ..settings import AgentSettings
 from .types import ChatResult, ModelError
 from .wire import (
     MAX_RESPONSE_BYTES,
@@ -274,7 +274,7 @@ class SageMakerModelClient:
         threading.Thread(target=run, name="sagemaker-wake", daemon=True).start()
 
     @classmethod
-    def from_context(cls, ctx: AgentContext) -> SageMakerModelClient:
+    def from_settings(cls, ctx: AgentSettings) -> SageMakerModelClient:
         """The client the settings describe; served name ``MODEL_ADAPTER`` or ``OPENAI_MODEL``."""
         if not ctx.sagemaker_endpoint_name or not ctx.sagemaker_inference_component:
             raise ModelError(

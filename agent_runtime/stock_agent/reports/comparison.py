@@ -25,16 +25,17 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from .. import formatting, storage
+from .. import formatting
+from ..answering.narrative import allowed_figures, check_narrative
 from ..errors import AgentError
 from ..models.types import ModelClient, ModelError
-from ..narrative import allowed_figures, check_narrative
 from ..prompts import narrative_payload
 from ..records import ReportRef, StockAnalysis, StockSnapshot
+from . import storage
 from .pdf import DISCLAIMER, _bullets, _cell, _narrative_paragraphs, _p, _register_fonts
 
 if TYPE_CHECKING:
-    from ..session import SessionRecord
+    from ..memory.session import SessionRecord
 
 logger = logging.getLogger(__name__)
 

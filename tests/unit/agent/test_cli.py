@@ -1,9 +1,8 @@
-"""The ``stock-agent`` command line, in process: analyze, usage errors, response rendering.
+"""The ``stock-agent`` command line, in process: analyze, usage errors, eval's hand-off.
 
 ``analyze`` runs the real pipeline (offline model, simulated data, reports in
-``tmp_path``). The rendering of ``invoke`` answers is checked on the bodies
-that crashed the public sample's parser (defect 8): missing sections,
-non-JSON text, a JSON string, an error body, a server-sent-events stream.
+``tmp_path``). Rendering ``invoke`` answers is the client's
+(``tests/unit/agent/client/test_remote.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
-from stock_agent.cli import main, render_invoke_body
+from stock_agent.cli import main
 
 TITLES = ("STOCK DATA GATHERING REPORT", "STOCK PERFORMANCE ANALYSIS", "STOCK REPORT GENERATION")
 
@@ -84,86 +83,22 @@ def test_unreachable_url_is_a_runtime_failure(capsys: pytest.CaptureFixture[str]
     assert "cannot reach" in err and "Traceback" not in err
 
 
-def _response(sections: dict[str, str] | None, **extra: object) -> bytes:
-    result: dict[str, object] = {"symbol": "AAPL"}
-    if sections is not None:
-        result["sections"] = sections
-    return json.dumps({"tickers": ["AAPL"], "results": [result], **extra}).encode()
-
-
-def test_render_full_response() -> None:
-    text, code = render_invoke_body(
-        _response({"data_gathering": "D1", "performance_analysis": "P1", "report_generation": "R1"})
-    )
-    assert code == 0
-    for title in TITLES:
-        assert title in text
-    assert "D1" in text and "P1" in text and "R1" in text
-
-
-def test_render_missing_sections_names_them() -> None:
-    text, code = render_invoke_body(_response({"data_gathering": "D1"}))
-    assert code == 0
-    assert "D1" in text
-    assert text.count("(section missing for AAPL)") == 2
-    text, _ = render_invoke_body(_response(None, warnings=["w1"], degraded=True))
-    assert text.count("(section missing for AAPL)") == 3
-    assert "w1" in text and "DEGRADED" in text
-
-
-@pytest.mark.parametrize(
-    ("body", "content_type", "expected", "code"),
-    [
-        (b"upstream exploded", "text/plain", "not JSON", 1),
-        (b"", "", "empty response", 1),
-        (None, "", "empty response", 1),
-        (b"[1, 2]", "application/json", "unexpected response", 1),
-        (b"42", "application/json", "unexpected response", 1),
-        (json.dumps("plain words").encode(), "application/json", "plain words", 0),
-        (b'{"error": {"code": "no_ticker", "message": "name one"}}', "", "no_ticker", 1),
-        (b'{"error": "Invalid JSON"}', "", "Invalid JSON", 1),
-        (b'{"results": "not a list", "text": "fallback text"}', "", "fallback text", 0),
-        (b'{"results": [42, null]}', "", "section missing for ?", 0),
-        (b"\xff\xfe garbage", "", "not JSON", 1),
-    ],
-)
-def test_render_odd_bodies_never_raises(
-    body: bytes | None, content_type: str, expected: str, code: int
+def test_eval_outside_a_checkout_says_where_it_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    text, got = render_invoke_body(body, content_type=content_type)
-    assert expected in text
-    assert got == code
+    """An installed package without the repository beside it has no harness to run."""
+    from stock_agent import cli
+
+    monkeypatch.setattr(cli, "REPOSITORY", tmp_path)
+    code, text = _run(["eval", "--url", "http://127.0.0.1:1"])
+    assert (code, text) == (2, "")
+    error = capsys.readouterr().err
+    assert "eval runs from a repository checkout" in error and "python -m eval" in error
 
 
-def test_render_server_sent_events_uses_the_result_event() -> None:
-    final = {
-        "event": "result",
-        "results": [{"symbol": "KO", "sections": {"data_gathering": "KO data"}}],
-    }
-    stream = (
-        f'data: {{"event": "stage", "stage": "data_gathering"}}\n\ndata: {json.dumps(final)}\n\n'
-    ).encode()
-    text, code = render_invoke_body(stream, content_type="text/event-stream")
-    assert code == 0 and "KO data" in text
-    error_stream = b'data: {"event": "error", "error": {"code": "x", "message": "boom"}}\n\n'
-    text, code = render_invoke_body(error_stream, content_type="text/event-stream")
-    assert code == 1 and "boom" in text
-
-
-def test_render_shows_the_comparison_and_its_link() -> None:
-    sections = {"data_gathering": "D1", "performance_analysis": "P1", "report_generation": "R1"}
-    comparison = {
-        "symbols": ["AAPL", "MSFT"],
-        "narrative": "MSFT leads on Beta.",
-        "report": {
-            "uri": "s3://b/k.pdf",
-            "url": "https://b.s3.amazonaws.com/k.pdf?X-Amz-Expires=3600",
-        },
-    }
-    text, code = render_invoke_body(_response(sections, comparison=comparison))
-    assert code == 0
-    assert "COMPARISON:" in text and "MSFT leads on Beta." in text
-    assert "Comparison report: https://b.s3.amazonaws.com/k.pdf?X-Amz-Expires=3600" in text
-    # a malformed comparison is shown as far as it goes, never a crash
-    text, code = render_invoke_body(_response(sections, comparison={"report": "x"}))
-    assert code == 0 and "Comparison report: (none)" in text
+def test_eval_hands_its_arguments_and_exit_code_to_the_harness(tmp_path: Path) -> None:
+    """From the checkout, ``stock-agent eval`` is ``python -m eval``: same options, same
+    exit status, the harness's output on ours."""
+    code, text = _run(["eval", "--thresholds", str(tmp_path / "missing.toml")])
+    assert code == 2
+    assert text.startswith("eval: ") and "missing.toml" in text

@@ -23,9 +23,10 @@ from pathlib import Path
 
 import pytest
 from stock_agent import cli
-from stock_agent.context import _ENV_NAMES
+from stock_agent.settings import _ENV_NAMES
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from tests.support.paths import REPO_ROOT
+
 STOCK_AGENT = REPO_ROOT / ".venv" / "bin" / "stock-agent"
 
 

@@ -1,4 +1,8 @@
-"""Payload validation and body parsing: every rule of the contract, with the code it gives."""
+"""Payload validation and body parsing: every rule of the contract, with the code it gives.
+
+Each limit is tested at its value and one step across it, so a changed comparison or
+constant fails here.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import json
 from typing import Any
 
 import pytest
-from stock_agent.context import MAX_PROMPT_CHARS
 from stock_agent.contract import (
     MAX_PAYLOAD_BYTES,
     InvocationRequest,
@@ -17,6 +20,7 @@ from stock_agent.contract import (
     validate_payload,
 )
 from stock_agent.errors import ERROR_STATUS, AgentError
+from stock_agent.settings import MAX_PROMPT_CHARS
 
 
 @pytest.mark.parametrize(
@@ -121,3 +125,74 @@ def test_include_history_is_a_boolean_that_defaults_to_false() -> None:
     assert apply_request_options(response, request)["results"][0]["data"]["history"] == [1]
     trimmed = apply_request_options(response, validate_payload({"prompt": "Analyze KO"}))
     assert trimmed["results"][0]["data"] == {"as_of": "2025-09-05"}
+
+
+def test_invisible_characters_are_named_and_visible_unicode_is_not_refused() -> None:
+    with pytest.raises(AgentError) as info:
+        validate_payload({"prompt": "Analyze AA\u200bPL and K\u200bO"})
+    assert info.value.code == "invalid_prompt"
+    assert info.value.message.count("U+200B ZERO WIDTH SPACE") == 1  # named once
+    assert validate_payload({"prompt": "Analyze KO 株 ✓ é"}).prompt == "Analyze KO 株 ✓ é"
+
+
+def _body_of_size(size: int) -> bytes:
+    head = b'{"prompt": "Analyze KO", "pad": "'
+    tail = b'"}'
+    return head + b"x" * (size - len(head) - len(tail)) + tail
+
+
+def test_payload_size_limit() -> None:
+    assert MAX_PAYLOAD_BYTES == 64 * 1024
+    at_limit = _body_of_size(MAX_PAYLOAD_BYTES)
+    assert len(at_limit) == MAX_PAYLOAD_BYTES
+    assert parse_body(at_limit)["prompt"] == "Analyze KO"
+    with pytest.raises(AgentError) as info:
+        parse_body(_body_of_size(MAX_PAYLOAD_BYTES + 1))
+    assert info.value.code == "payload_too_large"
+    assert f"{MAX_PAYLOAD_BYTES + 1} bytes; the limit is {MAX_PAYLOAD_BYTES}" in info.value.message
+
+
+@pytest.mark.parametrize(("length", "ok"), [(1, True), (256, True), (257, False), (0, False)])
+def test_session_id_length_edges(length: int, ok: bool) -> None:
+    payload = {"prompt": "Analyze KO", "session_id": "s" * length}
+    if ok:
+        assert validate_payload(payload).session_id == "s" * length
+    else:
+        with pytest.raises(AgentError, match="session_id"):
+            validate_payload(payload)
+
+
+def test_prompt_length_edges() -> None:
+    assert validate_payload({"prompt": "K" * MAX_PROMPT_CHARS}).prompt == "K" * MAX_PROMPT_CHARS
+    with pytest.raises(AgentError) as info:
+        validate_payload({"prompt": "K" * (MAX_PROMPT_CHARS + 1)})
+    assert info.value.code == "prompt_too_long"
+    # Surrounding whitespace does not count.
+    assert validate_payload({"prompt": " " + "K" * MAX_PROMPT_CHARS + " "}).prompt
+
+
+def test_ignored_keys_are_cut_to_forty_characters_and_ten_keys() -> None:
+    payload = {"prompt": "Analyze KO", "k" * 41: 1, **{f"x{i:02d}": i for i in range(12)}}
+    ignored = validate_payload(payload).ignored_keys
+    assert len(ignored) == 10
+    assert "k" * 40 in ignored and "k" * 41 not in ignored
+    assert ignored == tuple(sorted(ignored))
+
+
+@pytest.mark.parametrize(
+    ("char", "ok"),
+    [("\t", True), ("\n", True), ("\x00", False), ("\x1f", False), ("\x7f", False), (" ", True)],
+)
+def test_control_character_edges(char: str, ok: bool) -> None:
+    payload = {"prompt": f"Analyze{char}KO"}
+    if ok:
+        validate_payload(payload)
+    else:
+        with pytest.raises(AgentError, match=f"U\\+{ord(char):04X}"):
+            validate_payload(payload)
+
+
+def test_json_constants_are_refused() -> None:
+    for constant in ("NaN", "Infinity", "-Infinity"):
+        with pytest.raises(AgentError, match="not valid JSON"):
+            parse_body(json.dumps({"prompt": "x"}).replace('"x"', constant).encode())

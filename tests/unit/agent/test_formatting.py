@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from stock_agent.analysis import analyze
 from stock_agent.formatting import (
     NA,
+    _roundings,
     allowed_numbers,
     evidence_lines,
     extract_number_tokens,
@@ -415,3 +416,34 @@ def test_volume_variants_are_never_negative() -> None:
     allowed = allowed_numbers(snap, analysis)
     assert normalize_number_token("12.35M") in allowed
     assert normalize_number_token("-12.35M") not in allowed
+
+
+@pytest.mark.parametrize(
+    ("displayed", "allowed", "refused"),
+    [
+        # 12.35 stands for [12.345, 12.355): 12.3 and 12.4 are honest, 12.2 and 12.5 are not.
+        (
+            "12.35",
+            {"12.35", "12.3", "12.4", "12"},
+            {"12.2", "12.5", "13", "11", "10", "12.345", "12.355"},
+        ),
+        ("10.00", {"10"}, {"9", "11"}),  # 10 itself may be written as a whole number
+        ("1.235", {"1.235", "1.24", "1.23", "1.2"}, {"1.3", "1", "1.236"}),
+        # 9.96 stands for [9.955, 9.965): one decimal gives 10.0 only (never 9.9), and
+        # whole numbers below 10 are not offered on their own.
+        ("9.96", {"9.96", "10.0"}, {"9.9", "9"}),
+        ("10.40", {"10.4", "10"}, {"11", "9"}),
+        ("9.50", {"9.5"}, {"10", "9"}),
+        ("0.46", {"0.46", "0.5"}, {"0", "1", "0.4"}),
+        # 12.34 stands for [12.335, 12.345): never 12.4 (the next display value's rounding).
+        ("12.34", {"12.34", "12.3", "12"}, {"12.4", "12.2"}),
+    ],
+)
+def test_rounding_tolerance_edges(displayed: str, allowed: set[str], refused: set[str]) -> None:
+    found = _roundings(displayed)
+    for token in allowed:
+        assert normalize_number_token(token) in found or token.rstrip("0").rstrip(".") in found, (
+            token,
+            found,
+        )
+    assert not (refused & found), refused & found

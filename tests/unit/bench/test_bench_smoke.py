@@ -155,10 +155,10 @@ def test_react_baseline_drives_the_agent_tools_with_four_model_calls(tmp_path: P
     """The stub is FakeVLLM on loopback (vLLM's wire format): the GPU model cannot run here."""
     from stock_agent.market_data import get_provider
     from stock_agent.models.openai import OpenAIModelClient
-    from stock_agent.storage import LocalReportStore
-    from stock_agent.tools import ToolSession, build_tools
+    from stock_agent.reports.storage import LocalReportStore
 
     from bench.react_baseline import TOOL_ORDER, run_react, scripted_react_model
+    from bench.react_tools import ToolSession, build_tools
     from tests.support.fake_vllm import FakeVLLM
 
     with FakeVLLM.start() as fake:

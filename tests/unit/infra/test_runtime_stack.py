@@ -1,7 +1,7 @@
 """The agent runtime's template: the env contract, no secrets, lifecycle, auth, outputs.
 
 The environment is checked against the agent's own settings class
-(``stock_agent.context.AgentContext``): the values the stack sets, with
+(``stock_agent.settings.AgentSettings``): the values the stack sets, with
 deploy-time references replaced by plausible literals, must load without
 a ``ConfigError``, so the two halves cannot drift apart.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from stock_agent.context import AgentContext
+from stock_agent.settings import AgentSettings
 
 from stacks.config import AGENTCORE_REQUEST_TIMEOUT_SECONDS, load_stage
 from stacks.runtime_stack import runtime_environment
@@ -60,7 +60,7 @@ def test_environment_is_the_agent_contract(
         "AWS_REGION": "us-west-2",  # what AgentCore puts into the container
         "AGENTCORE_MEMORY_ID": "StockAgentMemory_dev-AbCdEf1234",
     }
-    settings = AgentContext.from_env(literal)
+    settings = AgentSettings.from_env(literal)
     assert settings.model_provider == "sagemaker"
     assert settings.memory_backend == "agentcore"
     assert settings.report_url_expires_seconds == 3600
@@ -145,7 +145,7 @@ def test_presigned_links_off_means_no_link_and_no_get_object() -> None:
     assert env["REPORT_URL_EXPIRES_SECONDS"] == "0"
     assert "MEMORY_BACKEND" not in env  # without a memory the agent keeps sessions in-process
     assert (
-        AgentContext.from_env({**env, "SAGEMAKER_ENDPOINT_NAME": "e"}).report_url_expires_seconds
+        AgentSettings.from_env({**env, "SAGEMAKER_ENDPOINT_NAME": "e"}).report_url_expires_seconds
         == 0
     )
 

@@ -12,9 +12,9 @@ import json
 from typing import Any
 
 import pytest
-from stock_agent import parsing
-from stock_agent.context import MAX_TICKERS_PER_REQUEST
 from stock_agent.contract import validate_payload
+from stock_agent.settings import MAX_TICKERS_PER_REQUEST
+from stock_agent.understanding import parsing
 
 from stacks.app_builder import STACK_ORDER
 from stacks.config import ConfigError, load_stage

@@ -1,0 +1,1 @@
+"""Customisation: run records, the datasets built from them, the reward, the training job."""

@@ -1,0 +1,1 @@
+"""The HTTP server: the AgentCore entrypoint, its front door, its limits, run notifications."""

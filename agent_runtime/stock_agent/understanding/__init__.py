@@ -1,0 +1,1 @@
+"""What the user asked: tickers and company names read from the prompt."""

@@ -1,0 +1,59 @@
+"""Records for tests, built once here: crafted snapshots, simulated records, session records.
+
+The simulated provider is deterministic per ticker and date, so a record built
+here is the same in every test and every process.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from stock_agent.analysis import analyze
+from stock_agent.market_data import build_snapshot, get_provider
+from stock_agent.memory.session import SessionRecord
+from stock_agent.records import Narrative, PricePoint, ReportRef, StockAnalysis, StockSnapshot
+
+CRAFTED_AS_OF = date(2025, 9, 5)
+SESSION_AS_OF = date(2026, 11, 30)
+
+
+def crafted_snapshot(closes: list[float], **metrics: object) -> StockSnapshot:
+    """A snapshot of the made-up ``EDGE`` whose daily closes (one per weekday, ending on
+    :data:`CRAFTED_AS_OF`) and metrics are exactly the ones given: rules are tested on it
+    one input at a time."""
+    days: list[date] = []
+    day = CRAFTED_AS_OF
+    while len(days) < len(closes):
+        if day.weekday() < 5:
+            days.append(day)
+        day -= timedelta(days=1)
+    prices = [PricePoint(d, c, 1000) for d, c in zip(reversed(days), closes, strict=True)]
+    return build_snapshot(
+        symbol="EDGE",
+        company_name="Edge Co",
+        sector="Testing",
+        industry="Edges",
+        currency="USD",
+        data_source="simulated",
+        prices=prices,
+        market_cap=1e9,
+        **metrics,  # type: ignore[arg-type]
+    )
+
+
+def simulated_record(symbol: str, *, as_of: date) -> tuple[StockSnapshot, StockAnalysis]:
+    """The simulated provider's snapshot of ``symbol`` on ``as_of`` and its analysis."""
+    snapshot = get_provider("simulated").snapshot(symbol, as_of=as_of)
+    return snapshot, analyze(snapshot)
+
+
+def session_record(symbol: str) -> SessionRecord:
+    """What a session remembers of one analysed ticker (simulated, deterministic narrative)."""
+    snapshot, analysis = simulated_record(symbol, as_of=SESSION_AS_OF)
+    return SessionRecord(
+        snapshot=snapshot,
+        analysis=analysis,
+        narrative=Narrative(text=f"{symbol} narrative", source="deterministic"),
+        report=ReportRef(uri=f"file:///r/{symbol}.pdf", key=f"k/{symbol}.pdf", bytes=1, sha256="0"),
+        generated_at=datetime(2026, 11, 30, 12, tzinfo=UTC),
+    )

@@ -1,0 +1,65 @@
+"""GenAI spans of model calls, recorded by the OpenTelemetry SDK in memory."""
+
+from __future__ import annotations
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from stock_agent.models.tracing import MAX_CONTENT_CHARS
+from stock_agent.models.types import ChatResult, ModelError, ToolCall, Usage
+
+from tests.support.spans import traced_client
+
+
+def test_a_call_is_a_client_span_with_the_genai_attributes(spans: InMemorySpanExporter) -> None:
+    result = ChatResult(
+        content="text",
+        finish_reason="tool_calls",
+        usage=Usage(prompt_tokens=321, completion_tokens=45),
+        model="served",
+        tool_calls=(ToolCall(id="1", name="report_tickers", arguments={"tickers": []}),),
+    )
+    client = traced_client(result, server_address="host")
+    tool = {"type": "function", "function": {"name": "report_tickers"}}
+    assert client.chat([{"role": "user", "content": "hi"}], max_tokens=64, tools=[tool]) is result
+    assert client.name == "openai"  # "offline" checks still see the real client's name
+    [span] = spans.get_finished_spans()
+    assert span.name == "chat m" and span.kind == trace.SpanKind.CLIENT
+    assert dict(span.attributes or {}) | {"stock_agent.model.latency_ms": 0} == {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.system": "openai",
+        "gen_ai.request.model": "m",
+        "gen_ai.request.max_tokens": 64,
+        "gen_ai.request.temperature": 0.2,
+        "gen_ai.request.tool_names": ("report_tickers",),
+        "server.address": "host",
+        "gen_ai.response.model": "served",
+        "gen_ai.response.finish_reasons": ("tool_calls",),
+        "gen_ai.usage.input_tokens": 321,
+        "gen_ai.usage.output_tokens": 45,
+        "gen_ai.response.tool_calls": 1,
+        "stock_agent.model.latency_ms": 0,
+    }
+
+
+def test_content_is_recorded_only_when_asked_and_cut_to_the_limit(
+    spans: InMemorySpanExporter,
+) -> None:
+    client = traced_client(ChatResult(content="answer"), capture_content=True)
+    client.chat([{"role": "user", "content": "x" * (MAX_CONTENT_CHARS + 50)}], max_tokens=16)
+    [span] = spans.get_finished_spans()
+    attributes = span.attributes or {}
+    assert len(str(attributes["gen_ai.input.messages"])) == MAX_CONTENT_CHARS + 1
+    assert '"content": "answer"' in str(attributes["gen_ai.output.messages"])
+
+
+def test_a_failed_call_marks_the_span_and_reraises(spans: InMemorySpanExporter) -> None:
+    client = traced_client(ModelError("model_throttled", "busy"))
+    with pytest.raises(ModelError):
+        client.chat([], max_tokens=16)
+    [span] = spans.get_finished_spans()
+    assert span.status.status_code == trace.StatusCode.ERROR
+    assert (span.attributes or {})["error.type"] == "model_throttled"
+    assert "gen_ai.usage.input_tokens" not in (span.attributes or {})
+    assert "gen_ai.input.messages" not in (span.attributes or {})
