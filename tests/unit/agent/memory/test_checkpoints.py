@@ -62,7 +62,7 @@ def _jwt(claims: dict[str, Any]) -> str:
         ),
         ({"Authorization": f"Bearer {_jwt({'scope': 'x'})}"}, None),  # no sub
         ({"Authorization": f"Basic {_jwt({'sub': 'alice'})}"}, None),
-        ({"X-Amzn-Bedrock-AgentCore-Runtime-User-Id": "x" * 257}, None),
+        ({"X-Amzn-Bedrock-AgentCore-Runtime-User-Id": "x" * 257}, "user:" + "x" * 257),
         ({}, None),
     ],
 )
