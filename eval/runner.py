@@ -98,7 +98,11 @@ def run_case(case: Case, target: Target, *, run_id: str, budgets: Budgets) -> li
     outcomes: list[TurnOutcome] = []
     for index, turn in enumerate(case.turns):
         exchange = target.send(request_body(turn, session_id=session_id), session_id=session_id)
-        obs = with_reports(observe(exchange), s3_client=getattr(target, "s3_client", None))
+        obs = with_reports(
+            observe(exchange),
+            s3_client=getattr(target, "s3_client", None),
+            allow_local_files=target.local_files,
+        )
         grades = grade_turn(turn.expect, obs, history=history, budgets=budgets)
         grades += [
             safely(name, functools.partial(grader, turn.expect, obs, history))

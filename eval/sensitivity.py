@@ -175,7 +175,11 @@ class FaultRow:
 def clean_turn(target: Target) -> Observation:
     session_id = f"eval-sensitivity-{uuid.uuid4().hex}"
     body = request_body(Turn(expect=EXPECT, prompt=PROMPT), session_id=session_id)
-    return with_reports(observe(target.send(body, session_id=session_id)))
+    return with_reports(
+        observe(target.send(body, session_id=session_id)),
+        s3_client=getattr(target, "s3_client", None),
+        allow_local_files=target.local_files,
+    )
 
 
 def run_sensitivity(clean: Observation) -> list[FaultRow]:

@@ -33,13 +33,14 @@ import logging
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from .client import remote
-from .client.invoke_http import DEFAULT_MAX_RESPONSE_BYTES, terminal_safe
+from .client.invoke_http import DEFAULT_MAX_RESPONSE_BYTES, is_loopback_url, terminal_safe
 from .customize.cli import register as register_customization
 from .errors import AgentError
 from .settings import MODEL_PROVIDERS, AgentSettings, ConfigError
@@ -273,6 +274,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_invoke(args: argparse.Namespace, out: TextIO) -> int:
+    # --timeout is the whole command's: the answer, then every report it downloads.
+    deadline = time.monotonic() + args.timeout
     try:
         body, content_type = remote.invoke(
             args.prompt,
@@ -293,7 +296,14 @@ def cmd_invoke(args: argparse.Namespace, out: TextIO) -> int:
         from .client.downloads import DownloadError, save_reports
 
         try:
-            saved = save_reports(body, content_type=content_type, folder=args.download)
+            saved = save_reports(
+                body,
+                content_type=content_type,
+                folder=args.download,
+                deadline=deadline,
+                # Only a server on this machine may point at files on this machine.
+                allow_local_files=bool(args.url) and is_loopback_url(args.url),
+            )
         except DownloadError as err:
             raise CliError(f"--download: {err}") from None
     if args.json:

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import boto3
@@ -121,7 +122,13 @@ def test_download_refuses_a_report_it_cannot_verify(tmp_path: Path) -> None:
         }
     ).encode()
     with pytest.raises(DownloadError, match="do not match"):
-        save_reports(body, content_type="application/json", folder=tmp_path / "out")
+        save_reports(
+            body,
+            content_type="application/json",
+            folder=tmp_path / "out",
+            deadline=time.monotonic() + 30,
+            allow_local_files=True,
+        )
     s3_only = json.dumps(
         {
             "results": [
@@ -137,7 +144,13 @@ def test_download_refuses_a_report_it_cannot_verify(tmp_path: Path) -> None:
         }
     ).encode()
     with pytest.raises(DownloadError, match="no download link"):
-        save_reports(s3_only, content_type="application/json", folder=tmp_path / "out")
+        save_reports(
+            s3_only,
+            content_type="application/json",
+            folder=tmp_path / "out",
+            deadline=time.monotonic() + 30,
+            allow_local_files=True,
+        )
     assert not list((tmp_path / "out").glob("*.pdf"))
 
 
