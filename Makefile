@@ -195,7 +195,7 @@ $(VENV_TRAIN)/.installed: training/requirements.txt training/requirements-torch.
 	$(VENV_TRAIN)/bin/python -m pip install -q --disable-pip-version-check --no-deps -e agent_runtime
 	touch $@
 
-train-smoke: $(VENV_TRAIN)/.installed ## SFT, DPO, GRPO two steps each on a tiny gpt-oss (CPU; not in CI)
+train-smoke: $(VENV_TRAIN)/.installed ## SFT, DPO, GRPO, DAPO, GSPO two steps each on a tiny gpt-oss (CPU; not in CI)
 	$(VENV_TRAIN)/bin/python training/smoke.py
 # --- end training ---
 

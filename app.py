@@ -45,15 +45,17 @@ def config_from_context(context: Mapping[str, Any]) -> StageConfig:
 
 def main() -> None:
     app = cdk.App()
-    try:
-        config = config_from_context(app.node.get_all_context())
-    except ConfigError as error:
-        print(f"cdk synth: configuration error: {error}", file=sys.stderr)
-        sys.exit(2)
     account = os.environ.get("CDK_DEFAULT_ACCOUNT")
     region = os.environ.get("CDK_DEFAULT_REGION")
     env = cdk.Environment(account=account, region=region) if account and region else None
-    build_app(app, config=config, env=env, nag=True)
+    try:
+        config = config_from_context(app.node.get_all_context())
+        # Some settings are checked against the environment (the judge's geography needs
+        # the region), so building the app can raise a configuration error too.
+        build_app(app, config=config, env=env, nag=True)
+    except ConfigError as error:
+        print(f"cdk synth: configuration error: {error}", file=sys.stderr)
+        sys.exit(2)
     app.synth()
 
 

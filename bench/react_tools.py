@@ -72,7 +72,7 @@ def build_tools(session: ToolSession) -> list[BaseTool]:
         snapshot = session.snapshots.get(symbol.strip().upper())
         if snapshot is None:
             return {"error": {"code": "no_data", "message": f"gather_stock_data({symbol}) first"}}
-        result = analyze_stock_performance(snapshot)
+        result = analyze_stock_performance(snapshot, provider=session.provider)
         with session._lock:
             session.analyses[snapshot.symbol] = result
         return {

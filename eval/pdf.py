@@ -15,5 +15,6 @@ def pdf_text(data: bytes) -> str:
 
 
 def flat(text: str) -> str:
-    """Whitespace folded to single spaces: a paragraph wraps differently in a PDF."""
-    return re.sub(r"\s+", " ", text).strip()
+    """Whitespace folded to single spaces, none after a hyphen: a paragraph wraps differently
+    in a PDF, and reportlab may break a line after a hyphen ("month-" / "end")."""
+    return re.sub(r"-\s+", "-", re.sub(r"\s+", " ", text)).strip()

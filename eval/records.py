@@ -33,5 +33,10 @@ def analysis_from_json(analysis: dict[str, Any]) -> StockAnalysis:
 
 
 def records_of(result: dict[str, Any]) -> tuple[StockSnapshot, StockAnalysis]:
-    """Both records of one result; ``KeyError``/``TypeError``/``ValueError`` when malformed."""
-    return snapshot_from_data(result["data"]), analysis_from_json(result["analysis"])
+    """Both records of one result; ``KeyError``/``TypeError``/``ValueError`` when malformed.
+
+    The response carries the track record beside the analysis (``track_record``); it is
+    put back into the analysis, where the agent's formatting looks for it.
+    """
+    analysis = {**result["analysis"], "track_record": result.get("track_record")}
+    return snapshot_from_data(result["data"]), analysis_from_json(analysis)

@@ -40,6 +40,15 @@ an adapter whose rank exceeds ``--max-lora-rank`` stops the start with the
 adapter's name. A request picks an adapter by sending its ``NAME`` as the
 chat-completions ``model``; ``model`` (the served base name) keeps the base.
 
+With adapters the command also gets the configuration vLLM's gpt-oss LoRA
+path was run with upstream (:data:`LORA_DEFAULTS`): piecewise CUDA graphs
+(``--compilation-config '{"cudagraph_mode":"PIECEWISE"}'``) and the Marlin
+MXFP4 MoE kernel, the one LoRA-capable MXFP4 kernel on the L40S, named so any
+GPU takes the same path. Each adapter is checked against what the pinned
+vLLM serves on gpt-oss (:mod:`lora_support`: target modules, the expert
+pair, tensor names and shapes) before vLLM starts, so an adapter vLLM would
+reject on its first request stops the container with one line instead.
+
 ``python3 serve.py [serve] --dry-run`` prints the command instead of running it.
 """
 
@@ -57,6 +66,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
+# lora_support.py sits beside this file (/opt/program in the image). Run as a script its
+# folder is on sys.path already; loaded by path (tests, tools) it is not.
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+import lora_support
+
 logger = logging.getLogger("model_container.serve")
 
 HOST = "0.0.0.0"  # noqa: S104 (the container must listen on all interfaces)
@@ -65,8 +80,7 @@ PREFIXES = ("SM_VLLM_", "OPTION_")
 DEFAULT_MODEL = "openai/gpt-oss-20b"
 TIKTOKEN_FILES = ("o200k_base.tiktoken", "cl100k_base.tiktoken")
 ADAPTER_ROOT = Path("/tmp/lora-adapters")  # noqa: S108 (the container's own scratch space)
-# vLLM's accepted --max-lora-rank values.
-LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+LORA_RANKS = lora_support.LORA_RANKS  # vLLM's accepted --max-lora-rank values
 DEFAULT_MAX_LORA_RANK = "16"
 MAX_ADAPTERS = 16
 _ADAPTER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -83,7 +97,7 @@ class ConfigError(ValueError):
 class Arg:
     """A vLLM argument the entrypoint knows and validates."""
 
-    kind: str  # "str" | "int" | "float" | "bool"
+    kind: str  # "str" | "int" | "float" | "bool" | "json" (an object)
     minimum: float | None = None
     maximum: float | None = None
     exclusive_minimum: bool = False
@@ -94,6 +108,8 @@ class Arg:
             return "true or false"
         if self.kind == "str":
             return "a non-empty string without whitespace"
+        if self.kind == "json":
+            return "a JSON object"
         low = (
             ""
             if self.minimum is None
@@ -130,6 +146,8 @@ KNOWN_ARGS: dict[str, Arg] = {
     "max_loras": Arg("int", minimum=1, maximum=MAX_ADAPTERS),
     "max_lora_rank": Arg("int", minimum=1, maximum=512),
     "enable_lora": Arg("bool", negatable=False),
+    "compilation_config": Arg("json"),
+    "moe_backend": Arg("str"),
 }
 # Set through OPTION_LORA_MODULES only (parsed and rewritten by :func:`read_adapters`).
 LORA_MODULES = "lora_modules"
@@ -147,6 +165,15 @@ DEFAULTS: dict[str, str] = {
     "gpu_memory_utilization": "0.90",
     "tensor_parallel_size": "1",
     "enable_prefix_caching": "true",
+}
+# Added when adapters are served (an explicit OPTION_/SM_VLLM_ value wins). Upstream's
+# gpt-oss LoRA runs on the Marlin MXFP4 kernel used piecewise CUDA graphs
+# (docs/model-container.md has the evidence); "marlin" is what vLLM picks with LoRA on
+# an L40S anyway, and naming it makes a smoke test on another GPU take the same path.
+LORA_CUDAGRAPH_MODE = "PIECEWISE"
+LORA_DEFAULTS: dict[str, str] = {
+    "compilation_config": json.dumps({"cudagraph_mode": LORA_CUDAGRAPH_MODE}),
+    "moe_backend": "marlin",
 }
 
 
@@ -186,6 +213,14 @@ def _check(name: str, variable: str, raw: str) -> str:
         if not value or any(c.isspace() for c in value):
             raise bad
         return value
+    if spec.kind == "json":
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            raise bad from None
+        if not isinstance(parsed, dict):
+            raise bad
+        return json.dumps(parsed, separators=(",", ":"))
     try:
         number: float = int(value) if spec.kind == "int" else float(value)
     except ValueError:
@@ -252,6 +287,10 @@ def build_plan(environ: Mapping[str, str]) -> Plan:
         settings["enable_lora"] = "true"
         settings.setdefault("max_lora_rank", DEFAULT_MAX_LORA_RANK)
         settings.setdefault("max_loras", str(len(adapters)))
+        settings.setdefault("moe_backend", LORA_DEFAULTS["moe_backend"])
+        settings["compilation_config"] = _lora_compilation_config(
+            settings.get("compilation_config")
+        )
     elif settings.get("enable_lora") == "true":
         raise ConfigError("enable_lora is true but OPTION_LORA_MODULES names no adapter")
     argv = ["vllm", "serve", model, "--host", HOST, "--port", str(PORT)]
@@ -276,6 +315,20 @@ def build_plan(environ: Mapping[str, str]) -> Plan:
         env["HF_HUB_OFFLINE"] = "1"
         env["TRANSFORMERS_OFFLINE"] = "1"
     return Plan(argv=argv, env=env, adapters=adapters)
+
+
+def _lora_compilation_config(given: str | None) -> str:
+    """The operator's compilation config with piecewise CUDA graphs unless it names a mode."""
+    config = json.loads(given) if given else {}
+    mode = config.setdefault("cudagraph_mode", LORA_CUDAGRAPH_MODE)
+    if str(mode).upper() != LORA_CUDAGRAPH_MODE:
+        logger.warning(
+            "cudagraph_mode=%s with LoRA adapters: upstream's gpt-oss LoRA runs used %s; "
+            "run model_container/gpu_smoke.py before serving traffic",
+            mode,
+            LORA_CUDAGRAPH_MODE,
+        )
+    return json.dumps(config, separators=(",", ":"))
 
 
 def _variable(environ: Mapping[str, str], name: str) -> str:
@@ -370,6 +423,43 @@ def _download_prefix(client: Any, *, name: str, source: str, target: Path) -> No
     logger.info("adapter %s: %d files from %s into %s", name, count, source, target)
 
 
+def base_dims(model: str) -> tuple[bool, lora_support.GptOssDims | None]:
+    """(is gpt-oss, its sizes when known) for a model path or hub id."""
+    if model.startswith("/"):
+        try:
+            config = json.loads((Path(model) / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False, None
+        dims = lora_support.dims_from_config(config) if isinstance(config, dict) else None
+        return dims is not None, dims
+    if model == DEFAULT_MODEL:
+        return True, lora_support.GPT_OSS_20B
+    return model.startswith("openai/gpt-oss"), None
+
+
+def check_adapters(plan: Plan) -> None:
+    """Refuse an adapter the pinned vLLM cannot serve on gpt-oss, naming it and why."""
+    if not plan.adapters:
+        return
+    gpt_oss, dims = base_dims(plan.argv[2])
+    if not gpt_oss:
+        logger.info("%s is not gpt-oss: adapter checks for gpt-oss skipped", plan.argv[2])
+        return
+    for name, _, local in plan.adapters:
+        problems = lora_support.check_adapter_dir(Path(local), dims=dims)
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise ConfigError(
+                f"adapter {name!r} cannot be served by vLLM {lora_support.VLLM_VERSION} on "
+                f"gpt-oss: {problems[0]}{more}"
+            )
+        logger.info(
+            "adapter %s: servable on gpt-oss (%s)",
+            name,
+            "shapes checked" if dims else "names checked; base sizes unknown",
+        )
+
+
 def preflight(plan: Plan, environ: Mapping[str, str]) -> None:
     """Checks that need the real container filesystem (skipped by ``--dry-run``)."""
     download_adapters(plan)
@@ -379,6 +469,7 @@ def preflight(plan: Plan, environ: Mapping[str, str]) -> None:
             f"OPTION_MODEL={model!r} has no config.json: the model's S3 data source did not "
             "deliver the weights (check ModelDataSource and the staged prefix)"
         )
+    check_adapters(plan)
     base = environ.get("TIKTOKEN_ENCODINGS_BASE", "")
     missing = [f for f in TIKTOKEN_FILES if not (Path(base) / f).is_file()] if base else []
     if not base or missing:

@@ -1,11 +1,12 @@
 """Assemble the eight stacks of one stage into a CDK app, in dependency order.
 
-Images -> Bucket -> Memory -> Iam -> Model -> Runtime -> Monitoring -> Evaluation. Resources
-cross stacks as
-objects (image assets, bucket, roles, endpoint); references that CDK
-cannot see (image URIs are built from pseudo-parameters only) get an
-explicit stack dependency, so ``cdk deploy --all`` deploys in this order
-and ``cdk destroy --all`` removes in the reverse order.
+Images -> Bucket -> Memory -> Iam -> Model -> Runtime -> Monitoring -> Evaluation.
+Resources cross stacks as objects (image assets, bucket, roles, endpoint), except
+the agent runtime, which a new name replaces: its readers find it through an SSM
+parameter (:mod:`stacks.constructs.runtime_reference`), never an export.
+References that CDK cannot see (image URIs built from pseudo-parameters, the SSM
+parameter) get an explicit stack dependency, so ``cdk deploy --all`` deploys in
+this order and ``cdk destroy --all`` removes in the reverse order.
 
 No environment or context is read here: ``app.py`` does that and passes a
 validated :class:`~stacks.config.StageConfig`, which is also how the tests
@@ -21,9 +22,9 @@ from cdk_nag import AwsSolutionsChecks
 
 from stacks.bucket_stack import BucketStack
 from stacks.config import GPU_INSTANCE_TYPES, StageConfig
-from stacks.evaluation.config import evaluation_config_for
-from stacks.evaluation.dashboard import evaluation_score_widgets
-from stacks.evaluation.online import evaluator_metric_names, service_name
+from stacks.constructs.evaluation_widgets import evaluation_score_widgets
+from stacks.constructs.online_evaluation import evaluator_metric_names, service_name
+from stacks.constructs.runtime_reference import RuntimeLookup
 from stacks.evaluation_stack import EvaluationStack
 from stacks.iam_stack import IamStack
 from stacks.images_stack import ImagesStack
@@ -84,6 +85,8 @@ def build_app(
     if nag:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     prefix = config.stack_prefix
+    names = config.names
+    schedule = config.schedule
 
     def common(name: str, what: str) -> dict[str, object]:
         return {
@@ -93,40 +96,69 @@ def build_app(
         }
 
     images = ImagesStack(
-        app, f"{prefix}-Images", config=config, **common("Images", "container images")
+        app, f"{prefix}-Images", names=names, **common("Images", "container images")
     )
     bucket = BucketStack(
-        app, f"{prefix}-Bucket", config=config, **common("Bucket", "PDF report bucket")
+        app,
+        f"{prefix}-Bucket",
+        storage=config.storage,
+        retain=config.retain_data,
+        report_topic_name=names.report_topic if schedule.enabled and schedule.notify else None,
+        **common("Bucket", "PDF report bucket"),
     )
     memory = MemoryStack(
-        app, f"{prefix}-Memory", config=config, **common("Memory", "agent session memory")
+        app,
+        f"{prefix}-Memory",
+        stage=config.stage,
+        memory=config.memory,
+        **common("Memory", "agent session memory"),
     )
     iam = IamStack(
         app,
         f"{prefix}-Iam",
-        config=config,
+        names=names,
+        model=config.model,
+        storage=config.storage,
+        schedule=schedule,
+        training=config.training,
+        evaluation=config.evaluation,
         model_repository=images.model_repository,
         agent_repository=images.agent_repository,
         report_bucket=bucket.bucket,
         session_memory=memory.memory,
-        **common("Iam", "execution roles of SageMaker and AgentCore"),
+        **common("Iam", "every IAM role of the app (SageMaker, AgentCore, Scheduler)"),
     )
     model = ModelStack(
         app,
         f"{prefix}-Model",
-        config=config,
+        names=names,
+        model=config.model,
+        endpoint=config.endpoint,
+        copy_count=config.component_copy_count,
+        logs=config.logs,
         model_image_uri=images.model_image.image_uri,
         execution_role=iam.sagemaker_role,
         **common("Model", "gpt-oss-20b on a SageMaker inference component"),
     )
+    runtime_lookup = RuntimeLookup(
+        name=names.runtime,
+        arn_parameter=names.parameter("runtime", "arn"),
+        role_arn=iam.runtime_role.role_arn,
+    )
     runtime = RuntimeStack(
         app,
         f"{prefix}-Runtime",
-        config=config,
+        names=names,
+        runtime=config.runtime,
+        storage=config.storage,
+        schedule=schedule,
+        logs=config.logs,
+        tracing=config.operations.tracing,
         agent_image_uri=images.agent_image.image_uri,
         execution_role=iam.runtime_role,
         endpoint_name=model.endpoint_name,
         report_bucket=bucket.bucket,
+        runtime_lookup=runtime_lookup,
         watchlist_role=iam.watchlist_role,
         session_memory_id=memory.memory.memory_id,
         **common("Runtime", "stock-analysis agent on AgentCore Runtime"),
@@ -135,11 +167,11 @@ def build_app(
         app,
         f"{prefix}-Monitoring",
         stage=config.stage,
-        config=config.operations,
+        operations=config.operations,
         inference_component=model.inference_component,
         endpoint_name=config.endpoint_name,
         variant_name=VARIANT_NAME,
-        runtime=runtime.runtime,
+        runtime=runtime_lookup,
         runtime_endpoint_name=config.runtime.endpoint_name,
         min_instance_count=config.endpoint.min_instance_count,
         max_instance_count=config.endpoint.max_instance_count,
@@ -161,14 +193,12 @@ def build_app(
     runtime.add_stack_dependency(memory, "the agent keeps its sessions in the memory")
     monitoring.add_stack_dependency(model, "autoscaling targets the inference component")
     monitoring.add_stack_dependency(runtime, "alarms and graphs read the runtime's metrics")
-    # --- online evaluation (begin) ---
-    evaluation_config = evaluation_config_for(config.stage)
     evaluation = EvaluationStack(
         app,
         f"{prefix}-Evaluation",
         stage=config.stage,
-        config=evaluation_config,
-        runtime=runtime.runtime,
+        evaluation=config.evaluation,
+        runtime=runtime_lookup,
         runtime_endpoint_name=config.runtime.endpoint_name,
         execution_role=iam.evaluation_role.without_policy_updates(),
         **common("Evaluation", "AgentCore online evaluation of the live runtime endpoint"),
@@ -181,7 +211,6 @@ def build_app(
             evaluators=evaluator_metric_names(evaluation.evaluation.custom_evaluator_name),
         )
     )
-    # --- online evaluation (end) ---
     for key, value in config.tag_map.items():
         Tags.of(app).add(key, value)
     return AppStacks(

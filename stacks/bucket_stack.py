@@ -13,7 +13,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from stacks.config import StageConfig
+from stacks.config import StorageSettings
 from stacks.constructs.report_bucket import (
     ACCESS_LOG_BUCKET_LOGICAL_ID,
     REPORT_BUCKET_LOGICAL_ID,
@@ -29,10 +29,16 @@ class BucketStack(Stack):
     """The report bucket of one stage."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: StageConfig, **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        storage: StorageSettings,
+        retain: bool,
+        report_topic_name: str | None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        storage = config.storage
         # "Default" keeps the construct out of the logical IDs (CDK hides that id),
         # so moving the buckets into it replaced nothing.
         self.reports = ReportBucket(
@@ -42,18 +48,18 @@ class BucketStack(Stack):
             infrequent_access_after_days=storage.infrequent_access_after_days,
             noncurrent_retention_days=storage.noncurrent_retention_days,
             access_log_retention_days=storage.access_log_retention_days,
-            retain=config.retain_data,
+            retain=retain,
         )
         self.bucket = self.reports.bucket
         self.access_log_bucket = self.reports.access_log_bucket
-        if not config.retain_data:
+        if not retain:
             _acknowledge_auto_delete_provider(self)
 
         CfnOutput(self, "ReportBucketName", value=self.bucket.bucket_name)
         self.notifications: ReportNotifications | None = None
-        if config.schedule.enabled and config.schedule.notify:
+        if report_topic_name is not None:
             self.notifications = ReportNotifications(
-                self, "Notifications", topic_name=config.report_topic_name
+                self, "Notifications", topic_name=report_topic_name
             )
             CfnOutput(self, "ReportTopicArn", value=self.notifications.topic.topic_arn)
 

@@ -1,10 +1,12 @@
-"""The seventh stack, "Evaluation": AgentCore online evaluation of the live runtime endpoint.
+"""Evaluation: AgentCore online evaluation of the live runtime endpoint (the eighth stack).
 
-Deployed after the Runtime (its data source is the runtime's endpoint) with
-the execution role the IAM stack owns; it holds no data, so ``cdk destroy``
+Deployed after the Runtime (its data source is the runtime's endpoint, found
+through the runtime's SSM parameters so a replaced runtime can deploy) with the
+execution role the IAM stack owns; it holds no data, so ``cdk destroy``
 removes it cleanly before the runtime. The dashboard's score widgets are
-added by the app builder from literals (:mod:`stacks.evaluation.dashboard`),
-so the Monitoring stack does not depend on this one.
+added by the app builder from literals
+(:mod:`stacks.constructs.evaluation_widgets`), so the Monitoring stack does
+not depend on this one.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
-from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from stacks.evaluation.config import EvaluationConfig
-from stacks.evaluation.online import OnlineAgentEvaluation, load_rubric
+from stacks.config import EvaluationSettings
+from stacks.constructs.online_evaluation import OnlineAgentEvaluation, load_rubric
+from stacks.constructs.runtime_reference import RuntimeLookup, runtime_from_parameters
 
 
 class EvaluationStack(Stack):
@@ -29,8 +31,8 @@ class EvaluationStack(Stack):
         construct_id: str,
         *,
         stage: str,
-        config: EvaluationConfig,
-        runtime: agentcore.IBedrockAgentRuntime,
+        evaluation: EvaluationSettings,
+        runtime: RuntimeLookup,
         runtime_endpoint_name: str,
         execution_role: iam.IRole,
         **kwargs: Any,
@@ -40,8 +42,8 @@ class EvaluationStack(Stack):
             self,
             "OnlineEvaluation",
             stage=stage,
-            config=config,
-            runtime=runtime,
+            evaluation=evaluation,
+            runtime=runtime_from_parameters(self, "Runtime", lookup=runtime),
             endpoint_name=runtime_endpoint_name,
             execution_role=execution_role,
             rubric=load_rubric(),

@@ -25,7 +25,7 @@ from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from stacks.config import PROJECT, StageConfig
+from stacks.config import ResourceNames
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODEL_IMAGE_DIR = REPO_ROOT / "model_container"
@@ -39,7 +39,7 @@ class ImagesStack(Stack):
     """Builds the model (amd64) and agent (arm64) images as Docker assets."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: StageConfig, **kwargs: Any
+        self, scope: Construct, construct_id: str, *, names: ResourceNames, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.model_image = ecr_assets.DockerImageAsset(
@@ -48,7 +48,7 @@ class ImagesStack(Stack):
             directory=str(MODEL_IMAGE_DIR),
             platform=ecr_assets.Platform.LINUX_AMD64,
             exclude=_EXCLUDE,
-            display_name=f"{config.stack_prefix} model image (vLLM)",
+            display_name=f"{names.stack_prefix} model image (vLLM)",
         )
         self.agent_image = ecr_assets.DockerImageAsset(
             self,
@@ -56,15 +56,15 @@ class ImagesStack(Stack):
             directory=str(AGENT_IMAGE_DIR),
             platform=ecr_assets.Platform.LINUX_ARM64,
             exclude=_EXCLUDE,
-            display_name=f"{config.stack_prefix} agent image (AgentCore)",
+            display_name=f"{names.stack_prefix} agent image (AgentCore)",
         )
         for name, asset in (("model", self.model_image), ("agent", self.agent_image)):
             ssm.StringParameter(
                 self,
                 f"{name.capitalize()}ImageUriParameter",
-                parameter_name=f"/{PROJECT}/{config.stage}/images/{name}-uri",
+                parameter_name=names.parameter("images", f"{name}-uri"),
                 string_value=asset.image_uri,
-                description=f"URI of the {name} image deployed by {config.stack_prefix}",
+                description=f"URI of the {name} image deployed by {names.stack_prefix}",
             )
             CfnOutput(self, f"{name.capitalize()}ImageUri", value=asset.image_uri)
 

@@ -3,7 +3,7 @@
 Uses the stable L2 ``aws_cdk.aws_bedrockagentcore.Memory`` with short-term
 memory only (no extraction strategies): the agent stores LangGraph
 checkpoints as events through ``AgentCoreMemorySaver``, and events expire
-after the stage's :data:`EVENT_EXPIRY_DAYS`, so the memory bounds itself.
+after the stage's ``memory.event_expiry_days``, so the memory bounds itself.
 
 * **No execution role.** The L2 creates one for extraction strategies; with
   none, the service never assumes it, so it is removed: every role of the
@@ -22,30 +22,27 @@ from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_bedrockagentcore as agentcore
 from constructs import Construct
 
-from stacks.config import StageConfig
-
-# Short-term event expiry per stage, in days (AgentCore allows 7..365).
-EVENT_EXPIRY_DAYS = {"dev": 7, "prod": 30}
-DEFAULT_EVENT_EXPIRY_DAYS = 7
-
-
-def event_expiry_days(stage: str) -> int:
-    """The expiry of the stage's session events (``DEFAULT_EVENT_EXPIRY_DAYS`` elsewhere)."""
-    return EVENT_EXPIRY_DAYS.get(stage, DEFAULT_EVENT_EXPIRY_DAYS)
+from stacks.config import MemorySettings
 
 
 class MemoryStack(Stack):
     """The AgentCore Memory of one stage's agent sessions."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: StageConfig, **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: str,
+        memory: MemorySettings,
+        **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.memory = agentcore.Memory(
             self,
             "SessionMemory",
-            description=f"Conversation sessions of the {config.stage} stock agent",
-            expiration_duration=Duration.days(event_expiry_days(config.stage)),
+            description=f"Conversation sessions of the {stage} stock agent",
+            expiration_duration=Duration.days(memory.event_expiry_days),
         )
         # Short-term only: no strategy needs the service role the L2 adds by default.
         self.memory.node.try_remove_child("ServiceRole")

@@ -1,7 +1,7 @@
 """The metric contract between the agent and the Monitoring stack.
 
 The agent emits CloudWatch Embedded Metric Format lines on stdout with these
-names (``agent_runtime/stock_agent/metrics.py``); the dashboard and alarms
+names (``agent_runtime/stock_agent/observability/metrics.py``); the dashboard and alarms
 read them. Part of the contract, not tuning knobs: docs/operations.md
 documents the same names and tests on both sides pin them.
 """

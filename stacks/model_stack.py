@@ -16,7 +16,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from stacks.common import log_retention
-from stacks.config import StageConfig
+from stacks.config import EndpointSettings, LogSettings, ModelSettings, ResourceNames
 from stacks.constructs.model_endpoint import (
     ENDPOINT_LOGICAL_ID,
     INFERENCE_COMPONENT_LOGICAL_ID,
@@ -35,25 +35,23 @@ SERVED_MODEL_NAME = "model"
 MODEL_MOUNT_PATH = "/opt/ml/model"
 
 
-def model_environment(config: StageConfig) -> dict[str, str]:
+def model_environment(*, model: ModelSettings, accelerators_per_copy: int) -> dict[str, str]:
     """The container environment of the SageMaker Model (read by ``serve.py``)."""
-    model = config.model
     env = {
         "OPTION_MODEL": MODEL_MOUNT_PATH if model.weights_s3_uri else model.model_id,
         "OPTION_SERVED_MODEL_NAME": SERVED_MODEL_NAME,
         "OPTION_MAX_MODEL_LEN": str(model.max_model_len),
         "OPTION_GPU_MEMORY_UTILIZATION": f"{model.gpu_memory_utilization:.2f}",
-        "OPTION_TENSOR_PARALLEL_SIZE": str(config.endpoint.accelerators_per_copy),
+        "OPTION_TENSOR_PARALLEL_SIZE": str(accelerators_per_copy),
         "OPTION_ENABLE_PREFIX_CACHING": "true",
         "OPTION_ASYNC_SCHEDULING": "true",
     }
     if model.container_log_level is not None:
         env["SAGEMAKER_CONTAINER_LOG_LEVEL"] = str(model.container_log_level)
-    # --- LoRA adapters: fetched from S3 by serve.py, served by name beside "model" ---
+    # LoRA adapters: fetched from S3 by serve.py, served by name beside "model".
     if model.adapters:
         env["OPTION_LORA_MODULES"] = ",".join(model.adapters)
         env["OPTION_MAX_LORA_RANK"] = str(model.max_lora_rank)
-    # --- end LoRA adapters ---
     return env
 
 
@@ -65,7 +63,11 @@ class ModelStack(Stack):
         scope: Construct,
         construct_id: str,
         *,
-        config: StageConfig,
+        names: ResourceNames,
+        model: ModelSettings,
+        endpoint: EndpointSettings,
+        copy_count: int,
+        logs: LogSettings,
         model_image_uri: str,
         execution_role: iam.IRole,
         **kwargs: Any,
@@ -76,20 +78,23 @@ class ModelStack(Stack):
         self.model_endpoint = ModelEndpoint(
             self,
             "Default",
-            endpoint_name=config.endpoint_name,
-            component_name=config.inference_component_name,
+            endpoint_name=names.endpoint,
+            component_name=names.inference_component,
             image_uri=model_image_uri,
-            environment=model_environment(config),
-            weights_s3_uri=config.model.weights_s3_uri,
-            network_isolation=config.model.network_isolation,
+            environment=model_environment(
+                model=model, accelerators_per_copy=endpoint.accelerators_per_copy
+            ),
+            weights_s3_uri=model.weights_s3_uri,
+            network_isolation=model.network_isolation,
             execution_role=execution_role,
-            endpoint=config.endpoint,
-            log_retention=log_retention(config.logs.retention_days),
-            encrypt_logs=config.logs.kms_encryption,
+            endpoint=endpoint,
+            copy_count=copy_count,
+            log_retention=log_retention(logs.retention_days),
+            encrypt_logs=logs.kms_encryption,
         )
         self.endpoint = self.model_endpoint.endpoint
         self.inference_component = self.model_endpoint.inference_component
         self.endpoint_name = self.endpoint.attr_endpoint_name
-        self.inference_component_name = config.inference_component_name
+        self.inference_component_name = names.inference_component
         CfnOutput(self, "EndpointName", value=self.endpoint.attr_endpoint_name)
-        CfnOutput(self, "InferenceComponentName", value=config.inference_component_name)
+        CfnOutput(self, "InferenceComponentName", value=names.inference_component)

@@ -1,8 +1,10 @@
-"""The sixth stack, "Monitoring": autoscaling, alarms and the dashboard of a stage.
+"""Monitoring: autoscaling, alarms and the dashboard of a stage.
 
 Deployed after Model and Runtime because everything here points at them:
 the scalable target at the inference component, the alarms and graphs at
-the endpoint's and the runtime's metrics. It holds no data, so ``cdk
+the endpoint's and the runtime's metrics (the runtime found through its SSM
+parameters, :mod:`stacks.constructs.runtime_reference`, so a replaced runtime
+can deploy). It holds no data, so ``cdk
 destroy`` removes it first and completely (the alarm key is scheduled for
 deletion); deregistering the scalable target before the Model stack goes
 is what lets the inference component be deleted cleanly.
@@ -19,7 +21,6 @@ import logging
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
-from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -28,6 +29,7 @@ from stacks.config import PROJECT, ConfigError, OperationsConfig
 from stacks.constructs.alarms import AlarmTopic, OperationsAlarms
 from stacks.constructs.autoscaling import InferenceComponentAutoscaling
 from stacks.constructs.dashboard import OperationsDashboard
+from stacks.constructs.runtime_reference import RuntimeLookup, runtime_from_parameters
 from stacks.metrics import AgentMetrics, ModelMetrics, RuntimeMetrics
 
 logger = logging.getLogger(__name__)
@@ -47,11 +49,11 @@ class MonitoringStack(Stack):
         construct_id: str,
         *,
         stage: str,
-        config: OperationsConfig,
+        operations: OperationsConfig,
         inference_component: sagemaker.CfnInferenceComponent,
         endpoint_name: str,
         variant_name: str,
-        runtime: agentcore.IBedrockAgentRuntime,
+        runtime: RuntimeLookup,
         runtime_endpoint_name: str = "DEFAULT",
         min_instance_count: int,
         max_instance_count: int,
@@ -67,7 +69,7 @@ class MonitoringStack(Stack):
                 "inference_component.inference_component_name=None is invalid: expected the "
                 "literal name the component is created with (autoscaling and metrics key on it)"
             )
-        config.autoscaling.check_endpoint(
+        operations.autoscaling.check_endpoint(
             min_instance_count=min_instance_count,
             max_instance_count=max_instance_count,
             accelerators_per_instance=accelerators_per_instance,
@@ -77,7 +79,10 @@ class MonitoringStack(Stack):
         model_metrics = ModelMetrics(
             endpoint_name=endpoint_name, variant_name=variant_name, component_name=component_name
         )
-        runtime_metrics = RuntimeMetrics(runtime=runtime, endpoint_name=runtime_endpoint_name)
+        runtime_metrics = RuntimeMetrics(
+            runtime=runtime_from_parameters(self, "Runtime", lookup=runtime),
+            endpoint_name=runtime_endpoint_name,
+        )
         agent_metrics = AgentMetrics(stage=stage)
 
         self.autoscaling = InferenceComponentAutoscaling(
@@ -86,13 +91,15 @@ class MonitoringStack(Stack):
             component=inference_component,
             component_name=component_name,
             model_metrics=model_metrics,
-            config=config.autoscaling,
+            config=operations.autoscaling,
         )
-        self.alarm_topic = AlarmTopic(self, "AlarmTopic", stage=stage, email=config.alarms.email)
+        self.alarm_topic = AlarmTopic(
+            self, "AlarmTopic", stage=stage, email=operations.alarms.email
+        )
         self.alarms = OperationsAlarms(
             self,
             "Alarms",
-            config=config.alarms,
+            config=operations.alarms,
             model_metrics=model_metrics,
             runtime_metrics=runtime_metrics,
             agent_metrics=agent_metrics,
@@ -121,6 +128,6 @@ class MonitoringStack(Stack):
         logger.info(
             "monitoring %s: scale_to_zero=%s, alarm e-mail %s",
             stage,
-            config.autoscaling.scale_to_zero,
-            "set" if config.alarms.email else "not set",
+            operations.autoscaling.scale_to_zero,
+            "set" if operations.alarms.email else "not set",
         )

@@ -8,7 +8,7 @@ contract, and prints the outputs. In short:
 * the execution role from the IAM stack, passed as an immutable view so the
   L2's ``addExecutionRolePermissions`` cannot append statements (they all
   live in the IAM stack);
-* the environment contract of ``stock_agent.context`` (no secrets: every
+* the environment contract of ``stock_agent.settings`` (no secrets: every
   value is a name, a number or a level);
 * lifecycle configuration (idle timeout, max lifetime) and a named runtime
   endpoint that always points at the latest version;
@@ -26,8 +26,16 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks.common import log_retention
-from stacks.config import ConfigError, StageConfig
+from stacks.config import (
+    ConfigError,
+    LogSettings,
+    ResourceNames,
+    RuntimeSettings,
+    ScheduleSettings,
+    StorageSettings,
+)
 from stacks.constructs.agent_runtime import AgentRuntime
+from stacks.constructs.runtime_reference import RuntimeLookup, RuntimeParameters
 from stacks.constructs.watchlist_schedule import WatchlistSchedule
 
 # Payload accepted by the agent entrypoint, used in the printed invoke command.
@@ -35,16 +43,17 @@ EXAMPLE_PAYLOAD = '{"prompt": "Analyze SIM_STOCK for investment purposes"}'
 
 
 def runtime_environment(
-    config: StageConfig,
     *,
+    names: ResourceNames,
+    runtime: RuntimeSettings,
+    storage: StorageSettings,
     endpoint_name: str,
     report_bucket_name: str,
     report_topic_arn: str | None = None,
     session_memory_id: str | None = None,
 ) -> dict[str, str]:
-    """Environment of the agent container (the names ``stock_agent.context`` and
-    ``stock_agent.notify`` read)."""
-    runtime = config.runtime
+    """Environment of the agent container (the names ``stock_agent.settings`` and
+    ``stock_agent.server.notify`` read)."""
     # The served adapter name the agent sends as the request's "model" (else the base).
     adapter = {"MODEL_ADAPTER": runtime.model_adapter} if runtime.model_adapter else {}
     optional = {}
@@ -57,18 +66,18 @@ def runtime_environment(
         **adapter,
         # Presigned report links need s3:GetObject, granted only with storage.presigned_links.
         "REPORT_URL_EXPIRES_SECONDS": (
-            str(config.storage.presigned_link_seconds) if config.storage.presigned_links else "0"
+            str(storage.presigned_link_seconds) if storage.presigned_links else "0"
         ),
         "MODEL_PROVIDER": "sagemaker",
         "SAGEMAKER_ENDPOINT_NAME": endpoint_name,
-        "SAGEMAKER_INFERENCE_COMPONENT": config.inference_component_name,
+        "SAGEMAKER_INFERENCE_COMPONENT": names.inference_component,
         "REPORT_BUCKET": report_bucket_name,
         "LOG_LEVEL": runtime.log_level,
         "REQUEST_DEADLINE_SECONDS": str(runtime.request_deadline_seconds),
         "MODEL_COLD_START_WAIT_SECONDS": str(runtime.model_cold_start_wait_seconds),
         # Dimension of the agent's EMF metrics (docs/operations.md, metric contract).
-        "STAGE": config.stage,
-        # --- online evaluation: model-call spans carry the messages its judges read ---
+        "STAGE": names.stage,
+        # Online evaluation: model-call spans carry the messages its judges read.
         "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "true",
         **optional,
     }
@@ -82,22 +91,26 @@ class RuntimeStack(Stack):
         scope: Construct,
         construct_id: str,
         *,
-        config: StageConfig,
+        names: ResourceNames,
+        runtime: RuntimeSettings,
+        storage: StorageSettings,
+        schedule: ScheduleSettings,
+        logs: LogSettings,
+        tracing: bool,
         agent_image_uri: str,
         execution_role: iam.IRole,
         endpoint_name: str,
         report_bucket: s3.IBucket,
+        runtime_lookup: RuntimeLookup,
         watchlist_role: iam.IRole | None = None,
         session_memory_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        runtime_cfg = config.runtime
-        schedule = config.schedule
         report_topic_arn = (
             self.format_arn(
                 service="sns",
-                resource=config.report_topic_name,
+                resource=names.report_topic,
                 arn_format=ArnFormat.NO_RESOURCE_NAME,
             )
             if schedule.enabled and schedule.notify
@@ -108,28 +121,41 @@ class RuntimeStack(Stack):
         self.agent_runtime = AgentRuntime(
             self,
             "Default",
-            runtime_name=config.runtime_name,
-            description=f"Stock-analysis agent ({config.stage}) on gpt-oss-20b",
+            runtime_name=names.runtime,
+            description=f"Stock-analysis agent ({names.stage}) on gpt-oss-20b",
             image_uri=agent_image_uri,
             execution_role=execution_role,
             environment=runtime_environment(
-                config,
+                names=names,
+                runtime=runtime,
+                storage=storage,
                 endpoint_name=endpoint_name,
                 report_bucket_name=report_bucket.bucket_name,
                 report_topic_arn=report_topic_arn,
                 session_memory_id=session_memory_id,
             ),
-            idle_session_timeout_seconds=runtime_cfg.idle_session_timeout_seconds,
-            max_lifetime_seconds=runtime_cfg.max_lifetime_seconds,
-            jwt=runtime_cfg.jwt,
-            endpoint_name=runtime_cfg.endpoint_name,
-            endpoint_description=f"Stable endpoint of the {config.stage} agent (latest version)",
-            log_retention=log_retention(config.logs.retention_days),
-            encrypt_logs=config.logs.kms_encryption,
-            tracing=config.operations.tracing,
+            idle_session_timeout_seconds=runtime.idle_session_timeout_seconds,
+            max_lifetime_seconds=runtime.max_lifetime_seconds,
+            jwt=runtime.jwt,
+            endpoint_name=runtime.endpoint_name,
+            endpoint_description=f"Stable endpoint of the {names.stage} agent (latest version)",
+            log_retention=log_retention(logs.retention_days),
+            encrypt_logs=logs.kms_encryption,
+            tracing=tracing,
+            delivery_name_prefix=names.log_delivery_prefix,
         )
         self.runtime = self.agent_runtime.runtime
         self.log_group = self.agent_runtime.log_group
+        # Readers find the runtime here, never through an export (runtime_reference.py).
+        self.parameters = RuntimeParameters(
+            self, "RuntimeParameters", runtime=self.runtime, lookup=runtime_lookup
+        )
+        # The exports readers imported before they switched to the parameters: CloudFormation
+        # refuses to delete an export another stack still imports, so they stay until every
+        # stage has deployed the readers once. Nothing imports them after that, so their value
+        # may change with a replaced runtime.
+        self.export_value(self.runtime.agent_runtime_arn)
+        self.export_value(self.runtime.agent_runtime_id)
         self.watchlist: WatchlistSchedule | None = None
         if schedule.enabled:
             if watchlist_role is None:
@@ -139,22 +165,23 @@ class RuntimeStack(Stack):
             self.watchlist = WatchlistSchedule(
                 self,
                 "Watchlist",
-                schedule_name=config.watchlist_schedule_name,
+                schedule_name=names.watchlist_schedule,
+                schedule_group_name=names.watchlist_schedule_group,
                 expression=schedule.expression,
                 timezone=schedule.timezone,
                 prompt=schedule.prompt(),
                 notify=schedule.notify,
                 runtime_arn=self.runtime.agent_runtime_arn,
-                runtime_endpoint_name=runtime_cfg.endpoint_name,
+                runtime_endpoint_name=runtime.endpoint_name,
                 execution_role=watchlist_role,
-                dead_letter_queue_name=config.watchlist_dead_letter_queue_name,
+                dead_letter_queue_name=names.watchlist_dead_letter_queue,
                 retry_attempts=schedule.retry_attempts,
                 max_event_age_seconds=schedule.max_event_age_seconds,
             )
-            CfnOutput(self, "WatchlistScheduleName", value=config.watchlist_schedule_name)
+            CfnOutput(self, "WatchlistScheduleName", value=names.watchlist_schedule)
 
         CfnOutput(self, "RuntimeArn", value=self.runtime.agent_runtime_arn)
-        CfnOutput(self, "RuntimeEndpointName", value=runtime_cfg.endpoint_name)
+        CfnOutput(self, "RuntimeEndpointName", value=runtime.endpoint_name)
         CfnOutput(
             self,
             "InvokeCommand",
@@ -166,7 +193,7 @@ class RuntimeStack(Stack):
                     Aws.REGION,
                     " --agent-runtime-arn ",
                     self.runtime.agent_runtime_arn,
-                    f" --qualifier {runtime_cfg.endpoint_name}",
+                    f" --qualifier {runtime.endpoint_name}",
                     ' --runtime-session-id "$(uuidgen)"',
                     " --content-type application/json",
                     f" --payload '{EXAMPLE_PAYLOAD}'",

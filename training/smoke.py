@@ -6,12 +6,17 @@
    real analysis, the real number check): some narratives pass on the first
    try, some only after the regenerate-once path;
 2. builds the datasets with ``stock_agent.customize.datasets`` (the CLI's code);
-3. trains SFT, DPO and GRPO for two steps each on the tiny model with the
-   methods' own configs (only sizes and step counts overridden), GRPO
-   rewarded by ``stock_agent.customize.reward``;
+3. trains SFT, DPO, GRPO, DAPO and GSPO for two steps each on the tiny model
+   with the methods' own configs (only sizes and step counts overridden), the
+   GRPO family rewarded by ``stock_agent.customize.reward``; DAPO and GSPO take both
+   steps from one rollout, so the second is off-policy and their clipping acts;
 4. checks each run wrote an adapter whose config carries the recipe's targets
-   (expert projections included) and a metrics file with two steps, and that
-   GRPO logged rewards in [0, 1]; prints a table of timings.
+   (expert projections included) and that the model container's own adapter
+   checks accept (``model_container/lora_support.py``), a metrics file with
+   two steps, that the GRPO family logged rewards in [0, 1] and ran the
+   objective its config names (and DAPO/GSPO logged clip ratios);
+5. builds the gpt-oss-20b-shaped probe adapter (``training/probe_adapter.py``)
+   and checks it the same way; prints a table of timings.
 
 Exit status 0 only when every check holds. Proves wiring, not quality.
 """
@@ -51,6 +56,7 @@ from stock_agent.reports.storage import build_report_key, run_record_key  # noqa
 from stock_agent.settings import AgentSettings  # noqa: E402
 
 from training import config as training_config  # noqa: E402
+from training.tiny import tiny_config  # noqa: E402
 
 logger = logging.getLogger("training.smoke")
 SYMBOLS = ("AAPL", "MSFT", "KO", "JPM", "XOM", "SIM_STOCK")
@@ -68,9 +74,21 @@ SMOKE_OVERRIDES: dict[str, dict[str, Any]] = {
         "save_steps": 1000,
         "warmup_steps": 0.0,
     },
-    "sft": {"max_length": 1024},
-    "dpo": {"max_length": 1024},
+    # The recipe's max_length (2048): the narrative prompt is about 1,200 words, so a shorter
+    # limit makes TRL's DPO drop every pair ("fully truncated") and SFT cut every answer.
+    "sft": {},
+    "dpo": {},
     "grpo": {"num_generations": 2, "max_completion_length": 8, "generation_batch_size": 2},
+    # two prompts x two answers per rollout, two optimizer steps on it (the second off-policy).
+    # A random model never ends an answer within 8 tokens: with DAPO's overlong filtering on,
+    # every token would leave the loss and the steps would train nothing.
+    "dapo": {
+        "num_generations": 2,
+        "max_completion_length": 8,
+        "steps_per_generation": 2,
+        "mask_truncated_completions": False,
+    },
+    "gspo": {"num_generations": 2, "max_completion_length": 8, "steps_per_generation": 2},
 }
 
 
@@ -138,8 +156,13 @@ def write_run_records(root: Path) -> int:
     return len(SYMBOLS)
 
 
-def check_run(method: str, out: Path, metrics: dict[str, Any]) -> list[str]:
-    """What is wrong with one run's outputs (empty when all is well)."""
+def check_run(
+    method: str, out: Path, metrics: dict[str, Any], *, trainer_settings: dict[str, Any]
+) -> list[str]:
+    """What is wrong with one run's outputs (empty when all is well).
+
+    ``trainer_settings``: the config's trainer section with the smoke overrides.
+    """
     problems = []
     adapter = out / "adapter"
     for name in ("adapter_config.json", "adapter_model.safetensors"):
@@ -151,15 +174,37 @@ def check_run(method: str, out: Path, metrics: dict[str, Any]) -> list[str]:
         if set(adapter_config.get("target_parameters") or []) != expected:
             found = adapter_config.get("target_parameters")
             problems.append(f"{method}: adapter target_parameters {found}, expected {expected}")
+        rules = training_config.lora_support()
+        dims = rules.dims_from_config(tiny_config(vocab_size=8).to_dict())
+        problems += [
+            f"{method}: not servable: {p}" for p in rules.check_adapter_dir(adapter, dims=dims)
+        ]
     if metrics.get("global_step") != 2:
         problems.append(f"{method}: {metrics.get('global_step')} steps, expected 2")
     if not (out / "metrics.json").is_file():
         problems.append(f"{method}: metrics.json missing")
-    if method == "grpo":
+    if method in training_config.GRPO_FAMILY:
         rewards = [h["reward"] for h in metrics["log_history"] if "reward" in h]
         if not rewards or not all(0.0 <= r <= 1.0 for r in rewards):
-            problems.append(f"grpo: rewards {rewards} not logged within [0, 1]")
+            problems.append(f"{method}: rewards {rewards} not logged within [0, 1]")
+        ran = metrics.get("objective", {})
+        for key, value in trainer_settings.items():
+            if key in ran and ran[key] != value:
+                problems.append(f"{method}: trained with {key}={ran[key]!r}, config says {value!r}")
+        if method != "grpo" and not any(
+            "clip_ratio/region_mean" in h for h in metrics["log_history"]
+        ):
+            problems.append(f"{method}: no clip ratios logged (the clipped objective did not run)")
     return problems
+
+
+def check_probe_adapter(folder: Path) -> list[str]:
+    """The gpt-oss-20b-shaped probe adapter, checked as the model container will."""
+    from training.probe_adapter import build
+
+    rules = training_config.lora_support()
+    build(folder)
+    return [f"probe adapter: {p}" for p in rules.check_adapter_dir(folder, dims=rules.GPT_OSS_20B)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,8 +238,15 @@ def main(argv: list[str] | None = None) -> int:
                 overrides=overrides,
             )  # fmt: skip
             timings[f"{method}_s"] = round(time.perf_counter() - began, 2)
-            problems += check_run(method, out, metrics)
+            problems += check_run(
+                method, out, metrics, trainer_settings={**config["trainer"], **overrides}
+            )
             results[method] = {k: metrics[k] for k in ("global_step", "train_loss", "train_rows")}
+            if "objective" in metrics:
+                results[method]["objective"] = metrics["objective"]
+        began = time.perf_counter()
+        problems += check_probe_adapter(work / "probe-adapter")
+        timings["probe_adapter_s"] = round(time.perf_counter() - began, 2)
         timings["total_s"] = round(time.perf_counter() - started, 2)
     summary = {"run_records": written, "rows": report.rows, "results": results,
                "timings": timings, "problems": problems}  # fmt: skip

@@ -64,16 +64,19 @@ def build_tokenizer(corpus: Iterable[str]) -> Any:
     return tokenizer
 
 
-def build_model(vocab_size: int) -> Any:
-    """A 24-layer gpt-oss with tiny widths and random weights (about 0.3 M parameters)."""
-    import torch
-    from transformers import GptOssConfig, GptOssForCausalLM
+def tiny_config(vocab_size: int) -> Any:
+    """gpt-oss's architecture at tiny widths.
 
-    torch.manual_seed(0)
+    The expert width differs from the hidden width, so an adapter whose expert
+    weights were read the wrong way round shows it in its shapes.
+    """
+    from transformers import GptOssConfig
+
     config = GptOssConfig(
+        architectures=["GptOssForCausalLM"],
         vocab_size=vocab_size,
         hidden_size=32,
-        intermediate_size=32,
+        intermediate_size=48,
         num_hidden_layers=24,
         num_attention_heads=2,
         num_key_value_heads=1,
@@ -90,6 +93,15 @@ def build_model(vocab_size: int) -> Any:
         "sliding_attention" if i % 2 == 0 else "full_attention"
         for i in range(config.num_hidden_layers)
     ]
-    model = GptOssForCausalLM(config)
+    return config
+
+
+def build_model(vocab_size: int) -> Any:
+    """A 24-layer gpt-oss with tiny widths and random weights (about 0.3 M parameters)."""
+    import torch
+    from transformers import GptOssForCausalLM
+
+    torch.manual_seed(0)
+    model = GptOssForCausalLM(tiny_config(vocab_size))
     model.config.use_cache = False
     return model

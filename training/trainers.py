@@ -1,17 +1,20 @@
-"""SFT, DPO and GRPO with LoRA on gpt-oss-20b (TRL + PEFT), one function per method.
+"""SFT, DPO, GRPO, DAPO and GSPO with LoRA on gpt-oss-20b (TRL + PEFT).
 
 ``train(method, config, data_dir=..., output_dir=...)`` reads the datasets
-written by ``stock-agent dataset build`` (``<data_dir>/<method>/train.jsonl``
-and ``eval.jsonl``), trains a LoRA adapter as the config says and writes:
+written by ``stock-agent dataset build`` (``<data_dir>/<dataset>/train.jsonl``
+and ``eval.jsonl``; GRPO, DAPO and GSPO share ``grpo/``), trains a LoRA
+adapter as the config says and writes:
 
 - ``<output_dir>/adapter/``: ``adapter_config.json`` + ``adapter_model.safetensors``
   (what vLLM's ``--lora-modules NAME=PATH`` loads), plus the tokenizer;
 - ``<output_dir>/metrics.json``: method, steps, runtime, train loss, the
-  trainer's log history, eval metrics and, for GRPO, the reward's parts on
-  the eval prompts.
+  trainer's log history, eval metrics and, for the GRPO family, the
+  objective the trainer actually ran with and the reward's parts on the
+  eval prompts.
 
-GRPO's reward is :func:`stock_agent.customize.reward.reward`, the same function the
-evaluation harness grades with. ``tiny=True`` swaps gpt-oss-20b for the
+GRPO, DAPO and GSPO are TRL's ``GRPOTrainer`` with the objective settings of
+their config files; the reward is :func:`stock_agent.customize.reward.reward`, the same
+function the evaluation harness grades with. ``tiny=True`` swaps gpt-oss-20b for the
 tiny random gpt-oss of :mod:`training.tiny` (CPU smoke test).
 """
 
@@ -23,7 +26,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from training.config import GRPO_FAMILY, dataset_of
+
 logger = logging.getLogger(__name__)
+# GRPOConfig fields that define a GRPO-family objective, echoed into metrics.json.
+OBJECTIVE_FIELDS = (
+    "loss_type", "importance_sampling_level", "epsilon", "epsilon_high", "beta",
+    "scale_rewards", "mask_truncated_completions", "steps_per_generation", "num_iterations",
+)  # fmt: skip
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
@@ -36,6 +46,8 @@ def load_split(data_dir: Path, method: str) -> tuple[Any, Any]:
     """(train, eval) ``datasets.Dataset`` of ``method``; eval is ``None`` when empty."""
     from datasets import Dataset
 
+    folder = dataset_of(method)
+
     def shape(row: dict[str, Any]) -> dict[str, Any]:
         if method == "sft":
             return {"messages": row["messages"]}
@@ -44,10 +56,10 @@ def load_split(data_dir: Path, method: str) -> tuple[Any, Any]:
         # GRPO: the record travels as JSON text (rows differ in shape; Arrow wants one schema)
         return {"prompt": row["prompt"], "record_json": json.dumps(row["record"])}
 
-    train_rows = [shape(r) for r in _rows(data_dir / method / "train.jsonl")]
-    eval_rows = [shape(r) for r in _rows(data_dir / method / "eval.jsonl")]
+    train_rows = [shape(r) for r in _rows(data_dir / folder / "train.jsonl")]
+    eval_rows = [shape(r) for r in _rows(data_dir / folder / "eval.jsonl")]
     if not train_rows:
-        raise ValueError(f"{data_dir / method / 'train.jsonl'} has no rows to train on")
+        raise ValueError(f"{data_dir / folder / 'train.jsonl'} has no rows to train on")
     return Dataset.from_list(train_rows), (Dataset.from_list(eval_rows) if eval_rows else None)
 
 
@@ -111,7 +123,7 @@ def lora_config(config: dict[str, Any]) -> Any:
 def _trainer_args(method: str, config: dict[str, Any], output_dir: Path, **extra: Any) -> Any:
     import trl
 
-    cls = {"sft": trl.SFTConfig, "dpo": trl.DPOConfig, "grpo": trl.GRPOConfig}[method]
+    cls = {"sft": trl.SFTConfig, "dpo": trl.DPOConfig}.get(method, trl.GRPOConfig)
     options = {**config["trainer"], **extra}
     return cls(
         output_dir=str(output_dir / "checkpoints"),
@@ -152,8 +164,10 @@ def train(
         trainer = trl.SFTTrainer(**common)
     elif method == "dpo":
         trainer = trl.DPOTrainer(**common)  # reference = the base with the adapter disabled
-    else:
+    elif method in GRPO_FAMILY:
         trainer = trl.GRPOTrainer(reward_funcs=[narrative_reward], **common)
+    else:
+        raise ValueError(f"method {method!r} is not one of sft, dpo, {', '.join(GRPO_FAMILY)}")
     resume = _last_checkpoint(workdir / "checkpoints")
     result = trainer.train(resume_from_checkpoint=resume)
     adapter_dir = output_dir / "adapter"
@@ -171,9 +185,11 @@ def train(
         "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "log_history": trainer.state.log_history,
     }
-    if eval_set is not None and method != "grpo":
+    if method in GRPO_FAMILY:
+        metrics["objective"] = {field: getattr(args, field) for field in OBJECTIVE_FIELDS}
+    if eval_set is not None and method not in GRPO_FAMILY:
         metrics["eval"] = trainer.evaluate()
-    if method == "grpo" and eval_set is not None:
+    if method in GRPO_FAMILY and eval_set is not None:
         metrics["eval_reward"] = _eval_reward(trainer, tokenizer, eval_set)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str) + "\n")

@@ -9,6 +9,7 @@ Commands::
     stock-agent invoke "..." --runtime-arn arn:aws:bedrock-agentcore:...  [--qualifier live]
     stock-agent invoke "..." --stack-name GptOssAgent-dev-Runtime    (reads the stack outputs)
     stock-agent eval [--url URL | --runtime-arn ARN]   (the golden set; repository checkout only)
+    stock-agent backtest AAPL [--since 2018-01-01] [--json]   (the technical score's track record)
 
 Settings come from the environment (:mod:`stock_agent.settings`); the options
 ``--reports-dir``, ``--model-provider``, ``--openai-base-url``,
@@ -39,6 +40,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from .analysis.cli import register as register_backtest
 from .client import remote
 from .client.invoke_http import DEFAULT_MAX_RESPONSE_BYTES, is_loopback_url, terminal_safe
 from .customize.cli import register as register_customization
@@ -158,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Listed for --help only: main() hands everything after "eval" to the harness.
     sub.add_parser("eval", help="run the evaluation golden set (see python -m eval --help)")
     register_customization(sub)  # dataset build, train (stock_agent.customize.cli)
+    register_backtest(sub)  # the track record (stock_agent.analysis.cli)
     return parser
 
 

@@ -23,9 +23,12 @@ Validation is strict because the payload comes from the network:
 The response (see :func:`build_response`) is built from the typed records
 in the graph state; its ``text`` and per-ticker ``sections`` print figures
 only through :mod:`stock_agent.formatting`, the same rows the PDF prints.
-Besides today's keys it carries ``intent`` (``analyze`` | ``compare`` |
-``question``), ``session_id`` (echoed), ``answer`` (the text answer of a
-question, else ``null``), ``comparison`` (``{"symbols", "table", "leaders",
+Each result carries ``track_record``: the ticker's technical score recomputed
+at past month ends and the forward returns that followed, summarised per score
+bucket, with its provenance in ``track_record.source`` (``null`` when the
+analysis had no provider to ask). Besides today's keys it carries ``intent``
+(``analyze`` | ``compare`` | ``question``), ``session_id`` (echoed), ``answer``
+(the text answer of a question, else ``null``), ``comparison`` (``{"symbols", "table", "leaders",
 "narrative", "narrative_source", "report": {"uri", "key", "bytes", "sha256",
 "url"?}}`` for a comparison, else ``null``) and, for a request with a
 session, ``session_saved``. A report's ``url`` (a presigned HTTPS GET of that
@@ -290,6 +293,7 @@ def report_generation_section(t: _Ticker) -> str:
         "- Executive summary with key metrics",
         "- Market data and financial metrics",
         "- Technical and fundamental analysis, risk factors",
+        *(["- Track record of the technical score"] if t.analysis.track_record else []),
         "- Analyst narrative",
     ]
     return "\n".join(rows)
@@ -340,6 +344,13 @@ def _data_json(snapshot: StockSnapshot) -> dict[str, Any]:
     if benchmark:
         series = benchmark.pop("prices", [])
         benchmark["sessions"] = len(series)
+    return data
+
+
+def _analysis_json(analysis: StockAnalysis) -> dict[str, Any]:
+    """The analysis as JSON; its track record is the result's own ``track_record`` key."""
+    data: dict[str, Any] = to_jsonable(analysis)
+    data.pop("track_record", None)
     return data
 
 
@@ -401,7 +412,8 @@ def build_response(
             {
                 "symbol": t.symbol,
                 "data": _data_json(t.snapshot),
-                "analysis": to_jsonable(t.analysis),
+                "analysis": _analysis_json(t.analysis),
+                "track_record": to_jsonable(t.analysis.track_record),
                 "key_figures": dict(formatting.key_figures(t.snapshot, t.analysis)),
                 "figures": formatting.figure_provenance(t.snapshot, t.analysis),
                 "narrative": {

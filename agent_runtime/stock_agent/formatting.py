@@ -24,7 +24,15 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from .records import FigureSource, StockAnalysis, StockSnapshot
+from .records import (
+    BucketStats,
+    EdgeTest,
+    FigureSource,
+    StockAnalysis,
+    StockSnapshot,
+    TrackRecord,
+    TrackSignal,
+)
 
 NA = "n/a"
 
@@ -341,7 +349,162 @@ def _evidence_groups(snapshot: StockSnapshot, analysis: StockAnalysis) -> Figure
             for rank in peers.ranks
         ]
         groups.append(("Peer Comparison", rows))
+    if analysis.track_record is not None:
+        groups.append((TRACK_RECORD_GROUP, track_record_figures(analysis.track_record)))
     return groups
+
+
+TRACK_RECORD_GROUP = "Track Record"
+_HORIZON_WORDS = {"1M": "1-Month", "3M": "3-Month"}
+
+
+def _bucket_label(bucket: BucketStats, *, excess: bool) -> str:
+    what = "Excess" if excess else "Return"
+    horizon = _HORIZON_WORDS[bucket.horizon]
+    if bucket.signal == "technical score":
+        return f"Score {bucket.bucket}/5 Forward {horizon} {what}"
+    return f"{bucket.bucket.capitalize()} Price-Only Outlook Forward {horizon} {what}"
+
+
+def fmt_bucket(bucket: BucketStats) -> str:
+    """One bucket's summary in one line, or why it is n/a."""
+    if bucket.mean is None:
+        return bucket.missing or NA
+    interval = (
+        f"95% interval {fmt_pct(bucket.ci_low, signed=True)} to "
+        f"{fmt_pct(bucket.ci_high, signed=True)}"
+        if bucket.ci_low is not None and bucket.ci_high is not None
+        else "interval n/a"
+    )
+    return (
+        f"mean {fmt_pct(bucket.mean, signed=True)}, median {fmt_pct(bucket.median, signed=True)}, "
+        f"hit rate {fmt_pct(bucket.hit_rate)}, {interval} ({fmt_int(bucket.signals)} signals)"
+    )
+
+
+def fmt_edge(edge: EdgeTest) -> str:
+    """The high-minus-low difference with its interval and verdict, or why it is n/a."""
+    if edge.difference is None:
+        return edge.missing or NA
+    return (
+        f"{fmt_pct(edge.difference, signed=True)} (95% interval "
+        f"{fmt_pct(edge.ci_low, signed=True)} to {fmt_pct(edge.ci_high, signed=True)}): "
+        f"{edge.verdict}"
+    )
+
+
+def fmt_signal(signal: TrackSignal, *, excess: bool) -> str:
+    """One month-end signal and what followed it (``pending`` while the window is open)."""
+
+    def outcome(stock: float | None, over: float | None) -> str:
+        value = over if excess else stock
+        return "pending" if stock is None else fmt_pct(value, signed=True)
+
+    what = "excess" if excess else "return"
+    return (
+        f"{fmt_date(signal.day)}: score {fmt_score(signal.technical_score)} ({signal.trend}, "
+        f"{signal.momentum} momentum), price-only outlook {signal.outlook}; forward {what} "
+        f"1-month {outcome(signal.return_1m, signal.excess_1m)}, "
+        f"3-month {outcome(signal.return_3m, signal.excess_3m)}"
+    )
+
+
+def track_record_figures(record: TrackRecord) -> list[Figure]:
+    """The track record as labelled figures with its provenance (text, PDF, answers)."""
+    source = record.source
+    period = (
+        f"{fmt_int(record.signals)} month-end signals, {fmt_date(record.first_signal)} to "
+        f"{fmt_date(record.last_signal)}"
+        if record.signals
+        else source.missing or NA
+    )
+    figures = [
+        Figure("Track Record Signals", period, source),
+        Figure("Track Record Measure", record.measure or NA, source),
+    ]
+    excess = record.benchmark_symbol is not None
+    figures += [
+        Figure(_bucket_label(b, excess=excess), fmt_bucket(b), source) for b in record.buckets
+    ]
+    figures += [
+        Figure(f"Score 4-5 vs 1-2 Edge ({_HORIZON_WORDS[e.horizon]})", fmt_edge(e), source)
+        for e in record.edges
+    ]
+    figures += [
+        Figure(f"Recent Signal {rank}", fmt_signal(signal, excess=excess), source)
+        for rank, signal in enumerate(reversed(record.recent), start=1)
+    ]
+    figures.append(Figure("Track Record Reading", record.reading, source))
+    return figures
+
+
+TRACK_TABLE_HEADER = ["Signal", "1M n", "1M mean", "1M median", "1M hits", "1M 95% interval",
+                      "3M n", "3M mean", "3M hits"]  # fmt: skip
+
+
+def _bucket_cells(stats: BucketStats, *, full: bool) -> list[str]:
+    """One bucket's cells for one horizon: n, mean, (median,) hits, (interval); n/a below N."""
+    count = fmt_int(stats.signals)
+    if stats.mean is None:
+        return [count, NA, *([""] * (3 if full else 1))]
+    hits = fmt_pct(stats.hit_rate)
+    if not full:
+        return [count, fmt_pct(stats.mean, signed=True), hits]
+    interval = (
+        f"{fmt_pct(stats.ci_low, signed=True)} to {fmt_pct(stats.ci_high, signed=True)}"
+        if stats.ci_low is not None and stats.ci_high is not None
+        else NA
+    )
+    return [count, fmt_pct(stats.mean, signed=True), fmt_pct(stats.median, signed=True), hits,
+            interval]  # fmt: skip
+
+
+def track_record_table(record: TrackRecord) -> tuple[list[str], list[list[str]], list[str]]:
+    """The bucket table (header, one row per score and price-only outlook) and the n/a notes.
+
+    The PDF and ``stock-agent backtest`` print this table; its cells are the
+    record's figures formatted here once.
+    """
+    by_key: dict[tuple[str, str, str], BucketStats] = {
+        (b.signal, b.bucket, b.horizon): b for b in record.buckets
+    }
+    rows: list[list[str]] = []
+    notes: list[str] = []
+    kinds = [("technical score", str(n)) for n in range(5, 0, -1)]
+    kinds += [("price-only outlook", name) for name in ("positive", "neutral", "negative")]
+    for signal, bucket in kinds:
+        one, three = by_key.get((signal, bucket, "1M")), by_key.get((signal, bucket, "3M"))
+        if one is None or three is None:
+            continue
+        label = f"Score {bucket}/5" if signal == "technical score" else f"Outlook {bucket}*"
+        rows.append([label, *_bucket_cells(one, full=True), *_bucket_cells(three, full=False)])
+        notes += [f"{label}, {b.horizon}: {b.missing}" for b in (one, three) if b.missing]
+    return list(TRACK_TABLE_HEADER), rows, notes
+
+
+def track_record_bucket_labels(record: TrackRecord) -> frozenset[str]:
+    """The labels of the per-bucket figures (the PDF shows them as table rows instead)."""
+    excess = record.benchmark_symbol is not None
+    return frozenset(_bucket_label(b, excess=excess) for b in record.buckets)
+
+
+#: The track record's rows every model prompt carries; the others (each bucket, the recent
+#: signals) only when a question asks about the track record, so a narrative prompt stays
+#: short and its number check strict.
+TRACK_RECORD_SUMMARY = (
+    "Track Record Signals",
+    "Score 4-5 vs 1-2 Edge (1-Month)",
+    "Score 4-5 vs 1-2 Edge (3-Month)",
+    "Track Record Reading",
+)
+
+
+def track_record_detail_labels(analysis: StockAnalysis) -> frozenset[str]:
+    """The labels of the track record's rows beyond :data:`TRACK_RECORD_SUMMARY`."""
+    if analysis.track_record is None:
+        return frozenset()
+    labels = {f.label for f in track_record_figures(analysis.track_record)}
+    return frozenset(labels - set(TRACK_RECORD_SUMMARY))
 
 
 def key_figure_groups(
@@ -387,10 +550,17 @@ def figure_provenance(snapshot: StockSnapshot, analysis: StockAnalysis) -> list[
 def key_figures(snapshot: StockSnapshot, analysis: StockAnalysis) -> FigureRows:
     """Ordered ``(label, formatted value)`` rows of every figure of both records.
 
-    The text section and the PDF tables both print these rows, and
-    :func:`allowed_numbers` is built from the same values.
+    The text section and the PDF tables both print these rows;
+    :func:`allowed_numbers` is built from :func:`narrative_figures`, the same
+    rows without the track record's detail.
     """
     return [row for _, rows in key_figure_groups(snapshot, analysis) for row in rows]
+
+
+def narrative_figures(snapshot: StockSnapshot, analysis: StockAnalysis) -> FigureRows:
+    """:func:`key_figures` without the track record's detail rows (its summary stays)."""
+    detail = track_record_detail_labels(analysis)
+    return [row for row in key_figures(snapshot, analysis) if row[0] not in detail]
 
 
 # ---------------------------------------------------------------------------
@@ -494,7 +664,7 @@ def allowed_numbers(snapshot: StockSnapshot, analysis: StockAnalysis) -> frozens
     Holds canonical tokens (compare ``normalize_number_token(token) in
     allowed``) and, for convenience, the displayed figures themselves:
 
-    - each figure of :func:`key_figures` at its displayed precision and
+    - each figure of :func:`narrative_figures` at its displayed precision and
       rounded half-up to fewer decimals (whole numbers only from 10 up); its
       magnitude without sign, and with a minus only when it is negative;
       large amounts with and without their magnitude letter (``2.35T``,
@@ -507,7 +677,7 @@ def allowed_numbers(snapshot: StockSnapshot, analysis: StockAnalysis) -> frozens
       quote thresholds such as "P/E above 30") and in the company name.
     """
     allowed: set[str] = set(VOCABULARY_NUMBERS)
-    for _, formatted in key_figures(snapshot, analysis):
+    for _, formatted in narrative_figures(snapshot, analysis):
         if not any(ch.isdigit() for ch in formatted):  # n/a, symbols, peer lists
             continue
         allowed.add(formatted)

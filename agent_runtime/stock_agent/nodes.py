@@ -329,7 +329,8 @@ def data_gathering_agent(state: AgentState, runtime: Runtime[RunContext]) -> Upd
 
 
 def performance_analysis_agent(state: AgentState, runtime: Runtime[RunContext]) -> Update:
-    """Stock Performance Analyzer Agent: technical, fundamental and risk verdicts."""
+    """Stock Performance Analyzer Agent: technical, fundamental and risk verdicts, and the
+    track record (the provider's longer history, cached per ticker and day)."""
     started = time.perf_counter()
     snapshots = state["snapshots"]
     analyses, update = _per_ticker_stage(
@@ -338,7 +339,9 @@ def performance_analysis_agent(state: AgentState, runtime: Runtime[RunContext]) 
         stage="performance_analysis",
         done_key="analyses",
         fn=lambda s: analyze_stock_performance(
-            snapshots[s], risk_free_rate=runtime.context.settings.risk_free_rate
+            snapshots[s],
+            risk_free_rate=runtime.context.settings.risk_free_rate,
+            provider=runtime.context.deps.provider,
         ),
     )
     return {

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .formatting import track_record_detail_labels
 from .records import StockAnalysis, StockSnapshot
 
 logger = logging.getLogger(__name__)
@@ -80,12 +81,17 @@ def narrative_payload(
     snapshot: StockSnapshot,
     analysis: StockAnalysis,
     key_figures: Sequence[tuple[str, str]],
+    track_record_detail: bool = False,
 ) -> dict[str, Any]:
     """The facts the model may use: formatted figures plus the analysis labels.
 
     Every value is text produced from the records; nothing is computed here.
+    The track record's detail rows (each bucket, the recent signals) come
+    only with ``track_record_detail`` (a question about it); its summary
+    always does.
     """
     technical, fundamental = analysis.technical, analysis.fundamental
+    left_out = frozenset() if track_record_detail else track_record_detail_labels(analysis)
     payload: dict[str, Any] = {
         "symbol": snapshot.symbol,
         "company": snapshot.company_name,
@@ -93,7 +99,7 @@ def narrative_payload(
         "industry": snapshot.industry,
         "as_of": snapshot.as_of.isoformat(),
         "data_source": snapshot.data_source,
-        "key_figures": dict(key_figures),
+        "key_figures": {label: value for label, value in key_figures if label not in left_out},
         "technical": {
             "trend": technical.trend,
             "momentum": technical.momentum,

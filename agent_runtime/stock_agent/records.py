@@ -213,8 +213,107 @@ class FundamentalAnalysis:
 
 
 @dataclass(frozen=True)
+class TrackSignal:
+    """One month-end signal, recomputed from the closes up to that day, and what followed.
+
+    ``technical_score`` and its factors are what the technical rules gave on
+    ``day`` from the closes known then; ``risk_level`` and ``outlook`` are the
+    price-only versions (no P/E, earnings or leverage; fundamental score held
+    at neutral). Forward returns run from ``day``'s close to the last session
+    of the next month (1M) and of the third month on (3M); ``None`` while that
+    session lies beyond the data (pending) or the month has no session.
+    """
+
+    day: date
+    close: float
+    technical_score: int
+    trend: TrendLabel
+    momentum: Literal["positive", "neutral", "negative"]
+    volatility_level: Level
+    risk_level: RiskLevel
+    outlook: Literal["positive", "neutral", "negative"]
+    end_1m: date | None = None
+    return_1m: float | None = None
+    excess_1m: float | None = None
+    end_3m: date | None = None
+    return_3m: float | None = None
+    excess_3m: float | None = None
+
+
+@dataclass(frozen=True)
+class BucketStats:
+    """How the signals of one bucket (a score, an outlook) did over one horizon.
+
+    The figures are ``None`` when fewer than the record's ``min_signals``
+    signals have a forward return; ``missing`` then says how many there were.
+    ``mean``, ``median``, ``hit_rate`` and the interval are of the forward
+    excess return over the benchmark (the plain return where there is none).
+    """
+
+    signal: Literal["technical score", "price-only outlook"]
+    bucket: str  # "1".."5" | "positive" | "neutral" | "negative"
+    horizon: Literal["1M", "3M"]
+    signals: int
+    mean: float | None = None
+    median: float | None = None
+    hit_rate: float | None = None  # share with a forward excess above 0
+    ci_low: float | None = None
+    ci_high: float | None = None
+    effective_signals: float | None = None  # after the overlap of forward windows
+    missing: str = ""
+
+
+@dataclass(frozen=True)
+class EdgeTest:
+    """High scores (4-5) against low ones (1-2): the difference of mean forward excess."""
+
+    horizon: Literal["1M", "3M"]
+    high_signals: int
+    low_signals: int
+    difference: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    verdict: Literal["edge", "worse than chance", "within chance", "n/a"] = "n/a"
+    missing: str = ""
+
+
+@dataclass(frozen=True)
+class TrackRecord:
+    """How the agent's own technical score has done on this ticker, point in time.
+
+    Only price-based verdicts are recomputed: neither provider gives
+    statements or ratios as of a past date, so the fundamental score is left
+    out (``not_point_in_time`` says so) and the outlook is the price-only one.
+    ``source`` carries the provenance (and ``missing`` when the history could
+    not be had); ``reading`` is the one-sentence reading the report prints.
+    """
+
+    symbol: str
+    data_source: str
+    benchmark_symbol: str | None
+    measure: str  # what the statistics are of, e.g. "forward excess return over SIM_INDEX"
+    min_signals: int
+    interval: str
+    signals: int  # month-end signals scored in the period
+    measured_1m: int  # of which with a 1-month forward return
+    first_signal: date | None
+    last_signal: date | None
+    buckets: tuple[BucketStats, ...]
+    edges: tuple[EdgeTest, ...]
+    recent: tuple[TrackSignal, ...]
+    reading: str
+    not_point_in_time: str
+    source: FigureSource
+
+
+@dataclass(frozen=True)
 class StockAnalysis:
-    """The performance analyzer's verdict: pure function of a snapshot."""
+    """The performance analyzer's verdict: pure function of a snapshot.
+
+    ``track_record`` is the exception: it is computed from the provider's
+    longer history (the technical score recomputed at past month ends), when
+    the analysis stage has a provider to ask.
+    """
 
     symbol: str
     technical: TechnicalAnalysis
@@ -226,6 +325,7 @@ class StockAnalysis:
     peer_comparison: PeerComparison | None = None
     # Figure name -> provenance of the computed figures (indicators, peers).
     sources: Mapping[str, FigureSource] = field(default_factory=dict)
+    track_record: TrackRecord | None = None
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,12 @@ with the contract's codes.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import date, datetime
 
 from . import analysis as analysis_mod
+from .analysis import track_record
 from .errors import AgentError
 from .market_data import MarketDataError, MarketDataProvider, UnknownTickerError
 from .records import Narrative, ReportRef, StockAnalysis, StockSnapshot
@@ -42,13 +44,32 @@ def gather_stock_data(symbol: str, *, provider: MarketDataProvider, as_of: date)
 
 
 def analyze_stock_performance(
-    snapshot: StockSnapshot, *, risk_free_rate: float = analysis_mod.DEFAULT_RISK_FREE_RATE
+    snapshot: StockSnapshot,
+    *,
+    risk_free_rate: float = analysis_mod.DEFAULT_RISK_FREE_RATE,
+    provider: MarketDataProvider | None = None,
 ) -> StockAnalysis:
     """Stock Performance Analyzer Agent: technical, fundamental and risk verdicts.
 
-    ``risk_free_rate`` (annual fraction) is the Sharpe ratio's.
+    ``risk_free_rate`` (annual fraction) is the Sharpe ratio's. With a
+    ``provider`` the analysis also carries the ticker's track record (its
+    technical score recomputed at past month ends); a record that cannot be
+    computed says why and never fails the analysis.
     """
-    return analysis_mod.analyze(snapshot, risk_free_rate=risk_free_rate)
+    result = analysis_mod.analyze(snapshot, risk_free_rate=risk_free_rate)
+    if provider is None:
+        return result
+    try:
+        record = analysis_mod.track_record_for(provider, snapshot.symbol, as_of=snapshot.as_of)
+    except Exception:  # a fault in an optional section degrades that section only
+        logger.exception("%s: the track record failed", snapshot.symbol)
+        record = track_record.unavailable(
+            snapshot.symbol,
+            data_source=snapshot.data_source,
+            as_of=snapshot.as_of,
+            reason="the track record could not be computed (internal error, logged)",
+        )
+    return dataclasses.replace(result, track_record=record)
 
 
 def generate_stock_report(

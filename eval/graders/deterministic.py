@@ -114,12 +114,14 @@ def answer_of(obs: Observation) -> str | None:
 
 
 def allowed_figures_of(result: dict[str, Any]) -> frozenset[str]:
-    """Every figure the agent's number check accepts for this result's record."""
+    """Every figure of the record (the track record's detail too: an answer about it
+    quotes its buckets, and they are in the data)."""
     snapshot, analysis = records_of(result)
     payload = narrative_payload(
         snapshot=snapshot,
         analysis=analysis,
         key_figures=formatting.key_figures(snapshot, analysis),
+        track_record_detail=True,
     )
     return allowed_figures(snapshot=snapshot, analysis=analysis, payload=payload)
 
@@ -285,7 +287,22 @@ def grade_text_pdf(obs: Observation) -> Grade:
             problems.append(
                 f"{symbol}: PDF has {len(data)} bytes, the response says {report.get('bytes')}"
             )
-        absent = [label for label, value in figures if value not in text]
+        # Every figure is printed as recorded (line breaks aside); the track record's
+        # buckets as rows of its table.
+        track = analysis.track_record
+        buckets = formatting.track_record_bucket_labels(track) if track else frozenset()
+        absent = [
+            label
+            for label, value in figures
+            if label not in buckets and flat(value) not in flat(text)
+        ]
+        if track is not None:
+            _, bucket_rows, _ = formatting.track_record_table(track)
+            absent += [
+                row[0]
+                for row in bucket_rows
+                if flat(" ".join(c for c in row if c)) not in flat(text)
+            ]
         if absent:
             problems.append(f"{symbol}: PDF does not print {absent}")
         narrative = (result.get("narrative") or {}).get("text", "")

@@ -2,7 +2,7 @@
 
 Strings from CDK context are converted to each field's type; all overrides
 are applied together (keys that must change as a pair can), and the result
-is validated as a whole by :class:`~stacks.config.settings.StageConfig`.
+is validated as a whole by :class:`~stacks.config.stage.StageConfig`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from dataclasses import is_dataclass, replace
 from typing import Any, cast, get_type_hints
 
-from .settings import JwtSettings, StageConfig, invalid
+from .errors import invalid
+from .runtime import JwtSettings
+from .stage import StageConfig
 
 
 def apply_overrides(config: StageConfig, overrides: Mapping[str, Any]) -> StageConfig:

@@ -5,19 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .endpoint import EndpointSettings
+from .errors import ConfigError
+from .evaluation import EvaluationSettings
+from .logs import LogSettings
+from .memory import MemorySettings
+from .names import STAGES
+from .operations import AlarmConfig, AutoscalingConfig, OperationsConfig
 from .overrides import apply_overrides
-from .settings import (
-    STAGES,
-    AlarmConfig,
-    AutoscalingConfig,
-    ConfigError,
-    EndpointSettings,
-    LogSettings,
-    OperationsConfig,
-    RuntimeSettings,
-    StageConfig,
-    StorageSettings,
-)
+from .runtime import RuntimeSettings
+from .stage import StageConfig
+from .storage import StorageSettings
 
 DEV_OPERATIONS = OperationsConfig(
     autoscaling=AutoscalingConfig(
@@ -55,6 +53,9 @@ def _dev() -> StageConfig:
         ),
         logs=LogSettings(retention_days=14),
         operations=DEV_OPERATIONS,
+        memory=MemorySettings(event_expiry_days=7),
+        # Many samples: changes land here first and need signal quickly.
+        evaluation=EvaluationSettings(sampling_percentage=50.0),
     )
 
 
@@ -73,6 +74,9 @@ def _prod() -> StageConfig:
         ),
         logs=LogSettings(retention_days=90),
         operations=PROD_OPERATIONS,
+        memory=MemorySettings(event_expiry_days=30),
+        # Few samples: every evaluated trace costs judge-model tokens.
+        evaluation=EvaluationSettings(sampling_percentage=5.0),
     )
 
 

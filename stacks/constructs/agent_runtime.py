@@ -10,7 +10,8 @@ Uses the stable L2 ``aws_cdk.aws_bedrockagentcore.Runtime`` with:
 * lifecycle configuration (idle timeout, max lifetime) and a named runtime
   endpoint that always points at the latest version;
 * application logs delivered to a ``/aws/vendedlogs/`` log group with
-  explicit retention (and a KMS key when asked);
+  explicit retention (and a KMS key when asked), and the named endpoint's own
+  service log group created by the stack with the same retention and key;
 * X-Ray tracing, with the resource policy the delivery needs and the
   delivery ordered after it;
 * inbound auth: IAM (SigV4) unless a JWT authorizer is given.
@@ -18,9 +19,10 @@ Uses the stable L2 ``aws_cdk.aws_bedrockagentcore.Runtime`` with:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
-from aws_cdk import Annotations, Duration, Stack
+import jsii
+from aws_cdk import Annotations, Duration, IStableStringProducer, Lazy, Stack
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -29,6 +31,10 @@ from constructs import Construct
 from stacks.config import JwtSettings
 from stacks.constructs.log_groups import LogGroupSpec, ServiceLogGroups
 from stacks.constructs.trace_delivery import allow_trace_delivery
+
+# The service's own log groups: <prefix><runtime id>-<endpoint name>.
+SERVICE_LOG_GROUP_PREFIX = "/aws/bedrock-agentcore/runtimes/"
+ENDPOINT_LOG_GROUP_LOGICAL_ID = "RuntimeEndpointLogs"
 
 
 class AgentRuntime(Construct):
@@ -52,6 +58,7 @@ class AgentRuntime(Construct):
         log_retention: logs.RetentionDays,
         encrypt_logs: bool,
         tracing: bool,
+        delivery_name_prefix: str | None,
     ) -> None:
         super().__init__(scope, construct_id)
         # Log delivery into a group still needs a CloudWatch Logs resource policy
@@ -59,6 +66,11 @@ class AgentRuntime(Construct):
         # account's policy when it is set up. The /aws/vendedlogs/ prefix lets
         # that one policy cover every such group with a wildcard, so it does not
         # grow by one ARN per log group towards the policy size limit.
+        #
+        # AgentCore writes the endpoint's own logs (stdout, OTEL logs) to
+        # /aws/bedrock-agentcore/runtimes/<runtime id>-<endpoint>; created here, after the
+        # runtime (its id) and before the endpoint, it gets retention, the key, and removal
+        # with the stack instead of a group the service makes with none of them.
         self.log_groups = ServiceLogGroups(
             self,
             "LogGroups",
@@ -66,13 +78,26 @@ class AgentRuntime(Construct):
                 "ApplicationLogs": LogGroupSpec(
                     name=f"/aws/vendedlogs/bedrock-agentcore/{runtime_name}",
                     logical_id="ApplicationLogsAF17AEF2",
-                )
+                ),
+                "EndpointLogs": LogGroupSpec(
+                    # The runtime does not exist yet; its id is read when the name resolves.
+                    name=Lazy.string(
+                        _Later(
+                            lambda: (
+                                f"{SERVICE_LOG_GROUP_PREFIX}{self.runtime.agent_runtime_id}"
+                                f"-{endpoint_name}"
+                            )
+                        )
+                    ),
+                    logical_id=ENDPOINT_LOG_GROUP_LOGICAL_ID,
+                ),
             },
             retention=log_retention,
             encrypt=encrypt_logs,
             purpose=f"the {runtime_name} runtime",
         )
         self.log_group = self.log_groups.groups["ApplicationLogs"]
+        self.endpoint_log_group = self.log_groups.groups["EndpointLogs"]
         self.runtime = agentcore.Runtime(
             self,
             "Runtime",
@@ -87,7 +112,7 @@ class AgentRuntime(Construct):
             ),
             authorizer_configuration=_authorizer(jwt),
             # The verified JWT reaches the container only through the allowlist; its sub
-            # claim is the actor of the caller's sessions (stock_agent/memory.py).
+            # claim is the actor of the caller's sessions (stock_agent/memory/checkpoints.py).
             request_header_configuration=(
                 agentcore.RequestHeaderConfiguration(allowlisted_headers=["Authorization"])
                 if jwt is not None
@@ -117,9 +142,24 @@ class AgentRuntime(Construct):
             # The delivery must not start before X-Ray accepts its segments.
             for delivery in _trace_deliveries(self.runtime):
                 delivery.add_resource_dependency(self.trace_delivery_policy)
+        if delivery_name_prefix is not None:
+            _name_deliveries(self.runtime, delivery_name_prefix)
         self.runtime_endpoint = self.runtime.add_endpoint(
             endpoint_name, description=endpoint_description
         )
+        # The group exists before the endpoint can write to it.
+        self.runtime_endpoint.node.add_dependency(self.endpoint_log_group)
+
+
+@jsii.implements(IStableStringProducer)
+class _Later:
+    """A string computed when CDK resolves it (the runtime's id, once the runtime exists)."""
+
+    def __init__(self, produce: Callable[[], str]) -> None:
+        self._produce = produce
+
+    def produce(self) -> str:
+        return self._produce()
 
 
 def _authorizer(jwt: JwtSettings | None) -> agentcore.RuntimeAuthorizerConfiguration | None:
@@ -151,6 +191,33 @@ def _trace_deliveries(runtime: agentcore.Runtime) -> list[logs.CfnDelivery]:
     if not found:
         raise RuntimeError("tracing is on but the runtime L2 created no trace delivery")
     return found
+
+
+# Suffixes of the delivery resources' names: a runtime name has at most 48 characters and
+# a delivery source or destination name at most 60.
+DELIVERY_NAME_SUFFIXES = {
+    ("SOURCE", "APPLICATION_LOGS"): "-logs",
+    ("SOURCE", "TRACES"): "-traces",
+    ("DESTINATION", "CWL"): "-logs-dst",
+    ("DESTINATION", "XRAY"): "-traces-dst",
+}
+
+
+def _name_deliveries(runtime: agentcore.Runtime, prefix: str) -> None:
+    """Name the L2's delivery sources and destinations after the runtime.
+
+    Their names are create-only, and a destination's target is too; the L2's
+    generated names stay the same when the runtime is renamed, so a renamed
+    runtime's new destination (its log group is renamed with it) would be
+    created under the name the old one still holds. Named after the runtime,
+    the replacements never meet the names they replace.
+    """
+    for child in runtime.node.find_all():
+        if isinstance(child, logs.CfnDeliverySource):
+            child.name = prefix + DELIVERY_NAME_SUFFIXES[("SOURCE", str(child.log_type))]
+        elif isinstance(child, logs.CfnDeliveryDestination):
+            kind = str(child.delivery_destination_type)
+            child.name = prefix + DELIVERY_NAME_SUFFIXES[("DESTINATION", kind)]
 
 
 def _immutable(role: iam.IRole) -> iam.IRole:

@@ -13,7 +13,9 @@ them by hand:
   routing.
 * ``CfnEndpoint`` with the deterministic name the IAM stack wrote into the
   runtime role's policy.
-* ``CfnInferenceComponent``: accelerators, memory, copy count, start-up
+* ``CfnInferenceComponent``: accelerators, memory, the copy count it is
+  created with (the autoscaling maximum by default, so an update that sends it
+  again can only add copies), start-up
   health-check and download timeouts, and an explicit rolling-update
   policy with a rollback alarm (a model update starts the new copy before
   it stops the old one; the instance limit leaves room for it). It
@@ -60,6 +62,7 @@ class ModelEndpoint(Construct):
         network_isolation: bool,
         execution_role: iam.IRole,
         endpoint: EndpointSettings,
+        copy_count: int,
         log_retention: logs.RetentionDays,
         encrypt_logs: bool,
     ) -> None:
@@ -185,7 +188,7 @@ class ModelEndpoint(Construct):
                 ),
             ),
             runtime_config=sagemaker.CfnInferenceComponent.InferenceComponentRuntimeConfigProperty(
-                copy_count=endpoint_cfg.copy_count
+                copy_count=copy_count
             ),
             # Explicit, so an image or environment change replaces one batch of
             # copies at a time (the new one starts before the old one stops)

@@ -9,9 +9,17 @@ SQS dead-letter queue, KMS-encrypted (AWS-managed key) and TLS-only; the
 Monitoring stack alarms on it. The execution role comes from the IAM
 stack, allowed exactly this invoke and the dead-letter send.
 
-Each run gets its own runtime session: ``RuntimeSessionId`` is built from
-Scheduler's execution id (a UUID, so it has the 33+ characters AgentCore
-requires).
+The schedule lives in a schedule group of its own: EventBridge Scheduler
+reports the *group's* ARN as ``aws:SourceArn`` when it assumes the role, so
+the role's trust names that group (docs/infrastructure.md, "Scheduled
+watchlist reports"). The group's name is derived from the stage, so the IAM
+stack can name it before this stack exists; it is deleted with the stack
+(never retained, so a redeploy finds the name free) and its logical id is
+pinned (a new id would replace it under the same name).
+
+Each run gets its own runtime session: ``RuntimeSessionId`` is a fixed
+prefix and Scheduler's execution id, long enough for AgentCore's 33
+characters even with the 16-character ids Scheduler documents.
 """
 
 from __future__ import annotations
@@ -28,8 +36,18 @@ from constructs import Construct
 from stacks.nag import acknowledge
 
 INVOKE_TARGET_ACTION = "aws-sdk:bedrockagentcore:invokeAgentRuntime"
-# Scheduler replaces this context attribute with the id of each run.
-SESSION_ID_TEMPLATE = "watchlist-run-<aws.scheduler.execution-id>"
+# Scheduler replaces this context attribute with the id of each attempted invocation.
+EXECUTION_ID = "<aws.scheduler.execution-id>"
+SESSION_ID_PREFIX = "watchlist-scheduled-run-"
+SESSION_ID_TEMPLATE = SESSION_ID_PREFIX + EXECUTION_ID
+# InvokeAgentRuntime's runtimeSessionId limits (botocore's bedrock-agentcore model), and the
+# shortest execution id Scheduler documents ("d32c5kddcf5bb8c3").
+RUNTIME_SESSION_ID_MIN_LENGTH = 33
+RUNTIME_SESSION_ID_MAX_LENGTH = 256
+SHORTEST_EXECUTION_ID_LENGTH = 16
+if len(SESSION_ID_PREFIX) + SHORTEST_EXECUTION_ID_LENGTH < RUNTIME_SESSION_ID_MIN_LENGTH:
+    raise ValueError("SESSION_ID_PREFIX is too short for a 16-character execution id")
+SCHEDULE_GROUP_LOGICAL_ID = "WatchlistScheduleGroup"
 DEAD_LETTER_RETENTION_DAYS = 14
 
 
@@ -42,7 +60,7 @@ def watchlist_payload(*, prompt: str, notify: bool) -> dict[str, Any]:
 
 
 class WatchlistSchedule(Construct):
-    """A schedule, its dead-letter queue, and the universal target on the agent runtime."""
+    """A schedule group and its schedule, the dead-letter queue, the target on the runtime."""
 
     def __init__(
         self,
@@ -50,6 +68,7 @@ class WatchlistSchedule(Construct):
         construct_id: str,
         *,
         schedule_name: str,
+        schedule_group_name: str,
         expression: str,
         timezone: str,
         prompt: str,
@@ -63,6 +82,9 @@ class WatchlistSchedule(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
+        self.group = scheduler.CfnScheduleGroup(self, "Group", name=schedule_group_name)
+        self.group.apply_removal_policy(RemovalPolicy.DESTROY)
+        self.group.override_logical_id(SCHEDULE_GROUP_LOGICAL_ID)
         self.dead_letter_queue = sqs.Queue(
             self,
             "DeadLetterQueue",
@@ -93,6 +115,7 @@ class WatchlistSchedule(Construct):
             self,
             "Schedule",
             name=schedule_name,
+            group_name=self.group.ref,
             description=f"Watchlist report: {prompt}",
             schedule_expression=expression,
             schedule_expression_timezone=timezone,

@@ -131,7 +131,9 @@ def test_s3_weights_environment_runs_the_container_offline() -> None:
     from stacks.model_stack import model_environment
 
     config = load_stage("dev", {k.replace("__", "."): v for k, v in WEIGHTS.items()})
-    env = model_environment(config)
+    env = model_environment(
+        model=config.model, accelerators_per_copy=config.endpoint.accelerators_per_copy
+    )
     assert env["OPTION_MODEL"] == "/opt/ml/model"
     plan = serve.build_plan(env)
     assert plan.argv == expected_command(env)

@@ -7,9 +7,9 @@ from datetime import date
 from typing import Any
 
 import pytest
-from stock_agent.analysis import analyze
 from stock_agent.formatting import key_figures
 from stock_agent.market_data import SimulatedProvider
+from stock_agent.tools import analyze_stock_performance
 
 
 def test_every_figure_carries_source_and_as_of(agent_server: Any) -> None:
@@ -41,11 +41,13 @@ def test_include_history_returns_the_series_the_figures_came_from(agent_server: 
     history = result["data"]["history"]
     assert set(history[0]) == {"date", "close", "volume"}
     as_of = date.fromisoformat(result["data"]["as_of"])
-    snapshot = SimulatedProvider().snapshot("KO", as_of=as_of)
+    provider = SimulatedProvider()
+    snapshot = provider.snapshot("KO", as_of=as_of)
     assert history == [
         {"date": p.day.isoformat(), "close": p.close, "volume": p.volume} for p in snapshot.prices
     ]
-    assert result["key_figures"] == dict(key_figures(snapshot, analyze(snapshot)))
+    analysis = analyze_stock_performance(snapshot, provider=provider)  # with its track record
+    assert result["key_figures"] == dict(key_figures(snapshot, analysis))
     assert len(history) == result["data"]["price_history"]["sessions"]
 
 

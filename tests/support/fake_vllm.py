@@ -401,8 +401,14 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path in ("/ping", "/health"):
             self._send(200, b"")
         elif self.path == "/v1/models":
-            card = {"id": self.fake.served_model_name, "object": "model", "owned_by": "vllm"}
-            self._send(200, {"object": "list", "data": [card]})
+            # vLLM lists the base, then each LoRA module with the base as its parent.
+            base = self.fake.served_model_name
+            cards = [{"id": base, "object": "model", "owned_by": "vllm", "parent": None}]
+            cards += [
+                {"id": name, "object": "model", "owned_by": "vllm", "parent": base}
+                for name in self.fake.adapters
+            ]
+            self._send(200, {"object": "list", "data": cards})
         else:
             self._send(404, {"detail": "Not Found"})
 

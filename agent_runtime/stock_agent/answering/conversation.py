@@ -80,6 +80,21 @@ VERDICT_TOPICS: dict[str, tuple[str, ...]] = {
     "fundamental": ("fundamental score", "fundamental", "valuation", "valued", "fundamentals"),
     "risk": ("risk", "risky", "risk level"),
     "outlook": ("outlook", "recommendation", "verdict", "overall"),
+    # How the technical score did when recomputed in the past (the record's Track Record).
+    "track_record": (
+        "track record",
+        "backtest",
+        "back-test",
+        "backtested",
+        "any good",
+        "hit rate",
+        "signals",
+        "last signal",
+        "latest signal",
+        "past calls",
+        "how reliable",
+        "historically",
+    ),
 }
 _QUESTION_START = re.compile(
     r"^\s*(what|what's|whats|why|how|which|who|is|are|does|do|did|tell|explain|show|give)\b",
@@ -282,6 +297,8 @@ def _verdict_lines(record: SessionRecord, verdict: str, *, why: bool) -> list[st
     if verdict == "risk":
         head = f"Risk level {a.risk_level}."
         return [head, *(f"- {r}" for r in a.risk_factors)] if why or a.risk_factors else [head]
+    if verdict == "track_record":
+        return _track_record_lines(record)
     head = f"Overall outlook: {a.outlook}."
     if not why:
         return [head]
@@ -291,6 +308,21 @@ def _verdict_lines(record: SessionRecord, verdict: str, *, why: bool) -> list[st
         f"- Fundamental score {formatting.fmt_score(fund.score)} (valuation {fund.valuation}).",
         f"- Risk level {a.risk_level}.",
     ]
+
+
+def _track_record_lines(record: SessionRecord) -> list[str]:
+    """The track record's reading, then its period, edges, 1-month buckets and last signals."""
+    track = record.analysis.track_record
+    if track is None:
+        return ["No track record in this analysis."]
+
+    def wanted(label: str) -> bool:
+        bucket = label.startswith("Score ") and "/5 Forward 1-Month" in label
+        recent = label in ("Recent Signal 1", "Recent Signal 2", "Recent Signal 3")
+        return bucket or recent or label in formatting.TRACK_RECORD_SUMMARY[:3]
+
+    rows = formatting.track_record_figures(track)
+    return [track.reading, *(f"- {f.label}: {f.value}" for f in rows if wanted(f.label))]
 
 
 def deterministic_answer(question: Question, records: dict[str, SessionRecord]) -> str:
@@ -328,13 +360,17 @@ class AnswerOutcome:
     unavailable_reason: str | None = None
 
 
-def answer_facts(records: dict[str, SessionRecord]) -> list[dict[str, Any]]:
-    """What the model may use: the same formatted facts as the narrative prompt."""
+def answer_facts(
+    records: dict[str, SessionRecord], *, track_record_detail: bool = False
+) -> list[dict[str, Any]]:
+    """What the model may use: the same formatted facts as the narrative prompt (with the
+    track record's detail when the question is about it)."""
     return [
         narrative_payload(
             snapshot=r.snapshot,
             analysis=r.analysis,
             key_figures=formatting.key_figures(r.snapshot, r.analysis),
+            track_record_detail=track_record_detail,
         )
         for r in records.values()
     ]
@@ -367,7 +403,7 @@ def write_answer(
     The deterministic answer passes the same number check by construction
     (every figure is a formatted record value; a test checks it).
     """
-    facts = answer_facts(records)
+    facts = answer_facts(records, track_record_detail="track_record" in question.verdicts)
     allowed = allowed_answer_figures(records, facts)
     fallback = deterministic_answer(question, records)
     if not use_model:

@@ -1,6 +1,6 @@
 """SageMaker training jobs for the narrative adapters: build, validate, submit, follow.
 
-``stock-agent train --method sft|dpo|grpo --data s3://bucket/training/datasets/<id>/``
+``stock-agent train --method sft|dpo|grpo|dapo|gspo --data s3://bucket/training/datasets/<id>/``
 builds one ``CreateTrainingJob`` request:
 
 - image: the AWS Hugging Face PyTorch training Deep Learning Container
@@ -38,14 +38,14 @@ import re
 import tarfile
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
 
-METHODS = ("sft", "dpo", "grpo")
+METHODS = ("sft", "dpo", "grpo", "dapo", "gspo")
 TRAINING_IMAGE = (
     "763104351884.dkr.ecr.{region}.amazonaws.com/huggingface-pytorch-training:"
     "2.9.0-transformers5.3.0-gpu-py312-cu130-ubuntu22.04"
@@ -159,6 +159,14 @@ PLANS: dict[str, InstancePlan] = {
 }
 
 
+# DAPO and GSPO sample as many answers per optimizer step as GRPO (64 per rollout, four
+# optimizer steps on each), so they are planned, and cost, like GRPO.
+PLANS["dapo"] = replace(PLANS["grpo"], why="GRPO's sampling; four clip-higher updates per rollout")
+PLANS["gspo"] = replace(
+    PLANS["grpo"], why="GRPO's sampling; four sequence-ratio updates per rollout"
+)
+
+
 @dataclass(frozen=True)
 class JobPlan:
     """A built, validated request plus what it depends on."""
@@ -199,6 +207,9 @@ def build_bundle(repo_root: Path) -> bytes:
 
     add_tree(training, "training")
     add_tree(package, "stock_agent")
+    # training/config.py checks LoRA targets with the model container's serving rules.
+    rules = repo_root / "model_container" / "lora_support.py"
+    members.append(("model_container/lora_support.py", rules.read_bytes()))
     members.append(("requirements.txt", (training / "requirements-job.txt").read_bytes()))
     members.append((ENTRY_POINT, b"from training.run import main\n\nraise SystemExit(main())\n"))
     buffer = io.BytesIO()
@@ -325,7 +336,7 @@ def plan_job(
 ) -> JobPlan:
     """Everything ``stock-agent train`` needs, validated; raises :class:`TrainingJobError`."""
     if method not in PLANS:
-        raise TrainingJobError(f"--method {method!r} is invalid: expected sft | dpo | grpo")
+        raise TrainingJobError(f"--method {method!r} is invalid: expected {' | '.join(METHODS)}")
     data_bucket, data_prefix = parse_s3_prefix("--data", data_uri)
     if output_uri is None:
         output_uri = f"s3://{data_bucket}/training/output/"

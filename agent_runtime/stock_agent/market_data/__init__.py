@@ -1,7 +1,8 @@
 """Data Gathering Agent: one structured :class:`~stock_agent.records.StockSnapshot` per ticker.
 
 - :mod:`.provider`: the interface, errors and the derivations both providers share;
-- :mod:`.simulated`: the deterministic universe and its market index (the default);
+- :mod:`.simulated`: snapshots of the simulated market (the default), whose companies
+  are in :mod:`.simulated_universe` and whose one price history is :mod:`.simulated_history`;
 - :mod:`.yahoo`: Yahoo Finance through the optional ``yfinance`` package;
 - :mod:`.cache`: the on-disk cache the Yahoo provider keeps its responses in.
 """
@@ -14,6 +15,8 @@ from .provider import (
     PROVIDER_NAMES,
     TRADING_DAYS_PER_YEAR,
     AnnualStatements,
+    DailyHistory,
+    HistoryProvider,
     MarketDataError,
     MarketDataProvider,
     UnknownTickerError,
@@ -51,7 +54,9 @@ __all__ = [
     "TRADING_DAYS_PER_YEAR",
     "US_BENCHMARK",
     "AnnualStatements",
+    "DailyHistory",
     "DayCache",
+    "HistoryProvider",
     "MarketDataError",
     "MarketDataProvider",
     "SimulatedProvider",

@@ -64,6 +64,37 @@ class MarketDataProvider(Protocol):
 
 
 @dataclass(frozen=True)
+class DailyHistory:
+    """A ticker's daily closes over years and its benchmark's, for the track record.
+
+    ``prices`` are what the provider gives (adjusted for splits and dividends
+    where it adjusts), oldest first, covering the days from ``start`` (the
+    first day asked for that the provider has) to the last session asked for;
+    ``benchmark`` is ``None`` with the reason in ``benchmark_missing``.
+    ``source`` names where the closes came from; two histories with the same
+    ``revision`` have the same close on every day both hold.
+    """
+
+    symbol: str
+    currency: str
+    data_source: str
+    start: date
+    prices: tuple[PricePoint, ...]
+    benchmark: Benchmark | None
+    source: str
+    revision: str
+    benchmark_missing: str = ""
+
+
+class HistoryProvider(Protocol):
+    """A provider that can also give years of daily closes (both built-in ones can)."""
+
+    name: str
+
+    def history(self, symbol: str, *, start: date, end: date) -> DailyHistory: ...
+
+
+@dataclass(frozen=True)
 class AnnualStatements:
     """What the snapshot needs from the annual statements, fiscal years oldest first.
 

@@ -33,6 +33,7 @@ from ..records import Benchmark, Headline, PeerFigures, PricePoint, StockSnapsho
 from .cache import DayCache
 from .provider import (
     AnnualStatements,
+    DailyHistory,
     MarketDataError,
     UnknownTickerError,
     _as_date,
@@ -50,6 +51,7 @@ MAX_PEERS = 6
 MAX_STALE_DAYS = 5
 US_BENCHMARK = "SPY"
 US_BENCHMARK_NAME = "SPDR S&P 500 ETF Trust"
+HISTORY_SOURCE = "yfinance daily closes (Ticker.history, auto-adjusted)"
 #: Errors worth another attempt: Yahoo's rate limiting and network trouble.
 TRANSIENT_ERRORS = frozenset(
     {
@@ -171,20 +173,58 @@ def map_headlines(news: Any) -> tuple[Headline, ...]:
     return tuple(headlines)
 
 
+#: A close-to-close move within this fraction of a split's ratio, on the split day, means
+#: the frame's earlier closes were not adjusted for it.
+SPLIT_TOLERANCE = 0.1
+
+
 def history_rows(history: Any, *, as_of: date) -> list[list[Any]]:
-    """``[iso day, close, volume]`` rows from a ``Ticker.history`` frame (JSON-ready)."""
+    """``[iso day, close, volume]`` rows from a ``Ticker.history`` frame (JSON-ready).
+
+    Rows without a positive finite close (yfinance's NaN rows) are dropped and
+    missing days stay missing. The frame is auto-adjusted; should a split in
+    its ``Stock Splits`` column not have been applied (the closes jump by the
+    split's ratio that day), the earlier closes and volumes are adjusted here
+    (:func:`apply_unadjusted_splits`).
+    """
     rows: list[list[Any]] = []
     if getattr(history, "empty", False) or "Close" not in history.columns:
         return rows  # yfinance answers an unknown ticker with an empty frame
-    for stamp, close, volume in zip(
-        history.index, history["Close"], history["Volume"], strict=True
+    splits = history["Stock Splits"] if "Stock Splits" in history.columns else None
+    ratios = list(splits) if splits is not None else [0.0] * len(history.index)
+    found: dict[str, float] = {}
+    for stamp, close, volume, split in zip(
+        history.index, history["Close"], history["Volume"], ratios, strict=True
     ):
         day = stamp.date() if isinstance(stamp, datetime) else stamp  # pandas Timestamp too
         price = _number(close)
+        ratio = _number(split)
+        if ratio is not None and ratio > 0 and ratio != 1.0 and day <= as_of:
+            found[day.isoformat()] = ratio
         if price is None or price <= 0 or day > as_of:
             continue
         rows.append([day.isoformat(), round(price, 4), int(_number(volume) or 0)])
     rows.sort(key=lambda row: str(row[0]))
+    return apply_unadjusted_splits(rows, found)
+
+
+def apply_unadjusted_splits(rows: list[list[Any]], splits: Mapping[str, float]) -> list[list[Any]]:
+    """Divide the closes before a split day by its ratio (volumes times it) where the frame
+    shows the split's jump, i.e. the provider did not adjust for it; else leave them."""
+    days = [str(row[0]) for row in rows]
+    for split_day, ratio in sorted(splits.items(), reverse=True):
+        index = next((i for i, day in enumerate(days) if day >= split_day), None)
+        if index is None or index == 0:
+            continue
+        jump = float(rows[index - 1][1]) / float(rows[index][1])
+        if abs(jump / ratio - 1.0) > SPLIT_TOLERANCE:
+            continue  # already adjusted: no jump of the split's size
+        logger.warning(
+            "closes before the %s split (%g:1) were not adjusted; adjusting", split_day, ratio
+        )
+        for row in rows[:index]:
+            row[1] = round(float(row[1]) / ratio, 4)
+            row[2] = int(row[2] * ratio)
     return rows
 
 
@@ -386,6 +426,56 @@ class YFinanceProvider:
         """SPY for US listings (the only listings this provider benchmarks)."""
         return US_BENCHMARK
 
+    def _long_history(self, symbol: str, start: date, day: date) -> list[PricePoint]:
+        rows = self._fetch(
+            symbol,
+            f"history-from-{start.isoformat()}",
+            day,
+            lambda t: history_rows(
+                t.history(
+                    start=start.isoformat(),
+                    end=(day + timedelta(days=1)).isoformat(),
+                    interval="1d",
+                    auto_adjust=True,
+                ),
+                as_of=day,
+            ),
+        )
+        return _points(rows)
+
+    def history(self, symbol: str, *, start: date, end: date) -> DailyHistory:
+        """Years of auto-adjusted daily closes and SPY's over the same days (US listings),
+        cached per ticker, start and day like every other response."""
+        key = symbol.strip().upper()
+        first, day = _as_date(start), _as_date(end)
+        points = self._long_history(key, first, day)
+        if not points:
+            raise UnknownTickerError(
+                key, provider=self.name, hint="Yahoo Finance has no prices for that period"
+            )
+        info, _ = self._optional(key, "info", lambda: self._info(key, day))
+        currency = _text((info or {}).get("currency"), "USD").upper()
+        benchmark, why = None, ""
+        if currency != "USD":
+            why = f"no benchmark for a listing in {currency} (SPY is for US ones)"
+        elif key != US_BENCHMARK:
+            bench, why = self._optional(
+                key, f"{US_BENCHMARK} history", lambda: self._long_history(US_BENCHMARK, first, day)
+            )
+            if bench:
+                benchmark = Benchmark(US_BENCHMARK, US_BENCHMARK_NAME, tuple(bench))
+        return DailyHistory(
+            symbol=key,
+            currency=currency,
+            data_source=self.name,
+            start=first,
+            prices=tuple(points),
+            benchmark=benchmark,
+            source=HISTORY_SOURCE,
+            revision=f"yfinance download of {day.isoformat()} from {first.isoformat()}",
+            benchmark_missing=why,
+        )
+
     def snapshot(self, symbol: str, *, as_of: date) -> StockSnapshot:
         key = symbol.strip().upper()
         day = _as_date(as_of)
@@ -498,7 +588,7 @@ class YFinanceProvider:
             benchmark=benchmark,
             unavailable=unavailable,
             field_sources=INFO_FIELDS,
-            history_source="yfinance daily closes (Ticker.history, auto-adjusted)",
+            history_source=HISTORY_SOURCE,
         )
 
 

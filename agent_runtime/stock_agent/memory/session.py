@@ -122,19 +122,60 @@ def _field_types(cls: type) -> dict[str, Any]:
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
 
-def pack_record(record: SessionRecord) -> dict[str, Any]:
-    """A record as compact JSON: the price history as three columns, not 252 objects."""
-    prices = record.snapshot.prices
-    snapshot = to_jsonable(dataclasses.replace(record.snapshot, prices=()))
-    snapshot.pop("prices")
-    snapshot["prices_columns"] = {
+def _columns(prices: tuple[PricePoint, ...]) -> dict[str, list[Any]]:
+    return {
         "day": [p.day.isoformat() for p in prices],
         "close": [p.close for p in prices],
         "volume": [p.volume for p in prices],
     }
+
+
+def _points(columns: dict[str, list[Any]]) -> tuple[PricePoint, ...]:
+    return tuple(
+        PricePoint(day=date.fromisoformat(d), close=float(c), volume=int(v))
+        for d, c, v in zip(columns["day"], columns["close"], columns["volume"], strict=True)
+    )
+
+
+_TRACK_ROWS = ("buckets", "edges", "recent")
+
+
+def _rows_to_columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    names = list(rows[0]) if rows else []
+    return {name: [row[name] for row in rows] for name in names}
+
+
+def _columns_to_rows(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    names = list(columns)
+    count = len(columns[names[0]]) if names else 0
+    return [{name: columns[name][i] for name in names} for i in range(count)]
+
+
+def pack_record(record: SessionRecord) -> dict[str, Any]:
+    """A record as compact JSON: the price histories (the ticker's and its benchmark's) as
+    three columns each, not 252 objects."""
+    prices = record.snapshot.prices
+    bench = record.snapshot.benchmark
+    snapshot = to_jsonable(
+        dataclasses.replace(
+            record.snapshot,
+            prices=(),
+            benchmark=dataclasses.replace(bench, prices=()) if bench is not None else None,
+        )
+    )
+    snapshot.pop("prices")
+    snapshot["prices_columns"] = _columns(prices)
+    if bench is not None:
+        snapshot["benchmark"].pop("prices")
+        snapshot["benchmark"]["prices_columns"] = _columns(bench.prices)
+    analysis = to_jsonable(record.analysis)
+    track = analysis.get("track_record")
+    if track:  # its buckets and recent signals as columns: field names once, not per row
+        for key in _TRACK_ROWS:
+            track[f"{key}_columns"] = _rows_to_columns(track.pop(key))
     return {
         "snapshot": snapshot,
-        "analysis": to_jsonable(record.analysis),
+        "analysis": analysis,
         "narrative": {"text": record.narrative.text, "source": record.narrative.source},
         "report": to_jsonable(record.report),
         "generated_at": record.generated_at.isoformat(),
@@ -144,14 +185,23 @@ def pack_record(record: SessionRecord) -> dict[str, Any]:
 def unpack_record(packed: dict[str, Any]) -> SessionRecord:
     """The inverse of :func:`pack_record`."""
     snapshot = dict(packed["snapshot"])
-    columns = snapshot.pop("prices_columns")
-    prices = tuple(
-        PricePoint(day=date.fromisoformat(d), close=float(c), volume=int(v))
-        for d, c, v in zip(columns["day"], columns["close"], columns["volume"], strict=True)
-    )
+    prices = _points(snapshot.pop("prices_columns"))
+    bench = snapshot.get("benchmark")
+    if bench is not None and "prices_columns" in bench:  # records packed before stay readable
+        bench = dict(bench)
+        bench["prices"] = _points(bench.pop("prices_columns"))
+        snapshot["benchmark"] = bench
+    analysis = dict(packed["analysis"])
+    track = analysis.get("track_record")
+    if track:
+        track = dict(track)
+        for key in _TRACK_ROWS:
+            if f"{key}_columns" in track:
+                track[key] = _columns_to_rows(track.pop(f"{key}_columns"))
+        analysis["track_record"] = track
     return SessionRecord(
         snapshot=from_jsonable(StockSnapshot, {**snapshot, "prices": prices}),
-        analysis=from_jsonable(StockAnalysis, packed["analysis"]),
+        analysis=from_jsonable(StockAnalysis, analysis),
         narrative=Narrative(text=packed["narrative"]["text"], source=packed["narrative"]["source"]),
         report=from_jsonable(ReportRef, packed["report"]),
         generated_at=datetime.fromisoformat(packed["generated_at"]),

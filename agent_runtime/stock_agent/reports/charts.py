@@ -8,7 +8,9 @@ none of their generality. Every series is downsampled to at most
 
 - :func:`price_chart`: closes with the 50- and 200-day SMAs;
 - :func:`indicator_panel`: RSI(14) with its 30/70 lines, and the MACD histogram;
-- :func:`relative_chart`: the stock and its benchmark rebased to 100.
+- :func:`relative_chart`: the stock and its benchmark rebased to 100;
+- :func:`bucket_chart`: the track record's mean forward excess per score bucket,
+  with its interval.
 
 The series are recomputed from the closes with the same functions
 (:mod:`stock_agent.analysis.indicators`) that produced the record's figures.
@@ -17,7 +19,7 @@ The series are recomputed from the closes with the same functions
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -27,7 +29,7 @@ from reportlab.lib.units import mm
 
 from ..analysis import indicators
 from ..formatting import fmt_money
-from ..records import PricePoint
+from ..records import BucketStats, PricePoint
 
 MAX_CHART_POINTS = 60
 MAX_BARS = 40
@@ -67,6 +69,25 @@ def _nice_step(span: float, *, max_ticks: int = 6) -> float:
         if factor * magnitude >= raw:
             return factor * magnitude
     return 10 * magnitude
+
+
+def _y_ticks(
+    drawing: Drawing,
+    left: float,
+    y_at: Callable[[float], float],
+    y_min: float,
+    y_max: float,
+    *,
+    label: Callable[[float], str],
+) -> None:
+    """Up to four labelled ticks on the y axis at a 1-2-5 step."""
+    step = _nice_step(y_max - y_min, max_ticks=4)
+    tick = math.ceil(y_min / step) * step
+    while tick <= y_max:
+        y = y_at(tick)
+        drawing.add(Line(left - 3, y, left, y, **_AXIS))
+        drawing.add(String(left - 5, y - 2.5, label(tick), fontSize=7, textAnchor="end"))
+        tick += step
 
 
 def price_chart(
@@ -260,13 +281,7 @@ def relative_chart(
 
     drawing.add(Line(left, bottom, left, bottom + plot_h, **_AXIS))
     drawing.add(Line(left, bottom, left + plot_w, bottom, **_AXIS))
-    step = _nice_step(y_max - y_min, max_ticks=4)
-    tick = math.ceil(y_min / step) * step
-    while tick <= y_max:
-        y = y_at(tick)
-        drawing.add(Line(left - 3, y, left, y, **_AXIS))
-        drawing.add(String(left - 5, y - 2.5, f"{tick:.0f}", fontSize=7, textAnchor="end"))
-        tick += step
+    _y_ticks(drawing, left, y_at, y_min, y_max, label=lambda tick: f"{tick:.0f}")
     _month_ticks(drawing, common, x_at, bottom, labels=True)
     keep = _sample_indices(len(common), MAX_CHART_POINTS)
     legend_x = left + 6
@@ -278,4 +293,53 @@ def relative_chart(
         drawing.add(Rect(legend_x, height - 12, 7, 7, fillColor=colour, strokeColor=None))
         drawing.add(String(legend_x + 11, height - 10, name, fontSize=7))
         legend_x += 26 + 4 * len(name)
+    return drawing
+
+
+def bucket_chart(
+    buckets: Sequence[BucketStats], *, width: float, height: float = 42 * mm
+) -> Drawing:
+    """One bar per bucket: the mean forward excess, its interval as a whisker.
+
+    A bucket with too few signals gets no bar and "n/a" under its label, so an
+    empty slot is never read as zero.
+    """
+    drawing = Drawing(width, height)
+    if not buckets:
+        drawing.add(String(width / 2, height / 2, "No track record", textAnchor="middle"))
+        return drawing
+    left, bottom = 42.0, 20.0
+    plot_w, plot_h = width - 60, height - 30
+    values = [v for b in buckets for v in (b.mean, b.ci_low, b.ci_high) if v is not None] or [0.0]
+    top = max(max(values), 0.0)
+    floor = min(min(values), 0.0)
+    pad = (top - floor) * 0.08 or 0.01
+    y_min, y_max = floor - pad, top + pad
+
+    def y_at(value: float) -> float:
+        return bottom + (value - y_min) / ((y_max - y_min) or 1) * plot_h
+
+    drawing.add(Line(left, bottom, left, bottom + plot_h, **_AXIS))
+    zero = y_at(0.0)
+    drawing.add(Line(left, zero, left + plot_w, zero, strokeColor=GREY, strokeWidth=0.5))
+    _y_ticks(drawing, left, y_at, y_min, y_max, label=lambda tick: f"{tick * 100:+.0f}%")
+    slot = plot_w / len(buckets)
+    for index, bucket in enumerate(buckets):
+        middle = left + slot * (index + 0.5)
+        label = f"score {bucket.bucket}" if bucket.bucket.isdigit() else bucket.bucket
+        drawing.add(String(middle, 10, label, fontSize=7, textAnchor="middle"))
+        if bucket.mean is None:
+            drawing.add(String(middle, 2, "n/a", fontSize=6.5, textAnchor="middle"))
+            continue
+        drawing.add(String(middle, 2, f"n={bucket.signals}", fontSize=6.5, textAnchor="middle"))
+        bar = y_at(bucket.mean)
+        colour = GREEN if bucket.mean >= 0 else RED
+        drawing.add(Rect(middle - slot * 0.25, min(zero, bar), slot * 0.5, abs(bar - zero),
+                         fillColor=colour, strokeColor=None))  # fmt: skip
+        if bucket.ci_low is not None and bucket.ci_high is not None:
+            low, high = y_at(bucket.ci_low), y_at(bucket.ci_high)
+            drawing.add(Line(middle, low, middle, high, strokeColor=colors.black, strokeWidth=0.6))
+            for y in (low, high):
+                drawing.add(Line(middle - 3, y, middle + 3, y, strokeColor=colors.black,
+                                 strokeWidth=0.6))  # fmt: skip
     return drawing

@@ -47,18 +47,41 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from ..analysis import FUNDAMENTAL_RULES, OUTLOOK_RULES, RISK_RULES, TECHNICAL_RULES
+from ..analysis import (
+    FUNDAMENTAL_RULES,
+    OUTLOOK_RULES,
+    RISK_RULES,
+    TECHNICAL_RULES,
+    TRACK_RECORD_METHOD,
+)
 from ..formatting import (
+    TRACK_RECORD_GROUP,
     Figure,
     figure_groups,
+    fmt_edge,
     fmt_money,
     fmt_pct,
     fmt_percentile,
     fmt_ratio,
     fmt_score,
+    fmt_signal,
+    track_record_figures,
+    track_record_table,
 )
-from ..records import Narrative, PeerComparison, StockAnalysis, StockSnapshot
-from .charts import MAX_CHART_POINTS, indicator_panel, price_chart, relative_chart
+from ..records import (
+    Narrative,
+    PeerComparison,
+    StockAnalysis,
+    StockSnapshot,
+    TrackRecord,
+)
+from .charts import (
+    MAX_CHART_POINTS,
+    bucket_chart,
+    indicator_panel,
+    price_chart,
+    relative_chart,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -447,6 +470,9 @@ def render_report(
         *_bullets(a.risk_factors),
     ]
     for title, rows in evidence:
+        if title == TRACK_RECORD_GROUP and a.track_record is not None:
+            story += _track_record_section(a.track_record, width=width)
+            continue
         story += [_p(title, "H2"), _table(rows, widths=(70 * mm, width - 70 * mm))]
         if title == "Peer Comparison" and a.peer_comparison is not None:
             story += _peer_section(s, a.peer_comparison, width=width)
@@ -481,6 +507,7 @@ def render_report(
         *_bullets(RISK_RULES),
         _p("Outlook", "H3"),
         *_bullets(OUTLOOK_RULES),
+        *([_p("Track record", "H3"), *_bullets(TRACK_RECORD_METHOD)] if a.track_record else []),
         KeepTogether([_p("Disclaimer", "H2"), _p(DISCLAIMER)]),
     ]
     decorate = _page_decorator(symbol=s.symbol, stamp=stamp, request_id=request_id)
@@ -571,6 +598,78 @@ def _peer_section(snapshot: StockSnapshot, peers: PeerComparison, *, width: floa
             "Small",
         ),
     ]
+
+
+def _track_record_section(record: TrackRecord, *, width: float) -> list[Any]:
+    """The track record: the bucket table, the chart of 1-month excess, edges and reading."""
+    story: list[Any] = [_p("Track Record of the Technical Score", "H2")]
+    if not record.buckets:
+        return [*story, _p(record.reading)]
+    figures = {f.label: f.value for f in track_record_figures(record)}
+    story.append(
+        _p(
+            f"{figures['Track Record Signals']}, each scored from the closes known that day; "
+            f"statistics of the forward {figures['Track Record Measure']} ({record.interval}). "
+            f"n/a: fewer than {record.min_signals} measured signals.",
+            "Small",
+        )
+    )
+    header, body, notes = track_record_table(record)
+    rows: list[list[Any]] = [header, *body]
+    widths = [24 * mm] + [(width - 24 * mm) / 8] * 8
+    widths[5] = (width - 24 * mm) / 8 * 1.8
+    spare = (width - sum(widths)) / 7
+    widths = [w if i in (0, 5) else w + spare for i, w in enumerate(widths)]
+    table = Table(rows, colWidths=widths, hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+                ("FONTNAME", (0, 1), (0, -1), "Helvetica-Bold"),
+                ("FONTSIZE", (0, 0), (-1, -1), 7.5),
+                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, _GREY]),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.25, _RULE),
+                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+            ]
+        )
+    )
+    technical_1m = [
+        b for b in record.buckets if b.signal == "technical score" and b.horizon == "1M"
+    ]
+    excess = record.benchmark_symbol is not None
+    story += [
+        table,
+        _p("* Price-only outlook: fundamental score held at 3, risk from prices only.", "Small"),
+        *([_p("Buckets without figures", "H3"), *_bullets(notes)] if notes else []),
+        KeepTogether(
+            [
+                bucket_chart(technical_1m, width=width),
+                _p(
+                    f"Mean forward 1-month {record.measure} by technical score; whiskers: the "
+                    f"{record.interval.split(',')[1].strip()} interval.",
+                    "Small",
+                ),
+            ]
+        ),
+        # Kept whole on one page: a page break inside a sentence puts the footer into it.
+        KeepTogether(
+            [
+                *_bullets(
+                    [f"Scores 4-5 vs 1-2 ({e.horizon}): {fmt_edge(e)}" for e in record.edges]
+                ),
+                _p(record.reading),
+            ]
+        ),
+        KeepTogether(
+            [
+                _p("Recent signals", "H3"),
+                *_bullets([fmt_signal(s, excess=excess) for s in reversed(record.recent)]),
+                _p(record.not_point_in_time, "Small"),
+            ]
+        ),
+    ]
+    return story
 
 
 def _sources_section(

@@ -277,10 +277,15 @@ def test_allowed_numbers_variants_and_what_stays_out() -> None:
         market_cap=2.35e12,
         ytd_return=0.0123,
         one_year_return=-0.0520,
-        dividend_yield=0.0046,
+        dividend_yield=None,
         average_volume=12_345_678,
         as_of=date(2025, 9, 4),
     )
+    # A yield of 0.x6 % whose wrong rounding down (0.x) no other figure of the record allows,
+    # so the last check below is about rounding and not about the record's other figures.
+    others = allowed_numbers(snap, analysis)
+    tenths = next(t for t in range(4, 9) if f"0.{t}" not in others)
+    snap = dataclasses.replace(snap, dividend_yield=(tenths + 0.6) / 1000)
     allowed = allowed_numbers(snap, analysis)
 
     def ok(token: str) -> bool:
@@ -296,7 +301,7 @@ def test_allowed_numbers_variants_and_what_stays_out() -> None:
         assert ok(token), token
     for token in ("12,345,678", "12.35M", "12.3 million", "12.4M"):
         assert ok(token), token
-    for token in ("0.46%", "0.5%"):
+    for token in (f"0.{tenths}6%", f"0.{tenths + 1}%"):
         assert ok(token), token
     for token in ("2025", "2024", "50", "200", "52", "3", "5"):
         assert ok(token), token
@@ -304,7 +309,7 @@ def test_allowed_numbers_variants_and_what_stays_out() -> None:
     assert not ok("-1.23%")  # a gain written as a loss is caught
     assert not ok("99.99")  # an invented figure
     assert not ok("2.35B")  # the wrong unit
-    assert not ok("0.4")  # 0.46% rounds to 0.5, not 0.4
+    assert not ok(f"0.{tenths}")  # 0.46% rounds to 0.5, not 0.4
     assert not ok("1234")  # truncation is not rounding
 
 

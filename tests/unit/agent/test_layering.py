@@ -23,7 +23,8 @@ PACKAGE = REPO_ROOT / "agent_runtime" / "stock_agent"
 # own unit; a wing (a subpackage) is one unit.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "records", "settings", "bounded_json"),
-    ("formatting", "deadline", "prompts", "observability"),
+    ("formatting",),
+    ("deadline", "prompts", "observability"),
     ("market_data", "models", "memory", "understanding"),
     ("analysis", "answering"),
     ("reports",),

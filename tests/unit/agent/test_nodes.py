@@ -17,14 +17,15 @@ from urllib.parse import unquote, urlparse
 import pytest
 from pypdf import PdfReader
 from stock_agent.agent import Dependencies, StockAgent
-from stock_agent.analysis import analyze
 from stock_agent.errors import AgentError
-from stock_agent.formatting import key_figures
+from stock_agent.formatting import key_figures, track_record_bucket_labels
 from stock_agent.market_data import get_provider
 from stock_agent.records import to_jsonable
 from stock_agent.reports import storage
 from stock_agent.settings import AgentSettings
+from stock_agent.tools import analyze_stock_performance
 
+from eval.pdf import flat
 from tests.support.agents import offline_agent
 from tests.support.moto_s3 import moto_s3_server, s3_client
 
@@ -58,20 +59,29 @@ def test_offline_pipeline_numbers_agree_between_text_record_and_pdf(tmp_path: Pa
 
     # The record in the response is the provider's snapshot for the same day.
     as_of = date.fromisoformat(result["data"]["as_of"])
-    snapshot = get_provider("simulated").snapshot("SIM_STOCK", as_of=as_of)
-    analysis = analyze(snapshot)
+    provider = get_provider("simulated")
+    snapshot = provider.snapshot("SIM_STOCK", as_of=as_of)
+    analysis = analyze_stock_performance(snapshot, provider=provider)
     expected = to_jsonable(snapshot)
     for name in ("current_price", "market_cap", "week52_high", "ytd_return", "pe_ratio"):
         assert result["data"][name] == expected[name]
-    assert result["analysis"] == to_jsonable(analysis)
+    assert result["analysis"] == {
+        k: v for k, v in to_jsonable(analysis).items() if k != "track_record"
+    }
+    assert analysis.track_record is not None and analysis.track_record.buckets
+    assert result["track_record"] == to_jsonable(analysis.track_record)
 
-    # Every key figure appears, identically formatted, in the text and in the PDF.
+    # Every key figure appears, identically formatted, in the text and in the PDF (the
+    # track record's buckets as table cells there: tests/unit/agent/test_track_record_report.py).
     pdf = _pdf_text(result["report"]["uri"])
+    flat_pdf = flat(pdf)
     rows = key_figures(snapshot, analysis)
+    buckets = track_record_bucket_labels(analysis.track_record)
     assert result["key_figures"] == dict(rows)
     for label, value in rows:
         assert f"{label}: {value}" in response["text"] or value in response["text"], label
-        assert value in pdf, (label, value)
+        if label not in buckets:
+            assert flat(value) in flat_pdf, (label, value)
 
     # The stored bytes are what the response describes.
     path = Path(unquote(urlparse(result["report"]["uri"]).path))

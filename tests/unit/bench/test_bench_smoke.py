@@ -134,6 +134,12 @@ def test_runner_rejects_bad_arguments(argv: list[str], capsys: pytest.CaptureFix
     assert "error:" in capsys.readouterr().err
 
 
+def test_row1b_times_the_track_record_cold_and_cached() -> None:
+    [row] = AgentBench(repo=REPO_ROOT, runs=2).row1b()
+    assert row.number == "1b" and "cached" in row.figure and "once" in row.figure
+    assert "month-end signals" in row.note
+
+
 def test_row1_and_row3_run_the_real_graph_with_tiny_n() -> None:
     """Row 1 times complete analyses (PDF on disk); row 3 counts calls at the client."""
     bench = AgentBench(repo=REPO_ROOT, runs=2)

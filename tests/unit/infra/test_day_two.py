@@ -8,18 +8,29 @@
 * log groups are KMS-encrypted with a key only CloudWatch Logs may use for
   exactly those groups, with rotation, and keep their retention;
 * the trace delivery waits for its X-Ray resource policy;
-* the runtime environment leaves AWS_REGION to AgentCore.
+* a new runtime name deploys: nothing is created under a name the deployed
+  app still holds, and no export a deployed stack imports changes
+  (:mod:`tests.support.replacement`, from CloudFormation's resource schemas).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from stacks.config import ConfigError, load_stage
 from stacks.model_stack import INFERENCE_COMPONENT_LOGICAL_ID
-from tests.support.cdk_synth import STAGES, only, resources, synth_templates, variant_templates
+from tests.support.cdk_synth import (
+    SCHEDULED_WATCHLIST,
+    STAGES,
+    only,
+    resources,
+    synth_templates,
+    variant_templates,
+)
+from tests.support.replacement import exports_in_use_changed, name_collisions, replaced_ids
 
 # Where a resource type takes its physical name. A type missing from both
 # tables fails the test below: decide whether it can carry a fixed name.
@@ -47,6 +58,7 @@ NAME_PROPERTY = {
     "AWS::Lambda::Function": "FunctionName",
     "AWS::SQS::Queue": "QueueName",
     "AWS::Scheduler::Schedule": "Name",
+    "AWS::Scheduler::ScheduleGroup": "Name",
 }
 # Types without a physical name of their own (policies, attachments, custom resources).
 UNNAMED_TYPES = {
@@ -268,8 +280,17 @@ def test_log_groups_use_a_rotating_key_only_logs_may_use_for_them(
     assert "kms:GenerateDataKey*" in logs_statement["Action"]
     arns = logs_statement["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
     arns = arns if isinstance(arns, list) else [arns]
-    rendered = sorted(a["Fn::Join"][1][-1] for a in arns)
-    assert rendered == sorted(f":log-group:{name}" for name in names)
+    # The ARN after its account part, the way the group's own name renders it.
+    rendered = sorted(json.dumps(a["Fn::Join"][1][6:]) for a in arns)
+    assert rendered == sorted(json.dumps(_name_parts(":log-group:", name)) for name in names)
+
+
+def _name_parts(prefix: str, name: Any) -> list[Any]:
+    """``prefix`` + a literal or ``Fn::Join`` name as the parts of an ``Fn::Join``."""
+    if isinstance(name, str):
+        return [prefix + name]
+    first, *rest = name["Fn::Join"][1]
+    return [prefix + first, *rest]
 
 
 def test_log_encryption_can_be_turned_off_per_stage() -> None:
@@ -327,3 +348,58 @@ def test_latency_threshold_stays_below_the_invocation_cut_off(value: str, ok: bo
     else:
         with pytest.raises(ConfigError, match=r"model_latency_p90_seconds.*\(0, 45\]"):
             load_stage("dev", overrides)
+
+
+# -- renaming the runtime ------------------------------------------------------------------
+
+RENAMED_RUNTIME = "stock_agent_v2"
+
+
+@pytest.mark.slow
+def test_renaming_the_runtime_deploys() -> None:
+    """A new runtime.name replaces the runtime (AgentRuntimeName is create-only) and all
+    that hangs on it; every replacement gets a name of its own and nothing imports the
+    old id or ARN (the readers take them from SSM)."""
+    deployed = synth_templates("dev", schedule__watchlist=SCHEDULED_WATCHLIST)
+    renamed = synth_templates(
+        "dev", schedule__watchlist=SCHEDULED_WATCHLIST, runtime__name=RENAMED_RUNTIME
+    )
+    replaced = replaced_ids(deployed, renamed)
+    runtime_id, _ = only(renamed["Runtime"], "AWS::BedrockAgentCore::Runtime")
+    assert runtime_id in replaced["Runtime"]
+    assert set(replaced) == {"Runtime"}  # the readers' resources are updated, not replaced
+    assert name_collisions(deployed, renamed, NAME_PROPERTY) == []
+    assert exports_in_use_changed(deployed, renamed) == []
+    # The delivery resources the replacement creates carry the new runtime's name.
+    for kind in ("AWS::Logs::DeliverySource", "AWS::Logs::DeliveryDestination"):
+        for resource in resources(renamed["Runtime"], kind).values():
+            assert resource["Properties"]["Name"].startswith(f"{RENAMED_RUNTIME}-")
+
+
+def test_the_replacement_check_finds_a_reused_name_and_an_export_in_use() -> None:
+    """Negative control of the check above, on two hand-written apps."""
+
+    def app(target: str, export_value: object) -> dict[str, dict[str, object]]:
+        destination = {
+            "Type": "AWS::Logs::DeliveryDestination",
+            # DestinationResourceArn is create-only: a new target replaces the destination.
+            "Properties": {"Name": "fixed", "DestinationResourceArn": target},
+        }
+        endpoint = {"Type": "AWS::SageMaker::EndpointConfig", "Properties": {}}
+        producer = {
+            "Resources": {"Dest": destination, "Config": endpoint},
+            "Outputs": {"Out": {"Value": export_value, "Export": {"Name": "P:Out"}}},
+        }
+        reader = {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String"}}
+        consumer = {
+            "Resources": {"R": {**reader, "Properties": {"Value": {"Fn::ImportValue": "P:Out"}}}}
+        }
+        return {"Producer": producer, "Consumer": consumer}
+
+    deployed = app("arn:a", {"Fn::GetAtt": ["Dest", "Arn"]})
+    assert name_collisions(deployed, app("arn:b", "x"), NAME_PROPERTY) == ['Producer/Dest: "fixed"']
+    # The export's value follows the replaced destination: in use, so the deploy fails.
+    moved = app("arn:b", {"Fn::GetAtt": ["Dest", "Arn"]})
+    assert exports_in_use_changed(deployed, moved) == ["P:Out"]
+    assert exports_in_use_changed(deployed, deployed) == []
+    assert name_collisions(deployed, deployed, NAME_PROPERTY) == []

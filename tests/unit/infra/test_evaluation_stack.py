@@ -2,28 +2,31 @@
 
 Synthesized in-process for dev and prod (the same helper as the other infra
 tests); cdk-nag over the whole app, this stack included, runs in
-``test_app_entrypoint``.
+``test_app.py``.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import functools
 import json
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
 
-from stacks.config import load_stage
-from stacks.evaluation.config import EvaluationConfig, EvaluationConfigError, evaluation_config_for
-from stacks.evaluation.dashboard import EVALUATION_NAMESPACE
-from stacks.evaluation.online import (
+from stacks.app_builder import build_app
+from stacks.config import ConfigError, EvaluationSettings, load_stage
+from stacks.constructs.evaluation_widgets import EVALUATION_NAMESPACE
+from stacks.constructs.online_evaluation import (
     BUILTIN_EVALUATORS,
     RUBRIC_FILE,
     custom_evaluator_name,
     load_rubric,
 )
-from stacks.iam_stack import WILDCARD_RESOURCE_ACTIONS
-from tests.support.cdk_synth import synth_templates
+from stacks.constructs.roles import WILDCARD_RESOURCE_ACTIONS
+from tests.support.cdk_synth import cdk_json_context, synth_templates
 
 
 def _only(template: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -53,13 +56,6 @@ def test_online_evaluation_samples_the_live_endpoint_per_stage(stage: str, perce
     assert "Iam" in _flat(online["EvaluationExecutionRoleArn"])  # the IAM stack's role
 
 
-def test_prod_samples_less_than_dev() -> None:
-    assert (
-        evaluation_config_for("prod").sampling_percentage
-        < evaluation_config_for("dev").sampling_percentage
-    )
-
-
 def test_the_custom_judge_carries_our_rubric_at_trace_level() -> None:
     evaluator = _only(synth_templates("dev")["Evaluation"], "AWS::BedrockAgentCore::Evaluator")
     assert evaluator["Level"] == "TRACE"
@@ -72,19 +68,30 @@ def test_the_custom_judge_carries_our_rubric_at_trace_level() -> None:
     scale = judge["RatingScale"]["Numerical"]
     assert sorted(option["Value"] for option in scale) == [0, 1]
     config = judge["ModelConfig"]["BedrockEvaluatorModelConfig"]
-    assert config["ModelId"] == evaluation_config_for("dev").judge_model_id
+    # Environment-agnostic: the geography is looked up by region at deploy time.
+    assert config["ModelId"] == {
+        "Fn::Join": [
+            "",
+            [
+                {"Fn::FindInMap": ["JudgeGeography", {"Ref": "AWS::Region"}, "prefix"]},
+                ".anthropic.claude-sonnet-4-6",
+            ],
+        ]
+    }
     assert config["InferenceConfig"]["Temperature"] == 0
 
 
 def test_a_changed_rubric_or_model_gets_a_new_evaluator_name() -> None:
-    config = evaluation_config_for("dev")
+    evaluation = load_stage("dev").evaluation
     rubric = load_rubric()
-    name = custom_evaluator_name(stage="dev", rubric=rubric, config=config)
+    name = custom_evaluator_name(stage="dev", rubric=rubric, evaluation=evaluation)
     assert len(name) <= 48 and name.startswith("numeric_faithfulness_no_advice_dev_")
-    assert name == custom_evaluator_name(stage="dev", rubric=rubric, config=config)
-    assert name != custom_evaluator_name(stage="dev", rubric=rubric + " ", config=config)
-    other_model = EvaluationConfig(sampling_percentage=50, judge_model_id="anthropic.claude-x-v1:0")
-    assert name != custom_evaluator_name(stage="dev", rubric=rubric, config=other_model)
+    assert name == custom_evaluator_name(stage="dev", rubric=rubric, evaluation=evaluation)
+    assert name != custom_evaluator_name(stage="dev", rubric=rubric + " ", evaluation=evaluation)
+    other_model = EvaluationSettings(judge_model="anthropic.claude-x-v1:0")
+    assert name != custom_evaluator_name(stage="dev", rubric=rubric, evaluation=other_model)
+    other_geography = EvaluationSettings(judge_geography="global")
+    assert name != custom_evaluator_name(stage="dev", rubric=rubric, evaluation=other_geography)
 
 
 def test_a_rubric_without_the_trace_placeholders_is_refused(tmp_path: Path) -> None:
@@ -92,26 +99,6 @@ def test_a_rubric_without_the_trace_placeholders_is_refused(tmp_path: Path) -> N
     bad.write_text(RUBRIC_FILE.read_text().replace("{assistant_turn}", "the answer"))
     with pytest.raises(ValueError, match="assistant_turn"):
         load_rubric(bad)
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"sampling_percentage": 0.0099}, "sampling_percentage=0.0099"),
-        ({"sampling_percentage": 100.01}, "sampling_percentage=100.01"),
-        ({"sampling_percentage": 5, "session_timeout_minutes": 0}, "session_timeout_minutes=0"),
-        ({"sampling_percentage": 5, "session_timeout_minutes": 1441}, "session_timeout_minutes"),
-        ({"sampling_percentage": 5, "judge_model_id": "claude"}, "judge_model_id='claude'"),
-    ],
-)
-def test_bad_evaluation_settings_are_named(kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(EvaluationConfigError, match=message.replace("(", r"\(")):
-        EvaluationConfig(**kwargs)
-
-
-@pytest.mark.parametrize("percentage", [0.01, 100.0])
-def test_sampling_percentage_limits_are_inclusive(percentage: float) -> None:
-    assert EvaluationConfig(sampling_percentage=percentage).sampling_percentage == percentage
 
 
 def _role(template: dict[str, Any], logical_prefix: str) -> dict[str, Any]:
@@ -138,7 +125,7 @@ def test_the_evaluation_role_is_least_privilege_and_lives_in_the_iam_stack() -> 
     assert set(statements) == {
         "DescribeLogGroups",
         "QueryTraces",
-        "SpansIndexPolicy",
+        "TraceIndexPolicies",
         "WriteResults",
         "PublishScores",
         "InvokeJudgeModel",
@@ -156,8 +143,8 @@ def test_the_evaluation_role_is_least_privilege_and_lives_in_the_iam_stack() -> 
     publish = statements["PublishScores"]
     assert publish["Condition"] == {"StringEquals": {"cloudwatch:namespace": EVALUATION_NAMESPACE}}
     judge = _flat(statements["InvokeJudgeModel"]["Resource"])
-    assert "foundation-model/anthropic.claude-sonnet-4-6" in judge
-    assert "inference-profile/us.anthropic.claude-sonnet-4-6" in judge
+    assert ":bedrock:*::foundation-model/anthropic.claude-sonnet-4-6" in judge
+    assert '":inference-profile/", {"Fn::FindInMap": ["JudgeGeography"' in judge
     assert "foundation-model/*" not in judge
     runtime = load_stage("dev").runtime_name
     assert f"/aws/bedrock-agentcore/runtimes/{runtime}-*" in _flat(statements["QueryTraces"])
@@ -189,3 +176,149 @@ def test_the_dashboard_shows_every_evaluators_score() -> None:
     assert graph["properties"]["yAxis"]["left"] == {"min": 0, "max": 1, "showUnits": False}
     # Literals only: the Monitoring stack takes no reference to the Evaluation stack.
     assert "Evaluation:" not in _flat(templates["Monitoring"])
+
+
+# -- the log groups the service checks at create time -------------------------------------
+
+PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012"}
+RUNTIME_ID = "gptoss_agent_dev-AbCdE12345"  # <runtime name>-<10 characters>, as AgentCore makes
+
+
+def _render(value: Any, refs: dict[str, str]) -> str:
+    """A template value with pseudo-parameters, imports and attributes filled in."""
+    if isinstance(value, str):
+        return value
+    if "Ref" in value:
+        return refs[value["Ref"]]
+    if "Fn::ImportValue" in value:
+        return refs[value["Fn::ImportValue"]]
+    if "Fn::GetAtt" in value:
+        return refs[".".join(value["Fn::GetAtt"])]
+    if "Fn::Select" in value:
+        index, items = value["Fn::Select"]
+        return _render(items, refs).split("\0")[index]
+    if "Fn::Split" in value:
+        sep, text = value["Fn::Split"]
+        return "\0".join(_render(text, refs).split(sep))
+    sep, parts = value["Fn::Join"]
+    return str(sep).join(_render(p, refs) for p in parts)
+
+
+def _allows(statements: list[dict[str, Any]], action: str, arn: str) -> bool:
+    """IAM's Allow match: the action listed and the ARN inside one of the resource patterns."""
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [
+            statement["Action"]]  # fmt: skip
+        patterns = statement["Resource"] if isinstance(statement["Resource"], list) else [
+            statement["Resource"]]  # fmt: skip
+        if action in actions and any(
+            fnmatch.fnmatchcase(arn, _render(p, PSEUDO)) for p in patterns
+        ):
+            return True
+    return False
+
+
+INDEX_AND_QUERY = (
+    "logs:DescribeIndexPolicies",
+    "logs:PutIndexPolicy",
+    "logs:StartQuery",
+    "logs:GetQueryResults",
+)
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_role_may_index_and_query_exactly_the_data_sources_groups(stage: str) -> None:
+    """CreateOnlineEvaluationConfig checks the role against the data source's log groups.
+
+    The evaluation's own data source is read from the template (the runtime id filled
+    in the way AgentCore forms it): its runtime-endpoint group and ``aws/spans`` must
+    be indexable and queryable, group and streams; another runtime's group must not.
+    """
+    templates = synth_templates(stage)
+    name = load_stage(stage).runtime_name
+    runtime_id = RUNTIME_ID.replace("gptoss_agent_dev", name)
+    online = _only(templates["Evaluation"], "AWS::BedrockAgentCore::OnlineEvaluationConfig")
+    # The runtime's ARN reaches the stack as an SSM-typed template parameter.
+    arn_parameters = {
+        name: f"arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/{runtime_id}"
+        for name, parameter in templates["Evaluation"]["Parameters"].items()
+        if parameter.get("Default") == f"/gptoss-agent/{stage}/runtime/arn"
+    }
+    assert len(arn_parameters) == 1
+    groups = [
+        _render(g, {**PSEUDO, **arn_parameters})
+        for g in online["DataSourceConfig"]["CloudWatchLogs"]["LogGroupNames"]
+    ]
+    assert groups == [f"/aws/bedrock-agentcore/runtimes/{runtime_id}-live"]
+    [policy] = _role(templates["Iam"], "EvaluationExecutionRole")["Policies"]
+    statements = policy["PolicyDocument"]["Statement"]
+    arn = "arn:aws:logs:eu-west-1:123456789012:log-group:"
+    for group in [*groups, "aws/spans"]:
+        for resource in (f"{arn}{group}", f"{arn}{group}:*"):
+            for action in INDEX_AND_QUERY:
+                assert _allows(statements, action, resource), (action, resource)
+    other = f"{arn}/aws/bedrock-agentcore/runtimes/other_agent-AbCdE12345-live"
+    assert not any(_allows(statements, action, other) for action in INDEX_AND_QUERY)
+    assert not _allows(statements, "logs:PutIndexPolicy", f"{arn}/aws/lambda/anything")
+
+
+# -- the judge's geography follows the region ------------------------------------------------
+
+
+@functools.cache
+def _regional(region: str, **overrides: str) -> dict[str, dict[str, Any]]:
+    """The dev app pinned to ``region`` (as with CDK_DEFAULT_REGION set), cdk-nag on."""
+    app = cdk.App(context={**cdk_json_context(), "aws:cdk:disable-asset-staging": True})
+    env = cdk.Environment(account="123456789012", region=region)
+    config = load_stage("dev", {k.replace("__", "."): v for k, v in overrides.items()})
+    stacks = build_app(app, config=config, env=env, nag=True)
+    assembly = app.synth()  # raises on any unacknowledged cdk-nag finding
+    return {
+        name: assembly.get_stack_by_name(stack.stack_name).template
+        for name, stack in stacks.by_name().items()
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("region", "profile"),
+    [
+        ("eu-west-1", "eu.anthropic.claude-sonnet-4-6"),
+        ("ap-southeast-1", "apac.anthropic.claude-sonnet-4-6"),
+        ("ap-northeast-1", "jp.anthropic.claude-sonnet-4-6"),
+    ],
+)
+def test_the_judge_uses_the_regions_inference_profile(region: str, profile: str) -> None:
+    templates = _regional(region)
+    evaluator = _only(templates["Evaluation"], "AWS::BedrockAgentCore::Evaluator")
+    model = evaluator["EvaluatorConfig"]["LlmAsAJudge"]["ModelConfig"]
+    assert model["BedrockEvaluatorModelConfig"]["ModelId"] == profile
+    assert "Mappings" not in templates["Evaluation"]  # resolved at synth: no lookup left
+    [policy] = _role(templates["Iam"], "EvaluationExecutionRole")["Policies"]
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    resources = [_render(r, PSEUDO) for r in statements["InvokeJudgeModel"]["Resource"]]
+    assert sorted(resources) == [
+        "arn:aws:bedrock:*::foundation-model/anthropic.claude-sonnet-4-6",
+        f"arn:aws:bedrock:{region}:123456789012:inference-profile/{profile}",
+    ]
+
+
+def test_an_unmapped_region_needs_an_explicit_geography() -> None:
+    """sa-east-1 has no geography in the table: synth stops naming the key and the fix."""
+    with pytest.raises(ConfigError) as caught:
+        _regional("sa-east-1")
+    assert str(caught.value).startswith(
+        "evaluation.judge_geography='auto' is invalid: expected one of us | us-gov | eu | "
+        "apac | jp | au | global or none: region sa-east-1"
+    )
+
+
+@pytest.mark.slow
+def test_an_explicit_geography_wins_and_none_calls_the_model_itself() -> None:
+    templates = _regional("sa-east-1", evaluation__judge_geography="global")
+    evaluator = _only(templates["Evaluation"], "AWS::BedrockAgentCore::Evaluator")
+    model_id = evaluator["EvaluatorConfig"]["LlmAsAJudge"]["ModelConfig"][
+        "BedrockEvaluatorModelConfig"]["ModelId"]  # fmt: skip
+    assert model_id == "global.anthropic.claude-sonnet-4-6"
+    plain = EvaluationSettings(judge_geography="none")
+    assert plain.geography_for("eu-west-1") is None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from stacks.memory_stack import EVENT_EXPIRY_DAYS, event_expiry_days
+import pytest
+
+from stacks.config import ConfigError, load_stage
 from tests.support.cdk_synth import only, resources
 
 
@@ -15,14 +17,27 @@ def test_memory_is_short_term_with_the_stages_expiry_and_no_role(
     template = templates["Memory"]
     _, memory = only(template, "AWS::BedrockAgentCore::Memory")
     props = memory["Properties"]
-    assert props["EventExpiryDuration"] == EVENT_EXPIRY_DAYS[stage]
+    assert props["EventExpiryDuration"] == load_stage(stage).memory.event_expiry_days
     assert "MemoryStrategies" not in props and "MemoryExecutionRoleArn" not in props
     assert not resources(template, "AWS::IAM::Role")  # every role lives in the IAM stack
     # sessions are working state: never retained, so a redeploy never meets a leftover name
     assert memory["DeletionPolicy"] == "Delete" and memory["UpdateReplacePolicy"] == "Delete"
 
 
-def test_expiry_per_stage_within_agentcores_range() -> None:
-    assert event_expiry_days("dev") == 7 and event_expiry_days("prod") == 30
-    assert event_expiry_days("qa") == 7
-    assert all(7 <= days <= 365 for days in EVENT_EXPIRY_DAYS.values())
+def test_expiry_per_stage() -> None:
+    assert load_stage("dev").memory.event_expiry_days == 7
+    assert load_stage("prod").memory.event_expiry_days == 30
+
+
+@pytest.mark.parametrize(("days", "ok"), [("6", False), ("7", True), ("365", True), ("366", False)])
+def test_expiry_stays_within_agentcores_range(days: str, ok: bool) -> None:
+    """AgentCore Memory keeps short-term events for 7 to 365 days."""
+    overrides = {"memory.event_expiry_days": days}
+    if ok:
+        assert load_stage("dev", overrides).memory.event_expiry_days == int(days)
+        return
+    with pytest.raises(ConfigError) as caught:
+        load_stage("dev", overrides)
+    assert str(caught.value) == (
+        f"memory.event_expiry_days={int(days)} is invalid: expected an integer >= 7 and <= 365"
+    )

@@ -3,7 +3,8 @@
 Checks what matters for the endpoint to come up and be reachable: the
 g6e.4xlarge variant without a model, the 1-accelerator component with
 start-up timeouts, the destroy order, the pinned logical IDs, the env that
-``model_container/serve.py`` reads, and the S3-weights variant.
+``model_container/serve.py`` reads, the S3-weights variant, and a copy count
+no update can lower.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from stacks.config import load_stage
+from stacks.config import ConfigError, load_stage
 from stacks.model_stack import ENDPOINT_LOGICAL_ID, INFERENCE_COMPONENT_LOGICAL_ID
 from tests.support.cdk_synth import VARIANT_WEIGHTS_URI as WEIGHTS
-from tests.support.cdk_synth import only, resources, variant_templates
+from tests.support.cdk_synth import only, resources, synth_templates, variant_templates
+from tests.support.replacement import updated_ids
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +65,7 @@ def test_inference_component_has_one_accelerator_and_startup_timeouts(
     assert spec["StartupParameters"]["ContainerStartupHealthCheckTimeoutInSeconds"] >= 600
     assert spec["StartupParameters"]["ModelDataDownloadTimeoutInSeconds"] > 0
     assert spec["ModelName"] == {"Fn::GetAtt": ["Model", "ModelName"]}
-    assert props["RuntimeConfig"] == {"CopyCount": config.endpoint.copy_count}
+    assert props["RuntimeConfig"] == {"CopyCount": config.component_copy_count}
 
 
 def test_component_is_deleted_before_the_endpoint(
@@ -163,3 +165,63 @@ def test_without_s3_weights_the_sagemaker_role_reads_no_s3(
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+# -- the copy count autoscaling owns ------------------------------------------------------
+
+
+def _component(templates: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return dict(templates["Model"]["Resources"][INFERENCE_COMPONENT_LOGICAL_ID]["Properties"])
+
+
+def test_the_component_is_created_with_the_autoscaling_maximum(
+    stage_templates: tuple[str, dict[str, dict[str, Any]]],
+) -> None:
+    """CopyCount is write-only: CloudFormation may send it again on any update of the
+    component. At the scalable target's maximum, that can only add copies."""
+    _, templates = stage_templates
+    _, target = only(templates["Monitoring"], "AWS::ApplicationAutoScaling::ScalableTarget")
+    copies = _component(templates)["RuntimeConfig"]["CopyCount"]
+    assert copies == target["Properties"]["MaxCapacity"] >= target["Properties"]["MinCapacity"]
+
+
+@pytest.mark.slow
+def test_unrelated_updates_leave_the_component_alone() -> None:
+    """Alarm, log and agent settings change other resources; the component's properties (and
+    every value they refer to) stay the same, so CloudFormation never calls its handler."""
+    deployed = synth_templates("dev")
+    unrelated = synth_templates(
+        "dev",
+        operations__alarms__model_latency_p90_seconds="40",
+        logs__retention_days="30",
+        runtime__log_level="INFO",
+    )
+    updated = updated_ids(deployed, unrelated)
+    assert updated["Model"] and updated["Monitoring"] and updated["Runtime"]  # they did change
+    assert INFERENCE_COMPONENT_LOGICAL_ID not in updated["Model"]
+
+
+@pytest.mark.slow
+def test_a_model_update_updates_the_component_and_keeps_its_copy_count_at_the_maximum() -> None:
+    """A new model replaces the Model and so updates the component (its handler runs with
+    the whole desired state); the CopyCount it may send is still the maximum."""
+    deployed = synth_templates("dev")
+    new_model = synth_templates("dev", model__max_model_len="16384")
+    assert INFERENCE_COMPONENT_LOGICAL_ID in updated_ids(deployed, new_model)["Model"]
+    assert _component(new_model)["RuntimeConfig"] == _component(deployed)["RuntimeConfig"]
+    assert _component(new_model)["RuntimeConfig"]["CopyCount"] == (
+        load_stage("dev").operations.autoscaling.max_copy_count
+    )
+
+
+@pytest.mark.parametrize(("value", "ok"), [("0", False), ("1", True), ("2", True), ("3", False)])
+def test_an_explicit_copy_count_stays_inside_the_scaling_range(value: str, ok: bool) -> None:
+    overrides = {"endpoint.copy_count": value}
+    if ok:
+        assert load_stage("prod", overrides).component_copy_count == int(value)
+        return
+    with pytest.raises(ConfigError) as caught:
+        load_stage("prod", overrides)
+    assert str(caught.value) == (
+        f"endpoint.copy_count={int(value)} is invalid: expected an integer >= 1 and <= 2"
+    )

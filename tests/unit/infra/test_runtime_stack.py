@@ -115,8 +115,10 @@ def test_named_endpoint_application_logs_and_outputs(
         for source in resources(runtime_template, "AWS::Logs::DeliverySource").values()
     }
     assert log_types == {"APPLICATION_LOGS", "TRACES"}  # traces: docs/operations.md, Tracing
-    _, group = only(runtime_template, "AWS::Logs::LogGroup")
-    assert group["Properties"]["LogGroupName"].startswith("/aws/vendedlogs/")
+    groups = resources(runtime_template, "AWS::Logs::LogGroup")
+    assert groups["ApplicationLogsAF17AEF2"]["Properties"]["LogGroupName"].startswith(
+        "/aws/vendedlogs/"
+    )
 
     outputs = runtime_template["Outputs"]
     assert outputs["RuntimeArn"]["Value"] == {"Fn::GetAtt": [runtime_id, "AgentRuntimeArn"]}
@@ -141,7 +143,13 @@ def test_the_jwt_reaches_the_container_only_with_the_jwt_authorizer(
 
 def test_presigned_links_off_means_no_link_and_no_get_object() -> None:
     config = load_stage("dev", {"storage.presigned_links": "no"})
-    env = runtime_environment(config, endpoint_name="e", report_bucket_name="b")
+    env = runtime_environment(
+        names=config.names,
+        runtime=config.runtime,
+        storage=config.storage,
+        endpoint_name="e",
+        report_bucket_name="b",
+    )
     assert env["REPORT_URL_EXPIRES_SECONDS"] == "0"
     assert "MEMORY_BACKEND" not in env  # without a memory the agent keeps sessions in-process
     assert (
@@ -159,3 +167,41 @@ def test_jwt_authorizer_comes_from_the_stage_config() -> None:
             "AllowedAudience": ["stock-agent"],
         }
     }
+
+
+def test_the_endpoints_service_log_group_is_ours_before_the_endpoint_exists(
+    stage_templates: tuple[str, dict[str, dict[str, Any]]],
+) -> None:
+    """AgentCore writes the endpoint's logs to /aws/bedrock-agentcore/runtimes/<id>-<endpoint>:
+    the stack creates that group (retention, key, deleted with the stack) after the runtime
+    and before the endpoint, and the online evaluation reads exactly it."""
+    stage, templates = stage_templates
+    config = load_stage(stage)
+    runtime_template = templates["Runtime"]
+    (runtime_id,) = resources(runtime_template, "AWS::BedrockAgentCore::Runtime")
+    group = runtime_template["Resources"]["RuntimeEndpointLogs"]
+    name = group["Properties"]["LogGroupName"]
+    assert name == {
+        "Fn::Join": [
+            "",
+            [
+                "/aws/bedrock-agentcore/runtimes/",
+                {"Fn::GetAtt": [runtime_id, "AgentRuntimeId"]},
+                f"-{config.runtime.endpoint_name}",
+            ],
+        ]
+    }
+    assert group["Properties"]["RetentionInDays"] == config.logs.retention_days
+    assert "KmsKeyId" in group["Properties"]
+    assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Delete"
+    _, endpoint = only(runtime_template, "AWS::BedrockAgentCore::RuntimeEndpoint")
+    assert "RuntimeEndpointLogs" in endpoint["DependsOn"]
+    # The evaluation's data source is the same name, the runtime id taken from SSM.
+    online = [
+        r["Properties"]
+        for r in templates["Evaluation"]["Resources"].values()
+        if r["Type"] == "AWS::BedrockAgentCore::OnlineEvaluationConfig"
+    ]
+    (source,) = online[0]["DataSourceConfig"]["CloudWatchLogs"]["LogGroupNames"]
+    assert source["Fn::Join"][1][0] == name["Fn::Join"][1][0]
+    assert source["Fn::Join"][1][-1] == name["Fn::Join"][1][-1]

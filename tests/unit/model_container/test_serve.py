@@ -7,31 +7,20 @@ module is loaded from its path. The real ``exec`` is replaced by a recorder;
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import shlex
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from tests.support.module_loader import load_by_path
+
 REPO = Path(__file__).resolve().parents[3]
 SERVE = REPO / "model_container" / "serve.py"
-
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("model_container_serve", SERVE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-serve = _load()
+serve = load_by_path("model_container_serve", SERVE)
 
 BASE = [
     "vllm",

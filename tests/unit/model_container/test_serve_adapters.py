@@ -22,7 +22,8 @@ from tests.unit.model_container.test_serve import SERVE, serve
 
 
 def _lora_args(argv: list[str]) -> list[str]:
-    return argv[argv.index("--enable-lora") :]
+    """What follows the gpt-oss defaults (the last of which is prefix caching)."""
+    return argv[argv.index("--enable-prefix-caching") + 1 :]
 
 
 def test_adapters_map_to_vllm_lora_flags() -> None:
@@ -31,7 +32,8 @@ def test_adapters_map_to_vllm_lora_flags() -> None:
                                 "local=/opt/ml/model/adapters/local"}
     )  # fmt: skip
     assert _lora_args(plan.argv) == [
-        "--enable-lora", "--max-lora-rank", "16", "--max-loras", "2", "--lora-modules",
+        "--compilation-config", '{"cudagraph_mode":"PIECEWISE"}', "--enable-lora",
+        "--max-lora-rank", "16", "--max-loras", "2", "--moe-backend", "marlin", "--lora-modules",
         "narrator-v1=/tmp/lora-adapters/narrator-v1", "local=/opt/ml/model/adapters/local",
     ]  # fmt: skip
     assert plan.adapters[0] == (
@@ -45,8 +47,9 @@ def test_rank_and_count_come_from_their_own_variables() -> None:
         {"SM_VLLM_LORA_MODULES": "a=s3://models-bucket/adapters/a",
          "OPTION_MAX_LORA_RANK": "64", "SM_VLLM_MAX_LORAS": "4"}
     )  # fmt: skip
-    assert _lora_args(plan.argv)[:5] == ["--enable-lora", "--max-lora-rank", "64",
-                                         "--max-loras", "4"]  # fmt: skip
+    args = _lora_args(plan.argv)
+    assert args[args.index("--max-lora-rank") :][:4] == ["--max-lora-rank", "64",
+                                                          "--max-loras", "4"]  # fmt: skip
 
 
 def test_no_adapters_no_lora_flags() -> None:
@@ -103,7 +106,8 @@ def test_dry_run_shows_the_lora_command_in_a_real_process() -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith(
-        "--enable-lora --max-lora-rank 16 --max-loras 1 "
+        '--compilation-config \'{"cudagraph_mode":"PIECEWISE"}\' --enable-lora '
+        "--max-lora-rank 16 --max-loras 1 --moe-backend marlin "
         "--lora-modules narrator-v1=/tmp/lora-adapters/narrator-v1"
     )
 

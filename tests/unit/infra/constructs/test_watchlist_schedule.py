@@ -18,7 +18,7 @@ from stock_agent.understanding import parsing
 
 from stacks.app_builder import STACK_ORDER
 from stacks.config import ConfigError, load_stage
-from stacks.config.settings import MAX_WATCHLIST_TICKERS, WATCHLIST_TICKER_PATTERN
+from stacks.config.schedule import MAX_WATCHLIST_TICKERS, WATCHLIST_TICKER_PATTERN
 from stacks.constructs.watchlist_schedule import watchlist_payload
 from tests.support.cdk_synth import (
     SCHEDULED_WATCHLIST,
@@ -29,6 +29,16 @@ from tests.support.cdk_synth import (
 )
 
 WATCHLIST = SCHEDULED_WATCHLIST
+
+
+def _text(value: Any) -> str:
+    """An ``Fn::Join`` of literals and pseudo-parameter refs as one ``${Ref}`` string."""
+    if isinstance(value, str):
+        return value
+    if "Ref" in value:
+        return "${" + value["Ref"] + "}"
+    sep, parts = value["Fn::Join"]
+    return str(sep).join(_text(p) for p in parts)
 
 
 @pytest.fixture(scope="module")
@@ -82,9 +92,12 @@ def test_schedule_invokes_the_runtime_endpoint_with_retries_and_a_dead_letter_qu
     assert target["RetryPolicy"] == {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 3600}
     assert request["AgentRuntimeArn"] == "<runtime-arn>"
     assert request["Qualifier"] == "live"
-    # Scheduler's execution id is a UUID: the session id has AgentCore's 33+ characters.
-    assert request["RuntimeSessionId"] == "watchlist-run-<aws.scheduler.execution-id>"
-    assert len("watchlist-run-") + 36 >= 33
+    assert request["RuntimeSessionId"] == "watchlist-scheduled-run-<aws.scheduler.execution-id>"
+    # The schedule lives in the stage's own group, deleted with the stack.
+    group_id, group = only(scheduled["Runtime"], "AWS::Scheduler::ScheduleGroup")
+    assert props["GroupName"] == {"Ref": group_id} and group_id == "WatchlistScheduleGroup"
+    assert group["Properties"]["Name"] == config.watchlist_schedule_group_name
+    assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Delete"
     queue_id, queue = only(scheduled["Runtime"], "AWS::SQS::Queue")
     assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}}
     assert queue["Properties"]["KmsMasterKeyId"] == "alias/aws/sqs"
@@ -138,8 +151,17 @@ def test_role_may_invoke_exactly_this_runtime_and_send_to_its_queue(
     (role,) = [r for name, r in roles.items() if name.startswith("WatchlistScheduleRole")]
     (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
-    source = trust["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Join"][1][-1]
-    assert source == f":schedule/default/{config.watchlist_schedule_name}"
+    assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    # Scheduler reports the schedule GROUP's ARN as aws:SourceArn, never the schedule's.
+    assert _text(trust["Condition"]["ArnEquals"]["aws:SourceArn"]) == (
+        "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:"
+        f"schedule-group/{config.watchlist_schedule_group_name}"
+    )
+    # ... the very group the schedule is created in (the Runtime stack's literal name).
+    _, group = only(scheduled["Runtime"], "AWS::Scheduler::ScheduleGroup")
+    assert _text(trust["Condition"]["ArnEquals"]["aws:SourceArn"]).endswith(
+        ":schedule-group/" + group["Properties"]["Name"]
+    )
     (policy,) = role["Properties"]["Policies"]
     statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
     assert set(statements) == {"InvokeAgentRuntime", "DeadLetter"}

@@ -1,7 +1,7 @@
-"""Infrastructure for customisation: the training job's role and adapters beside the model.
+"""Customisation: the training job's role and the LoRA adapters beside the model.
 
 Synthesised in-process with cdk-nag on (AwsSolutions): a finding fails
-``app.synth()``, as in the negative control of test_app_entrypoint.
+``app.synth()``, as in the negative control of ``tests/unit/infra/test_app.py``.
 """
 
 from __future__ import annotations
@@ -115,7 +115,9 @@ def test_defaults_add_nothing() -> None:
     assert config.model.adapters == () and config.training.bucket is None
     from stacks.model_stack import model_environment
 
-    assert "OPTION_LORA_MODULES" not in model_environment(config)
+    assert "OPTION_LORA_MODULES" not in model_environment(
+        model=config.model, accelerators_per_copy=config.endpoint.accelerators_per_copy
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,14 +1,15 @@
-"""Security properties of the synthesized templates (template side).
+"""The IAM stack: security properties of the synthesized templates (template side).
 
 * no ``Resource: "*"`` except the actions in ``WILDCARD_RESOURCE_ACTIONS``
   (the one dict holding each reason), and PutMetricData only with a
   namespace condition;
 * no ``*FullAccess`` managed policy anywhere;
-* both execution roles trust their service only with ``aws:SourceAccount``
-  and ``aws:SourceArn``;
-* every statement of both roles lives in the IAM stack (no IAM policy
-  resources elsewhere), scoped to exactly our endpoint, component, bucket
-  and image repository.
+* the SageMaker and runtime execution roles trust their service only with
+  ``aws:SourceAccount`` and ``aws:SourceArn`` (the evaluation, schedule and
+  training roles have their own tests beside their constructs and features);
+* every role and statement lives in the IAM stack (no IAM policy resources
+  elsewhere), scoped to exactly our endpoint, component, bucket and image
+  repository.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 
 from stacks.config import load_stage
-from stacks.iam_stack import (
+from stacks.constructs.roles import (
     RUNTIME_METRICS_NAMESPACE,
     SAGEMAKER_INVOKE_ACTIONS,
     SESSION_MEMORY_ACTIONS,

@@ -114,6 +114,6 @@ def test_log_groups_have_the_stage_retention(
         for stack in ("Model", "Runtime")
         for group in resources(templates[stack], "AWS::Logs::LogGroup").values()
     ]
-    assert len(groups) == 3
+    assert len(groups) == 4  # endpoint, component, runtime application logs, runtime endpoint
     for group in groups:
         assert group["Properties"]["RetentionInDays"] == load_stage(stage).logs.retention_days

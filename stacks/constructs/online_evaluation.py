@@ -27,7 +27,8 @@ from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from stacks.evaluation.config import EvaluationConfig
+from stacks.config import EvaluationSettings
+from stacks.constructs.judge_model import judge_model_id
 
 RUBRIC_FILE = (
     Path(__file__).resolve().parents[2]
@@ -67,10 +68,12 @@ def service_name(runtime_name: str, endpoint_name: str) -> str:
     return f"{runtime_name}.{endpoint_name}"
 
 
-def custom_evaluator_name(*, stage: str, rubric: str, config: EvaluationConfig) -> str:
+def custom_evaluator_name(*, stage: str, rubric: str, evaluation: EvaluationSettings) -> str:
     """``numeric_faithfulness_no_advice_<stage>_<hash>``: a new name for a new judge."""
     digest = hashlib.sha256(
-        "\n".join([rubric, config.judge_model_id, repr(SCORE_OPTIONS)]).encode()
+        "\n".join(
+            [rubric, evaluation.judge_model, evaluation.judge_geography, repr(SCORE_OPTIONS)]
+        ).encode()
     ).hexdigest()[:8]
     return f"numeric_faithfulness_no_advice_{stage}_{digest}"
 
@@ -97,7 +100,7 @@ class OnlineAgentEvaluation(Construct):
         construct_id: str,
         *,
         stage: str,
-        config: EvaluationConfig,
+        evaluation: EvaluationSettings,
         runtime: agentcore.IBedrockAgentRuntime,
         endpoint_name: str,
         execution_role: iam.IRole,
@@ -105,7 +108,7 @@ class OnlineAgentEvaluation(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.custom_evaluator_name = custom_evaluator_name(
-            stage=stage, rubric=rubric, config=config
+            stage=stage, rubric=rubric, evaluation=evaluation
         )
         self.judge = agentcore.Evaluator(
             self,
@@ -115,7 +118,7 @@ class OnlineAgentEvaluation(Construct):
             level=agentcore.EvaluationLevel.TRACE,
             evaluator_config=agentcore.EvaluatorConfig.llm_as_a_judge(
                 instructions=rubric,
-                model_id=config.judge_model_id,
+                model_id=judge_model_id(self, evaluation),
                 rating_scale=agentcore.EvaluatorRatingScale.numerical(
                     [
                         agentcore.NumericalRatingOption(value=v, label=label, definition=text)
@@ -142,9 +145,9 @@ class OnlineAgentEvaluation(Construct):
             execution_role=execution_role,
             execution_status=(
                 agentcore.ExecutionStatus.ENABLED
-                if config.enabled
+                if evaluation.enabled
                 else agentcore.ExecutionStatus.DISABLED
             ),
-            sampling_percentage=config.sampling_percentage,
-            session_timeout=Duration.minutes(config.session_timeout_minutes),
+            sampling_percentage=evaluation.sampling_percentage,
+            session_timeout=Duration.minutes(evaluation.session_timeout_minutes),
         )

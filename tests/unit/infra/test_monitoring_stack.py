@@ -10,7 +10,7 @@ Two sources of templates, both real synthesized CloudFormation:
   Model stack's component, the runtime traces, the stage config's values.
 
 cdk-nag and cfn-lint over the Monitoring stack run with the whole app in
-``test_app_entrypoint.py`` and ``test_cfn_lint.py``.
+``test_app.py`` and ``test_cfn_lint.py``.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from stacks.config import (
     load_stage,
 )
 from stacks.constructs.autoscaling import InferenceComponentAutoscaling
+from stacks.constructs.runtime_reference import RuntimeLookup, RuntimeParameters
 from stacks.constructs.trace_delivery import allow_trace_delivery
 from stacks.metric_contract import (
     AGENT_METRIC_DIMENSION,
@@ -62,6 +63,11 @@ ENDPOINT = "gptoss-agent-test"
 RUNTIME = "gptoss_agent_test"
 RUNTIME_ENDPOINT = "live"
 ALARM_EMAIL = "ops@example.com"
+LOOKUP = RuntimeLookup(
+    name=RUNTIME,
+    arn_parameter="/gptoss-agent/test/runtime/arn",
+    role_arn="arn:aws:iam::123456789012:role/fixture",
+)
 
 
 def _fixture_stack(app: cdk.App) -> tuple[sagemaker.CfnInferenceComponent, agentcore.Runtime]:
@@ -115,6 +121,7 @@ def _fixture_stack(app: cdk.App) -> tuple[sagemaker.CfnInferenceComponent, agent
         manage_delivery_resource_policy=False,
     )
     allow_trace_delivery(stack, "TraceDelivery", runtime=runtime)
+    RuntimeParameters(stack, "RuntimeParameters", runtime=runtime, lookup=LOOKUP)
     return component, runtime
 
 
@@ -134,11 +141,11 @@ def _monitoring(
         construct_id,
         env=ENV,
         stage=stage,
-        config=config,
+        operations=config,
         inference_component=component,
         endpoint_name=ENDPOINT,
         variant_name="AllTraffic",
-        runtime=runtime,
+        runtime=LOOKUP,
         runtime_endpoint_name=RUNTIME_ENDPOINT,
         min_instance_count=min_instance_count,
         max_instance_count=max_instance_count,

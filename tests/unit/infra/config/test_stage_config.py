@@ -7,6 +7,7 @@ value and what is allowed (pure Python: no CDK app is built here).
 from __future__ import annotations
 
 import re
+from dataclasses import fields, is_dataclass
 
 import pytest
 
@@ -55,7 +56,7 @@ def test_dev_and_prod_defaults_differ_where_the_issue_says() -> None:
          "integer >= 1"),
         ("dev", {"endpoint.min_instance_count": "-1"}, "endpoint.min_instance_count", -1,
          "integer >= 0"),
-        ("dev", {"endpoint.copy_count": 2}, "endpoint.copy_count", 2, "at most 1 copies"),
+        ("dev", {"endpoint.copy_count": 2}, "endpoint.copy_count", 2, "integer >= 1 and <= 1"),
         ("dev", {"runtime.name": "gptoss-agent-dev"}, "runtime.name", "gptoss-agent-dev",
          "[a-zA-Z][a-zA-Z0-9_]{0,47}"),
         ("dev", {"runtime.name": "9lives"}, "runtime.name", "9lives", "no hyphens"),
@@ -185,3 +186,37 @@ def test_bad_nested_override_names_the_full_key(overrides: dict[str, str], messa
     with pytest.raises(ConfigError) as caught:
         load_stage("dev", overrides)
     assert message in str(caught.value)
+
+
+def _context_text(value: object) -> str:
+    """A field's value written the way ``-c key=value`` gives it."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return "none" if value is None else str(value)
+
+
+def _leaf_keys(node: object, prefix: str = "") -> list[tuple[str, object]]:
+    found: list[tuple[str, object]] = []
+    for item in fields(node):  # type: ignore[arg-type]
+        value = getattr(node, item.name)
+        if is_dataclass(value) and not isinstance(value, JwtSettings):
+            found += _leaf_keys(value, f"{prefix}{item.name}.")
+        elif prefix and item.name != "jwt":
+            found.append((f"{prefix}{item.name}", value))
+    return found
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_every_field_of_every_section_can_be_set_from_context(stage: str) -> None:
+    """``-c config.<section>.<field>=<its own value>`` round-trips for every leaf key."""
+    keys = _leaf_keys(load_stage(stage))
+    sections = {key.rsplit(".", 1)[0] for key, _ in keys}
+    assert sections == {
+        "model", "endpoint", "runtime", "storage", "logs", "tags", "operations",
+        "operations.autoscaling", "operations.alarms", "schedule", "training", "memory",
+        "evaluation",
+    }  # fmt: skip
+    for key, value in keys:
+        assert load_stage(stage, {key: _context_text(value)}) == load_stage(stage), key

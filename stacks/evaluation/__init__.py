@@ -1,1 +1,0 @@
-"""Online evaluation of the deployed agent: AgentCore Evaluations on the runtime endpoint."""
