@@ -6,8 +6,8 @@ market-data cache) passes them all. This one asks the data where the answer
 came from. The simulated provider is deterministic, so for a result whose
 record says ``data_source: simulated`` the evaluator builds the snapshot of
 that symbol on that day itself (a :class:`SimulatedProvider` here, not the
-agent's), analyses it with the agent's analysis and formats it with the
-agent's formatter, and every reported key figure, the company name and each
+agent's), analyses it with the agent's analysis (track record included) and
+formats it with the agent's formatter, and every reported key figure, the company name and each
 comparison-table cell must read the same. The Sharpe ratio's risk-free rate is
 a setting of the agent, not data: it is taken from the record.
 
@@ -24,8 +24,8 @@ from datetime import date
 from typing import Any
 
 from stock_agent import formatting
-from stock_agent.analysis import analyze
 from stock_agent.market_data import SimulatedProvider, UnknownTickerError
+from stock_agent.tools import analyze_stock_performance
 
 CHECKED_PROVIDER = SimulatedProvider.name
 
@@ -57,12 +57,15 @@ def truth_for(result: Mapping[str, Any]) -> Truth:
     analysis = result.get("analysis")
     indicators = analysis.get("indicators") if isinstance(analysis, Mapping) else None
     rate = indicators.get("risk_free_rate") if isinstance(indicators, Mapping) else None
+    provider = SimulatedProvider()
     try:
-        snapshot = SimulatedProvider().snapshot(symbol, as_of=as_of)
+        snapshot = provider.snapshot(symbol, as_of=as_of)
     except UnknownTickerError:
         return Truth({})  # the provider has no such ticker: nothing reported can be true
-    provider_analysis = analyze(
-        snapshot, risk_free_rate=float(rate) if isinstance(rate, (int, float)) else 0.0
+    provider_analysis = analyze_stock_performance(  # the track record too, from the provider
+        snapshot,
+        risk_free_rate=float(rate) if isinstance(rate, (int, float)) else 0.0,
+        provider=provider,
     )
     figures = dict(formatting.key_figures(snapshot, provider_analysis))
     return Truth(figures, company_name=snapshot.company_name)

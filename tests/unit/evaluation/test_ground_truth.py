@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 from stock_agent import formatting
-from stock_agent.analysis import analyze
 from stock_agent.market_data import SimulatedProvider
+from stock_agent.tools import analyze_stock_performance
 
 from eval.cases import Case, Turn, load_golden_set
 from eval.graders.deterministic import GROUND_TRUTH, NUMERIC, TEXT_PDF, grade_ground_truth
@@ -39,8 +39,10 @@ def _edit(obs: Observation, change: Callable[[dict[str, Any]], None]) -> Observa
 
 
 def _provider_figures(symbol: str, day: str) -> dict[str, str]:
-    snapshot = SimulatedProvider().snapshot(symbol, as_of=date.fromisoformat(day))
-    return dict(formatting.key_figures(snapshot, analyze(snapshot)))
+    provider = SimulatedProvider()
+    snapshot = provider.snapshot(symbol, as_of=date.fromisoformat(day))
+    analysis = analyze_stock_performance(snapshot, provider=provider)
+    return dict(formatting.key_figures(snapshot, analysis))
 
 
 def test_real_output_agrees_with_the_provider(observe_prompt: Observe) -> None:
