@@ -105,6 +105,28 @@ TARGETS: tuple[Target, ...] = (
         ("tests/unit/agent/understanding/test_parsing.py",),
     ),
     Target(
+        "memory.checkpoints",
+        "memory/checkpoints.py",
+        (
+            "tests/unit/agent/memory/test_checkpoints_versions.py",
+            "tests/unit/agent/memory/test_checkpoints_identities.py",
+            "tests/unit/agent/memory/test_checkpoints.py",
+        ),
+    ),
+    Target(
+        "memory.bounded_saver",
+        "memory/bounded_saver.py",
+        ("tests/unit/agent/memory/test_bounded_saver.py",),
+    ),
+    Target(
+        "customize.datasets",
+        "customize/datasets.py",
+        (
+            "tests/unit/agent/customize/test_datasets_poisoned.py",
+            "tests/unit/agent/customize/test_datasets.py",
+        ),
+    ),
+    Target(
         "contract (payload validation)",
         "contract.py",
         ("tests/unit/agent/test_contract.py",),
