@@ -148,40 +148,38 @@ def test_a_real_local_report_is_copied(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------
 
 
-def test_a_trickling_presigned_download_ends_at_the_timeout(tmp_path: Path) -> None:
+def _through_a_presigned_link(
+    tmp_path: Path, link_behaviour: Behaviour, *extra: str
+) -> tuple[subprocess.CompletedProcess[str], float, Path]:
+    """``invoke --download`` of an answer whose report link is ``link_behaviour`` over TLS."""
     tls, cert = self_signed_tls(tmp_path)
-    slow_pdf = http_response(200, PDF, content_type="application/pdf")
-    with HostileServer.start(trickle(slow_pdf, every_s=0.2), tls=tls) as link:
+    out = tmp_path / "pdfs"
+    with HostileServer.start(link_behaviour, tls=tls) as link:
         answer = _answer(_report(f"{link.url}/AAPL_Report.pdf?X-Amz-Signature=abc", PDF))
-        out = tmp_path / "pdfs"
         done, elapsed, _ = _invoke(
             send_and_close(http_response(200, answer)),
             tmp_path,
             "--download",
             str(out),
-            "--timeout",
-            "3",
+            *extra,
             env={"SSL_CERT_FILE": str(cert)},
         )
+    return done, elapsed, out
+
+
+def test_a_trickling_presigned_download_ends_at_the_timeout(tmp_path: Path) -> None:
+    slow_pdf = http_response(200, PDF, content_type="application/pdf")
+    done, elapsed, out = _through_a_presigned_link(
+        tmp_path, trickle(slow_pdf, every_s=0.2), "--timeout", "3"
+    )
     _clean(done, out, "no complete answer within the")
     assert elapsed < 3 + SLACK_S
     assert not list(out.glob("*.pdf"))
 
 
 def test_a_presigned_download_that_completes_is_saved(tmp_path: Path) -> None:
-    tls, cert = self_signed_tls(tmp_path)
-    with HostileServer.start(
-        send_and_close(http_response(200, PDF, content_type="application/pdf")), tls=tls
-    ) as link:
-        answer = _answer(_report(f"{link.url}/AAPL_Report.pdf?X-Amz-Signature=abc", PDF))
-        out = tmp_path / "pdfs"
-        done, _, _ = _invoke(
-            send_and_close(http_response(200, answer)),
-            tmp_path,
-            "--download",
-            str(out),
-            env={"SSL_CERT_FILE": str(cert)},
-        )
+    pdf = http_response(200, PDF, content_type="application/pdf")
+    done, _, out = _through_a_presigned_link(tmp_path, send_and_close(pdf))
     assert done.returncode == 0, done.stderr
     assert (out / "AAPL_Report.pdf").read_bytes() == PDF
 

@@ -96,5 +96,8 @@ def test_the_settings_name_and_bound_the_limits() -> None:
                         ("MEMORY_SESSION_IDLE_SECONDS", "604801")):  # fmt: skip
         with pytest.raises(ConfigError, match=f"{name}=.* is invalid"):
             AgentSettings.from_env({name: value})
-    with pytest.raises(ValueError, match="max_sessions >= 1"):
-        BoundedInMemorySaver(max_sessions=0, idle_s=1)
+    for max_sessions, idle_s in ((0, 1.0), (1, 0.0), (1, -1.0)):
+        with pytest.raises(ValueError, match="max_sessions >= 1 and idle_s > 0"):
+            BoundedInMemorySaver(max_sessions=max_sessions, idle_s=idle_s)
+    for max_sessions, idle_s in ((1, 0.5), (1, 1.0), (2, 0.001)):  # the edges are allowed
+        BoundedInMemorySaver(max_sessions=max_sessions, idle_s=idle_s)

@@ -95,3 +95,20 @@ def test_over_http_long_identities_and_nobody_each_see_only_their_own_session(
         assert own.status == 200 and own.json()["tickers"] == ["AAPL"]
         refused = post(server, follow_up, headers={USER_ID_HEADER: "c" * 1025})
         assert refused.status == 400 and refused.json()["error"]["code"] == "invalid_header"
+
+
+@pytest.mark.parametrize("length", range(1, 13))
+def test_a_jwt_sub_of_any_length_is_read_whatever_its_base64_padding(length: int) -> None:
+    """Payload segments of every length modulo 4 (the padding the token leaves out)."""
+    sub = "s" * length
+    assert resolve_actor({"Authorization": _jwt(sub)}) == f"jwt:{sub}"
+
+
+@pytest.mark.parametrize("claims_sub", ["", 42, None, ["alice"]])
+def test_a_jwt_without_a_string_sub_falls_back_to_the_user_id(claims_sub: object) -> None:
+    def part(value: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    token = f"Bearer {part({'alg': 'RS256'})}.{part({'sub': claims_sub})}.c2ln"
+    assert resolve_actor({"Authorization": token, USER_ID_HEADER: "bob"}) == "user:bob"
+    assert resolve_actor({"Authorization": token}) is None
