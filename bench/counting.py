@@ -21,10 +21,11 @@ import math
 import re
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from stock_agent.models.types import ChatResult, ModelClient, Usage
+from stock_agent.models.types import CallProfile, ChatResult, ModelClient, Turn, Usage
 
 CHARS_PER_TOKEN = 4
 _HAS_DIGIT = re.compile(r"\d")
@@ -139,29 +140,13 @@ class CountingModelClient:
         with self._lock:
             self.calls.clear()
 
-    def chat(
-        self,
-        messages: list[dict[str, Any]],
-        *,
-        max_tokens: int,
-        temperature: float = 0.2,
-        tools: list[dict[str, Any]] | None = None,
-        deadline: float | None = None,
-        reasoning_effort: str | None = None,
-        max_cold_wait_s: float | None = None,
-    ) -> ChatResult:
+    def chat(self, profile: CallProfile, turns: Sequence[Turn]) -> ChatResult:
+        messages = profile.messages(turns)
+        tools = [dict(tool) for tool in profile.tools] or None
         started = time.perf_counter()
         try:
             if self.inner is not None:
-                return self.inner.chat(
-                    messages,
-                    max_tokens=max_tokens,
-                    temperature=temperature,
-                    tools=tools,
-                    deadline=deadline,
-                    reasoning_effort=reasoning_effort,
-                    max_cold_wait_s=max_cold_wait_s,
-                )
+                return self.inner.chat(profile, turns)
             if self.latency_s:
                 time.sleep(self.latency_s)
             text = narrative_from_messages(messages)

@@ -32,7 +32,7 @@ from typing import Any
 
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from stock_agent.models.types import ModelClient
+from stock_agent.models.types import CallProfile, ModelClient
 
 from .counting import narrative_from_messages
 
@@ -73,19 +73,20 @@ def run_react(
     tools: Sequence[BaseTool],
     max_turns: int = 8,
     max_tokens: int = 1024,
-    deadline: float | None = None,
 ) -> ReactOutcome:
     """Let the model call tools until it answers without one; return what happened."""
     by_name = {tool.name: tool for tool in tools}
-    schemas = [convert_to_openai_tool(tool) for tool in tools]
-    messages: list[dict[str, Any]] = [
-        {"role": "system", "content": REACT_SYSTEM_PROMPT},
-        {"role": "user", "content": prompt},
-    ]
+    profile = CallProfile(
+        purpose="react_turn",
+        system_prompt=REACT_SYSTEM_PROMPT,
+        max_tokens=max_tokens,
+        tools=tuple(convert_to_openai_tool(tool) for tool in tools),
+    )
+    messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
     outcome = ReactOutcome(answer="", model_calls=0)
     started = time.perf_counter()
     for _turn in range(max_turns):
-        result = model.chat(messages, max_tokens=max_tokens, tools=schemas, deadline=deadline)
+        result = model.chat(profile, messages)
         outcome.model_calls += 1
         if not result.tool_calls:
             outcome.answer = result.content

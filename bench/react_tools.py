@@ -17,7 +17,7 @@ from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool
 from stock_agent import formatting
-from stock_agent.answering.narrative import allowed_figures, check_narrative
+from stock_agent.answering.number_check import allowed_figures, check_narrative
 from stock_agent.errors import AgentError
 from stock_agent.market_data import MarketDataProvider
 from stock_agent.prompts import narrative_payload

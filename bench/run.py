@@ -26,7 +26,7 @@ from .report import Results, Row, render_table, write_results
 logger = logging.getLogger("bench")
 
 REPO = Path(__file__).resolve().parent.parent
-ALL_ROWS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "react", "eval")
+ALL_ROWS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "react", "eval", "gate")
 
 
 def _positive_int(text: str) -> int:
@@ -216,6 +216,13 @@ def run(args: argparse.Namespace) -> Results:
             rows_eval.WHAT,
             rows_eval.TARGET,
             lambda: [rows_eval.measure_eval(repo=REPO)],
+        )
+    if "gate" in selected:
+        results.rows += _guarded(
+            "G",
+            rows_eval.GATE_WHAT,
+            rows_eval.GATE_TARGET,
+            lambda: [rows_eval.measure_promotion_gate(repo=REPO)],
         )
     return results
 

@@ -212,6 +212,13 @@ def markdown_table(levels: Iterable[LevelStats], *, target: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _profile(max_tokens: int) -> Any:
+    """The benchmark's requests carry their own messages; only the budget varies."""
+    from stock_agent.models.types import CallProfile
+
+    return CallProfile(purpose="serving_bench", system_prompt=None, max_tokens=max_tokens)
+
+
 def _stream_fn(args: argparse.Namespace) -> tuple[StreamFn, str]:
     """The streaming call for the chosen target (imports the agent's clients lazily)."""
     if args.url:
@@ -222,7 +229,7 @@ def _stream_fn(args: argparse.Namespace) -> tuple[StreamFn, str]:
         )
 
         def stream_openai(messages: list[dict[str, Any]], max_tokens: int) -> Iterator[Any]:
-            return openai.stream_chat(messages, max_tokens=max_tokens, temperature=0.2)
+            return openai.stream_chat(_profile(max_tokens), messages)
 
         return stream_openai, args.url
     from stock_agent.models.sagemaker import SageMakerModelClient
@@ -238,7 +245,7 @@ def _stream_fn(args: argparse.Namespace) -> tuple[StreamFn, str]:
     )
 
     def stream_sagemaker(messages: list[dict[str, Any]], max_tokens: int) -> Iterator[Any]:
-        return sagemaker.stream_chat(messages, max_tokens=max_tokens, temperature=0.2)
+        return sagemaker.stream_chat(_profile(max_tokens), messages)
 
     return stream_sagemaker, f"SageMaker {args.endpoint}/{args.inference_component}"
 

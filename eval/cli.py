@@ -7,6 +7,11 @@ Targets (one of them):
 - ``--url URL``: a running server (``stock-agent serve``, the container);
 - ``--runtime-arn ARN``: a deployed AgentCore runtime (AWS credentials needed).
 
+``--baseline A --candidate B`` compares two targets instead (two URLs, two
+runtime ARNs or qualifiers, two model adapters of the in-process agent; see
+:mod:`eval.sides`) and decides whether the candidate may be promoted
+(:mod:`eval.promote`); its exit status is 0 only for a promotable candidate.
+
 The judge criteria run with ``--judge-url`` (any OpenAI-compatible server),
 after calibrating the judge on the labelled set; without it they are skipped
 with a notice. Exit status: 0 when every measured criterion meets its
@@ -73,7 +78,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--category", choices=CATEGORIES, action="append", help="only these")
     parser.add_argument("--golden", type=Path, default=GOLDEN_SET, help="golden set JSONL")
     parser.add_argument("--thresholds", type=Path, default=THRESHOLDS_FILE)
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="results markdown")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="results markdown (default eval/RESULTS.md; eval/COMPARISON.md when comparing)",
+    )
+    parser.add_argument(
+        "--baseline", help="compare: the target in service (URL, ARN, qualifier:, model:, ...)"
+    )
+    parser.add_argument("--candidate", help="compare: the target that would replace it")
 
 
 def quiet_agent_logs() -> None:
@@ -89,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
+    if args.baseline or args.candidate:
+        from .promote import run_promotion
+
+        return run_promotion(args, out, sys.stderr, quiet=quiet_agent_logs)
     from .graders.judge import build_judge, calibrate, load_calibration_set
     from .report import write
     from .runner import run_golden_set
@@ -155,9 +172,10 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             result.sensitivity = run_sensitivity(clean_turn(target))
         finally:
             target.close()
-    text = write(result, args.output, repo=REPO, elapsed_s=time.perf_counter() - started)
+    output = args.output or DEFAULT_OUTPUT
+    text = write(result, output, repo=REPO, elapsed_s=time.perf_counter() - started)
     out.write(text)
-    out.write(f"\nwritten to {args.output}\n")
+    out.write(f"\nwritten to {output}\n")
     return 0 if result.gate_passed else 1
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from stock_agent.answering.narrative import check_narrative
+from stock_agent.answering.number_check import check_narrative
 from stock_agent.reports.pdf import DISCLAIMER
 
 from .cases import Expectation, Turn

@@ -146,7 +146,12 @@ class InProcessTarget:
     """The agent app in this process, offline model or an OpenAI-compatible server."""
 
     def __init__(
-        self, *, reports_dir: Path, model_url: str | None = None, model_name: str = "model"
+        self,
+        *,
+        reports_dir: Path,
+        model_url: str | None = None,
+        model_name: str = "model",
+        model_adapter: str | None = None,
     ) -> None:
         from starlette.testclient import TestClient
         from stock_agent.server.entrypoint import create_app
@@ -156,11 +161,13 @@ class InProcessTarget:
             model_provider="openai" if model_url else "offline",
             openai_base_url=model_url,
             openai_model=model_name,
+            model_adapter=model_adapter,
             data_provider="simulated",
             reports_dir=str(reports_dir),
             log_level="WARNING",
         )
-        self.model = f"openai:{model_name} at {model_url}" if model_url else "offline"
+        served = f"{model_name} + adapter {model_adapter}" if model_adapter else model_name
+        self.model = f"openai:{served} at {model_url}" if model_url else "offline"
         self.description = (
             "in-process app (stock_agent.server.entrypoint.create_app), simulated data"
         )

@@ -22,6 +22,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from stacks.bucket_stack import BucketStack
 from stacks.config import GPU_INSTANCE_TYPES, StageConfig
+from stacks.constructs.endpoint_comparison import score_comparison_widgets
 from stacks.constructs.evaluation_widgets import evaluation_score_widgets
 from stacks.constructs.online_evaluation import evaluator_metric_names, service_name
 from stacks.constructs.runtime_reference import RuntimeLookup
@@ -140,6 +141,8 @@ def build_app(
         execution_role=iam.sagemaker_role,
         **common("Model", "gpt-oss-20b on a SageMaker inference component"),
     )
+    # The canary endpoint's name, or None: the Runtime, Monitoring and Evaluation stacks agree.
+    canary = config.runtime.canary_endpoint_name if config.runtime.canary else None
     runtime_lookup = RuntimeLookup(
         name=names.runtime,
         arn_parameter=names.parameter("runtime", "arn"),
@@ -173,6 +176,7 @@ def build_app(
         variant_name=VARIANT_NAME,
         runtime=runtime_lookup,
         runtime_endpoint_name=config.runtime.endpoint_name,
+        canary_endpoint_name=canary,
         min_instance_count=config.endpoint.min_instance_count,
         max_instance_count=config.endpoint.max_instance_count,
         accelerators_per_instance=GPU_INSTANCE_TYPES[config.endpoint.instance_type],
@@ -200,15 +204,30 @@ def build_app(
         evaluation=config.evaluation,
         runtime=runtime_lookup,
         runtime_endpoint_name=config.runtime.endpoint_name,
+        canary_endpoint_name=canary,
         execution_role=iam.evaluation_role.without_policy_updates(),
-        **common("Evaluation", "AgentCore online evaluation of the live runtime endpoint"),
+        **common(
+            "Evaluation",
+            "AgentCore online evaluation of the live runtime endpoint"
+            + (f" and the {canary} endpoint" if canary else ""),
+        ),
     )
     evaluation.add_stack_dependency(iam, "the evaluation runs as the IAM stack's role")
     evaluation.add_stack_dependency(runtime, "it evaluates the runtime endpoint's traces")
+    evaluators = evaluator_metric_names(evaluation.evaluation.custom_evaluator_name)
     monitoring.dashboard.dashboard.add_widgets(
-        *evaluation_score_widgets(
-            service=service_name(config.runtime_name, config.runtime.endpoint_name),
-            evaluators=evaluator_metric_names(evaluation.evaluation.custom_evaluator_name),
+        *(
+            score_comparison_widgets(
+                services={
+                    e: service_name(config.runtime_name, e) for e in config.runtime.endpoint_names
+                },
+                evaluators=evaluators,
+            )
+            if canary
+            else evaluation_score_widgets(
+                service=service_name(config.runtime_name, config.runtime.endpoint_name),
+                evaluators=evaluators,
+            )
         )
     )
     for key, value in config.tag_map.items():

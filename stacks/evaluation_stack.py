@@ -1,4 +1,8 @@
-"""Evaluation: AgentCore online evaluation of the live runtime endpoint (the eighth stack).
+"""Evaluation: AgentCore online evaluation of the runtime's endpoints (the eighth stack).
+
+The live endpoint always; the canary endpoint too when there is one, with the
+same evaluators, so the dashboard shows the two endpoints' scores side by side.
+
 
 Deployed after the Runtime (its data source is the runtime's endpoint, found
 through the runtime's SSM parameters so a replaced runtime can deploy) with the
@@ -35,6 +39,7 @@ class EvaluationStack(Stack):
         runtime: RuntimeLookup,
         runtime_endpoint_name: str,
         execution_role: iam.IRole,
+        canary_endpoint_name: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -47,6 +52,7 @@ class EvaluationStack(Stack):
             endpoint_name=runtime_endpoint_name,
             execution_role=execution_role,
             rubric=load_rubric(),
+            canary_endpoint_name=canary_endpoint_name,
         )
         CfnOutput(
             self,
@@ -54,3 +60,9 @@ class EvaluationStack(Stack):
             value=self.evaluation.online.online_evaluation_config_arn,
         )
         CfnOutput(self, "CustomEvaluatorName", value=self.evaluation.custom_evaluator_name)
+        if self.evaluation.canary_online is not None:
+            CfnOutput(
+                self,
+                "CanaryOnlineEvaluationConfigArn",
+                value=self.evaluation.canary_online.online_evaluation_config_arn,
+            )

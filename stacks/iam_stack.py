@@ -95,7 +95,7 @@ class IamStack(Stack):
             inference_component_arn=self.inference_component_arn,
             repository=agent_repository,
             report_bucket=report_bucket,
-            presigned_links=storage.presigned_links,
+            presigned_links=storage.presigned_link_seconds is not None,
             report_topic_arn=(
                 self.report_topic_arn if schedule.enabled and schedule.notify else None
             ),

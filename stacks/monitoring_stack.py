@@ -29,6 +29,7 @@ from stacks.config import PROJECT, ConfigError, OperationsConfig
 from stacks.constructs.alarms import AlarmTopic, OperationsAlarms
 from stacks.constructs.autoscaling import InferenceComponentAutoscaling
 from stacks.constructs.dashboard import OperationsDashboard
+from stacks.constructs.endpoint_comparison import runtime_comparison_widgets
 from stacks.constructs.runtime_reference import RuntimeLookup, runtime_from_parameters
 from stacks.metrics import AgentMetrics, ModelMetrics, RuntimeMetrics
 
@@ -55,6 +56,7 @@ class MonitoringStack(Stack):
         variant_name: str,
         runtime: RuntimeLookup,
         runtime_endpoint_name: str = "DEFAULT",
+        canary_endpoint_name: str | None = None,
         min_instance_count: int,
         max_instance_count: int,
         accelerators_per_instance: int,
@@ -79,9 +81,9 @@ class MonitoringStack(Stack):
         model_metrics = ModelMetrics(
             endpoint_name=endpoint_name, variant_name=variant_name, component_name=component_name
         )
+        runtime_reference = runtime_from_parameters(self, "Runtime", lookup=runtime)
         runtime_metrics = RuntimeMetrics(
-            runtime=runtime_from_parameters(self, "Runtime", lookup=runtime),
-            endpoint_name=runtime_endpoint_name,
+            runtime=runtime_reference, endpoint_name=runtime_endpoint_name
         )
         agent_metrics = AgentMetrics(stage=stage)
 
@@ -115,6 +117,18 @@ class MonitoringStack(Stack):
             agent_metrics=agent_metrics,
             alarms=self.alarms.all,
         )
+        if canary_endpoint_name is not None:
+            # Pages stay on live; the canary is watched beside it, not alarmed.
+            self.dashboard.dashboard.add_widgets(
+                *runtime_comparison_widgets(
+                    {
+                        runtime_endpoint_name: runtime_metrics,
+                        canary_endpoint_name: RuntimeMetrics(
+                            runtime=runtime_reference, endpoint_name=canary_endpoint_name
+                        ),
+                    }
+                )
+            )
 
         CfnOutput(self, "AlarmTopicArn", value=self.alarm_topic.topic.topic_arn)
         CfnOutput(

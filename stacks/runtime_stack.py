@@ -10,8 +10,10 @@ contract, and prints the outputs. In short:
   live in the IAM stack);
 * the environment contract of ``stock_agent.settings`` (no secrets: every
   value is a name, a number or a level);
-* lifecycle configuration (idle timeout, max lifetime) and a named runtime
-  endpoint that always points at the latest version;
+* lifecycle configuration (idle timeout, max lifetime) and the named
+  ``live`` endpoint on the latest version or the one ``runtime.live_version``
+  pins; with ``runtime.canary``, a ``canary`` endpoint beside it (the latest
+  version, or ``runtime.canary_version``);
 * application logs delivered to a log group with explicit retention;
 * inbound auth: IAM (SigV4) unless the stage config sets a JWT authorizer.
 """
@@ -40,6 +42,9 @@ from stacks.constructs.watchlist_schedule import WatchlistSchedule
 
 # Payload accepted by the agent entrypoint, used in the printed invoke command.
 EXAMPLE_PAYLOAD = '{"prompt": "Analyze SIM_STOCK for investment purposes"}'
+# How the agent's settings spell "no report links" (stock_agent.settings.OFF; a test
+# starts the agent with the environment a template gives it).
+REPORT_LINKS_OFF = "off"
 
 
 def runtime_environment(
@@ -64,9 +69,11 @@ def runtime_environment(
         optional["AGENTCORE_MEMORY_ID"] = session_memory_id
     return {
         **adapter,
-        # Presigned report links need s3:GetObject, granted only with storage.presigned_links.
+        # Presigned report links need s3:GetObject, granted only when they are on.
         "REPORT_URL_EXPIRES_SECONDS": (
-            str(storage.presigned_link_seconds) if storage.presigned_links else "0"
+            REPORT_LINKS_OFF
+            if storage.presigned_link_seconds is None
+            else str(storage.presigned_link_seconds)
         ),
         "MODEL_PROVIDER": "sagemaker",
         "SAGEMAKER_ENDPOINT_NAME": endpoint_name,
@@ -138,7 +145,14 @@ class RuntimeStack(Stack):
             max_lifetime_seconds=runtime.max_lifetime_seconds,
             jwt=runtime.jwt,
             endpoint_name=runtime.endpoint_name,
-            endpoint_description=f"Stable endpoint of the {names.stage} agent (latest version)",
+            endpoint_description=(
+                f"Stable endpoint of the {names.stage} agent (latest version)"
+                if runtime.live_version is None
+                else f"Stable endpoint of the {names.stage} agent (version {runtime.live_version})"
+            ),
+            live_version=runtime.live_version,
+            canary_endpoint_name=runtime.canary_endpoint_name if runtime.canary else None,
+            canary_version=runtime.canary_version,
             log_retention=log_retention(logs.retention_days),
             encrypt_logs=logs.kms_encryption,
             tracing=tracing,
@@ -182,6 +196,44 @@ class RuntimeStack(Stack):
 
         CfnOutput(self, "RuntimeArn", value=self.runtime.agent_runtime_arn)
         CfnOutput(self, "RuntimeEndpointName", value=runtime.endpoint_name)
+        # What promotion and rollback move between (docs/customization.md).
+        CfnOutput(
+            self,
+            "RuntimeVersion",
+            description="The runtime's latest version (each change of its configuration adds one)",
+            value=_attribute(self.runtime.agent_runtime_version, "the runtime's version"),
+        )
+        CfnOutput(
+            self,
+            "LiveEndpointVersion",
+            description=f"The version the {runtime.endpoint_name} endpoint serves",
+            value=_attribute(
+                self.agent_runtime.runtime_endpoint.live_version, "the live endpoint's version"
+            ),
+        )
+        canary = self.agent_runtime.canary_endpoint
+        if canary is not None:
+            CfnOutput(self, "CanaryEndpointName", value=runtime.canary_endpoint_name)
+            CfnOutput(
+                self,
+                "CanaryEndpointVersion",
+                description=f"The version the {runtime.canary_endpoint_name} endpoint serves",
+                value=_attribute(canary.live_version, "the canary endpoint's version"),
+            )
+            CfnOutput(
+                self,
+                "CompareCommand",
+                description="The promotion gate: the golden set against both endpoints",
+                value=Fn.join(
+                    "",
+                    [
+                        "stock-agent eval --runtime-arn ",
+                        self.runtime.agent_runtime_arn,
+                        f" --baseline qualifier:{runtime.endpoint_name}"
+                        f" --candidate qualifier:{runtime.canary_endpoint_name}",
+                    ],
+                ),
+            )
         CfnOutput(
             self,
             "InvokeCommand",
@@ -201,3 +253,10 @@ class RuntimeStack(Stack):
                 ],
             ),
         )
+
+
+def _attribute(value: str | None, what: str) -> str:
+    """A resource attribute the L2 types as optional but always sets for a resource it creates."""
+    if value is None:
+        raise RuntimeError(f"the AgentCore L2 gave no token for {what}")
+    return value

@@ -40,13 +40,9 @@ sys.path[:0] = [str(_ROOT), str(_ROOT / "agent_runtime")]
 
 from stock_agent import formatting  # noqa: E402
 from stock_agent.analysis import analyze  # noqa: E402
-from stock_agent.answering.narrative import (  # noqa: E402
-    NarrativeAttempt,
-    NarrativeTrace,
-    allowed_figures,
-    check_narrative,
-    deterministic_narrative,
-)
+from stock_agent.answering.checked_text import TextAttempt  # noqa: E402
+from stock_agent.answering.narrative import NarrativeTrace, deterministic_narrative  # noqa: E402
+from stock_agent.answering.number_check import allowed_figures, check_narrative  # noqa: E402
 from stock_agent.customize.datasets import build_datasets  # noqa: E402
 from stock_agent.customize.run_records import build_run_record, encode  # noqa: E402
 from stock_agent.market_data import get_provider  # noqa: E402
@@ -94,7 +90,7 @@ SMOKE_OVERRIDES: dict[str, dict[str, Any]] = {
 
 def _attempt(n: int, messages: list[dict[str, str]], text: str, allowed: frozenset[str]) -> Any:
     reason = check_narrative(text, allowed=allowed)
-    return NarrativeAttempt(
+    return TextAttempt(
         attempt=n, messages=tuple(messages), answer=text, passed=reason is None, reason=reason,
         finish_reason="stop", reasoning_chars=0, prompt_tokens=0, completion_tokens=0,
         latency_ms=0.0, served_model="model",

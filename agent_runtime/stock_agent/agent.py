@@ -8,11 +8,16 @@
 A request with a ``session_id`` runs on the checkpointed graph, keyed by
 (actor, session) (:func:`stock_agent.memory.checkpoints.thread_config`); one without runs
 on the same graph compiled without a checkpointer and remembers nothing.
+
+A turn runs under its request's control (:mod:`stock_agent.deadline`): the
+server's, whose deadline counts from the request's arrival, or, without a
+server, one of ``REQUEST_DEADLINE_SECONDS`` from the start of the turn.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -25,8 +30,9 @@ from .context import Dependencies, RunContext
 from .errors import AgentError
 from .graph import AgentGraph, build_graph
 from .memory.checkpoints import GuardedSaver, build_checkpointer, thread_config, watch_memory
+from .models.client import GENAI_PROVIDER_NAMES
 from .nodes import classify
-from .observability import metrics
+from .observability import metrics, tracing
 from .settings import AgentSettings
 from .state import AgentState, turn_input
 
@@ -131,20 +137,16 @@ class StockAgent:
         session_id: str | None,
         actor: str | None,
         warnings: Sequence[str],
-    ) -> tuple[AgentGraph, dict[str, Any], dict[str, Any]]:
-        _ = self.dependencies  # build the clients first: a config error surfaces plainly
+    ) -> tuple[AgentGraph, dict[str, Any], dict[str, Any], RunContext]:
+        deps = self.dependencies  # build the clients first: a config error surfaces plainly
         graph = self._graph_for(session_id)
         state = turn_input(
-            request_id=request_id,
-            session_id=session_id,
-            prompt=prompt,
-            deadline=deadline.request_deadline(self.ctx.request_deadline_seconds),
-            warnings=list(warnings),
+            request_id=request_id, session_id=session_id, prompt=prompt, warnings=list(warnings)
         )
         config: dict[str, Any] = {}
         if session_id is not None:
             config = dict(thread_config(session_id=session_id, actor=actor))
-        return graph, state, config
+        return graph, state, config, RunContext.build(self.ctx, deps)
 
     def _finish(self, final: dict[str, Any], health: Any, config: dict[str, Any]) -> dict[str, Any]:
         response: dict[str, Any] = dict(final["response"])
@@ -178,16 +180,23 @@ class StockAgent:
 
         ``warnings`` (e.g. ignored payload keys) are carried into the response.
         """
-        graph, state, config = self._run_args(prompt, request_id, session_id, actor, warnings)
-        run = RunContext(settings=self.ctx, deps=self.dependencies)
-        with self._turn_lock(config), watch_memory() as health, self._session_lock(config):
-            final = graph.invoke(
+        graph, state, config, run = self._run_args(prompt, request_id, session_id, actor, warnings)
+        with (
+            self._turn_lock(config),
+            watch_memory() as health,
+            self._session_lock(config),
+            self._turn(prompt, session_id, request_id) as (turn, span),
+        ):
+            final = turn.run(
+                graph.invoke,
                 cast(AgentState, state),
                 cast(RunnableConfig, config) if config else None,
                 context=run,
                 durability="exit" if config else None,
             )
-            return self._finish(final, health, config)
+            response = self._finish(final, health, config)
+            span.answered(response["text"])
+        return response
 
     def stream(
         self,
@@ -199,23 +208,45 @@ class StockAgent:
         warnings: Sequence[str] = (),
     ) -> Iterator[dict[str, Any]]:
         """Progress events per stage and ticker, then ``{"event": "result", **response}``."""
-        graph, state, config = self._run_args(prompt, request_id, session_id, actor, warnings)
-        run = RunContext(settings=self.ctx, deps=self.dependencies)
+        graph, state, config, run = self._run_args(prompt, request_id, session_id, actor, warnings)
         last: dict[str, Any] = {}
-        with self._turn_lock(config), watch_memory() as health, self._session_lock(config):
-            for mode, chunk in graph.stream(
+        with (
+            self._turn_lock(config),
+            watch_memory() as health,
+            self._session_lock(config),
+            self._turn(prompt, session_id, request_id) as (turn, span),
+        ):
+            steps = graph.stream(
                 cast(AgentState, state),
                 cast(RunnableConfig, config) if config else None,
                 context=run,
                 stream_mode=["custom", "values"],
                 durability="exit" if config else None,
-            ):
+            )
+            for mode, chunk in deadline.iterate_in(turn, steps):
                 if mode == "custom":
                     yield {"request_id": request_id, **cast(dict[str, Any], chunk)}
                 else:
                     last = cast(dict[str, Any], chunk)
             response = self._finish(last, health, config)
+            span.answered(response["text"])
         yield {"event": "result", **response}
+
+    @contextlib.contextmanager
+    def _turn(
+        self, prompt: str, session_id: str | None, request_id: str
+    ) -> Iterator[tuple[contextvars.Context, tracing.TurnSpan]]:
+        """The context a turn runs in (its request control) and its agent span, current there."""
+        turn = deadline.turn_context(deadline.control_for_turn(self.ctx.request_deadline_seconds))
+        with tracing.turn_span(
+            turn,
+            prompt=prompt,
+            session_id=session_id,
+            request_id=request_id,
+            provider=GENAI_PROVIDER_NAMES.get(self.ctx.model_provider),
+            capture_content=self.ctx.trace_model_content,
+        ) as span:
+            yield turn, span
 
     def _emit_metrics(
         self, response: dict[str, Any] | None, *, error_code: str | None = None

@@ -9,6 +9,8 @@ Commands::
     stock-agent invoke "..." --runtime-arn arn:aws:bedrock-agentcore:...  [--qualifier live]
     stock-agent invoke "..." --stack-name GptOssAgent-dev-Runtime    (reads the stack outputs)
     stock-agent eval [--url URL | --runtime-arn ARN]   (the golden set; repository checkout only)
+    stock-agent eval --baseline qualifier:live --candidate qualifier:canary --runtime-arn ARN
+                                                        (compare two targets: promote or not)
     stock-agent backtest AAPL [--since 2018-01-01] [--json]   (the technical score's track record)
 
 Settings come from the environment (:mod:`stock_agent.settings`); the options
@@ -41,7 +43,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from .analysis.cli import register as register_backtest
-from .client import remote
+from .client import model_wait, remote
 from .client.invoke_http import DEFAULT_MAX_RESPONSE_BYTES, is_loopback_url, terminal_safe
 from .customize.cli import register as register_customization
 from .errors import AgentError
@@ -155,6 +157,22 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_MAX_RESPONSE_BYTES,
         help=f"largest answer accepted (default {DEFAULT_MAX_RESPONSE_BYTES})",
+    )
+    invoke.add_argument(
+        "--wait-for-model",
+        nargs="?",
+        type=_positive_seconds,
+        const=model_wait.DEFAULT_WAIT_S,
+        metavar="SECONDS",
+        help="first wait until the deployed model can answer (a dev model idles at zero "
+        f"copies and takes minutes to start), at most SECONDS (default "
+        f"{model_wait.DEFAULT_WAIT_S}, at most 3600)",
+    )
+    invoke.add_argument(
+        "--model-stack-name",
+        help="read EndpointName and InferenceComponentName for --wait-for-model from this "
+        "stack (default: the runtime stack's name with -Model, else "
+        f"{model_wait.DEFAULT_MODEL_STACK_NAME})",
     )
     invoke.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     # Listed for --help only: main() hands everything after "eval" to the harness.
@@ -276,10 +294,27 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _say(line: str) -> None:
+    """A progress line on stderr: stdout keeps the answer (and --json stays JSON)."""
+    sys.stderr.write(f"stock-agent: {terminal_safe(line)}\n")
+
+
 def cmd_invoke(args: argparse.Namespace, out: TextIO) -> int:
-    # --timeout is the whole command's: the answer, then every report it downloads.
-    deadline = time.monotonic() + args.timeout
     try:
+        if args.wait_for_model is not None:
+            if args.url:
+                raise CliError(
+                    "--wait-for-model waits for a deployed model, not --url", exit_code=2
+                )
+            model_wait.wait_for_deployed_model(
+                region=args.region,
+                model_stack_name=args.model_stack_name
+                or model_wait.model_stack_for(args.stack_name or remote.DEFAULT_STACK_NAME),
+                timeout_s=args.wait_for_model,
+                say=_say,
+            )
+        # --timeout is the answer's and then every report's it downloads (not the model wait).
+        deadline = time.monotonic() + args.timeout
         body, content_type = remote.invoke(
             args.prompt,
             url=args.url,

@@ -1,8 +1,9 @@
 """The clients a run uses, built from settings (or injected by tests), and the run's context.
 
 LangGraph hands every node ``runtime.context``; here that is a
-:class:`RunContext`: the settings plus the clients built from them. Nodes
-never build a client themselves, so a test can swap any of them.
+:class:`RunContext`: the settings, the clients built from them and the call
+profiles (how each kind of model call is asked, also built from them). Nodes
+never build a client or a profile themselves, so a test can swap any of them.
 """
 
 from __future__ import annotations
@@ -10,10 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from .market_data import SIMULATED_UNIVERSE, MarketDataProvider, get_provider, known_symbols
 from .models.client import build_model_client
-from .models.types import ModelClient
+from .models.types import CallProfile, ModelClient
+from .prompts import (
+    ANSWER_SYSTEM_PROMPT,
+    COMPARISON_SYSTEM_PROMPT,
+    NARRATIVE_RETRY_PROMPT,
+    NARRATIVE_SYSTEM_PROMPT,
+    TICKER_TOOL,
+    ticker_system_prompt,
+)
 from .reports import storage
 from .settings import AgentSettings
 from .understanding.names import NameLookup, name_lookup_for
@@ -69,9 +79,75 @@ class Dependencies:
         return self.model.name != "offline"
 
 
+# The ticker lookup answers with one short tool call; it needs little room and thought.
+TICKER_LOOKUP_MAX_TOKENS = 256
+# A narrative rejected by the number check is asked for once more, with the reason.
+NARRATIVE_MAX_ATTEMPTS = 2
+
+
+@dataclass(frozen=True)
+class CallProfiles:
+    """How each kind of model call is asked, from the settings: one profile per call site."""
+
+    narrative: CallProfile
+    comparison: CallProfile
+    answer: CallProfile
+    ticker_lookup: CallProfile
+
+    @classmethod
+    def from_settings(
+        cls, settings: AgentSettings, *, known_symbols: frozenset[str] = frozenset()
+    ) -> CallProfiles:
+        """Every written text uses the narrative effort and budget; the lookup its own.
+
+        ``known_symbols``: what a model-proposed ticker must be one of (listed in
+        the lookup's prompt when the universe is small). No profile names a served
+        model: every call asks for the one the client was built for (``MODEL_ADAPTER``,
+        else ``OPENAI_MODEL``); a profile's ``model`` would send one call site to
+        another adapter.
+        """
+
+        def written(purpose: str, system_prompt: str, **retry: Any) -> CallProfile:
+            return CallProfile(
+                purpose=purpose,
+                system_prompt=system_prompt,
+                max_tokens=settings.model_max_tokens,
+                reasoning_effort=settings.reasoning_effort_narrative,
+                **retry,
+            )
+
+        return cls(
+            narrative=written(
+                "narrative",
+                NARRATIVE_SYSTEM_PROMPT,
+                max_attempts=NARRATIVE_MAX_ATTEMPTS,
+                retry_prompt=NARRATIVE_RETRY_PROMPT,
+            ),
+            comparison=written("comparison", COMPARISON_SYSTEM_PROMPT),
+            answer=written("answer", ANSWER_SYSTEM_PROMPT),
+            ticker_lookup=CallProfile(
+                purpose="ticker_lookup",
+                system_prompt=ticker_system_prompt(known_symbols),
+                max_tokens=TICKER_LOOKUP_MAX_TOKENS,
+                reasoning_effort=settings.reasoning_effort_lookup,
+                tools=(TICKER_TOOL,),
+                max_cold_wait_s=0.0,  # a starting model is a 503 with retry_after, not a wait
+            ),
+        )
+
+
 @dataclass(frozen=True)
 class RunContext:
-    """``runtime.context`` of every node: settings and the clients built from them."""
+    """``runtime.context`` of every node: settings, the clients and the call profiles."""
 
     settings: AgentSettings
     deps: Dependencies
+    profiles: CallProfiles
+
+    @classmethod
+    def build(cls, settings: AgentSettings, deps: Dependencies) -> RunContext:
+        return cls(
+            settings=settings,
+            deps=deps,
+            profiles=CallProfiles.from_settings(settings, known_symbols=deps.model_symbols),
+        )

@@ -32,15 +32,20 @@ analysis had no provider to ask). Besides today's keys it carries ``intent``
 "narrative", "narrative_source", "report": {"uri", "key", "bytes", "sha256",
 "url"?}}`` for a comparison, else ``null``) and, for a request with a
 session, ``session_saved``. A report's ``url`` (a presigned HTTPS GET of that
-one key) is present only where the store can sign one (S3).
+one key) is present only where the store can sign one (S3). ``model_status`` is
+``null``, or, when a text was written without the model because it was
+starting after scale-to-zero, ``{"status": "starting", "retry_after_s",
+"retry_at", "message"}``: when to ask again for a model-written text (the
+message is also a warning).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import bounded_json, formatting
@@ -403,6 +408,9 @@ def build_response(
     ]
     warnings = list(dict.fromkeys(state.get("warnings", [])))
     reasons = list(dict.fromkeys(state.get("degraded_reasons", [])))
+    model_status = starting_model_status(max(state.get("model_starting_eta_s", []), default=None))
+    if model_status is not None:
+        warnings.append(model_status["message"])
     results: list[dict[str, Any]] = []
     per_ticker: list[tuple[str, dict[str, str]]] = []
     for t in tickers:
@@ -443,6 +451,7 @@ def build_response(
         "text": _turn_text(state, per_ticker, warnings),
         "answer": state.get("answer"),
         "comparison": _comparison_json(state.get("comparison"), link=link),
+        "model_status": model_status,
         "metrics": {
             "timings_ms": dict(state.get("timings_ms", {})),
             "model_calls": state.get("model_calls", 0),
@@ -453,6 +462,29 @@ def build_response(
         },
     }
     return response
+
+
+def starting_model_status(
+    eta_s: float | None, *, now: datetime | None = None
+) -> dict[str, Any] | None:
+    """What a caller needs when the model was starting: when to ask again, said twice
+    (seconds and a UTC time) and in words; None when the model was not starting."""
+    if eta_s is None:
+        return None
+    retry_after = max(1, math.ceil(eta_s))
+    retry_at = (now or datetime.now(UTC)) + timedelta(seconds=retry_after)
+    minutes = max(1, round(retry_after / 60))
+    return {
+        "status": "starting",
+        "retry_after_s": retry_after,
+        "retry_at": retry_at.isoformat(timespec="seconds"),
+        "message": (
+            "the model was starting after scale-to-zero, so the text above was written "
+            f"without it; ask again in about {minutes} minute{'s' if minutes > 1 else ''} "
+            f"(after {retry_at:%H:%M} UTC) for a model-written one, or wait for it first "
+            "with `stock-agent invoke --wait-for-model`"
+        ),
+    }
 
 
 def _comparison_json(comparison: dict[str, Any] | None, *, link: Any) -> dict[str, Any] | None:

@@ -1,12 +1,14 @@
 """One request's time budget and cancellation, visible to every thread working on it.
 
-A request gets a :class:`RequestControl` when the HTTP guard admits it (or
-when the agent runs without a server): the ``time.monotonic()`` deadline of
-the whole request, an event set when the caller has gone away, and the
-stream writer that progress events (such as "the model is starting") go to.
-It travels in a context variable, so the graph's nodes, the per-ticker worker
-threads (which run in a copy of the caller's context) and the model clients
-all see the same object without it being passed through every signature.
+A request gets a :class:`RequestControl` when the HTTP guard admits it (or,
+without a server, when the agent starts the turn: :func:`control_for_turn`,
+:func:`turn_context`): the ``time.monotonic()`` deadline of the whole
+request, an event set when the caller has gone away, and the stream writer
+that progress events (such as "the model is starting") go to. It travels in
+a context variable and only there, so the graph's nodes, the per-ticker
+worker threads (which run in a copy of the caller's context) and the model
+clients all read the same deadline (:func:`current_deadline`) without it
+being passed through any signature (docs/decisions.md says why).
 
 Time limits here are totals, not per read: :class:`Watchdog` shuts a socket
 down at an absolute time, which ends a blocked ``recv`` however slowly the
@@ -121,16 +123,45 @@ def check_cancelled(where: str) -> None:
         control.check(where)
 
 
-def request_deadline(default_seconds: float) -> float:
-    """The current request's deadline; ``default_seconds`` from now when there is none.
-
-    A request that waited in the admission queue has already spent part of
-    its budget: the deadline starts when the request arrived, not when it ran.
-    """
+def current_deadline() -> float | None:
+    """The current request's deadline (a ``time.monotonic()`` value), or None outside one."""
     control = _current.get()
-    if control is not None:
-        return control.deadline
-    return time.monotonic() + default_seconds
+    return None if control is None else control.deadline
+
+
+def deadline_passed() -> bool:
+    """Whether the current request has run out of time (never, outside a request)."""
+    deadline = current_deadline()
+    return deadline is not None and time.monotonic() >= deadline
+
+
+def control_for_turn(default_seconds: float) -> RequestControl:
+    """The control a turn runs under: the server's (its deadline counts from the request's
+    arrival, so time spent in the admission queue is spent), else a new one of
+    ``default_seconds`` from now."""
+    return _current.get() or RequestControl.starting_now(default_seconds)
+
+
+def turn_context(control: RequestControl) -> contextvars.Context:
+    """A copy of the caller's context in which ``control`` is current: a turn runs in it
+    (``context.run(...)``, or :func:`iterate_in` for a streamed one)."""
+    context = contextvars.copy_context()
+    context.run(_current.set, control)
+    return context
+
+
+def iterate_in(context: contextvars.Context, items: Iterator[T]) -> Iterator[T]:
+    """``items`` advanced inside ``context``, whatever thread asks for the next one.
+
+    A generator cannot set a context variable for its own body (the value would
+    leak to whoever iterates it), so each step runs in the turn's own context.
+    """
+    while True:
+        try:
+            item = context.run(next, items)
+        except StopIteration:
+            return
+        yield item
 
 
 def emit_progress(event: dict[str, Any]) -> None:
@@ -275,12 +306,13 @@ def map_bounded(
     items: Sequence[str],
     *,
     max_workers: int,
-    until: float | None,
     stage: str,
+    grace_s: float = 0.0,
 ) -> Iterator[tuple[str, T | AgentError]]:
     """``fn`` over ``items`` in ≤ ``max_workers`` threads; results in input order.
 
-    Waiting stops at ``until`` (a ``time.monotonic()`` value): an item not done
+    Waiting stops ``grace_s`` after the current request's deadline (no deadline
+    outside a request): an item not done
     by then is ``deadline_exceeded`` and its thread is abandoned (it ends when
     its own, also bounded, call does; the pool does not wait for it). Before
     each item starts, a disconnected caller stops it with ``client_disconnected``.
@@ -301,6 +333,8 @@ def map_bounded(
 
     if not items:
         return
+    deadline = current_deadline()
+    until = None if deadline is None else deadline + grace_s
     pool = ThreadPoolExecutor(
         max_workers=max(1, min(max_workers, len(items))), thread_name_prefix=f"stage-{stage}"
     )

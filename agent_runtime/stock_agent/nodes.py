@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from langgraph.runtime import Runtime
 
 from . import contract, deadline
+from .answering.checked_text import CheckedText
 from .answering.conversation import Question, Understanding, understand, write_answer
 from .answering.narrative import NarrativeOutcome, write_narrative
 from .context import Dependencies, RunContext
@@ -41,7 +42,7 @@ from .memory.session import (
 )
 from .models.types import ModelError
 from .models.warmup import lookup_error, wake_model
-from .prompts import TICKER_TOOL, ticker_candidates, ticker_messages
+from .prompts import ticker_candidates, ticker_turns
 from .records import Narrative
 from .reports.comparison import generate_comparison_report
 from .state import AgentState, TickerFailure
@@ -59,7 +60,6 @@ logger = logging.getLogger(__name__)
 MEMORY_RETRY_AFTER_S = 5
 
 MAX_WORKERS = 4
-TICKER_ANSWER_MAX_TOKENS = 256
 
 T = TypeVar("T")
 Update = dict[str, Any]
@@ -84,14 +84,14 @@ def _stage(runtime: Runtime[RunContext], stage: str, **fields: Any) -> None:
 
 
 def _map_tickers(
-    fn: Callable[[str], T], symbols: Sequence[str], *, stage: str = "", until: float | None = None
+    fn: Callable[[str], T], symbols: Sequence[str], *, stage: str, grace_s: float
 ) -> Iterator[tuple[str, T | AgentError]]:
     """``fn`` over ``symbols`` (≤ MAX_WORKERS threads), yielding results in input order.
 
-    Bounded by ``until`` and stopped by a disconnected caller: see
-    :func:`stock_agent.deadline.map_bounded`.
+    Bounded by the request's deadline plus ``grace_s`` and stopped by a
+    disconnected caller: see :func:`stock_agent.deadline.map_bounded`.
     """
-    return deadline.map_bounded(fn, symbols, max_workers=MAX_WORKERS, until=until, stage=stage)
+    return deadline.map_bounded(fn, symbols, max_workers=MAX_WORKERS, stage=stage, grace_s=grace_s)
 
 
 def _active(state: AgentState) -> list[str]:
@@ -130,7 +130,7 @@ def _per_ticker_stage(
     narrative or a report already written beats a timeout).
     """
     deadline.check_cancelled(stage)
-    until = state["deadline"] + (0.0 if deadline_applies else deadline.DEADLINE_MARGIN_S)
+    grace_s = 0.0 if deadline_applies else deadline.DEADLINE_MARGIN_S
     existing: dict[str, Any] = dict(state.get(done_key) or {})  # type: ignore[call-overload]
     done: dict[str, T] = {}
     failures: dict[str, TickerFailure] = {}
@@ -139,7 +139,7 @@ def _per_ticker_stage(
     for symbol in _active(state):
         if symbol in existing:
             _stage(runtime, stage, symbol=symbol, status="reused")
-    for symbol, outcome in _map_tickers(fn, todo, stage=stage, until=until):
+    for symbol, outcome in _map_tickers(fn, todo, stage=stage, grace_s=grace_s):
         if isinstance(outcome, AgentError):
             failures[symbol] = {"stage": stage, "code": outcome.code, "message": outcome.message}
             warnings.append(f"{symbol} skipped at {stage}: {outcome.message}")
@@ -165,14 +165,7 @@ def _tickers_from_model(
     """Ask the model once which tickers the request names; validate its answer."""
     deps = run.deps
     try:
-        result = deps.model.chat(
-            ticker_messages(state["prompt"], known_symbols=deps.model_symbols),
-            max_tokens=TICKER_ANSWER_MAX_TOKENS,
-            tools=[TICKER_TOOL],
-            deadline=state["deadline"],
-            reasoning_effort=run.settings.reasoning_effort_lookup,
-            max_cold_wait_s=0.0,  # a starting model is a 503 with retry_after, not a wait
-        )
+        result = deps.model.chat(run.profiles.ticker_lookup, ticker_turns(state["prompt"]))
     except ModelError as err:
         logger.warning("ticker lookup by the model failed", extra={"code": err.code})
         raise lookup_error(err, model=deps.model) from err
@@ -243,7 +236,7 @@ def _understanding(state: AgentState, run: RunContext) -> tuple[Understanding, U
     seen = classify(state["prompt"], run.deps, state.get("session"))
     if seen.route != "ask_model":
         return seen, {}
-    if time.monotonic() >= state["deadline"]:
+    if deadline.deadline_passed():
         raise AgentError("deadline_exceeded", "the request ran out of time before it began")
     parsed = parse_request(state["prompt"], known_symbols=run.deps.parser_symbols)
     tickers, update = _tickers_from_model(state, run, parsed)
@@ -306,7 +299,7 @@ def data_gathering_agent(state: AgentState, runtime: Runtime[RunContext]) -> Upd
     """Data Gathering Agent: one provider snapshot per ticker not yet in the session."""
     started = time.perf_counter()
     deps = runtime.context.deps
-    if time.monotonic() >= state["deadline"]:
+    if deadline.deadline_passed():
         err = AgentError(
             "deadline_exceeded", "the request ran out of time before the data_gathering stage"
         )
@@ -354,7 +347,8 @@ def performance_analysis_agent(state: AgentState, runtime: Runtime[RunContext]) 
 def narrative(state: AgentState, runtime: Runtime[RunContext]) -> Update:
     """The analyst narrative per ticker: the model (number-checked) or deterministic."""
     started = time.perf_counter()
-    settings, deps = runtime.context.settings, runtime.context.deps
+    run = runtime.context
+    deps = run.deps
     model_down = threading.Event()  # once the model is unreachable, stop asking it
 
     def one(symbol: str) -> NarrativeOutcome:
@@ -363,10 +357,8 @@ def narrative(state: AgentState, runtime: Runtime[RunContext]) -> Update:
             snapshot=state["snapshots"][symbol],
             analysis=state["analyses"][symbol],
             model=deps.model,
-            max_tokens=settings.model_max_tokens,
-            deadline=state["deadline"],
+            profile=run.profiles.narrative,
             use_model=deps.model_configured and not skip,
-            reasoning_effort=settings.reasoning_effort_narrative,
         )
         if outcome.unavailable_reason:
             model_down.set()
@@ -392,6 +384,9 @@ def narrative(state: AgentState, runtime: Runtime[RunContext]) -> Update:
         "warnings": warnings,
         "degraded_reasons": [
             o.unavailable_reason for o in outcomes.values() if o.unavailable_reason
+        ],
+        "model_starting_eta_s": [
+            o.model_starting_eta_s for o in outcomes.values() if o.model_starting_eta_s is not None
         ],
         "model_calls": sum(n.model_calls for n in narratives.values()),
         "prompt_tokens": sum(n.prompt_tokens for n in narratives.values()),
@@ -440,6 +435,21 @@ def report_generation_agent(state: AgentState, runtime: Runtime[RunContext]) -> 
 # ---------------------------------------------------------------------------
 
 
+def _written(text: CheckedText) -> Update:
+    """What a model-written text adds to the turn: its warnings, why the model was not
+    used (when it could not be reached) and what it cost."""
+    return {
+        "warnings": list(text.warnings),
+        "degraded_reasons": [text.unavailable_reason] if text.unavailable_reason else [],
+        "model_starting_eta_s": (
+            [text.model_starting_eta_s] if text.model_starting_eta_s is not None else []
+        ),
+        "model_calls": text.model_calls,
+        "prompt_tokens": text.prompt_tokens,
+        "completion_tokens": text.completion_tokens,
+    }
+
+
 def _finished_records(state: AgentState) -> dict[str, SessionRecord]:
     return {
         s: SessionRecord(
@@ -457,20 +467,19 @@ def _finished_records(state: AgentState) -> dict[str, SessionRecord]:
 def comparison_report(state: AgentState, runtime: Runtime[RunContext]) -> Update:
     """One comparison PDF of every analysed ticker: table, rebased chart, leaders, narrative."""
     started = time.perf_counter()
-    settings, deps = runtime.context.settings, runtime.context.deps
+    run = runtime.context
+    deps = run.deps
     records = _finished_records(state)
     try:
         outcome = generate_comparison_report(
             records,
             store=deps.store,
             model=deps.model,
+            profile=run.profiles.comparison,
             # a model that failed the narratives of this request is not asked again
             use_model=deps.model_configured and not state.get("degraded_reasons"),
-            max_tokens=settings.model_max_tokens,
-            deadline=state["deadline"],
             generated_at=deps.clock(),
             request_id=state["request_id"],
-            reasoning_effort=settings.reasoning_effort_narrative,
         )
     except AgentError as err:
         _stage(runtime, "comparison_report", status="failed", error=_error(err))
@@ -480,12 +489,8 @@ def comparison_report(state: AgentState, runtime: Runtime[RunContext]) -> Update
         }
     _stage(runtime, "comparison_report", status="done", symbols=list(records))
     return {
+        **_written(outcome.narrative),
         "comparison": outcome.as_json(),
-        "warnings": list(outcome.warnings),
-        "degraded_reasons": [outcome.unavailable_reason] if outcome.unavailable_reason else [],
-        "model_calls": outcome.model_calls,
-        "prompt_tokens": outcome.prompt_tokens,
-        "completion_tokens": outcome.completion_tokens,
         "timings_ms": {"comparison_report": _elapsed_ms(started)},
     }
 
@@ -493,7 +498,8 @@ def comparison_report(state: AgentState, runtime: Runtime[RunContext]) -> Update
 def answer_question(state: AgentState, runtime: Runtime[RunContext]) -> Update:
     """A follow-up answered from the session's records: no data fetch, number-checked."""
     started = time.perf_counter()
-    settings, deps = runtime.context.settings, runtime.context.deps
+    run = runtime.context
+    deps = run.deps
     remembered = session_records(state.get("session"), symbols=state.get("tickers", []))
     targets = {s: remembered[s] for s in state.get("tickers", []) if s in remembered}
     q = state.get("question") or {}
@@ -506,19 +512,13 @@ def answer_question(state: AgentState, runtime: Runtime[RunContext]) -> Update:
         question=question,
         records=targets,
         model=deps.model,
+        profile=run.profiles.answer,
         use_model=deps.model_configured,
-        max_tokens=settings.model_max_tokens,
-        deadline=state["deadline"],
-        reasoning_effort=settings.reasoning_effort_narrative,
     )
     _stage(runtime, "answer_question", status="done", tickers=list(targets), source=outcome.source)
     return {
+        **_written(outcome),
         "answer": outcome.text,
-        "warnings": list(outcome.warnings),
-        "degraded_reasons": [outcome.unavailable_reason] if outcome.unavailable_reason else [],
-        "model_calls": outcome.model_calls,
-        "prompt_tokens": outcome.prompt_tokens,
-        "completion_tokens": outcome.completion_tokens,
         "timings_ms": {"answer_question": _elapsed_ms(started)},
     }
 

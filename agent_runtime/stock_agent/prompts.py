@@ -1,11 +1,14 @@
 """Every message the agent sends to the model, and how it reads the answers.
 
-Two uses only (see docs/decisions.md): writing the analyst narrative from
-the structured record, and mapping a company name to tickers when the
-deterministic parser found none. The narrative prompt hands the model the
-figures already formatted by :mod:`stock_agent.formatting`, so the model
-copies text instead of doing arithmetic, and the number check can compare
-its output with exactly what it was given.
+The model writes text from the structured records (a ticker's narrative,
+the comparison's narrative, the answer to a follow-up) and maps a company
+name to tickers when the deterministic parser found none (see
+docs/decisions.md). The prompts hand the model the figures already formatted
+by :mod:`stock_agent.formatting`, so the model copies text instead of doing
+arithmetic, and the number check can compare its output with exactly what
+it was given. A call is its system prompt (here) plus the turns built here;
+the call profiles that carry the system prompts are built from the settings
+in :mod:`stock_agent.context`.
 """
 
 from __future__ import annotations
@@ -33,9 +36,17 @@ missing or "N/A", say it is not available.
 action and trend, the fundamentals and valuation, then the main risks.
 - No markdown, no tables, no bullet lists, no headings."""
 
-NARRATIVE_RETRY_TEMPLATE = """\
+NARRATIVE_RETRY_PROMPT = """\
 Your previous answer was rejected: {reason}. Write the narrative again, following every \
 rule, and use only figures that appear in the JSON exactly as written there."""
+
+COMPARISON_SYSTEM_PROMPT = """\
+You compare stocks that were already analysed, for the narrative of a comparison report.
+Rules:
+- Use ONLY the figures in the JSON you are given; copy every number exactly as written \
+there. Never compute, round or convert a figure, never invent one.
+- Say which stock leads on what, then the main differences in risk. No investment advice, \
+no buy/sell/hold. 100 to 200 words of plain text, no markdown."""
 
 ANSWER_SYSTEM_PROMPT = """\
 You answer a follow-up question about stocks that were already analysed.
@@ -126,38 +137,61 @@ def narrative_payload(
     return payload
 
 
+def _json_turn(value: Any) -> dict[str, Any]:
+    """A user turn holding ``value`` as compact JSON (the data the model may use)."""
+    return {"role": "user", "content": json.dumps(value, ensure_ascii=False, separators=(",", ":"))}
+
+
+def narrative_turns(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The turns of a narrative call after its system prompt: the record's facts."""
+    return [_json_turn(payload)]
+
+
+def comparison_turns(facts: dict[str, Any]) -> list[dict[str, Any]]:
+    """The turns of a comparison call: the table and the leaders."""
+    return [_json_turn(facts)]
+
+
+def answer_turns(question: str, facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The turns of a follow-up answer: the records' facts, then the question as data."""
+    return [_json_turn({"facts": facts, "question": question})]
+
+
+def retry_turns(
+    turns: Sequence[dict[str, Any]], *, previous: str, retry_prompt: str, reason: str
+) -> list[dict[str, Any]]:
+    """The turns of the next attempt: the rejected answer, then why it was rejected."""
+    return [
+        *turns,
+        {"role": "assistant", "content": previous},
+        {"role": "user", "content": retry_prompt.format(reason=reason)},
+    ]
+
+
 def narrative_messages(
     payload: dict[str, Any], *, rejection: str | None = None, previous: str | None = None
 ) -> list[dict[str, Any]]:
-    """Chat messages for one narrative attempt; a retry carries the rejection reason."""
-    messages: list[dict[str, Any]] = [
-        {"role": "system", "content": NARRATIVE_SYSTEM_PROMPT},
-        {"role": "user", "content": json.dumps(payload, ensure_ascii=False, separators=(",", ":"))},
-    ]
+    """The whole message list of one narrative attempt, as run records keep it."""
+    turns = narrative_turns(payload)
     if rejection is not None:
-        messages.append({"role": "assistant", "content": previous or ""})
-        messages.append(
-            {"role": "user", "content": NARRATIVE_RETRY_TEMPLATE.format(reason=rejection)}
+        turns = retry_turns(
+            turns, previous=previous or "", retry_prompt=NARRATIVE_RETRY_PROMPT, reason=rejection
         )
-    return messages
+    return [{"role": "system", "content": NARRATIVE_SYSTEM_PROMPT}, *turns]
 
 
-def answer_messages(question: str, facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Chat messages for a follow-up answer: the records' facts, then the question as data."""
-    body = {"facts": facts, "question": question}
-    return [
-        {"role": "system", "content": ANSWER_SYSTEM_PROMPT},
-        {"role": "user", "content": json.dumps(body, ensure_ascii=False, separators=(",", ":"))},
-    ]
-
-
-def ticker_messages(prompt: str, *, known_symbols: Iterable[str] = ()) -> list[dict[str, Any]]:
-    """Chat messages asking the model to map the request to tickers."""
-    system = TICKER_SYSTEM_PROMPT
+def ticker_system_prompt(known_symbols: Iterable[str] = ()) -> str:
+    """The lookup's system prompt; a small universe (simulated data) is listed in it."""
     known = sorted(known_symbols)
     if known and len(known) <= _MAX_LISTED_SYMBOLS:
-        system += "\nOnly these symbols are available: " + ", ".join(known) + "."
-    return [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
+        listed = ", ".join(known)
+        return f"{TICKER_SYSTEM_PROMPT}\nOnly these symbols are available: {listed}."
+    return TICKER_SYSTEM_PROMPT
+
+
+def ticker_turns(prompt: str) -> list[dict[str, Any]]:
+    """The turns of the ticker lookup: the user's request as written."""
+    return [{"role": "user", "content": prompt}]
 
 
 def ticker_candidates(*, tool_arguments: Sequence[dict[str, Any]], content: str) -> list[object]:

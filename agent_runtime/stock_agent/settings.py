@@ -42,7 +42,8 @@ MEMORY_SESSION_IDLE_SECONDS    ``memory``: a session unused this long is dropped
                                3600); a follow-up in a dropped session is ``no_context``
 SESSION_MAX_TURNS              turns a session remembers, oldest out (default 20)
 SESSION_MAX_RECORDS            ticker records a session remembers, oldest out (default 10)
-REPORT_URL_EXPIRES_SECONDS     presigned report URL lifetime, ≤ 3600; 0 = none (default 3600)
+REPORT_URL_EXPIRES_SECONDS     presigned report URL lifetime in seconds, 60..3600, or ``off``
+                               for no report links (default 3600)
 OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT
                                ``true``: model-call spans carry the messages
                                (online evaluation reads them; default off)
@@ -123,6 +124,11 @@ _ENV_NAMES: dict[str, str] = {
     "market_data_cache_ttl_seconds": "MARKET_DATA_CACHE_TTL_SECONDS",
 }
 
+# The one spelling of a setting that is switched off (REPORT_URL_EXPIRES_SECONDS=off).
+OFF = "off"
+# A presigned report link lives a minute to an hour (the stacks' config allows the same).
+MIN_LINK_SECONDS, MAX_LINK_SECONDS = 60, 3600
+_CAN_BE_OFF = frozenset({"report_url_expires_seconds"})
 _TRUE_WORDS = ("1", "true", "yes", "on")
 _FALSE_WORDS = ("0", "false", "no", "off")
 # vLLM's --lora-modules name: the value a request's "model" field carries.
@@ -163,7 +169,8 @@ class AgentSettings:
     session_max_records: int = 10
     memory_max_sessions: int = 500
     memory_session_idle_seconds: float = 3600.0
-    report_url_expires_seconds: int = 3600
+    # None: no report links (the runtime role may not read reports back).
+    report_url_expires_seconds: int | None = 3600
     trace_model_content: bool = False
     model_adapter: str | None = None
     run_records: bool = True
@@ -251,8 +258,14 @@ class AgentSettings:
                 "an AgentCore Memory id: a letter, up to 100 of [A-Za-z0-9_-], then '-' and "
                 "10 of [A-Za-z0-9] (the MemoryId output of the Memory stack)",
             )
-        if not 0 <= self.report_url_expires_seconds <= 3600:
-            raise bad("report_url_expires_seconds", "seconds in [0, 3600] (0: no report links)")
+        links = self.report_url_expires_seconds
+        if links is not None and not (
+            isinstance(links, int) and MIN_LINK_SECONDS <= links <= MAX_LINK_SECONDS
+        ):
+            raise bad(
+                "report_url_expires_seconds",
+                f"seconds in [{MIN_LINK_SECONDS}, {MAX_LINK_SECONDS}], or {OFF} for no links",
+            )
         if self.model_adapter is not None and not _ADAPTER_NAME.fullmatch(self.model_adapter):
             raise bad("model_adapter", "1-64 of [A-Za-z0-9._-], starting with a letter or digit")
         if self.model_adapter is not None and self.model_provider == "offline":
@@ -279,7 +292,9 @@ class AgentSettings:
                 continue
             default = f.default
             try:
-                if isinstance(default, bool):
+                if f.name in _CAN_BE_OFF and raw.lower() == OFF:
+                    values[f.name] = None
+                elif isinstance(default, bool):
                     values[f.name] = _parse_bool(_ENV_NAMES[f.name], raw)
                 elif isinstance(default, int):
                     values[f.name] = int(raw)
@@ -294,10 +309,11 @@ class AgentSettings:
             except ConfigError:
                 raise
             except ValueError:
+                expected = f"a number or {OFF}" if f.name in _CAN_BE_OFF else "a number"
                 raise ConfigError(
-                    f"{_ENV_NAMES[f.name]}={raw!r} is invalid: expected a number"
+                    f"{_ENV_NAMES[f.name]}={raw!r} is invalid: expected {expected}"
                 ) from None
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        values.update({k: v for k, v in overrides.items() if v is not None or k in _CAN_BE_OFF})
         return cls(**values)
 
 

@@ -43,7 +43,6 @@ class AgentState(TypedDict, total=False):
     request_id: str
     session_id: str | None
     prompt: str
-    deadline: float  # time.monotonic() value; every stage and model call honours it
     # understand_request
     # analyze | compare | question: the conditional edges route on it, the response reports it
     intent: str
@@ -60,6 +59,9 @@ class AgentState(TypedDict, total=False):
     # bookkeeping
     warnings: Annotated[list[str], operator.add]
     degraded_reasons: Annotated[list[str], operator.add]
+    # Each text written without a model that was starting after scale-to-zero: seconds
+    # until it should answer (the response's model_status says the longest).
+    model_starting_eta_s: Annotated[list[float], operator.add]
     timings_ms: Annotated[dict[str, float], merge_dicts]
     model_calls: Annotated[int, operator.add]
     prompt_tokens: Annotated[int, operator.add]
@@ -80,6 +82,7 @@ _REDUCED_DEFAULTS: dict[str, Any] = {
     "failures": {},
     "warnings": [],
     "degraded_reasons": [],
+    "model_starting_eta_s": [],
     "timings_ms": {},
     "model_calls": 0,
     "prompt_tokens": 0,
@@ -92,7 +95,6 @@ def turn_input(
     request_id: str,
     session_id: str | None,
     prompt: str,
-    deadline: float,
     warnings: list[str],
 ) -> dict[str, Any]:
     """The graph input of one turn: every per-turn key fresh, ``session`` untouched."""
@@ -104,7 +106,6 @@ def turn_input(
         "request_id": request_id,
         "session_id": session_id,
         "prompt": prompt,
-        "deadline": deadline,
         "intent": "analyze",
         "tickers": [],
         "question": None,

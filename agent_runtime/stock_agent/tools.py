@@ -8,7 +8,9 @@ wraps the same functions as LangChain tools (``bench/react_tools.py``) to
 measure the model-driven alternative.
 
 Errors of the domain modules become :class:`~stock_agent.errors.AgentError`
-with the contract's codes.
+with the contract's codes. Each call is a tool span
+(:func:`stock_agent.observability.tracing.tool_span`) with its arguments and
+a short summary of its result, which AgentCore's tool evaluators read.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from . import analysis as analysis_mod
 from .analysis import track_record
 from .errors import AgentError
 from .market_data import MarketDataError, MarketDataProvider, UnknownTickerError
+from .observability.tracing import tool_span
 from .records import Narrative, ReportRef, StockAnalysis, StockSnapshot
 from .reports import render_pool, storage
 
@@ -32,15 +35,27 @@ def gather_stock_data(symbol: str, *, provider: MarketDataProvider, as_of: date)
 
     Raises ``unknown_ticker`` (422) or ``market_data_unavailable`` (503).
     """
-    try:
-        return provider.snapshot(symbol, as_of=as_of)
-    except UnknownTickerError as err:
-        raise AgentError("unknown_ticker", str(err)) from err
-    except MarketDataError as err:
-        retry = " (temporary; try again)" if err.retryable else ""
-        raise AgentError(
-            "market_data_unavailable", f"market data for {symbol} unavailable: {err}{retry}"
-        ) from err
+    arguments = {"symbol": symbol, "as_of": as_of.isoformat()}
+    with tool_span("gather_stock_data", arguments=arguments) as result:
+        try:
+            snapshot = provider.snapshot(symbol, as_of=as_of)
+        except UnknownTickerError as err:
+            raise AgentError("unknown_ticker", str(err)) from err
+        except MarketDataError as err:
+            retry = " (temporary; try again)" if err.retryable else ""
+            raise AgentError(
+                "market_data_unavailable", f"market data for {symbol} unavailable: {err}{retry}"
+            ) from err
+        result(
+            {
+                "symbol": snapshot.symbol,
+                "company": snapshot.company_name,
+                "as_of": snapshot.as_of.isoformat(),
+                "data_source": snapshot.data_source,
+                "daily_prices": len(snapshot.prices),
+            }
+        )
+        return snapshot
 
 
 def analyze_stock_performance(
@@ -56,6 +71,23 @@ def analyze_stock_performance(
     technical score recomputed at past month ends); a record that cannot be
     computed says why and never fails the analysis.
     """
+    arguments = {"symbol": snapshot.symbol, "risk_free_rate": risk_free_rate}
+    with tool_span("analyze_stock_performance", arguments=arguments) as result:
+        analysis = _analysis(snapshot, risk_free_rate=risk_free_rate, provider=provider)
+        result(
+            {
+                "technical_score": analysis.technical.score,
+                "fundamental_score": analysis.fundamental.score,
+                "risk_level": analysis.risk_level,
+                "outlook": analysis.outlook,
+            }
+        )
+        return analysis
+
+
+def _analysis(
+    snapshot: StockSnapshot, *, risk_free_rate: float, provider: MarketDataProvider | None
+) -> StockAnalysis:
     result = analysis_mod.analyze(snapshot, risk_free_rate=risk_free_rate)
     if provider is None:
         return result
@@ -88,29 +120,33 @@ def generate_stock_report(
     Raises ``report_upload_failed`` (502, S3) or ``report_write_failed`` (500,
     local folder) when the store fails.
     """
-    # In a worker process when the server runs a render pool, else here.
-    data = render_pool.render_report(
-        snapshot=snapshot,
-        analysis=analysis,
-        narrative=narrative,
-        generated_at=generated_at,
-        request_id=request_id,
-    )
-    key = storage.build_report_key(
-        symbol=snapshot.symbol,
-        generated_at=generated_at,
-        unique_suffix=storage.new_unique_suffix(),
-    )
-    metadata = {
-        "symbol": snapshot.symbol,
-        "request-id": request_id,
-        "narrative-source": narrative.source,
-        "as-of": snapshot.as_of.isoformat(),
-    }
-    try:
-        return store.put(key=key, data=data, metadata=metadata)
-    except storage.StorageError as err:
-        code = err.code if err.code == "report_write_failed" else "report_upload_failed"
-        raise AgentError(
-            code, f"the report for {snapshot.symbol} could not be stored: {err.message}"
-        ) from err
+    arguments = {"symbol": snapshot.symbol, "request_id": request_id}
+    with tool_span("generate_stock_report", arguments=arguments) as result:
+        # In a worker process when the server runs a render pool, else here.
+        data = render_pool.render_report(
+            snapshot=snapshot,
+            analysis=analysis,
+            narrative=narrative,
+            generated_at=generated_at,
+            request_id=request_id,
+        )
+        key = storage.build_report_key(
+            symbol=snapshot.symbol,
+            generated_at=generated_at,
+            unique_suffix=storage.new_unique_suffix(),
+        )
+        metadata = {
+            "symbol": snapshot.symbol,
+            "request-id": request_id,
+            "narrative-source": narrative.source,
+            "as-of": snapshot.as_of.isoformat(),
+        }
+        try:
+            ref = store.put(key=key, data=data, metadata=metadata)
+        except storage.StorageError as err:
+            code = err.code if err.code == "report_write_failed" else "report_upload_failed"
+            raise AgentError(
+                code, f"the report for {snapshot.symbol} could not be stored: {err.message}"
+            ) from err
+        result({"uri": ref.uri, "key": ref.key, "bytes": ref.bytes})
+        return ref

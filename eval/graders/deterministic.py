@@ -3,7 +3,7 @@
 They never read files or call anything: the runner puts the PDF text and the
 session's earlier results into their arguments (the ground truth is computed,
 not fetched: :mod:`eval.ground_truth`). Figures are checked with the
-agent's own code (:func:`stock_agent.answering.narrative.check_narrative`,
+agent's own code (:func:`stock_agent.answering.number_check.check_narrative`,
 :func:`stock_agent.formatting.key_figures`), so "this number is in the record
 within its display rounding" has one definition.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stock_agent import formatting
-from stock_agent.answering.narrative import allowed_figures, check_narrative
+from stock_agent.answering.number_check import allowed_figures, check_narrative
 from stock_agent.errors import ERROR_STATUS
 from stock_agent.prompts import narrative_payload
 from stock_agent.reports.pdf import DISCLAIMER

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stock_agent.models.types import ModelClient, ModelError
+from stock_agent.models.types import CallProfile, ModelClient, ModelError
 
 from . import Grade
 
@@ -32,6 +32,10 @@ JUDGE_CRITERIA = (HELPFULNESS, SOUNDNESS, NO_ADVICE)
 RUBRICS_DIR = Path(__file__).resolve().parents[1] / "rubrics"
 CALIBRATION_SET = Path(__file__).resolve().parents[1] / "calibration" / "labelled.jsonl"
 JUDGE_MAX_TOKENS = 1024
+# judge_messages carries its own system prompt; a verdict should not vary between runs.
+JUDGE_PROFILE = CallProfile(
+    purpose="judge", system_prompt=None, max_tokens=JUDGE_MAX_TOKENS, temperature=0.0
+)
 
 JUDGE_SYSTEM_PROMPT = """\
 You are a strict evaluator of a stock-analysis assistant. You grade ONE criterion, \
@@ -108,7 +112,7 @@ class Judge:
         messages = judge_messages(criterion, self.rubrics[criterion], item)
         self.calls += 1
         try:
-            result = self.client.chat(messages, max_tokens=JUDGE_MAX_TOKENS, temperature=0.0)
+            result = self.client.chat(JUDGE_PROFILE, messages)
             passed, reason = parse_verdict(result.content)
         except (ModelError, JudgeAnswerError) as err:
             detail = f"judge gave no verdict: {getattr(err, 'code', 'bad_answer')}: {err}"

@@ -70,17 +70,23 @@ class EvaluationSettings:
     judge_geography: str = AUTO
     session_timeout_minutes: int = 15
     enabled: bool = True  # False: created DISABLED (kept, not sampling)
+    # The canary endpoint sees only deliberate traffic (comparisons, testers): sample all of it.
+    canary_sampling_percentage: float = 100.0
 
     def validate(self) -> None:
         low, high = SAMPLING_PERCENTAGE_RANGE
-        require(
-            isinstance(self.sampling_percentage, int | float)
-            and not isinstance(self.sampling_percentage, bool)
-            and low <= self.sampling_percentage <= high,
-            "evaluation.sampling_percentage",
-            self.sampling_percentage,
-            f"a percentage in [{low}, {high}]",
-        )
+        for key, percentage in (
+            ("evaluation.sampling_percentage", self.sampling_percentage),
+            ("evaluation.canary_sampling_percentage", self.canary_sampling_percentage),
+        ):
+            require(
+                isinstance(percentage, int | float)
+                and not isinstance(percentage, bool)
+                and low <= percentage <= high,
+                key,
+                percentage,
+                f"a percentage in [{low}, {high}]",
+            )
         low_m, high_m = SESSION_TIMEOUT_MINUTES_RANGE
         positive(
             "evaluation.session_timeout_minutes",

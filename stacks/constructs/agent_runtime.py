@@ -8,7 +8,9 @@ Uses the stable L2 ``aws_cdk.aws_bedrockagentcore.Runtime`` with:
   live in the IAM stack);
 * the environment it is given (no secrets: names, numbers and levels);
 * lifecycle configuration (idle timeout, max lifetime) and a named runtime
-  endpoint that always points at the latest version;
+  endpoint on the latest version, or on the version it is pinned to; with a
+  canary, a second named endpoint on the latest (or its pinned) version, so a
+  new version (an adapter, an image) is served beside the pinned live one;
 * application logs delivered to a ``/aws/vendedlogs/`` log group with
   explicit retention (and a KMS key when asked), and the named endpoint's own
   service log group created by the stack with the same retention and key;
@@ -35,6 +37,7 @@ from stacks.constructs.trace_delivery import allow_trace_delivery
 # The service's own log groups: <prefix><runtime id>-<endpoint name>.
 SERVICE_LOG_GROUP_PREFIX = "/aws/bedrock-agentcore/runtimes/"
 ENDPOINT_LOG_GROUP_LOGICAL_ID = "RuntimeEndpointLogs"
+CANARY_LOG_GROUP_LOGICAL_ID = "CanaryEndpointLogs"
 
 
 class AgentRuntime(Construct):
@@ -55,6 +58,9 @@ class AgentRuntime(Construct):
         jwt: JwtSettings | None,
         endpoint_name: str,
         endpoint_description: str,
+        live_version: int | None = None,
+        canary_endpoint_name: str | None = None,
+        canary_version: int | None = None,
         log_retention: logs.RetentionDays,
         encrypt_logs: bool,
         tracing: bool,
@@ -71,27 +77,25 @@ class AgentRuntime(Construct):
         # /aws/bedrock-agentcore/runtimes/<runtime id>-<endpoint>; created here, after the
         # runtime (its id) and before the endpoint, it gets retention, the key, and removal
         # with the stack instead of a group the service makes with none of them.
+        groups = {
+            "ApplicationLogs": LogGroupSpec(
+                name=f"/aws/vendedlogs/bedrock-agentcore/{runtime_name}",
+                logical_id="ApplicationLogsAF17AEF2",
+            ),
+            "EndpointLogs": LogGroupSpec(
+                name=self._endpoint_log_group_name(endpoint_name),
+                logical_id=ENDPOINT_LOG_GROUP_LOGICAL_ID,
+            ),
+        }
+        if canary_endpoint_name is not None:
+            groups["CanaryEndpointLogs"] = LogGroupSpec(
+                name=self._endpoint_log_group_name(canary_endpoint_name),
+                logical_id=CANARY_LOG_GROUP_LOGICAL_ID,
+            )
         self.log_groups = ServiceLogGroups(
             self,
             "LogGroups",
-            groups={
-                "ApplicationLogs": LogGroupSpec(
-                    name=f"/aws/vendedlogs/bedrock-agentcore/{runtime_name}",
-                    logical_id="ApplicationLogsAF17AEF2",
-                ),
-                "EndpointLogs": LogGroupSpec(
-                    # The runtime does not exist yet; its id is read when the name resolves.
-                    name=Lazy.string(
-                        _Later(
-                            lambda: (
-                                f"{SERVICE_LOG_GROUP_PREFIX}{self.runtime.agent_runtime_id}"
-                                f"-{endpoint_name}"
-                            )
-                        )
-                    ),
-                    logical_id=ENDPOINT_LOG_GROUP_LOGICAL_ID,
-                ),
-            },
+            groups=groups,
             retention=log_retention,
             encrypt=encrypt_logs,
             purpose=f"the {runtime_name} runtime",
@@ -144,11 +148,38 @@ class AgentRuntime(Construct):
                 delivery.add_resource_dependency(self.trace_delivery_policy)
         if delivery_name_prefix is not None:
             _name_deliveries(self.runtime, delivery_name_prefix)
+        # Without a version the L2 uses the runtime's latest (Fn::GetAtt AgentRuntimeVersion).
         self.runtime_endpoint = self.runtime.add_endpoint(
-            endpoint_name, description=endpoint_description
+            endpoint_name,
+            description=endpoint_description,
+            version=None if live_version is None else str(live_version),
         )
         # The group exists before the endpoint can write to it.
         self.runtime_endpoint.node.add_dependency(self.endpoint_log_group)
+        self.canary_endpoint: agentcore.RuntimeEndpoint | None = None
+        if canary_endpoint_name is not None:
+            self.canary_endpoint = self.runtime.add_endpoint(
+                canary_endpoint_name,
+                description=(
+                    f"Canary of {runtime_name}: "
+                    + (
+                        "the latest version"
+                        if canary_version is None
+                        else f"version {canary_version}"
+                    )
+                    + f", evaluated beside {endpoint_name}"
+                ),
+                version=None if canary_version is None else str(canary_version),
+            )
+            self.canary_endpoint.node.add_dependency(self.log_groups.groups["CanaryEndpointLogs"])
+
+    def _endpoint_log_group_name(self, endpoint_name: str) -> str:
+        """AgentCore's log group of a named endpoint; the runtime's id is read when it resolves."""
+        return Lazy.string(
+            _Later(
+                lambda: f"{SERVICE_LOG_GROUP_PREFIX}{self.runtime.agent_runtime_id}-{endpoint_name}"
+            )
+        )
 
 
 @jsii.implements(IStableStringProducer)

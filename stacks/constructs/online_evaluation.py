@@ -9,7 +9,10 @@
   graders in ``eval/``;
 - one ``OnlineEvaluationConfig`` on the runtime's endpoint with the stage's
   sampling percentage, the built-in evaluators of :data:`BUILTIN_EVALUATORS`
-  and the custom one, run by the execution role the IAM stack owns.
+  and the custom one, run by the execution role the IAM stack owns;
+- with a canary endpoint, a second configuration on it, with the same
+  evaluators and judge (so the two endpoints' scores compare like for like)
+  and its own sampling percentage.
 
 The evaluator's name carries a hash of its rubric, model and scale:
 AgentCore locks a custom evaluator while an enabled configuration uses it,
@@ -78,8 +81,8 @@ def custom_evaluator_name(*, stage: str, rubric: str, evaluation: EvaluationSett
     return f"numeric_faithfulness_no_advice_{stage}_{digest}"
 
 
-def online_config_name(stage: str) -> str:
-    return f"stock_agent_online_{stage}"
+def online_config_name(stage: str, *, canary: bool = False) -> str:
+    return f"stock_agent_online_{stage}" + ("_canary" if canary else "")
 
 
 def evaluator_metric_names(custom_name: str) -> list[str]:
@@ -105,6 +108,7 @@ class OnlineAgentEvaluation(Construct):
         endpoint_name: str,
         execution_role: iam.IRole,
         rubric: str,
+        canary_endpoint_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.custom_evaluator_name = custom_evaluator_name(
@@ -130,24 +134,41 @@ class OnlineAgentEvaluation(Construct):
                 ),
             ),
         )
-        self.online = agentcore.OnlineEvaluationConfig(
-            self,
-            "Online",
-            online_evaluation_config_name=online_config_name(stage),
-            description=f"Sampled live turns of the {stage} stock agent",
-            data_source=agentcore.DataSourceConfig.from_agent_runtime_endpoint_name(
-                runtime, endpoint_name
-            ),
-            evaluators=[
-                *(agentcore.EvaluatorSelector.builtin(b) for b in BUILTIN_EVALUATORS),
-                agentcore.EvaluatorSelector.custom(self.judge),
-            ],
-            execution_role=execution_role,
-            execution_status=(
-                agentcore.ExecutionStatus.ENABLED
-                if evaluation.enabled
-                else agentcore.ExecutionStatus.DISABLED
-            ),
-            sampling_percentage=evaluation.sampling_percentage,
-            session_timeout=Duration.minutes(evaluation.session_timeout_minutes),
-        )
+
+        def online(
+            construct_id: str, *, endpoint: str, canary: bool
+        ) -> agentcore.OnlineEvaluationConfig:
+            return agentcore.OnlineEvaluationConfig(
+                self,
+                construct_id,
+                online_evaluation_config_name=online_config_name(stage, canary=canary),
+                description=(
+                    f"Sampled turns of the {stage} stock agent's canary endpoint ({endpoint})"
+                    if canary
+                    else f"Sampled live turns of the {stage} stock agent"
+                ),
+                data_source=agentcore.DataSourceConfig.from_agent_runtime_endpoint_name(
+                    runtime, endpoint
+                ),
+                evaluators=[
+                    *(agentcore.EvaluatorSelector.builtin(b) for b in BUILTIN_EVALUATORS),
+                    agentcore.EvaluatorSelector.custom(self.judge),
+                ],
+                execution_role=execution_role,
+                execution_status=(
+                    agentcore.ExecutionStatus.ENABLED
+                    if evaluation.enabled
+                    else agentcore.ExecutionStatus.DISABLED
+                ),
+                sampling_percentage=(
+                    evaluation.canary_sampling_percentage
+                    if canary
+                    else evaluation.sampling_percentage
+                ),
+                session_timeout=Duration.minutes(evaluation.session_timeout_minutes),
+            )
+
+        self.online = online("Online", endpoint=endpoint_name, canary=False)
+        self.canary_online: agentcore.OnlineEvaluationConfig | None = None
+        if canary_endpoint_name is not None:
+            self.canary_online = online("OnlineCanary", endpoint=canary_endpoint_name, canary=True)

@@ -89,10 +89,10 @@ NARRATIVE = (
 )
 GRAPH_NODES = (
     "node understand_request",
-    "invoke_agent data_gathering_agent",
-    "invoke_agent performance_analysis_agent",
+    "node data_gathering_agent",
+    "node performance_analysis_agent",
     "node narrative",
-    "invoke_agent report_generation_agent",
+    "node report_generation_agent",
     "node respond",
 )
 
@@ -131,8 +131,10 @@ def test_one_invocation_traces_request_nodes_and_model_calls_in_one_trace(
     for name in GRAPH_NODES:
         assert name in by_name, (name, sorted(by_name))
         assert by_name[name]["attributes"]["langgraph.node"] == name.split(" ", 1)[1]
-    agent = by_name["invoke_agent report_generation_agent"]["attributes"]
-    assert agent["gen_ai.agent.name"] == "report_generation_agent"
+    agent = by_name["invoke_agent stock_agent"]
+    assert agent["attributes"]["gen_ai.operation.name"] == "invoke_agent"
+    assert agent["attributes"]["traceloop.span.kind"] == "workflow"
+    assert by_name["node narrative"]["parent_id"] == agent["context"]["span_id"]
 
     [chat] = [s for s in in_trace if s["name"] == "chat gpt-oss-20b"]
     assert chat["kind"] == "SpanKind.CLIENT"
@@ -147,6 +149,6 @@ def test_one_invocation_traces_request_nodes_and_model_calls_in_one_trace(
     assert attributes["gen_ai.usage.output_tokens"] == len(NARRATIVE.split())
     assert attributes["server.address"] == "127.0.0.1"
     assert attributes["stock_agent.model.latency_ms"] > 0
-    assert NARRATIVE in attributes["gen_ai.output.messages"]
-    assert "SIM_STOCK" in attributes["gen_ai.input.messages"]
+    assert attributes["gen_ai.completion.0.content"] == NARRATIVE
+    assert "SIM_STOCK" in attributes["gen_ai.prompt.1.content"]
     assert chat["status"]["status_code"] == "UNSET"

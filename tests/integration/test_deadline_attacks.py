@@ -14,11 +14,12 @@ import contextlib
 import json
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from stock_agent.deadline import DEADLINE_MARGIN_S
+from stock_agent.deadline import DEADLINE_MARGIN_S, RequestControl, request_control
 from stock_agent.models.openai import OpenAIModelClient
 from stock_agent.models.sagemaker import SageMakerModelClient, is_wake_probe
 from stock_agent.models.types import ModelError
@@ -31,6 +32,7 @@ from tests.support.fake_sagemaker_runtime import FakeSageMakerRuntime
 from tests.support.fake_vllm import FakeVLLM, chat_completion
 from tests.support.hardened_server import SlowProvider, post, serve
 from tests.support.hostile_http import HostileServer, http_response, trickle
+from tests.support.model_clients import call_profile
 
 pytestmark = pytest.mark.slow
 
@@ -83,8 +85,11 @@ def test_a_trickling_stream_is_cut_at_the_deadline() -> None:
     with HostileServer.start(trickle(head + chunk * 1000, every_s=0.005)) as model:
         client = OpenAIModelClient(base_url=model.url + "/v1", model="model", max_retries=0)
         started = time.monotonic()
-        with pytest.raises(ModelError) as info:
-            assemble_stream(client.stream_chat(MESSAGES, max_tokens=16, deadline=started + 1.0))
+        with (
+            pytest.raises(ModelError) as info,
+            request_control(RequestControl(deadline=started + 1.0)),
+        ):
+            assemble_stream(client.stream_chat(call_profile(max_tokens=16), MESSAGES))
     assert info.value.code == "model_timeout"
     assert time.monotonic() - started < 1.0 + SLACK_S
 
@@ -94,8 +99,8 @@ def test_a_huge_model_answer_is_refused_not_buffered() -> None:
     head = http_response(200, b"", content_length=400 * 1024 * 1024)
     with HostileServer.start(trickle(head, every_s=0.0)) as model:
         client = OpenAIModelClient(base_url=model.url + "/v1", model="model", max_retries=0)
-        with pytest.raises(ModelError) as info:
-            client.chat(MESSAGES, max_tokens=16, deadline=time.monotonic() + 10)
+        with pytest.raises(ModelError) as info, request_control(RequestControl.starting_now(10)):
+            client.chat(call_profile(max_tokens=16), MESSAGES)
     assert info.value.code == "model_bad_response"
 
 
@@ -211,8 +216,11 @@ def test_comparison_and_answer_calls_send_the_narrative_effort(
 ) -> None:
     """Every written text (ticker narratives, the comparison, a follow-up answer) is a
     narrative call: each carries REASONING_EFFORT_NARRATIVE on the wire."""
-    from stock_agent.prompts import ANSWER_SYSTEM_PROMPT, NARRATIVE_SYSTEM_PROMPT
-    from stock_agent.reports.comparison import COMPARISON_SYSTEM_PROMPT
+    from stock_agent.prompts import (
+        ANSWER_SYSTEM_PROMPT,
+        COMPARISON_SYSTEM_PROMPT,
+        NARRATIVE_SYSTEM_PROMPT,
+    )
 
     session = {"session_id": "effort-" + "0" * 32}
     with serve(
@@ -279,7 +287,7 @@ def test_the_sagemaker_body_carries_the_reasoning_effort(vllm: FakeVLLM) -> None
         client = SageMakerModelClient(
             endpoint_name="e", inference_component="ic", client=runtime.client()
         )
-        client.chat(MESSAGES, max_tokens=32, reasoning_effort="low")
+        client.chat(call_profile(max_tokens=32, reasoning_effort="low"), MESSAGES)
         [call] = runtime.requests
     assert call.body["reasoning_effort"] == "low"
 
@@ -330,7 +338,29 @@ def test_a_cold_model_is_woken_at_the_first_node_and_the_stream_says_so(
     result = events[-1]
     assert result["event"] == "result" and result["degraded"] is True
     assert result["results"][0]["narrative"]["source"] == "deterministic"
+    assert result["model_status"]["status"] == "starting"
     assert elapsed < 30
+
+
+def test_a_cold_model_answers_deterministically_and_says_when_to_ask_again(
+    tmp_path: Path, vllm: FakeVLLM
+) -> None:
+    """The first request after idle cannot wait minutes for the model: it gets the
+    deterministic narrative at once, and the response says the model was starting and
+    when to ask again, as a field a program reads and as a warning a person reads."""
+    with cold_sagemaker(tmp_path, vllm) as (server, _runtime):
+        asked = datetime.now(UTC)
+        reply = post(server, {"prompt": "Analyze SIM_STOCK"}, timeout=60)
+    assert reply.status == 200, reply.body[:300]
+    body = reply.json()
+    assert body["results"][0]["narrative"]["source"] == "deterministic"
+    assert "model_no_capacity" in body["degraded_reason"]
+    status = body["model_status"]
+    assert status["status"] == "starting" and status["retry_after_s"] >= 60
+    retry_at = datetime.fromisoformat(status["retry_at"])
+    assert abs((retry_at - asked).total_seconds() - status["retry_after_s"]) < 30
+    assert status["message"] in body["warnings"]
+    assert "ask again in about" in status["message"] and "--wait-for-model" in status["message"]
 
 
 def test_a_company_name_while_the_model_starts_is_503_with_retry_after(
@@ -363,7 +393,8 @@ def test_a_warm_model_gets_no_wake_up_probe_on_later_requests(
             sagemaker_inference_component="ic",
         ) as server:
             for _ in range(3):
-                assert post(server, {"prompt": "Analyze SIM_STOCK"}).status == 200
+                reply = post(server, {"prompt": "Analyze SIM_STOCK"})
+                assert reply.status == 200 and reply.json()["model_status"] is None
                 time.sleep(0.2)  # let the background probe land before the next request
             probes = [r for r in runtime.requests if is_wake_probe(r.body)]
     assert len(probes) == 1

@@ -60,3 +60,35 @@ def test_stock_agent_eval_refuses_bad_arguments(tmp_path: Path) -> None:
     assert main(["eval", "--thresholds", str(bad)], out=out) == 2
     assert "criteria: missing" in out.getvalue()
     assert not (tmp_path / "r.md").exists()
+
+
+def test_stock_agent_eval_compares_two_servers_and_reads_their_run_records(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Two offline agents over HTTP: same cases, records read beside the PDFs, not better."""
+    output = tmp_path / "COMPARISON.md"
+    out = io.StringIO()
+    with (
+        serve_app_in_thread(
+            create_app(ctx=AgentSettings(reports_dir=str(tmp_path / "a"))),
+            reports_dir=tmp_path / "a",
+        ) as first,
+        serve_app_in_thread(
+            create_app(ctx=AgentSettings(reports_dir=str(tmp_path / "b"))),
+            reports_dir=tmp_path / "b",
+        ) as second,
+    ):
+        code = main(
+            ["eval", "--baseline", first.url, "--candidate", second.url,
+             "--category", "company_name", "--output", str(output)],
+            out=out,
+        )  # fmt: skip
+    text = output.read_text()
+    assert code == 1, text
+    assert f"- baseline: server at {first.url}" in text
+    assert f"- candidate: server at {second.url}" in text
+    # The offline model writes the delivered narrative itself: scored from each run record.
+    assert "Narratives scored: baseline 7, candidate 7." in text
+    assert "| first_answer_faithful | not worse" in text and "NO DATA" in text
+    assert "- verdict: **NOT BETTER**" in text
+    assert "eval: verdict NOT BETTER" in capfd.readouterr().err

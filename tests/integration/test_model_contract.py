@@ -30,6 +30,7 @@ from stock_agent.settings import AgentSettings  # noqa: E402
 
 from tests.support.fake_sagemaker_runtime import FakeSageMakerRuntime  # noqa: E402
 from tests.support.fake_vllm import FakeVLLM, load_fixture  # noqa: E402
+from tests.support.model_clients import call_profile  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -180,7 +181,8 @@ def test_agent_settings_reach_the_configured_container(stage: str) -> None:
         client = SageMakerModelClient.from_settings(settings)
         client._client = runtime.client()  # the same client boto3 would build, aimed at the fake
         result = client.chat(
-            [{"role": "user", "content": "Analyze SIM_STOCK"}], max_tokens=settings.model_max_tokens
+            call_profile(max_tokens=settings.model_max_tokens),
+            [{"role": "user", "content": "Analyze SIM_STOCK"}],
         )
     assert result.content and result.reasoning
     [call] = runtime.requests

@@ -83,6 +83,7 @@ def test_notify_publishes_one_message_with_scores_and_a_working_report_link(
         assert item["outlook"] == result["analysis"]["outlook"]
         assert item["report_uri"] == result["report"]["uri"]
         assert "X-Amz-Expires=600" in item["report_link"]
+        assert item["report_link"] == result["report"]["url"]  # signed once, by the report store
         with urllib.request.urlopen(item["report_link"], timeout=10) as download:
             pdf = download.read()
         assert pdf.startswith(b"%PDF")

@@ -162,7 +162,8 @@ def run_app(outdir: Path, context: dict[str, Any]) -> subprocess.Popen[str]:
 
 
 # One non-default configuration exercising every optional branch at once (one synth):
-# weights from S3 with network isolation, presigned report links, a JWT authorizer.
+# weights from S3 with network isolation, a JWT authorizer (presigned report links are
+# on by default).
 VARIANT_WEIGHTS_URI = "s3://example-weights/gpt-oss-20b/"
 VARIANT_JWT_DISCOVERY_URL = "https://idp.example.com/.well-known/openid-configuration"
 
@@ -175,7 +176,6 @@ def variant_templates() -> dict[str, dict[str, Any]]:
         "dev",
         model__weights_s3_uri=VARIANT_WEIGHTS_URI,
         model__network_isolation=True,
-        storage__presigned_links=True,
         runtime__jwt=JwtSettings(
             discovery_url=VARIANT_JWT_DISCOVERY_URL,
             allowed_clients=("agent-web-client",),
@@ -184,13 +184,53 @@ def variant_templates() -> dict[str, dict[str, Any]]:
     )
 
 
+# Every option that changes the runtime's environment, away from its default at once:
+# no report links, a LoRA adapter, the scheduled reports and their notifications.
+FLIPPED_ADAPTER = "stock-narrator"
+FLIPPED_OPTIONS: dict[str, Any] = {
+    "storage__presigned_link_seconds": None,
+    "runtime__model_adapter": FLIPPED_ADAPTER,
+    "model__adapters": (f"{FLIPPED_ADAPTER}=s3://example-adapters/{FLIPPED_ADAPTER}/",),
+    "schedule__watchlist": "AAPL,MSFT",
+}
+
+
+def flipped_templates(stage: str) -> dict[str, dict[str, Any]]:
+    """``stage`` with :data:`FLIPPED_OPTIONS` (cached like the others)."""
+    return synth_templates(stage, **FLIPPED_OPTIONS)
+
+
 # The schedule (and its notifications) switched on in prod: linted and nag-checked with
 # the two default stages.
 SCHEDULED_WATCHLIST = "AAPL,MSFT"
 
 
 def scheduled_prod_nag_assembly() -> tuple[Path, dict[str, dict[str, Any]]]:
-    """prod with the watchlist schedule and presigned links on, cdk-nag on."""
+    """prod with the watchlist schedule (and its notifications) on, cdk-nag on."""
+    return nag_synth_assembly("prod", schedule__watchlist=SCHEDULED_WATCHLIST)
+
+
+# A canary endpoint on the adapter's runtime version while live stays pinned to the base
+# version: the promotion set-up of docs/customization.md, nag-checked and linted.
+CANARY_ADAPTER = "narrator-v1=s3://example-models/adapters/narrator-v1/"
+CANARY_LIVE_VERSION = 4
+
+
+def canary_prod_nag_assembly() -> tuple[Path, dict[str, dict[str, Any]]]:
+    """prod serving an adapter on a canary endpoint, live pinned to version 4, cdk-nag on."""
     return nag_synth_assembly(
-        "prod", schedule__watchlist=SCHEDULED_WATCHLIST, storage__presigned_links=True
+        "prod",
+        model__adapters=CANARY_ADAPTER,
+        runtime__model_adapter=CANARY_ADAPTER.split("=", 1)[0],
+        runtime__canary="true",
+        runtime__live_version=str(CANARY_LIVE_VERSION),
     )
+
+
+def dashboard_body(template: dict[str, Any]) -> dict[str, Any]:
+    """The one dashboard's body as JSON (tokens inside ``Fn::Join`` replaced by ``<token>``)."""
+    [dashboard] = resources(template, "AWS::CloudWatch::Dashboard").values()
+    body = dashboard["Properties"]["DashboardBody"]
+    if isinstance(body, dict):
+        body = "".join(p if isinstance(p, str) else "<token>" for p in body["Fn::Join"][1])
+    return dict(json.loads(body))

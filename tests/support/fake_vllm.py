@@ -26,6 +26,13 @@ Scripting, per test::
 Queued responses are served first, in order; then ``default_response``
 answers (a string → a completion with that content; a dict → sent as is; a
 callable of the request body returning either).
+
+A LoRA adapter served beside the base answers in its own way, as with vLLM's
+``--lora-modules``: the request's ``model`` picks ``responders[name]`` when
+there is one, and the completion names the model that was asked for::
+
+    with FakeVLLM.start(adapters=("narrator-v1",)) as fake:
+        fake.responders["narrator-v1"] = AnalystModel(invent_every=10)
 """
 
 from __future__ import annotations
@@ -226,6 +233,8 @@ class FakeVLLM:
         # LoRA adapters served beside the base model (vLLM --lora-modules NAME=PATH).
         self.adapters = adapters
         self.default_response: DefaultResponse = _default_answer
+        # Per served name (the base's or an adapter's): answers for requests naming it.
+        self.responders: dict[str, DefaultResponse] = {}
         self.default_delay_s = 0.0
         self.token_delay_s = 0.0
         self.requests: list[RecordedRequest] = []
@@ -317,11 +326,13 @@ class FakeVLLM:
             return self._queue.popleft() if self._queue else None
 
     def _default(self, request: dict[str, Any]) -> dict[str, Any]:
-        answer = self.default_response
+        asked = request.get("model")
+        name = asked if isinstance(asked, str) and asked else self.served_model_name
+        answer = self.responders.get(name, self.default_response)
         if callable(answer):
             answer = answer(request)
         if isinstance(answer, str):
-            return chat_completion(answer, model=self.served_model_name)
+            return chat_completion(answer, model=name)
         return answer
 
     def _wait(self, seconds: float) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from stock_agent.models.openai import OpenAIModelClient
 from stock_agent.models.sagemaker import SageMakerModelClient
+from stock_agent.models.types import CallProfile
 
 from tests.support.fake_sagemaker_runtime import FakeSageMakerRuntime
 from tests.support.fake_vllm import FakeVLLM
@@ -38,6 +39,20 @@ TOOLS = [
     }
 ]
 FAST = {"backoff_base_s": 0.01, "backoff_cap_s": 0.02}
+
+
+def call_profile(
+    *, max_tokens: int = 64, tools: Any = (), system_prompt: str | None = None, **fields: Any
+) -> CallProfile:
+    """A profile for a client test: by default the turns (e.g. :data:`MESSAGES`) bring their
+    own system prompt, so the body is exactly the turns plus the fields given."""
+    return CallProfile(
+        purpose="test",
+        system_prompt=system_prompt,
+        max_tokens=max_tokens,
+        tools=tuple(tools),
+        **fields,
+    )
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from stock_agent import formatting
 from stock_agent.analysis import analyze
 from stock_agent.market_data import build_snapshot, get_provider
 from stock_agent.memory.session import SessionRecord
@@ -45,6 +46,16 @@ def simulated_record(symbol: str, *, as_of: date) -> tuple[StockSnapshot, StockA
     """The simulated provider's snapshot of ``symbol`` on ``as_of`` and its analysis."""
     snapshot = get_provider("simulated").snapshot(symbol, as_of=as_of)
     return snapshot, analyze(snapshot)
+
+
+def copied_figures_text(snapshot: StockSnapshot, analysis: StockAnalysis) -> str:
+    """A narrative that quotes key figures exactly as formatted (the number check passes it)."""
+    fig = dict(formatting.key_figures(snapshot, analysis))
+    return (
+        f"{snapshot.company_name} trades at {fig['Current Price']} with a P/E of "
+        f"{fig['P/E Ratio']}. Year to date the shares returned {fig['YTD Return']}, and the "
+        f"52-week high is {fig['52-Week High']}. Risk is {analysis.risk_level.lower()}."
+    )
 
 
 def session_record(symbol: str) -> SessionRecord:

@@ -153,6 +153,34 @@ def deploy_changes(old: Templates, new: Templates) -> _Changes:
         changes = updated
 
 
+# Where a resource type takes its physical name. A type missing from this table and from
+# test_day_two's UNNAMED_TYPES fails the day-two test: decide whether it can carry a fixed name.
+NAME_PROPERTY = {
+    "AWS::BedrockAgentCore::Evaluator": "EvaluatorName",
+    "AWS::BedrockAgentCore::OnlineEvaluationConfig": "OnlineEvaluationConfigName",
+    "AWS::BedrockAgentCore::Memory": "Name",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::KMS::Key": None,
+    "AWS::SSM::Parameter": "Name",
+    "AWS::SageMaker::Endpoint": "EndpointName",
+    "AWS::SageMaker::EndpointConfig": "EndpointConfigName",
+    "AWS::SageMaker::Model": "ModelName",
+    "AWS::SageMaker::InferenceComponent": "InferenceComponentName",
+    "AWS::CloudWatch::Dashboard": "DashboardName",
+    "AWS::CloudWatch::Alarm": "AlarmName",
+    "AWS::XRay::ResourcePolicy": "PolicyName",
+    "AWS::BedrockAgentCore::Runtime": "AgentRuntimeName",
+    "AWS::BedrockAgentCore::RuntimeEndpoint": "Name",
+    "AWS::Logs::DeliverySource": "Name",
+    "AWS::Logs::DeliveryDestination": "Name",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::Scheduler::Schedule": "Name",
+    "AWS::Scheduler::ScheduleGroup": "Name",
+}
 # Types whose name is unique only inside a parent: (name property, parent property).
 SCOPED_NAMES = {"AWS::BedrockAgentCore::RuntimeEndpoint": ("Name", "AgentRuntimeId")}
 

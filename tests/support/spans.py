@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from opentelemetry import trace
@@ -9,7 +10,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from stock_agent.models.tracing import TracedModelClient
-from stock_agent.models.types import ChatResult, ModelError
+from stock_agent.models.types import CallProfile, ChatResult, ModelError, Turn
 
 _EXPORTER = InMemorySpanExporter()
 
@@ -35,8 +36,8 @@ class ScriptedModel:
         self.outcome = outcome
         self.calls: list[dict[str, Any]] = []
 
-    def chat(self, messages: list[dict[str, Any]], **kwargs: Any) -> ChatResult:
-        self.calls.append({"messages": messages, **kwargs})
+    def chat(self, profile: CallProfile, turns: Sequence[Turn]) -> ChatResult:
+        self.calls.append({"profile": profile, "messages": profile.messages(turns)})
         if isinstance(self.outcome, ModelError):
             raise self.outcome
         return self.outcome

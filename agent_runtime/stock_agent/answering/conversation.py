@@ -39,11 +39,12 @@ from typing import Any, Literal
 from .. import formatting
 from ..errors import AgentError
 from ..memory.session import SessionRecord
-from ..models.types import ModelClient, ModelError
-from ..prompts import answer_messages, narrative_payload
+from ..models.types import CallProfile, ModelClient
+from ..prompts import answer_turns, narrative_payload
 from ..settings import MAX_TICKERS_PER_REQUEST
 from ..understanding.parsing import ParsedRequest
-from .narrative import allowed_figures, check_narrative
+from .checked_text import CheckedText, TextRequest, ask_checked_text
+from .number_check import allowed_figures
 
 logger = logging.getLogger(__name__)
 
@@ -347,19 +348,6 @@ def deterministic_answer(question: Question, records: dict[str, SessionRecord]) 
     return "\n\n".join(blocks)
 
 
-@dataclass(frozen=True)
-class AnswerOutcome:
-    """A follow-up's answer and what producing it cost."""
-
-    text: str
-    source: Literal["model", "deterministic"]
-    model_calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    warnings: tuple[str, ...] = ()
-    unavailable_reason: str | None = None
-
-
 def answer_facts(
     records: dict[str, SessionRecord], *, track_record_detail: bool = False
 ) -> list[dict[str, Any]]:
@@ -393,54 +381,19 @@ def write_answer(
     question: Question,
     records: dict[str, SessionRecord],
     model: ModelClient,
+    profile: CallProfile,
     use_model: bool,
-    max_tokens: int,
-    deadline: float | None,
-    reasoning_effort: str | None = None,
-) -> AnswerOutcome:
-    """The answer: one model call at most, number-checked, else the deterministic answer.
+) -> CheckedText:
+    """The answer: the model's checked text (the profile's attempts), else the deterministic one.
 
     The deterministic answer passes the same number check by construction
     (every figure is a formatted record value; a test checks it).
     """
     facts = answer_facts(records, track_record_detail="track_record" in question.verdicts)
-    allowed = allowed_answer_figures(records, facts)
-    fallback = deterministic_answer(question, records)
-    if not use_model:
-        return AnswerOutcome(text=fallback, source="deterministic")
-    try:
-        result = model.chat(
-            answer_messages(prompt, facts),
-            max_tokens=max_tokens,
-            deadline=deadline,
-            reasoning_effort=reasoning_effort,
-        )
-    except ModelError as err:
-        reason = f"model unavailable for the answer ({err.code}): {err.message}"
-        return AnswerOutcome(
-            text=fallback, source="deterministic", model_calls=1, warnings=(reason,),
-            unavailable_reason=reason,
-        )  # fmt: skip
-    tokens = (result.usage.prompt_tokens, result.usage.completion_tokens)
-    text = result.content.strip()
-    rejection = check_narrative(text, allowed=allowed)
-    if rejection is not None:
-        logger.warning("answer rejected", extra={"why": rejection})
-        return AnswerOutcome(
-            text=fallback,
-            source="deterministic",
-            model_calls=1,
-            prompt_tokens=tokens[0],
-            completion_tokens=tokens[1],
-            warnings=(
-                "the model's answer was rejected (it quoted figures not in the records); "
-                "the answer is built from the records",
-            ),
-        )
-    return AnswerOutcome(
-        text=text,
-        source="model",
-        model_calls=1,
-        prompt_tokens=tokens[0],
-        completion_tokens=tokens[1],
+    request = TextRequest(
+        subject="the answer",
+        turns=tuple(answer_turns(prompt, facts)),
+        allowed=frozenset(allowed_answer_figures(records, facts)),
+        fallback=deterministic_answer(question, records),
     )
+    return ask_checked_text(model, profile, request, use_model=use_model)

@@ -39,8 +39,8 @@ _NAME = re.compile(rf"[A-Za-z0-9_.-]{{1,{MAX_NAME_CHARS - 4}}}\.pdf")
 _PDF_MAGIC = b"%PDF-"
 
 
-class DownloadError(Exception):
-    """A report could not be saved; the message names which and why."""
+class DownloadError(OSError):
+    """A report could not be fetched or saved; the message names which and why."""
 
 
 def response_json(body: bytes, content_type: str) -> dict[str, Any]:

@@ -51,9 +51,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import formatting
-from ..answering.narrative import allowed_figures, check_narrative, payload_figures
+from ..answering.number_check import allowed_figures, check_narrative, payload_figures
 from ..memory.session import from_jsonable
-from ..models.types import ModelClient, ModelError
+from ..models.types import CallProfile, ModelClient, ModelError
 from ..prompts import narrative_messages, narrative_payload
 from ..records import StockAnalysis, StockSnapshot
 from .reward import gives_advice, speaks_to_the_model
@@ -68,6 +68,13 @@ SAMPLE_TEMPERATURE = 0.8
 SAMPLE_MAX_TOKENS = 1024
 # Run records sit at <year>/<month>/<day>/ under the report folder; deeper is not ours.
 MAX_FOLDER_DEPTH = 8
+# The recorded messages carry their own system prompt; sampling varies the temperature only.
+SAMPLE_PROFILE = CallProfile(
+    purpose="teacher_sample",
+    system_prompt=None,
+    max_tokens=SAMPLE_MAX_TOKENS,
+    temperature=SAMPLE_TEMPERATURE,
+)
 
 
 class DatasetError(ValueError):
@@ -297,9 +304,7 @@ def _sample(
     allowed = _allowed(prompt.record)
     for i in range(n):
         try:
-            result = client.chat(
-                list(prompt.messages), max_tokens=SAMPLE_MAX_TOKENS, temperature=SAMPLE_TEMPERATURE
-            )
+            result = client.chat(SAMPLE_PROFILE, prompt.messages)
         except ModelError as err:
             report.filtered[f"teacher_error:{err.code}"] += 1
             continue

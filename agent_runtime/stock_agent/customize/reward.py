@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..answering.narrative import check_narrative, invented_figures, payload_figures
+from ..answering.number_check import check_narrative, invented_figures, payload_figures
 from ..formatting import extract_number_tokens
 
 WEIGHTS: Mapping[str, float] = {"faithfulness": 0.5, "coverage": 0.3, "format": 0.2}

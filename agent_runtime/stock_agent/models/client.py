@@ -8,6 +8,9 @@ from ..settings import AgentSettings
 from .tracing import TracedModelClient
 from .types import ModelClient, OfflineModelClient
 
+# MODEL_PROVIDER -> the OpenTelemetry GenAI provider name its spans carry.
+GENAI_PROVIDER_NAMES = {"sagemaker": "aws.sagemaker", "openai": "openai"}
+
 
 def build_model_client(ctx: AgentSettings) -> ModelClient:
     """The client ``ctx.model_provider`` names. Imports lazily: boto3 is slow to import.
@@ -20,8 +23,8 @@ def build_model_client(ctx: AgentSettings) -> ModelClient:
 
         return TracedModelClient(
             SageMakerModelClient.from_settings(ctx),
-            provider="aws.sagemaker",
-            request_model=ctx.openai_model,
+            provider=GENAI_PROVIDER_NAMES["sagemaker"],
+            request_model=ctx.served_model,
             server_address=ctx.sagemaker_endpoint_name,
             capture_content=ctx.trace_model_content,
         )
@@ -30,8 +33,8 @@ def build_model_client(ctx: AgentSettings) -> ModelClient:
 
         return TracedModelClient(
             OpenAIModelClient.from_settings(ctx),
-            provider="openai",
-            request_model=ctx.openai_model,
+            provider=GENAI_PROVIDER_NAMES["openai"],
+            request_model=ctx.served_model,
             server_address=urlparse(ctx.openai_base_url or "").hostname,
             capture_content=ctx.trace_model_content,
         )

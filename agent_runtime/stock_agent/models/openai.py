@@ -6,7 +6,7 @@ It uses the standard library's :mod:`http.client` on purpose: the agent
 container must not need ``httpx``/``requests`` for one POST.
 
 Time limits are totals: an attempt gets ``min(timeout_s, time left before
-the caller's deadline)`` for connecting, sending, the status line, the
+the request's deadline)`` for connecting, sending, the status line, the
 headers and the whole body (or stream). A socket timeout alone is per read,
 so a server trickling a byte a second would never hit it; a watchdog
 (:func:`stock_agent.deadline.socket_deadline`) shuts the socket down when
@@ -18,7 +18,7 @@ Failures are :class:`~stock_agent.models.types.ModelError` with stable codes:
 full-jitter backoff, honouring ``Retry-After``), other 4xx →
 ``model_client_error`` (never retried), refused/dropped connections →
 ``model_unavailable`` and timeouts → ``model_timeout`` (retried).
-Retries stop at ``max_retries`` or at the caller's deadline, whichever comes
+Retries stop at ``max_retries`` or at the request's deadline, whichever comes
 first.
 """
 
@@ -32,12 +32,12 @@ import random
 import socket
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from ..deadline import connection_socket, socket_deadline, timed_connection
+from ..deadline import connection_socket, current_deadline, socket_deadline, timed_connection
 from ..settings import AgentSettings
-from .types import ChatResult, ModelError
+from .types import CallProfile, ChatResult, ModelError, Turn
 from .wire import (
     MAX_RESPONSE_BYTES,
     RetryPolicy,
@@ -187,26 +187,9 @@ class OpenAIModelClient:
         """The total time of one attempt: the client's limit, or less when the deadline is near."""
         return self.timeout_s if remaining is None else max(0.001, min(self.timeout_s, remaining))
 
-    def chat(
-        self,
-        messages: list[dict[str, Any]],
-        *,
-        max_tokens: int,
-        temperature: float = 0.2,
-        tools: list[dict[str, Any]] | None = None,
-        deadline: float | None = None,
-        reasoning_effort: str | None = None,
-        max_cold_wait_s: float | None = None,
-    ) -> ChatResult:
-        """One chat completion; retries transient failures within ``deadline``."""
-        body = build_chat_body(
-            messages,
-            model=self.model,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            tools=tools,
-            reasoning_effort=reasoning_effort,
-        )
+    def chat(self, profile: CallProfile, turns: Sequence[Turn]) -> ChatResult:
+        """One chat completion; retries transient failures within the request's deadline."""
+        body = build_chat_body(profile, turns, model=self.model)
 
         def attempt(remaining: float | None) -> ChatResult:
             budget = self._attempt_timeout(remaining)
@@ -237,37 +220,20 @@ class OpenAIModelClient:
         return call_with_retries(
             attempt,
             policy=self.policy,
-            deadline=deadline,
+            deadline=current_deadline(),
             what=f"POST {self.url}",
             sleep=self._sleep,
             rng=self._rng,
         )
 
-    def stream_chat(
-        self,
-        messages: list[dict[str, Any]],
-        *,
-        max_tokens: int,
-        temperature: float = 0.2,
-        tools: list[dict[str, Any]] | None = None,
-        deadline: float | None = None,
-        reasoning_effort: str | None = None,
-    ) -> Iterator[StreamDelta]:
+    def stream_chat(self, profile: CallProfile, turns: Sequence[Turn]) -> Iterator[StreamDelta]:
         """Stream one chat completion as :class:`StreamDelta` items (used by the benchmark).
 
         Only opening the stream is retried; once tokens flow, a failure is
         raised to the caller (a half-streamed answer cannot be retried
         transparently). The whole stream shares the attempt's total time.
         """
-        body = build_chat_body(
-            messages,
-            model=self.model,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            tools=tools,
-            stream=True,
-            reasoning_effort=reasoning_effort,
-        )
+        body = build_chat_body(profile, turns, model=self.model, stream=True)
 
         def attempt(remaining: float | None) -> tuple[http.client.HTTPConnection, Any, float, Any]:
             budget = self._attempt_timeout(remaining)
@@ -284,7 +250,7 @@ class OpenAIModelClient:
         conn, response, budget, (guard, alarm) = call_with_retries(
             attempt,
             policy=self.policy,
-            deadline=deadline,
+            deadline=current_deadline(),
             what=f"POST {self.url} (stream)",
             sleep=self._sleep,
             rng=self._rng,

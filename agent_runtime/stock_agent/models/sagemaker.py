@@ -27,13 +27,13 @@ Component has no capacity to process this request. ApplicationAutoScaling may
 be in-progress (if configured) ...". That failure is also what drives the
 ``NoCapacityInvocationFailures`` alarm that scales it out again, so the client
 keeps asking with a bounded backoff for up to ``cold_start_wait_s`` (within
-the caller's deadline), then says in :attr:`ChatResult.warnings` how long it
+the request's deadline), then says in :attr:`ChatResult.warnings` how long it
 waited, or raises ``model_no_capacity`` when no copy came up in time.
 
 botocore's own retries are off (``total_max_attempts=1``; note that botocore's
 ``max_attempts=1`` would still retry once): one policy, here, decides.
 
-The caller's deadline bounds every attempt in total, the body read
+The request's deadline bounds every attempt in total, the body read
 included: a boto3 client's read timeout is per read and fixed when the
 client is made, so with a deadline the call and the body read run in a
 helper thread and the caller stops waiting at the deadline
@@ -57,12 +57,12 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from ..deadline import emit_progress
+from ..deadline import current_deadline, emit_progress
 from ..settings import AgentSettings
-from .types import ChatResult, ModelError
+from .types import CallProfile, ChatResult, ModelError, Turn
 from .wire import (
     MAX_RESPONSE_BYTES,
     RetryPolicy,
@@ -83,8 +83,10 @@ NO_CAPACITY_MARKERS = ("no capacity", "insufficient capacity")
 # An instance plus the vLLM container take about 8-14 minutes after scale-to-zero.
 DEFAULT_COLD_START_ESTIMATE_S = 11 * 60.0
 # The wake-up request: the smallest body vLLM's chat handler takes.
-_WAKE_BODY_MAX_TOKENS = 1
 WAKE_PROBE_TEXT = "wake-up probe: answer with one token"
+WAKE_PROFILE = CallProfile(
+    purpose="wake_probe", system_prompt=None, max_tokens=1, temperature=0.0, reasoning_effort="low"
+)
 # Scale-in to zero needs a long idle period; a model that answered this recently is up.
 KNOWN_WARM_FOR_S = 300.0
 
@@ -249,11 +251,7 @@ class SageMakerModelClient:
                 return
             self._waking = True
         body = build_chat_body(
-            [{"role": "user", "content": WAKE_PROBE_TEXT}],
-            model=self.model,
-            max_tokens=_WAKE_BODY_MAX_TOKENS,
-            temperature=0.0,
-            reasoning_effort="low",
+            WAKE_PROFILE, [{"role": "user", "content": WAKE_PROBE_TEXT}], model=self.model
         )
 
         def run() -> None:
@@ -403,7 +401,16 @@ class SageMakerModelClient:
             try:
                 if last_cold is not None and time.monotonic() >= give_up:
                     raise last_cold  # a late wake-up: still no copy, not a lost deadline
-                result = call()
+                try:
+                    result = call()
+                except ModelError as err:
+                    # The deadline passed while the component had no copy (between the
+                    # check above and the attempt, or inside the attempt's own retry on
+                    # a loaded host): the caller was waiting for a copy, so say that.
+                    cold = err.__cause__ if isinstance(err.__cause__, ColdStart) else last_cold
+                    if err.code == "deadline_exceeded" and cold is not None:
+                        raise cold from err
+                    raise
             except ColdStart as err:
                 last_cold = err
                 waited = time.monotonic() - started
@@ -498,32 +505,15 @@ class SageMakerModelClient:
             )
         return raw
 
-    def chat(
-        self,
-        messages: list[dict[str, Any]],
-        *,
-        max_tokens: int,
-        temperature: float = 0.2,
-        tools: list[dict[str, Any]] | None = None,
-        deadline: float | None = None,
-        reasoning_effort: str | None = None,
-        max_cold_wait_s: float | None = None,
-    ) -> ChatResult:
-        """One chat completion through ``invoke_endpoint``."""
-        body = build_chat_body(
-            messages,
-            model=self.model,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            tools=tools,
-            reasoning_effort=reasoning_effort,
-        )
+    def chat(self, profile: CallProfile, turns: Sequence[Turn]) -> ChatResult:
+        """One chat completion through ``invoke_endpoint``, within the request's deadline."""
+        body = build_chat_body(profile, turns, model=self.model)
         started = time.monotonic()
         raw, warning = self._retrying(
             self.client.invoke_endpoint,
             body,
-            deadline=deadline,
-            max_wait_s=max_cold_wait_s,
+            deadline=current_deadline(),
+            max_wait_s=profile.max_cold_wait_s,
             read_body=True,
             Accept="application/json",
         )
@@ -548,16 +538,7 @@ class SageMakerModelClient:
             )
         return result
 
-    def stream_chat(
-        self,
-        messages: list[dict[str, Any]],
-        *,
-        max_tokens: int,
-        temperature: float = 0.2,
-        tools: list[dict[str, Any]] | None = None,
-        deadline: float | None = None,
-        reasoning_effort: str | None = None,
-    ) -> Iterator[StreamDelta]:
+    def stream_chat(self, profile: CallProfile, turns: Sequence[Turn]) -> Iterator[StreamDelta]:
         """Stream one chat completion through ``invoke_endpoint_with_response_stream``.
 
         ``PayloadPart`` bytes are the container's SSE text cut at arbitrary
@@ -565,15 +546,8 @@ class SageMakerModelClient:
         stream. ``ModelStreamError`` / ``InternalStreamFailure`` events raise
         ``model_server_error``.
         """
-        body = build_chat_body(
-            messages,
-            model=self.model,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            tools=tools,
-            stream=True,
-            reasoning_effort=reasoning_effort,
-        )
+        body = build_chat_body(profile, turns, model=self.model, stream=True)
+        deadline = current_deadline()
         response, _warning = self._retrying(
             self.client.invoke_endpoint_with_response_stream,
             body,

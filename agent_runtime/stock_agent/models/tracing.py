@@ -1,41 +1,77 @@
-"""OpenTelemetry GenAI spans around every model call.
+"""A GenAI span around every model call, in the form AgentCore Evaluations reads.
 
-AgentCore Observability and its evaluators read spans; the agent's model
-calls go through its own clients, which no auto-instrumentation knows. So
-:class:`TracedModelClient` wraps a client and records each ``chat`` as a
-``CLIENT`` span named ``chat {model}`` with the GenAI semantic-convention
-attributes: operation, provider, request model and parameters, response
-model, finish reasons, input/output token counts, and ``error.type`` on
-failure. The span is a child of whatever span is current (the graph node
-that asked), so it lands in the request's trace.
+The agent's model calls go through its own clients, which no
+auto-instrumentation knows, so :class:`TracedModelClient` wraps a client and
+records each ``chat`` as a ``CLIENT`` span named ``chat {model}`` in the
+evaluated scope (:data:`stock_agent.observability.tracing.EVALUATED_SCOPE`)
+with the OpenTelemetry GenAI attributes (operation, provider under its
+current and its former name, request model and parameters, the profile's
+reasoning effort, response model, finish reasons, token counts,
+``error.type`` on failure), ``llm.request.type=chat`` (how the evaluation
+service tells an inference span of that scope), and the turn's ``session.id``.
+The span is a child of whatever span is current (the graph node that asked),
+so it lands in the request's trace.
 
 Message content is sensitive and large, so it is recorded only when the
-settings ask for it (``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``),
-as ``gen_ai.input.messages`` / ``gen_ai.output.messages`` JSON, each cut to
-:data:`MAX_CONTENT_CHARS`. Online evaluation of faithfulness needs it.
-
-Only ``opentelemetry-api`` is used: without a configured SDK (a laptop, the
-tests) the spans are no-ops that cost next to nothing.
+settings ask for it (``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``):
+each message of the request as ``gen_ai.prompt.<i>.role``/``.content`` and the
+answer as ``gen_ai.completion.0.*`` (with its tool calls), as the LangChain
+instrumentation of that scope records them, each cut to
+:data:`~stock_agent.observability.tracing.MAX_CONTENT_CHARS`. The online
+evaluators judge from them.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind
 
-from .types import ChatResult, ModelClient, ModelError
+from ..observability.tracing import (
+    MAX_CONTENT_CHARS,
+    TRACER,
+    content_json,
+    cut,
+    failures_marked,
+    session_attributes,
+)
+from .types import CallProfile, ChatResult, ModelClient, Turn
 
-MAX_CONTENT_CHARS = 16_000
-_TRACER = trace.get_tracer("stock_agent.models")
+__all__ = ["MAX_CONTENT_CHARS", "TracedModelClient"]
 
 
-def _json(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= MAX_CONTENT_CHARS else text[:MAX_CONTENT_CHARS] + "…"
+def _text(value: Any) -> str:
+    return cut(value) if isinstance(value, str) else content_json(value)
+
+
+def prompt_attributes(messages: Sequence[Turn]) -> dict[str, str]:
+    """``gen_ai.prompt.<i>.role`` / ``.content`` of every message sent."""
+    attributes: dict[str, str] = {}
+    for i, message in enumerate(messages):
+        attributes[f"gen_ai.prompt.{i}.role"] = str(message.get("role", "user"))
+        attributes[f"gen_ai.prompt.{i}.content"] = _text(message.get("content") or "")
+    return attributes
+
+
+def completion_attributes(result: ChatResult) -> dict[str, str]:
+    """``gen_ai.completion.0.*`` of the answer: its text and each tool call asked for."""
+    attributes = {
+        "gen_ai.completion.0.role": "assistant",
+        "gen_ai.completion.0.content": _text(result.content),
+    }
+    if result.finish_reason:
+        attributes["gen_ai.completion.0.finish_reason"] = result.finish_reason
+    for j, call in enumerate(result.tool_calls):
+        prefix = f"gen_ai.completion.0.tool_calls.{j}"
+        attributes |= {
+            f"{prefix}.id": call.id,
+            f"{prefix}.name": call.name,
+            f"{prefix}.arguments": json.dumps(call.arguments, ensure_ascii=False),
+        }
+    return attributes
 
 
 class TracedModelClient:
@@ -61,37 +97,31 @@ class TracedModelClient:
         """Anything else (``wake``, ``starting_eta_s``) is the wrapped client's."""
         return getattr(self.inner, name)
 
-    def chat(
-        self,
-        messages: list[dict[str, Any]],
-        *,
-        max_tokens: int,
-        temperature: float = 0.2,
-        tools: list[dict[str, Any]] | None = None,
-        deadline: float | None = None,
-        reasoning_effort: str | None = None,
-        max_cold_wait_s: float | None = None,
-    ) -> ChatResult:
+    def chat(self, profile: CallProfile, turns: Sequence[Turn]) -> ChatResult:
+        request_model = profile.model or self.request_model
         attributes: dict[str, Any] = {
             "gen_ai.operation.name": "chat",
+            "llm.request.type": "chat",
             "gen_ai.provider.name": self.provider,
             "gen_ai.system": self.provider,  # the attribute's name before semconv 1.37
-            "gen_ai.request.model": self.request_model,
-            "gen_ai.request.max_tokens": max_tokens,
-            "gen_ai.request.temperature": temperature,
+            "gen_ai.request.model": request_model,
+            "gen_ai.request.max_tokens": profile.max_tokens,
+            "gen_ai.request.temperature": profile.temperature,
+            "stock_agent.model.purpose": profile.purpose,
+            **session_attributes(),
         }
-        if reasoning_effort:
-            attributes["gen_ai.request.reasoning_effort"] = reasoning_effort
+        if profile.reasoning_effort:
+            attributes["gen_ai.request.reasoning_effort"] = profile.reasoning_effort
         if self.server_address:
             attributes["server.address"] = self.server_address
-        if tools:
+        if profile.tools:
             attributes["gen_ai.request.tool_names"] = [
-                str(t.get("function", {}).get("name")) for t in tools
+                str(t.get("function", {}).get("name")) for t in profile.tools
             ]
         if self.capture_content:
-            attributes["gen_ai.input.messages"] = _json(messages)
-        with _TRACER.start_as_current_span(
-            f"chat {self.request_model}",
+            attributes |= prompt_attributes(profile.messages(turns))
+        with TRACER.start_as_current_span(
+            f"chat {request_model}",
             kind=SpanKind.CLIENT,
             attributes=attributes,
             record_exception=False,
@@ -99,28 +129,13 @@ class TracedModelClient:
         ) as span:
             started = time.perf_counter()
             try:
-                result = self.inner.chat(
-                    messages,
-                    max_tokens=max_tokens,
-                    temperature=temperature,
-                    tools=tools,
-                    deadline=deadline,
-                    reasoning_effort=reasoning_effort,
-                    max_cold_wait_s=max_cold_wait_s,
-                )
-            except ModelError as err:
-                span.set_attribute("error.type", err.code)
-                span.set_status(Status(StatusCode.ERROR, err.code))
-                raise
-            except Exception as err:
-                span.set_attribute("error.type", type(err).__qualname__)
-                span.set_status(Status(StatusCode.ERROR, type(err).__qualname__))
-                raise
+                with failures_marked(span):
+                    result = self.inner.chat(profile, turns)
             finally:
                 span.set_attribute(
                     "stock_agent.model.latency_ms", round((time.perf_counter() - started) * 1000, 1)
                 )
-            span.set_attribute("gen_ai.response.model", result.model or self.request_model)
+            span.set_attribute("gen_ai.response.model", result.model or request_model)
             span.set_attribute(
                 "gen_ai.response.finish_reasons", [result.finish_reason or "unknown"]
             )
@@ -129,10 +144,5 @@ class TracedModelClient:
             if result.tool_calls:
                 span.set_attribute("gen_ai.response.tool_calls", len(result.tool_calls))
             if self.capture_content:
-                output: dict[str, Any] = {"role": "assistant", "content": result.content}
-                if result.tool_calls:
-                    output["tool_calls"] = [
-                        {"name": c.name, "arguments": c.arguments} for c in result.tool_calls
-                    ]
-                span.set_attribute("gen_ai.output.messages", _json([output]))
+                span.set_attributes(completion_attributes(result))
             return result

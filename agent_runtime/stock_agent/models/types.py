@@ -10,15 +10,67 @@ Implementations:
   ``InferenceComponentName`` and a chat-completions body
   (:mod:`stock_agent.models.sagemaker`).
 
-Both remote clients speak vLLM's chat-completions JSON and return a
-:class:`ChatResult`; every failure is a :class:`ModelError` with a stable
-``code`` so callers can degrade gracefully and say why.
+Every call is described by one :class:`CallProfile` (system prompt, token
+budget, reasoning effort, served model, tools, ...): a client builds its
+request from the profile and the turns that follow the system prompt, so no
+call site repeats a keyword list a client could miss. Both remote clients
+speak vLLM's chat-completions JSON and return a :class:`ChatResult`; every
+failure is a :class:`ModelError` with a stable ``code`` so callers can
+degrade gracefully and say why. A call's deadline is the current request's
+(:func:`stock_agent.deadline.current_deadline`), read by the client itself.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from ..settings import REASONING_EFFORTS
+
+Turn = Mapping[str, Any]  # one chat message: {"role": ..., "content": ...}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallProfile:
+    """How one kind of call asks the model: everything the request body carries but the turns.
+
+    The clients read the wire fields (``system_prompt`` … ``max_cold_wait_s``);
+    :func:`stock_agent.answering.checked_text.ask_checked_text` also reads
+    ``max_attempts`` and ``retry_prompt``, how often a rejected answer is asked
+    for again and with what words. ``purpose`` names the call in spans and logs.
+    """
+
+    purpose: str
+    system_prompt: str | None  # the first message; None: the turns carry their own
+    max_tokens: int
+    reasoning_effort: str | None = None  # gpt-oss: one of REASONING_EFFORTS
+    temperature: float = 0.2
+    tools: tuple[Mapping[str, Any], ...] = ()
+    model: str | None = None  # the served name (a LoRA adapter or the base); None: the client's
+    # Cap on waiting for a scaled-to-zero model (0: do not wait); None: the client's own.
+    max_cold_wait_s: float | None = None
+    max_attempts: int = 1
+    retry_prompt: str | None = None  # "... rejected: {reason} ..." for the next attempt
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.max_tokens < 1:
+            problems.append(f"max_tokens must be >= 1, got {self.max_tokens}")
+        if self.reasoning_effort is not None and self.reasoning_effort not in REASONING_EFFORTS:
+            problems.append(
+                f"reasoning_effort must be one of {', '.join(REASONING_EFFORTS)}, "
+                f"got {self.reasoning_effort!r}"
+            )
+        if self.max_attempts < 1 or (self.max_attempts > 1 and not self.retry_prompt):
+            problems.append("max_attempts must be >= 1, and above 1 only with a retry_prompt")
+        if problems:
+            raise ValueError(f"call profile {self.purpose!r}: " + "; ".join(problems))
+
+    def messages(self, turns: Sequence[Turn]) -> list[dict[str, Any]]:
+        """The request's messages: the system prompt (when there is one), then ``turns``."""
+        head = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
+        return [*head, *(dict(turn) for turn in turns)]
 
 
 @dataclass(frozen=True)
@@ -100,21 +152,11 @@ class ModelUnavailable(ModelError):
 
 
 class ModelClient(Protocol):
-    """What the agent needs from a model."""
+    """What the agent needs from a model: one chat completion per call profile."""
 
     name: str
 
-    def chat(
-        self,
-        messages: list[dict[str, Any]],
-        *,
-        max_tokens: int,
-        temperature: float = 0.2,
-        tools: list[dict[str, Any]] | None = None,
-        deadline: float | None = None,  # time.monotonic() value after which to give up
-        reasoning_effort: str | None = None,  # gpt-oss: low | medium | high
-        max_cold_wait_s: float | None = None,  # cap on waiting for a scaled-to-zero model
-    ) -> ChatResult: ...
+    def chat(self, profile: CallProfile, turns: Sequence[Turn]) -> ChatResult: ...
 
 
 class OfflineModelClient:
@@ -122,15 +164,5 @@ class OfflineModelClient:
 
     name = "offline"
 
-    def chat(
-        self,
-        messages: list[dict[str, Any]],
-        *,
-        max_tokens: int,
-        temperature: float = 0.2,
-        tools: list[dict[str, Any]] | None = None,
-        deadline: float | None = None,
-        reasoning_effort: str | None = None,
-        max_cold_wait_s: float | None = None,
-    ) -> ChatResult:
+    def chat(self, profile: CallProfile, turns: Sequence[Turn]) -> ChatResult:
         raise ModelUnavailable()

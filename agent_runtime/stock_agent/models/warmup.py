@@ -21,7 +21,10 @@ from .types import ModelClient, ModelError
 
 logger = logging.getLogger(__name__)
 
-_COLD_CODES = frozenset({"model_no_capacity", "model_starting"})
+# A model that is scaled to zero (or still loading) fails with one of these.
+COLD_START_CODES = frozenset({"model_no_capacity", "model_starting"})
+# When neither the client nor the error knows: about an instance plus the container.
+DEFAULT_STARTING_ETA_S = 600.0
 
 
 def wake_model(model: ModelClient, *, progress: Callable[[dict[str, Any]], None]) -> None:
@@ -46,10 +49,15 @@ def starting_eta_s(model: ModelClient) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
+def cold_start_eta_s(err: ModelError, model: ModelClient) -> float:
+    """Seconds until a starting model should answer: the client's estimate, else the error's."""
+    return starting_eta_s(model) or err.retry_after or DEFAULT_STARTING_ETA_S
+
+
 def lookup_error(err: ModelError, *, model: ModelClient) -> AgentError:
     """The caller's error when the model could not look up a company name."""
-    if err.code in _COLD_CODES:
-        eta = starting_eta_s(model) or err.retry_after or 600.0
+    if err.code in COLD_START_CODES:
+        eta = cold_start_eta_s(err, model)
         minutes = max(1, round(eta / 60))
         return AgentError(
             "model_starting",

@@ -29,18 +29,17 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from .types import ChatResult, ModelError, ToolCall, Usage
+from .types import CallProfile, ChatResult, ModelError, ToolCall, Turn, Usage
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 _EXCERPT_CHARS = 200
-REASONING_EFFORTS = ("low", "medium", "high")
 # No model answer the agent uses comes near this; a body past it is refused unread.
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 
@@ -49,49 +48,44 @@ MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 
 
 def build_chat_body(
-    messages: list[dict[str, Any]],
+    profile: CallProfile,
+    turns: Sequence[Turn],
     *,
     model: str | None,
-    max_tokens: int,
-    temperature: float,
-    tools: list[dict[str, Any]] | None = None,
     stream: bool = False,
-    reasoning_effort: str | None = None,
 ) -> dict[str, Any]:
     """The chat-completions request body vLLM's ``/v1/chat/completions`` and ``/invocations`` take.
 
-    ``tool_choice`` is ``"auto"`` and only sent with tools: it is the one
-    choice gpt-oss handles reliably through vLLM's ``openai`` tool parser.
-    When streaming, usage is requested in the final chunk so token counts are
-    the same in both forms. ``reasoning_effort`` (``low``/``medium``/``high``,
-    vLLM's chat-completions field) is sent when given: gpt-oss spends
-    ``max_tokens`` on reasoning first, so a small budget needs a low effort.
+    Everything but the turns comes from ``profile``; ``model`` is the served
+    name when the profile names none (the client's own). ``tool_choice`` is
+    ``"auto"`` and only sent with tools: it is the one choice gpt-oss handles
+    reliably through vLLM's ``openai`` tool parser. When streaming, usage is
+    requested in the final chunk so token counts are the same in both forms.
+    ``reasoning_effort`` (vLLM's chat-completions field) is sent when the
+    profile sets one: gpt-oss spends ``max_tokens`` on reasoning first, so a
+    small budget needs a low effort.
     """
-    if not isinstance(messages, list) or not messages:
-        raise ModelError("model_client_error", "messages must be a non-empty list of dicts")
-    for i, message in enumerate(messages):
-        if not isinstance(message, dict) or "role" not in message:
-            raise ModelError("model_client_error", f"messages[{i}] must be a dict with a 'role'")
-    if max_tokens < 1:
-        raise ModelError("model_client_error", f"max_tokens must be >= 1, got {max_tokens}")
-    if reasoning_effort is not None and reasoning_effort not in REASONING_EFFORTS:
-        raise ModelError(
-            "model_client_error",
-            f"reasoning_effort must be one of {', '.join(REASONING_EFFORTS)}, "
-            f"got {reasoning_effort!r}",
-        )
+    if isinstance(turns, str | bytes) or not isinstance(turns, Sequence):
+        raise ModelError("model_client_error", "turns must be a list of dicts")
+    for i, turn in enumerate(turns):
+        if not isinstance(turn, Mapping) or "role" not in turn:
+            raise ModelError("model_client_error", f"turns[{i}] must be a dict with a 'role'")
+    messages = profile.messages(turns)
+    if not messages:
+        raise ModelError("model_client_error", "a call needs a system prompt or at least one turn")
     body: dict[str, Any] = {
         "messages": messages,
-        "max_tokens": int(max_tokens),
-        "temperature": float(temperature),
+        "max_tokens": int(profile.max_tokens),
+        "temperature": float(profile.temperature),
     }
-    if model:
-        body["model"] = model
-    if tools:
-        body["tools"] = tools
+    served = profile.model or model
+    if served:
+        body["model"] = served
+    if profile.tools:
+        body["tools"] = [dict(tool) for tool in profile.tools]
         body["tool_choice"] = "auto"
-    if reasoning_effort is not None:
-        body["reasoning_effort"] = reasoning_effort
+    if profile.reasoning_effort is not None:
+        body["reasoning_effort"] = profile.reasoning_effort
     if stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}

@@ -26,10 +26,11 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from .. import formatting
-from ..answering.narrative import allowed_figures, check_narrative
+from ..answering.checked_text import CheckedText, TextRequest, ask_checked_text
+from ..answering.number_check import allowed_figures
 from ..errors import AgentError
-from ..models.types import ModelClient, ModelError
-from ..prompts import narrative_payload
+from ..models.types import CallProfile, ModelClient
+from ..prompts import comparison_turns, narrative_payload
 from ..records import ReportRef, StockAnalysis, StockSnapshot
 from . import storage
 from .pdf import DISCLAIMER, _bullets, _cell, _narrative_paragraphs, _p, _register_fonts
@@ -195,16 +196,8 @@ def rebased_chart(
 
 
 # ---------------------------------------------------------------------------
-# narrative
+# narrative (written through stock_agent.answering.checked_text)
 # ---------------------------------------------------------------------------
-
-COMPARISON_SYSTEM_PROMPT = """\
-You compare stocks that were already analysed, for the narrative of a comparison report.
-Rules:
-- Use ONLY the figures in the JSON you are given; copy every number exactly as written \
-there. Never compute, round or convert a figure, never invent one.
-- Say which stock leads on what, then the main differences in risk. No investment advice, \
-no buy/sell/hold. 100 to 200 words of plain text, no markdown."""
 
 
 def deterministic_comparison(
@@ -350,27 +343,21 @@ def render_comparison(
 
 @dataclass(frozen=True)
 class ComparisonOutcome:
-    """The stored comparison and what producing it cost."""
+    """The stored comparison; ``narrative`` is its checked text and what writing it cost."""
 
     symbols: tuple[str, ...]
     table: dict[str, dict[str, str]]
     leaders: list[dict[str, Any]]
-    narrative: str
-    narrative_source: str
+    narrative: CheckedText
     report: ReportRef
-    model_calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    warnings: tuple[str, ...] = ()
-    unavailable_reason: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
             "symbols": list(self.symbols),
             "table": self.table,
             "leaders": self.leaders,
-            "narrative": self.narrative,
-            "narrative_source": self.narrative_source,
+            "narrative": self.narrative.text,
+            "narrative_source": self.narrative.source,
             "report": {
                 "uri": self.report.uri,
                 "key": self.report.key,
@@ -380,81 +367,41 @@ class ComparisonOutcome:
         }
 
 
-def _write_narrative(
-    records: Mapping[str, SessionRecord],
-    leads: Sequence[dict[str, Any]],
-    *,
-    model: ModelClient,
-    use_model: bool,
-    max_tokens: int,
-    deadline: float | None,
-    reasoning_effort: str | None = None,
-) -> tuple[str, str, dict[str, Any]]:
-    """``(text, source, usage)``: the model's checked text (one call) or the deterministic one."""
-    fallback = deterministic_comparison(records, leads)
-    if not use_model:
-        return fallback, "deterministic", {}
-    import json
-
-    facts = _facts(records, leads)
-    messages = [
-        {"role": "system", "content": COMPARISON_SYSTEM_PROMPT},
-        {"role": "user", "content": json.dumps(facts, ensure_ascii=False, separators=(",", ":"))},
-    ]
-    try:
-        result = model.chat(
-            messages, max_tokens=max_tokens, deadline=deadline, reasoning_effort=reasoning_effort
-        )
-    except ModelError as err:
-        reason = f"model unavailable for the comparison ({err.code}): {err.message}"
-        return fallback, "deterministic", {"model_calls": 1, "unavailable_reason": reason}
-    usage: dict[str, Any] = {
-        "model_calls": 1,
-        "prompt_tokens": result.usage.prompt_tokens,
-        "completion_tokens": result.usage.completion_tokens,
-    }
-    text = result.content.strip()
-    rejection = check_narrative(text, allowed=_allowed(records, facts))
-    if rejection is not None:
-        usage["warning"] = (
-            "the model's comparison narrative was rejected (it quoted figures not in the "
-            "records); the deterministic comparison is used"
-        )
-        return fallback, "deterministic", usage
-    return text, "model", usage
-
-
 def generate_comparison_report(
     records: Mapping[str, SessionRecord],
     *,
     store: storage.ReportStore,
     model: ModelClient,
+    profile: CallProfile,
     use_model: bool,
-    max_tokens: int,
-    deadline: float | None,
     generated_at: datetime,
     request_id: str,
-    reasoning_effort: str | None = None,
 ) -> ComparisonOutcome:
-    """Render and store the comparison of ``records`` (2 or more) under a fresh dated key."""
+    """Render and store the comparison of ``records`` (2 or more) under a fresh dated key.
+
+    The narrative is the model's checked text (``profile``), else the deterministic one.
+    """
     leads = leaders(records)
-    text, source, usage = _write_narrative(
-        records,
-        leads,
-        model=model,
+    facts = _facts(records, leads)
+    checked = ask_checked_text(
+        model,
+        profile,
+        TextRequest(
+            subject="the comparison narrative",
+            turns=tuple(comparison_turns(facts)),
+            allowed=frozenset(_allowed(records, facts)),
+            fallback=deterministic_comparison(records, leads),
+        ),
         use_model=use_model,
-        max_tokens=max_tokens,
-        deadline=deadline,
-        reasoning_effort=reasoning_effort,
     )
     source_line = (
         "Source: written by the language model from the table above (number-checked)."
-        if source == "model"
+        if checked.source == "model"
         else "Source: deterministic summary of the table above (no language model)."
     )
     data = render_comparison(
         records,
-        narrative=text,
+        narrative=checked.text,
         narrative_source=source_line,
         generated_at=generated_at,
         request_id=request_id,
@@ -462,7 +409,11 @@ def generate_comparison_report(
     key = storage.build_comparison_key(
         symbols=list(records), generated_at=generated_at, unique_suffix=secrets.token_hex(4)
     )
-    metadata = {"symbols": "-".join(records), "request-id": request_id, "narrative-source": source}
+    metadata = {
+        "symbols": "-".join(records),
+        "request-id": request_id,
+        "narrative-source": checked.source,
+    }
     try:
         ref = store.put(key=key, data=data, metadata=metadata)
     except storage.StorageError as err:
@@ -472,12 +423,6 @@ def generate_comparison_report(
         symbols=tuple(records),
         table=comparison_table(records),
         leaders=leads,
-        narrative=text,
-        narrative_source=source,
+        narrative=checked,
         report=ref,
-        model_calls=usage.get("model_calls", 0),
-        prompt_tokens=usage.get("prompt_tokens", 0),
-        completion_tokens=usage.get("completion_tokens", 0),
-        warnings=tuple(w for w in (usage.get("warning"), usage.get("unavailable_reason")) if w),
-        unavailable_reason=usage.get("unavailable_reason"),
     )

@@ -310,7 +310,7 @@ class S3ReportStore:
         bucket: str,
         client: Any,
         max_attempts: int = 3,
-        url_expires_seconds: int = 3600,
+        url_expires_seconds: int | None = 3600,
         backoff_base: float = 0.2,
         backoff_cap: float = 4.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -322,10 +322,7 @@ class S3ReportStore:
         self.bucket = bucket
         self.client = client
         self.max_attempts = max_attempts
-        if not 1 <= url_expires_seconds <= 3600:
-            raise ValueError(
-                f"url_expires_seconds={url_expires_seconds} is invalid: expected 1..3600"
-            )
+        # Validated once, with the other settings (REPORT_URL_EXPIRES_SECONDS); None: no links.
         self.url_expires_seconds = url_expires_seconds
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
@@ -334,11 +331,13 @@ class S3ReportStore:
     def link(self, key: str) -> str | None:
         """A presigned HTTPS GET of this one report, valid ``url_expires_seconds`` (≤ 1 h).
 
-        Signing is local (no request); the runtime role's ``s3:GetObject`` on
-        report keys is what makes the link work. ``None`` if it cannot be signed.
+        The agent's only presigner: the response's ``report.url`` and the run
+        notification's link are this one. Signing is local (no request); the
+        runtime role's ``s3:GetObject`` on report keys is what makes the link
+        work. ``None`` when links are off or it cannot be signed.
         """
         _check_key(key)
-        if self.url_expires_seconds == 0:  # links are off: the role cannot read reports
+        if self.url_expires_seconds is None:  # links are off: the role cannot read reports
             return None
         try:
             url: str = self.client.generate_presigned_url(

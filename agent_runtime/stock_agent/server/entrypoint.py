@@ -300,7 +300,7 @@ def create_app(
                 )
                 if not request.notify:
                     return result
-                return notify.after_run(result, link_expiry_seconds=ctx.report_url_expires_seconds)
+                return notify.after_run(result)
             except AgentError as err:
                 logger.warning("invocation failed", extra={"code": err.code})
                 return error_response(err)

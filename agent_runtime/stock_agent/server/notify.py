@@ -1,16 +1,15 @@
 """Run notifications: one SNS message per run invoked with ``"notify": true``.
 
 The message carries the tickers, each ticker's headline scores (technical
-and fundamental score, outlook, risk level) and where its report is, with a
-presigned GET link when the deployment offers them. Every figure comes from
-the run's own response record: nothing is recomputed here.
+and fundamental score, outlook, risk level) and where its report is, with the
+response's own presigned link (``report.url``) when the deployment offers
+them. Everything comes from the run's response record: nothing is recomputed,
+and nothing is signed again here (the report store is the one presigner).
 
 Settings: ``NOTIFY_TOPIC_ARN``, the topic the Runtime stack sets (unset:
-notify is a no-op with a warning), read here when a run asks to notify; the
-region AgentCore sets (``AWS_REGION``; boto3 itself only reads
-``AWS_DEFAULT_REGION``); and the links' lifetime, which is ``report.url``'s
-(``REPORT_URL_EXPIRES_SECONDS``, validated once by ``AgentSettings``; 0: no
-links), passed in by the caller.
+notify is a no-op with a warning), read here when a run asks to notify, and
+the region AgentCore sets (``AWS_REGION``; boto3 itself only reads
+``AWS_DEFAULT_REGION``).
 
 A notification never fails the run: the reports are already stored when it
 is sent, so a publish error (or a missing topic) becomes a warning and a
@@ -48,61 +47,29 @@ class NotifyError(Exception):
 
 @dataclass(frozen=True)
 class NotifySettings:
-    """Where to publish and whether to presign report links."""
+    """Where to publish."""
 
     topic_arn: str | None
-    link_expiry_seconds: int | None
     region: str | None = None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], *, link_expiry_seconds: int) -> NotifySettings:
-        """The topic from ``env`` (a bad ARN raises :class:`NotifyError`).
-
-        ``link_expiry_seconds`` is the report links' lifetime, the one
-        ``report.url`` uses (``AgentSettings.report_url_expires_seconds``,
-        validated there once); 0 means no links.
-        """
+    def from_env(cls, env: Mapping[str, str]) -> NotifySettings:
+        """The topic from ``env`` (a bad ARN raises :class:`NotifyError`)."""
         topic = env.get(TOPIC_ENV, "").strip() or None
         if topic is not None and not _TOPIC_ARN.fullmatch(topic):
             raise NotifyError(
                 "bad_notify_setting", f"{TOPIC_ENV}={topic!r} is not an SNS topic ARN"
             )
         region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
-        return cls(topic_arn=topic, link_expiry_seconds=link_expiry_seconds or None, region=region)
+        return cls(topic_arn=topic, region=region)
 
 
-def _s3_location(uri: str) -> tuple[str, str] | None:
-    if not uri.startswith("s3://"):
-        return None
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return (bucket, key) if bucket and key else None
-
-
-def report_links(
-    response: Mapping[str, Any], *, s3_client: Any, expiry_seconds: int
-) -> dict[str, str]:
-    """Symbol -> presigned GET URL of its S3 report (local reports get none).
-
-    Presigning is a local signature with the runtime's credentials; the link
-    works only because the runtime role may ``s3:GetObject`` the reports.
-    """
-    links = {}
-    for result in response.get("results", []):
-        location = _s3_location(str(result.get("report", {}).get("uri", "")))
-        if location is None:
-            continue
-        bucket, key = location
-        links[result["symbol"]] = s3_client.generate_presigned_url(
-            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expiry_seconds
-        )
-    return links
-
-
-def build_message(response: Mapping[str, Any], *, links: Mapping[str, str]) -> dict[str, Any]:
+def build_message(response: Mapping[str, Any]) -> dict[str, Any]:
     """The notification body: the run's tickers, headline scores and report locations."""
     results = []
     for result in response.get("results", []):
         analysis = result.get("analysis", {})
+        report = result.get("report", {})
         results.append(
             {
                 "symbol": result["symbol"],
@@ -110,8 +77,8 @@ def build_message(response: Mapping[str, Any], *, links: Mapping[str, str]) -> d
                 "fundamental_score": analysis.get("fundamental", {}).get("score"),
                 "outlook": analysis.get("outlook"),
                 "risk_level": analysis.get("risk_level"),
-                "report_uri": result.get("report", {}).get("uri"),
-                "report_link": links.get(result["symbol"]),
+                "report_uri": report.get("uri"),
+                "report_link": report.get("url"),
             }
         )
     return {
@@ -134,26 +101,15 @@ def subject_for(response: Mapping[str, Any]) -> str:
     )
 
 
-def publish_run(
-    response: Mapping[str, Any],
-    *,
-    settings: NotifySettings,
-    sns_client: Any,
-    s3_client: Any | None = None,
-) -> str:
+def publish_run(response: Mapping[str, Any], *, settings: NotifySettings, sns_client: Any) -> str:
     """Publish one message about ``response``; its SNS message id, or :class:`NotifyError`."""
     if settings.topic_arn is None:
         raise NotifyError("notify_not_configured", f"no topic: {TOPIC_ENV} is not set")
     try:
-        links = (
-            report_links(response, s3_client=s3_client, expiry_seconds=settings.link_expiry_seconds)
-            if settings.link_expiry_seconds is not None and s3_client is not None
-            else {}
-        )
         answer = sns_client.publish(
             TopicArn=settings.topic_arn,
             Subject=subject_for(response),
-            Message=json.dumps(build_message(response, links=links), sort_keys=True),
+            Message=json.dumps(build_message(response), sort_keys=True),
             MessageAttributes={
                 "tickers": {
                     "DataType": "String",
@@ -171,7 +127,7 @@ def publish_run(
     return str(answer["MessageId"])
 
 
-def _default_clients(settings: NotifySettings) -> tuple[Any, Any | None]:
+def _sns_client(settings: NotifySettings) -> Any:
     import boto3
     from botocore.config import Config
 
@@ -181,30 +137,15 @@ def _default_clients(settings: NotifySettings) -> tuple[Any, Any | None]:
         retries={"max_attempts": 3, "mode": "standard"},
     )
     try:
-        sns = boto3.client("sns", region_name=settings.region, config=config)
-        # SigV4 links (boto3 would otherwise presign with the legacy v2 query auth).
-        s3 = (
-            boto3.client(
-                "s3",
-                region_name=settings.region,
-                config=config.merge(Config(signature_version="s3v4")),
-            )
-            if settings.link_expiry_seconds is not None
-            else None
-        )
+        return boto3.client("sns", region_name=settings.region, config=config)
     except BotoCoreError as error:
         raise NotifyError(
             "notify_failed", f"no SNS client could be made ({type(error).__name__})"
         ) from error
-    return sns, s3
 
 
 def after_run(
-    response: Any,
-    *,
-    link_expiry_seconds: int,
-    env: Mapping[str, str] | None = None,
-    clients: tuple[Any, Any | None] | None = None,
+    response: Any, *, env: Mapping[str, str] | None = None, sns_client: Any | None = None
 ) -> Any:
     """The run's response with a ``notification`` block; never raises.
 
@@ -214,13 +155,9 @@ def after_run(
     if not isinstance(response, dict) or "results" not in response:
         return response
     try:
-        settings = NotifySettings.from_env(
-            os.environ if env is None else env, link_expiry_seconds=link_expiry_seconds
-        )
-        sns_client, s3_client = clients if clients is not None else _default_clients(settings)
-        message_id = publish_run(
-            response, settings=settings, sns_client=sns_client, s3_client=s3_client
-        )
+        settings = NotifySettings.from_env(os.environ if env is None else env)
+        client = sns_client if sns_client is not None else _sns_client(settings)
+        message_id = publish_run(response, settings=settings, sns_client=client)
     except NotifyError as error:
         logger.warning("run notification not sent", extra={"code": error.code})
         response["warnings"] = [*response.get("warnings", []), f"notification not sent: {error}"]

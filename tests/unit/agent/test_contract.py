@@ -7,6 +7,7 @@ constant fails here.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from stock_agent.contract import (
     parse_body,
     render_text,
     request_from_body,
+    starting_model_status,
     validate_payload,
 )
 from stock_agent.errors import ERROR_STATUS, AgentError
@@ -196,3 +198,20 @@ def test_json_constants_are_refused() -> None:
     for constant in ("NaN", "Infinity", "-Infinity"):
         with pytest.raises(AgentError, match="not valid JSON"):
             parse_body(json.dumps({"prompt": "x"}).replace('"x"', constant).encode())
+
+
+@pytest.mark.parametrize(
+    ("eta_s", "retry_after_s", "minutes"),
+    [(0.2, 1, "about 1 minute "), (89.0, 89, "about 1 minute "), (90.0, 90, "about 2 minutes"),
+     (660.4, 661, "about 11 minutes")],
+)  # fmt: skip
+def test_a_starting_model_says_when_to_ask_again(
+    eta_s: float, retry_after_s: int, minutes: str
+) -> None:
+    now = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)
+    status = starting_model_status(eta_s, now=now)
+    assert status is not None and status["status"] == "starting"
+    assert status["retry_after_s"] == retry_after_s  # whole seconds, never 0
+    assert datetime.fromisoformat(status["retry_at"]) == now + timedelta(seconds=retry_after_s)
+    assert minutes in status["message"] and "UTC" in status["message"]
+    assert starting_model_status(None, now=now) is None

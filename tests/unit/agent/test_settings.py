@@ -93,3 +93,31 @@ def test_server_bounds_are_validated(name: str, value: int, ok: bool) -> None:
     else:
         with pytest.raises(ConfigError, match=name.upper()):
             AgentSettings(**{name: value})
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("off", None), ("OFF", None), ("60", 60), ("3600", 3600)],
+)
+def test_report_links_are_a_lifetime_or_off(raw: str, expected: int | None) -> None:
+    """One spelling of "no links" (off, None in the settings); the lifetime's edges pass."""
+    assert AgentSettings.from_env(
+        {"REPORT_URL_EXPIRES_SECONDS": raw}
+    ).report_url_expires_seconds == (expected)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("0", "seconds in [60, 3600], or off for no links"),  # 0 is not a second spelling of off
+        ("59", "seconds in [60, 3600], or off for no links"),
+        ("3601", "seconds in [60, 3600], or off for no links"),
+        ("never", "expected a number or off"),
+    ],
+)
+def test_other_report_link_values_are_refused_naming_what_is_allowed(
+    raw: str, expected: str
+) -> None:
+    with pytest.raises(ConfigError, match="REPORT_URL_EXPIRES_SECONDS") as info:
+        AgentSettings.from_env({"REPORT_URL_EXPIRES_SECONDS": raw})
+    assert expected in str(info.value)

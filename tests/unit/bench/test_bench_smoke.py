@@ -23,6 +23,7 @@ from bench.counting import CountingModelClient, estimate_tokens, narrative_from_
 from bench.report import Results, Row, percentile, render_table, write_results  # noqa: E402
 from bench.rows_agent import AgentBench  # noqa: E402
 from bench.rows_infra import measure_tree, pytest_summary  # noqa: E402
+from tests.support.model_clients import call_profile  # noqa: E402
 
 
 def test_percentile_interpolates_between_ranks() -> None:
@@ -94,8 +95,11 @@ def test_counting_client_counts_and_quotes_only_prompt_figures() -> None:
         },
     ]
     client = CountingModelClient()
-    result = client.chat(messages, max_tokens=256)
-    client.chat(messages, max_tokens=256, tools=[{"type": "function", "function": {"name": "f"}}])
+    result = client.chat(call_profile(max_tokens=256), messages)
+    client.chat(
+        call_profile(max_tokens=256, tools=[{"type": "function", "function": {"name": "f"}}]),
+        messages,
+    )
 
     assert client.call_count == 2
     assert "$123.45" in result.content and "+4.20%" in result.content

@@ -8,7 +8,7 @@ from tests.support.fake_vllm import (
     FakeVLLM,
     chat_completion,
 )
-from tests.support.model_clients import openai_client
+from tests.support.model_clients import call_profile, openai_client
 
 
 def test_serving_benchmark_runs_against_the_fake_vllm(vllm: FakeVLLM, tmp_path: Path) -> None:
@@ -46,7 +46,9 @@ def test_serving_benchmark_counts_tokens_from_usage(vllm: FakeVLLM) -> None:
     vllm.enqueue(body=body, token_delay_s=0.005)
     client = openai_client(vllm)
     stats = serving.measure_one(
-        lambda messages, max_tokens: client.stream_chat(messages, max_tokens=max_tokens),
+        lambda messages, max_tokens: client.stream_chat(
+            call_profile(max_tokens=max_tokens), messages
+        ),
         serving.messages_for(0),
         32,
     )

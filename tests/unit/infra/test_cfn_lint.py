@@ -1,5 +1,5 @@
-"""cfn-lint over every template of both stages (cdk-nag on; prod from ``app.py`` itself)
-and of prod with the watchlist schedule on: zero errors.
+"""cfn-lint over every template of both stages (cdk-nag on; prod from ``app.py`` itself),
+of prod with the watchlist schedule on and of prod with a canary endpoint: zero errors.
 
 One cfn-lint process lints all of them (loading its rules once).
 Warnings are not failures; the ones seen today are W3005 "DependsOn already
@@ -18,7 +18,12 @@ from pathlib import Path
 import pytest
 
 from stacks.app_builder import STACK_ORDER
-from tests.support.cdk_synth import STAGES, CliSynth, scheduled_prod_nag_assembly
+from tests.support.cdk_synth import (
+    STAGES,
+    CliSynth,
+    canary_prod_nag_assembly,
+    scheduled_prod_nag_assembly,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +37,9 @@ def test_templates_have_no_cfn_lint_errors(nag_synth: dict[str, CliSynth]) -> No
         paths += sorted(nag_synth[stage].outdir.glob("*.template.json"))
     scheduled, _ = scheduled_prod_nag_assembly()
     paths += sorted(scheduled.glob("*.template.json"))
-    assert len(paths) == 3 * len(STACK_ORDER)  # every stack of both stages and the variant
+    canary, _ = canary_prod_nag_assembly()
+    paths += sorted(canary.glob("*.template.json"))
+    assert len(paths) == 4 * len(STACK_ORDER)  # every stack of both stages and two variants
     lint = subprocess.run(
         [str(CFN_LINT), "--format", "json", "--regions", "us-east-1", "us-west-2", "--",
          *map(str, paths)],

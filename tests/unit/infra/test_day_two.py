@@ -25,41 +25,19 @@ from stacks.model_stack import INFERENCE_COMPONENT_LOGICAL_ID
 from tests.support.cdk_synth import (
     SCHEDULED_WATCHLIST,
     STAGES,
+    canary_prod_nag_assembly,
     only,
     resources,
     synth_templates,
     variant_templates,
 )
-from tests.support.replacement import exports_in_use_changed, name_collisions, replaced_ids
+from tests.support.replacement import (
+    NAME_PROPERTY,
+    exports_in_use_changed,
+    name_collisions,
+    replaced_ids,
+)
 
-# Where a resource type takes its physical name. A type missing from both
-# tables fails the test below: decide whether it can carry a fixed name.
-NAME_PROPERTY = {
-    "AWS::BedrockAgentCore::Evaluator": "EvaluatorName",
-    "AWS::BedrockAgentCore::OnlineEvaluationConfig": "OnlineEvaluationConfigName",
-    "AWS::BedrockAgentCore::Memory": "Name",
-    "AWS::Logs::LogGroup": "LogGroupName",
-    "AWS::S3::Bucket": "BucketName",
-    "AWS::SNS::Topic": "TopicName",
-    "AWS::KMS::Key": None,
-    "AWS::SSM::Parameter": "Name",
-    "AWS::SageMaker::Endpoint": "EndpointName",
-    "AWS::SageMaker::EndpointConfig": "EndpointConfigName",
-    "AWS::SageMaker::Model": "ModelName",
-    "AWS::SageMaker::InferenceComponent": "InferenceComponentName",
-    "AWS::CloudWatch::Dashboard": "DashboardName",
-    "AWS::CloudWatch::Alarm": "AlarmName",
-    "AWS::XRay::ResourcePolicy": "PolicyName",
-    "AWS::BedrockAgentCore::Runtime": "AgentRuntimeName",
-    "AWS::BedrockAgentCore::RuntimeEndpoint": "Name",
-    "AWS::Logs::DeliverySource": "Name",
-    "AWS::Logs::DeliveryDestination": "Name",
-    "AWS::IAM::Role": "RoleName",
-    "AWS::Lambda::Function": "FunctionName",
-    "AWS::SQS::Queue": "QueueName",
-    "AWS::Scheduler::Schedule": "Name",
-    "AWS::Scheduler::ScheduleGroup": "Name",
-}
 # Types without a physical name of their own (policies, attachments, custom resources).
 UNNAMED_TYPES = {
     "AWS::S3::BucketPolicy",
@@ -97,6 +75,8 @@ def _all_templates() -> list[tuple[str, str, dict[str, Any]]]:
     # The optional watchlist schedule adds a fixed-name schedule, queue and topic.
     scheduled = synth_templates("dev", schedule__watchlist="AAPL,MSFT")
     out += [("scheduled", stack, t) for stack, t in scheduled.items()]
+    # A canary endpoint adds a fixed-name endpoint, log group and evaluation configuration.
+    out += [("canary", stack, t) for stack, t in canary_prod_nag_assembly()[1].items()]
     return out
 
 

@@ -26,7 +26,7 @@ from stacks.constructs.online_evaluation import (
     load_rubric,
 )
 from stacks.constructs.roles import WILDCARD_RESOURCE_ACTIONS
-from tests.support.cdk_synth import cdk_json_context, synth_templates
+from tests.support.cdk_synth import canary_prod_nag_assembly, cdk_json_context, synth_templates
 
 
 def _only(template: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -226,18 +226,28 @@ INDEX_AND_QUERY = (
 )
 
 
-@pytest.mark.parametrize("stage", ["dev", "prod"])
-def test_the_role_may_index_and_query_exactly_the_data_sources_groups(stage: str) -> None:
+@pytest.mark.parametrize(
+    ("stage", "endpoints"), [("dev", ["live"]), ("prod", ["live"]), ("canary", ["live", "canary"])]
+)
+def test_the_role_may_index_and_query_exactly_the_data_sources_groups(
+    stage: str, endpoints: list[str]
+) -> None:
     """CreateOnlineEvaluationConfig checks the role against the data source's log groups.
 
-    The evaluation's own data source is read from the template (the runtime id filled
-    in the way AgentCore forms it): its runtime-endpoint group and ``aws/spans`` must
+    The evaluations' own data sources are read from the template (the runtime id filled
+    in the way AgentCore forms it): each runtime-endpoint group and ``aws/spans`` must
     be indexable and queryable, group and streams; another runtime's group must not.
+    ``canary`` is prod with a canary endpoint evaluated beside live.
     """
-    templates = synth_templates(stage)
+    templates = canary_prod_nag_assembly()[1] if stage == "canary" else synth_templates(stage)
+    stage = "prod" if stage == "canary" else stage
     name = load_stage(stage).runtime_name
     runtime_id = RUNTIME_ID.replace("gptoss_agent_dev", name)
-    online = _only(templates["Evaluation"], "AWS::BedrockAgentCore::OnlineEvaluationConfig")
+    configs = [
+        r["Properties"]
+        for r in templates["Evaluation"]["Resources"].values()
+        if r["Type"] == "AWS::BedrockAgentCore::OnlineEvaluationConfig"
+    ]
     # The runtime's ARN reaches the stack as an SSM-typed template parameter.
     arn_parameters = {
         name: f"arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/{runtime_id}"
@@ -247,9 +257,10 @@ def test_the_role_may_index_and_query_exactly_the_data_sources_groups(stage: str
     assert len(arn_parameters) == 1
     groups = [
         _render(g, {**PSEUDO, **arn_parameters})
+        for online in configs
         for g in online["DataSourceConfig"]["CloudWatchLogs"]["LogGroupNames"]
     ]
-    assert groups == [f"/aws/bedrock-agentcore/runtimes/{runtime_id}-live"]
+    assert groups == [f"/aws/bedrock-agentcore/runtimes/{runtime_id}-{e}" for e in endpoints]
     [policy] = _role(templates["Iam"], "EvaluationExecutionRole")["Policies"]
     statements = policy["PolicyDocument"]["Statement"]
     arn = "arn:aws:logs:eu-west-1:123456789012:log-group:"

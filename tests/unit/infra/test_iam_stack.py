@@ -26,7 +26,7 @@ from stacks.constructs.roles import (
     SESSION_MEMORY_ACTIONS,
     WILDCARD_RESOURCE_ACTIONS,
 )
-from tests.support.cdk_synth import resources, variant_templates
+from tests.support.cdk_synth import flipped_templates, resources, variant_templates
 
 # The one IAM role not defined in the IAM stack: CDK's own auto-delete-objects
 # provider in the dev bucket stack (see stacks/bucket_stack.py).
@@ -200,6 +200,9 @@ def test_presigned_links_add_get_object_on_the_same_bucket() -> None:
     write = _by_sid(_role(templates, "bedrock-agentcore.amazonaws.com"))["WriteReports"]
     assert sorted(write["Action"]) == ["s3:GetObject", "s3:PutObject"]
     assert "ReportBucketArn" in _join(write["Resource"])
+    # without links the runtime role cannot read reports back
+    off = _by_sid(_role(flipped_templates("dev"), "bedrock-agentcore.amazonaws.com"))
+    assert _as_list(off["WriteReports"]["Action"]) == ["s3:PutObject"]
 
 
 @pytest.mark.parametrize("service", ["sagemaker.amazonaws.com", "bedrock-agentcore.amazonaws.com"])

@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from stock_agent.settings import AgentSettings
+from stock_agent import settings as agent_settings
+from stock_agent.settings import OFF, AgentSettings
 
 from stacks.config import AGENTCORE_REQUEST_TIMEOUT_SECONDS, load_stage
-from stacks.runtime_stack import runtime_environment
+from stacks.config import storage as storage_config
+from stacks.runtime_stack import REPORT_LINKS_OFF, runtime_environment
 from tests.support.cdk_synth import (
     VARIANT_JWT_DISCOVERY_URL,
     only,
@@ -141,8 +143,8 @@ def test_the_jwt_reaches_the_container_only_with_the_jwt_authorizer(
     }
 
 
-def test_presigned_links_off_means_no_link_and_no_get_object() -> None:
-    config = load_stage("dev", {"storage.presigned_links": "no"})
+def test_no_links_is_the_one_spelling_the_agent_reads_as_none() -> None:
+    config = load_stage("dev", {"storage.presigned_link_seconds": "none"})
     env = runtime_environment(
         names=config.names,
         runtime=config.runtime,
@@ -150,11 +152,19 @@ def test_presigned_links_off_means_no_link_and_no_get_object() -> None:
         endpoint_name="e",
         report_bucket_name="b",
     )
-    assert env["REPORT_URL_EXPIRES_SECONDS"] == "0"
+    assert env["REPORT_URL_EXPIRES_SECONDS"] == REPORT_LINKS_OFF == OFF
     assert "MEMORY_BACKEND" not in env  # without a memory the agent keeps sessions in-process
     assert (
         AgentSettings.from_env({**env, "SAGEMAKER_ENDPOINT_NAME": "e"}).report_url_expires_seconds
-        == 0
+        is None
+    )
+
+
+def test_both_sides_allow_the_same_link_lifetimes() -> None:
+    """One range: what the stack config accepts, the agent accepts (and nothing more)."""
+    assert (storage_config.MIN_LINK_SECONDS, storage_config.MAX_LINK_SECONDS) == (
+        agent_settings.MIN_LINK_SECONDS,
+        agent_settings.MAX_LINK_SECONDS,
     )
 
 

@@ -20,9 +20,11 @@ from stock_agent.answering.conversation import (
     parse_question,
     understand,
 )
-from stock_agent.answering.narrative import check_narrative
+from stock_agent.answering.number_check import check_narrative
+from stock_agent.context import CallProfiles
 from stock_agent.errors import AgentError
 from stock_agent.memory.checkpoints import thread_config
+from stock_agent.models.types import CallProfile
 from stock_agent.settings import AgentSettings
 from stock_agent.understanding.parsing import parse_request
 
@@ -222,10 +224,10 @@ class _Scripted:
         self.answer = answer
         self.messages: list[list[dict[str, object]]] = []
 
-    def chat(self, messages: list[dict[str, object]], **_: object) -> object:
+    def chat(self, profile: CallProfile, turns: list[dict[str, object]]) -> object:
         from stock_agent.models.types import ChatResult, Usage
 
-        self.messages.append(messages)
+        self.messages.append(profile.messages(turns))
         if isinstance(self.answer, Exception):
             raise self.answer
         return ChatResult(
@@ -255,9 +257,8 @@ def test_a_model_answer_is_one_call_and_number_checked(
         question=question,
         records=records,
         model=model,  # type: ignore[arg-type]
+        profile=CallProfiles.from_settings(AgentSettings()).answer,
         use_model=True,
-        max_tokens=128,
-        deadline=None,
     )
     assert len(model.messages) == 1 and outcome.model_calls == 1
     assert outcome.source == source

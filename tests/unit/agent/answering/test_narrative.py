@@ -15,40 +15,27 @@ from datetime import date
 
 import pytest
 from stock_agent import formatting
-from stock_agent.analysis import analyze
-from stock_agent.answering.narrative import (
-    MAX_NARRATIVE_CHARS,
-    _public_reason,
+from stock_agent.answering.narrative import deterministic_narrative, write_narrative
+from stock_agent.answering.number_check import (
     allowed_figures,
     check_narrative,
-    deterministic_narrative,
-    write_narrative,
 )
-from stock_agent.formatting import allowed_numbers
-from stock_agent.market_data import SimulatedProvider
+from stock_agent.context import CallProfiles
+from stock_agent.deadline import RequestControl, request_control
 from stock_agent.models.openai import OpenAIModelClient
 from stock_agent.prompts import NARRATIVE_SYSTEM_PROMPT, narrative_payload
 from stock_agent.records import StockAnalysis, StockSnapshot
+from stock_agent.settings import AgentSettings
 
 from tests.support.fake_vllm import FakeVLLM, chat_completion, error_body
+from tests.support.records import copied_figures_text, simulated_record
 
 AS_OF = date(2026, 11, 20)
+PROFILE = CallProfiles.from_settings(AgentSettings(model_max_tokens=512)).narrative
 
 
 def _records(symbol: str) -> tuple[StockSnapshot, StockAnalysis]:
-    from stock_agent.market_data import get_provider
-
-    snapshot = get_provider("simulated").snapshot(symbol, as_of=AS_OF)
-    return snapshot, analyze(snapshot)
-
-
-def _good_text(snapshot: StockSnapshot, analysis: StockAnalysis) -> str:
-    fig = dict(formatting.key_figures(snapshot, analysis))
-    return (
-        f"{snapshot.company_name} trades at {fig['Current Price']} with a P/E of "
-        f"{fig['P/E Ratio']}. Year to date the shares returned {fig['YTD Return']}, and the "
-        f"52-week high is {fig['52-Week High']}. Risk is {analysis.risk_level.lower()}."
-    )
+    return simulated_record(symbol, as_of=AS_OF)
 
 
 @pytest.fixture
@@ -61,17 +48,6 @@ def _client(fake: FakeVLLM, *, retries: int = 0) -> OpenAIModelClient:
     return OpenAIModelClient(
         base_url=fake.url, model="model", timeout_s=5, max_retries=retries, backoff_base_s=0.01
     )
-
-
-def test_check_accepts_copied_figures_and_rejects_invented_ones() -> None:
-    snapshot, analysis = _records("SIM_STOCK")
-    allowed = allowed_figures(snapshot=snapshot, analysis=analysis)
-    assert check_narrative(_good_text(snapshot, analysis), allowed=allowed) is None
-    reason = check_narrative("The price target is $987.65 by 2031.", allowed=allowed)
-    assert reason is not None and "$987.65" in reason and "2031" in reason
-    assert check_narrative("   ", allowed=allowed) == "the narrative is empty"
-    too_long = check_narrative("word " * (MAX_NARRATIVE_CHARS // 4), allowed=allowed)
-    assert too_long is not None and "limit" in too_long
 
 
 @pytest.mark.parametrize("symbol", ["SIM_STOCK", "SIM_ESC", "SIM_JP", "AAPL", "BRK.B", "INTC"])
@@ -88,10 +64,10 @@ def test_deterministic_narrative_passes_the_number_check(symbol: str) -> None:
 
 def test_model_narrative_used_and_reasoning_kept_out(fake: FakeVLLM) -> None:
     snapshot, analysis = _records("SIM_STOCK")
-    text = _good_text(snapshot, analysis)
+    text = copied_figures_text(snapshot, analysis)
     fake.enqueue(body=chat_completion(text, reasoning="SECRET CHAIN OF THOUGHT 123456"))
     outcome = write_narrative(
-        snapshot=snapshot, analysis=analysis, model=_client(fake), max_tokens=512
+        snapshot=snapshot, analysis=analysis, model=_client(fake), profile=PROFILE
     )
     assert outcome.unavailable_reason is None
     assert outcome.narrative.source == "model"
@@ -108,9 +84,9 @@ def test_model_narrative_used_and_reasoning_kept_out(fake: FakeVLLM) -> None:
 def test_invented_number_is_regenerated_once_with_feedback(fake: FakeVLLM) -> None:
     snapshot, analysis = _records("AAPL")
     fake.enqueue(body=chat_completion("Analysts expect a price target of $999.99."))
-    fake.enqueue(body=chat_completion(_good_text(snapshot, analysis)))
+    fake.enqueue(body=chat_completion(copied_figures_text(snapshot, analysis)))
     outcome = write_narrative(
-        snapshot=snapshot, analysis=analysis, model=_client(fake), max_tokens=512
+        snapshot=snapshot, analysis=analysis, model=_client(fake), profile=PROFILE
     )
     assert outcome.narrative.source == "model"
     assert outcome.narrative.model_calls == 2 == len(fake.chat_requests)
@@ -126,7 +102,7 @@ def test_two_bad_answers_fall_back_with_a_warning(fake: FakeVLLM) -> None:
     snapshot, analysis = _records("MSFT")
     fake.enqueue(body=chat_completion("Revenue will grow 45.5% next year."), times=2)
     outcome = write_narrative(
-        snapshot=snapshot, analysis=analysis, model=_client(fake), max_tokens=512
+        snapshot=snapshot, analysis=analysis, model=_client(fake), profile=PROFILE
     )
     assert outcome.narrative.source == "deterministic"
     assert outcome.narrative.model_calls == 2 == len(fake.chat_requests)
@@ -140,7 +116,7 @@ def test_server_errors_degrade_with_a_reason(fake: FakeVLLM) -> None:
     snapshot, analysis = _records("SIM_STOCK")
     fake.enqueue(status=500, body=error_body("engine dead", status=500), times=5)
     outcome = write_narrative(
-        snapshot=snapshot, analysis=analysis, model=_client(fake, retries=1), max_tokens=512
+        snapshot=snapshot, analysis=analysis, model=_client(fake, retries=1), profile=PROFILE
     )
     assert outcome.narrative.source == "deterministic"
     assert outcome.unavailable_reason is not None and "SIM_STOCK" in outcome.unavailable_reason
@@ -149,42 +125,16 @@ def test_server_errors_degrade_with_a_reason(fake: FakeVLLM) -> None:
 
 def test_deadline_already_passed_skips_the_model(fake: FakeVLLM) -> None:
     snapshot, analysis = _records("SIM_STOCK")
-    outcome = write_narrative(
-        snapshot=snapshot,
-        analysis=analysis,
-        model=_client(fake),
-        max_tokens=512,
-        deadline=time.monotonic() - 1,
-    )
+    with request_control(RequestControl(deadline=time.monotonic() - 1)):
+        outcome = write_narrative(
+            snapshot=snapshot, analysis=analysis, model=_client(fake), profile=PROFILE
+        )
     assert outcome.narrative.source == "deterministic"
     assert outcome.unavailable_reason is not None and "deadline" in outcome.unavailable_reason
     assert fake.chat_requests == []
 
 
 # --- Counting and messages at their edges -------------------------------------------
-
-
-def test_at_most_ten_invented_figures_are_listed() -> None:
-    text = " ".join(f"{n}.5 units." for n in range(101, 113))  # twelve invented figures
-    reason = check_narrative(text, allowed=())
-    assert reason is not None
-    listed = reason.split("not in the data: ")[1].split(", ")
-    assert listed == [f"{n}.5" for n in range(101, 111)]
-
-
-@pytest.mark.parametrize(
-    ("rejection", "public"),
-    [
-        ("it contains figures that are not in the data: 1.5", "it quoted 1 figure not in the data"),
-        ("it contains figures that are not in the data: 1.5, 2.5",
-         "it quoted 2 figures not in the data"),
-        ("the narrative is empty", "the narrative is empty"),
-        (None, "rejected"),
-        ("", "rejected"),
-    ],
-)  # fmt: skip
-def test_public_reason_counts_without_repeating_figures(rejection: str | None, public: str) -> None:
-    assert _public_reason(rejection) == public
 
 
 def test_deterministic_narrative_words_for_unknown_and_known_valuation() -> None:
@@ -204,7 +154,7 @@ def test_no_model_means_no_calls_and_no_tokens() -> None:
         snapshot=snapshot,
         analysis=analysis,
         model=None,
-        max_tokens=512,
+        profile=PROFILE,
         use_model=False,  # type: ignore[arg-type]
     )
     narrative = outcome.narrative
@@ -217,10 +167,10 @@ def test_tokens_are_summed_over_both_calls(fake: FakeVLLM) -> None:
     snapshot, analysis = _records("AAPL")
     fake.enqueue(body=chat_completion("A target of $999.99.", prompt_tokens=700,
                                       completion_tokens=40))  # fmt: skip
-    fake.enqueue(body=chat_completion(_good_text(snapshot, analysis), prompt_tokens=900,
+    fake.enqueue(body=chat_completion(copied_figures_text(snapshot, analysis), prompt_tokens=900,
                                       completion_tokens=60))  # fmt: skip
     narrative = write_narrative(
-        snapshot=snapshot, analysis=analysis, model=_client(fake), max_tokens=512
+        snapshot=snapshot, analysis=analysis, model=_client(fake), profile=PROFILE
     ).narrative
     assert (narrative.model_calls, narrative.prompt_tokens, narrative.completion_tokens) == (
         2,
@@ -235,7 +185,7 @@ def test_a_model_error_counts_the_failed_call(fake: FakeVLLM) -> None:
                                       completion_tokens=40))  # fmt: skip
     fake.enqueue(status=500, body=error_body("engine dead", status=500), times=5)
     outcome = write_narrative(
-        snapshot=snapshot, analysis=analysis, model=_client(fake), max_tokens=512
+        snapshot=snapshot, analysis=analysis, model=_client(fake), profile=PROFILE
     )
     narrative = outcome.narrative
     assert narrative.source == "deterministic"
@@ -247,16 +197,6 @@ def test_a_model_error_counts_the_failed_call(fake: FakeVLLM) -> None:
     assert outcome.unavailable_reason is not None and "AAPL" in outcome.unavailable_reason
 
 
-def test_figures_the_model_was_given_are_allowed() -> None:
-    snapshot, analysis = _records("KO")
-    without = allowed_figures(snapshot=snapshot, analysis=analysis)
-    assert "123.45" not in without
-    given = allowed_figures(
-        snapshot=snapshot, analysis=analysis, payload={"note": ["a figure of 123.45"]}
-    )
-    assert "123.45" in given and without <= given
-
-
 def test_deterministic_narrative_lists_risk_factors_not_the_point_count() -> None:
     snapshot, analysis = _records("TSLA")
     assert analysis.risk_factors[-1].startswith("Risk points")
@@ -265,19 +205,3 @@ def test_deterministic_narrative_lists_risk_factors_not_the_point_count() -> Non
     first_factor = analysis.risk_factors[0].split(" (+")[0].rstrip(".")
     assert first_factor in text
     assert "Risk points" not in text
-
-
-def test_narrative_length_limit() -> None:
-    assert check_narrative("a" * MAX_NARRATIVE_CHARS, allowed=()) is None
-    reason = check_narrative("a" * (MAX_NARRATIVE_CHARS + 1), allowed=())
-    assert reason == f"the narrative has {MAX_NARRATIVE_CHARS + 1} characters; the limit is 4000"
-    assert check_narrative(" \n ", allowed=()) == "the narrative is empty"
-
-
-def test_number_check_uses_the_record() -> None:
-    snap = SimulatedProvider().snapshot("KO", as_of=date(2025, 9, 5))
-    allowed = allowed_numbers(snap, analyze(snap))
-    price = f"{snap.current_price:.2f}"
-    assert check_narrative(f"KO closed at ${price}.", allowed=allowed) is None
-    invented = f"{snap.current_price + 0.07:.2f}"
-    assert check_narrative(f"KO closed at ${invented}.", allowed=allowed) is not None

@@ -6,6 +6,7 @@ the wire itself is tested in ``tests/integration/test_dataset_build.py``)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from stock_agent.customize.datasets import (
     build_datasets,
 )
 from stock_agent.customize.run_records import MAX_RECORD_BYTES, encode
-from stock_agent.models.types import ChatResult, ModelError
+from stock_agent.models.types import CallProfile, ChatResult, ModelError
 
 from training.smoke import make_run_record, write_record
 
@@ -29,8 +30,10 @@ class ScriptedTeacher:
         self.script = list(script)
         self.calls: list[dict[str, Any]] = []
 
-    def chat(self, messages: list[dict[str, Any]], **kwargs: Any) -> ChatResult:
-        self.calls.append({"messages": messages, **kwargs})
+    def chat(self, profile: CallProfile, turns: Sequence[Any]) -> ChatResult:
+        self.calls.append({"turns": list(turns), "max_tokens": profile.max_tokens,
+                           "temperature": profile.temperature,
+                           "system_prompt": profile.system_prompt})  # fmt: skip
         answer = self.script.pop(0)
         if isinstance(answer, Exception):
             raise answer
@@ -63,6 +66,9 @@ def test_teacher_answers_are_asked_for_with_the_sampling_settings_and_judged(
         (SAMPLE_MAX_TOKENS, SAMPLE_TEMPERATURE)
     ] * 3
     assert (SAMPLE_MAX_TOKENS, SAMPLE_TEMPERATURE) == (1024, 0.8)
+    # The turns carry the rebuilt system prompt themselves.
+    assert all(c["system_prompt"] is None for c in teacher.calls)
+    assert teacher.calls[0]["turns"][0]["role"] == "system"
     assert [r["origin"] for r in _sft(tmp_path / "out")] == ["teacher:1"]
     assert report.filtered["teacher_error:model_throttled"] == 1
     assert report.filtered["answer_advice"] == 1

@@ -13,11 +13,8 @@ from typing import Any
 import pytest
 from stock_agent import formatting
 from stock_agent.analysis import analyze
-from stock_agent.answering.narrative import (
-    MAX_NARRATIVE_CHARS,
-    allowed_figures,
-    deterministic_narrative,
-)
+from stock_agent.answering.narrative import deterministic_narrative
+from stock_agent.answering.number_check import MAX_NARRATIVE_CHARS, allowed_figures
 from stock_agent.customize.reward import (
     MAX_WORDS,
     MIN_FIGURES,
@@ -32,6 +29,8 @@ from stock_agent.customize.reward import (
 )
 from stock_agent.market_data import get_provider
 from stock_agent.prompts import narrative_payload
+
+from tests.support.narratives import good_narrative
 
 AS_OF = date(2025, 9, 4)
 OPPOSITE_TREND = {"uptrend": "downtrend", "downtrend": "uptrend", "sideways": "uptrend"}
@@ -51,35 +50,6 @@ def record() -> dict[str, Any]:
             snapshot=snapshot, analysis=analysis, key_figures=rows
         ),
     }
-
-
-def good_narrative(payload: dict[str, Any]) -> str:
-    """About 170 words, every figure copied, every point made, plain paragraphs."""
-    fig, tech, fund = payload["key_figures"], payload["technical"], payload["fundamental"]
-    valuation = {
-        "undervalued": "looks undervalued",
-        "fair": "looks fairly valued",
-        "expensive": "looks expensive",
-        "unknown": "cannot be judged from the data",
-    }[fund["valuation"]]
-    return (
-        f"{payload['company']} last traded at {fig['Current Price']}, between its 52-week low "
-        f"of {fig['52-Week Low']} and high of {fig['52-Week High']}. The shares are in an "
-        f"{tech['trend']} by the trend test of the moving averages, with the 50-day average at "
-        f"{fig['50-Day SMA']} and the 200-day average at {fig['200-Day SMA']}. Momentum is "
-        f"{tech['momentum']}: the stock moved {fig['1-Month Return']} over one month and "
-        f"{fig['3-Month Return']} over three months, and {fig['YTD Return']} this year.\n\n"
-        f"On valuation, a trailing P/E of {fig['P/E Ratio']} and a forward P/E of "
-        f"{fig['Forward P/E']} mean the stock {valuation} against its earnings. Profitability "
-        f"is {fund['profitability']}, with a profit margin of {fig['Profit Margin']}, and the "
-        f"dividend yield is {fig['Dividend Yield']}, which keeps income {fund['income']}.\n\n"
-        f"The risk level is rated {payload['risk_level'].lower()}: annualized volatility of "
-        f"{fig['Volatility (Annualized)']} is {tech['volatility_level']} and the beta is "
-        f"{fig['Beta']}. The technical score is {fig['Technical Score']} and the fundamental "
-        f"score is {fig['Fundamental Score']}, which together leave the overall outlook "
-        f"{payload['outlook']} for the period the data covers, with the usual uncertainty of "
-        f"any market."
-    )
 
 
 def subtly_wrong(payload: dict[str, Any]) -> str:

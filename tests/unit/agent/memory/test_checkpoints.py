@@ -174,8 +174,6 @@ def test_settings_choose_the_store_and_refuse_agentcore_without_a_memory() -> No
     with pytest.raises(ConfigError, match="SESSION_MAX_RECORDS"):
         AgentSettings(session_max_records=51)
     AgentSettings(session_max_turns=100, session_max_records=50)  # the upper edges are allowed
-    with pytest.raises(ConfigError, match="REPORT_URL_EXPIRES_SECONDS"):
-        AgentSettings(report_url_expires_seconds=3601)
 
 
 # ---------------------------------------------------------------------------

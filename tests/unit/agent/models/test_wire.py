@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 import pytest
-from stock_agent.models.types import ModelError
+from stock_agent.models.types import CallProfile, ModelError
 from stock_agent.models.wire import (
     RetryPolicy,
     assemble_stream,
@@ -38,9 +38,13 @@ def fixture_json(name: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- request bodies
 
 
+def _profile(**fields: Any) -> CallProfile:
+    return CallProfile(**{"purpose": "test", "system_prompt": None, "max_tokens": 64, **fields})
+
+
 def test_body_is_chat_completions_without_responses_api_fields() -> None:
     body = build_chat_body(
-        [{"role": "user", "content": "hi"}], model="model", max_tokens=64, temperature=0.1
+        _profile(temperature=0.1), [{"role": "user", "content": "hi"}], model="model"
     )
     assert body == {
         "messages": [{"role": "user", "content": "hi"}],
@@ -52,14 +56,22 @@ def test_body_is_chat_completions_without_responses_api_fields() -> None:
         assert responses_key not in body
 
 
+def test_the_profile_brings_the_system_prompt_and_may_name_the_served_model() -> None:
+    profile = _profile(system_prompt="Rules.", model="stock-narrator-lora")
+    body = build_chat_body(profile, [{"role": "user", "content": "hi"}], model="model")
+    assert body["messages"] == [
+        {"role": "system", "content": "Rules."},
+        {"role": "user", "content": "hi"},
+    ]
+    assert body["model"] == "stock-narrator-lora"  # the profile's name wins over the client's
+
+
 def test_tools_come_with_auto_tool_choice_and_stream_asks_for_usage() -> None:
     tools = [{"type": "function", "function": {"name": "gather_stock_data", "parameters": {}}}]
     body = build_chat_body(
+        _profile(max_tokens=16, temperature=0.0, tools=tuple(tools)),
         [{"role": "user", "content": "x"}],
         model=None,
-        max_tokens=16,
-        temperature=0.0,
-        tools=tools,
         stream=True,
     )
     assert body["tools"] == tools
@@ -70,21 +82,39 @@ def test_tools_come_with_auto_tool_choice_and_stream_asks_for_usage() -> None:
 
 
 @pytest.mark.parametrize(
-    ("messages", "max_tokens", "fragment"),
+    ("turns", "fragment"),
     [
-        ([], 16, "non-empty"),
-        ([{"content": "no role"}], 16, "messages[0]"),
-        (["text"], 16, "messages[0]"),
-        ([{"role": "user", "content": "x"}], 0, "max_tokens"),
+        ([], "at least one turn"),
+        ([{"content": "no role"}], "turns[0]"),
+        (["text"], "turns[0]"),
+        ("text", "list of dicts"),
     ],
 )
-def test_bad_request_arguments_are_client_errors(
-    messages: Any, max_tokens: int, fragment: str
-) -> None:
+def test_bad_turns_are_client_errors(turns: Any, fragment: str) -> None:
     with pytest.raises(ModelError) as info:
-        build_chat_body(messages, model="model", max_tokens=max_tokens, temperature=0.2)
+        build_chat_body(_profile(), turns, model="model")
     assert info.value.code == "model_client_error"
     assert fragment in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("fields", "fragment"),
+    [
+        ({"max_tokens": 0}, "max_tokens must be >= 1, got 0"),
+        ({"reasoning_effort": "max"}, "reasoning_effort must be one of low, medium, high"),
+        ({"max_attempts": 0}, "max_attempts"),
+        ({"max_attempts": 2}, "retry_prompt"),  # a second attempt needs the words to ask with
+    ],
+)
+def test_a_bad_profile_is_refused_naming_the_field(fields: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ValueError, match="call profile 'test'") as info:
+        _profile(**fields)
+    assert fragment in str(info.value)
+
+
+def test_the_smallest_budget_and_a_second_attempt_with_its_words_are_accepted() -> None:
+    assert _profile(max_tokens=1).max_tokens == 1
+    assert _profile(max_attempts=2, retry_prompt="Again: {reason}").max_attempts == 2
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -370,16 +400,9 @@ MESSAGES = [{"role": "user", "content": "x"}]
 
 @pytest.mark.parametrize("effort", ["low", "medium", "high"])
 def test_reasoning_effort_goes_into_the_body(effort: str) -> None:
-    body = build_chat_body(
-        MESSAGES, model="m", max_tokens=8, temperature=0, reasoning_effort=effort
-    )
+    body = build_chat_body(_profile(max_tokens=8, reasoning_effort=effort), MESSAGES, model="m")
     assert body["reasoning_effort"] == effort
 
 
-def test_no_reasoning_effort_means_no_field_and_a_bad_one_is_refused() -> None:
-    assert "reasoning_effort" not in build_chat_body(
-        MESSAGES, model="m", max_tokens=8, temperature=0
-    )
-    with pytest.raises(ModelError) as info:
-        build_chat_body(MESSAGES, model="m", max_tokens=8, temperature=0, reasoning_effort="max")
-    assert info.value.code == "model_client_error"
+def test_no_reasoning_effort_means_no_field() -> None:
+    assert "reasoning_effort" not in build_chat_body(_profile(max_tokens=8), MESSAGES, model="m")

@@ -10,12 +10,13 @@ from stock_agent.errors import AgentError
 from stock_agent.models.types import ChatResult
 from stock_agent.observability.tracing import traced_node
 
+from tests.support.model_clients import call_profile
 from tests.support.spans import traced_client
 
 
 def test_a_node_span_is_current_while_the_node_runs(spans: InMemorySpanExporter) -> None:
     def narrative(state: dict[str, Any], runtime: Any = None) -> dict[str, Any]:
-        traced_client(ChatResult(content="ok")).chat([], max_tokens=16)
+        traced_client(ChatResult(content="ok")).chat(call_profile(max_tokens=16), [])
         return {"seen": state}
 
     wrapped = traced_node("narrative", narrative)
@@ -29,7 +30,10 @@ def test_a_node_span_is_current_while_the_node_runs(spans: InMemorySpanExporter)
 
     with pytest.raises(AgentError):
         traced_node("data_gathering_agent", failing)({})
-    agent_span = spans.get_finished_spans()[-1]
-    assert agent_span.name == "invoke_agent data_gathering_agent"
-    assert (agent_span.attributes or {})["error.type"] == "unknown_ticker"
-    assert (agent_span.attributes or {})["gen_ai.agent.name"] == "data_gathering_agent"
+    node_span = spans.get_finished_spans()[-1]
+    assert node_span.name == "node data_gathering_agent"
+    attributes = node_span.attributes or {}
+    assert attributes["error.type"] == "unknown_ticker"
+    # a node is a task of the one agent span, never an agent invocation of its own
+    assert attributes["traceloop.span.kind"] == "task"
+    assert "gen_ai.operation.name" not in attributes

@@ -22,7 +22,8 @@ from pypdf import PdfReader
 from stock_agent import formatting
 from stock_agent.agent import Dependencies, StockAgent
 from stock_agent.analysis import analyze
-from stock_agent.answering.narrative import check_narrative
+from stock_agent.answering.number_check import check_narrative
+from stock_agent.context import CallProfiles
 from stock_agent.market_data import get_provider
 from stock_agent.memory.session import SessionRecord
 from stock_agent.models.types import ChatResult, ModelError, Usage
@@ -35,6 +36,7 @@ from tests.support.moto_s3 import moto_s3_server, s3_client
 
 AS_OF = date(2026, 11, 30)
 WHEN = datetime(2026, 11, 30, 14, 5, 9, tzinfo=UTC)
+PROFILE = CallProfiles.from_settings(AgentSettings()).comparison
 
 
 def _record(symbol: str) -> SessionRecord:
@@ -66,9 +68,8 @@ def test_the_pdf_shows_every_figure_of_the_records_side_by_side(tmp_path: Path) 
         records,
         store=store,
         model=_NoModel(),
+        profile=PROFILE,
         use_model=False,
-        max_tokens=512,
-        deadline=None,
         generated_at=WHEN,
         request_id="req-cmp",
     )
@@ -96,7 +97,7 @@ def test_the_pdf_shows_every_figure_of_the_records_side_by_side(tmp_path: Path) 
         assert record.report.key in text
     assert (
         check_narrative(
-            outcome.narrative,
+            outcome.narrative.text,
             allowed=comparison._allowed(records, comparison._facts(records, outcome.leaders)),
         )
         is None
@@ -185,16 +186,15 @@ def test_the_model_writes_the_narrative_once_and_the_number_check_applies(
         _records("AAPL", "MSFT"),
         store=storage.LocalReportStore(root=tmp_path),
         model=model,
+        profile=PROFILE,
         use_model=True,
-        max_tokens=256,
-        deadline=None,
         generated_at=WHEN,
         request_id="r",
     )
-    assert model.calls == 1 and outcome.model_calls == 1
-    assert outcome.narrative_source == source
+    assert model.calls == 1 and outcome.narrative.model_calls == 1
+    assert outcome.narrative.source == source
     if source == "deterministic":
-        assert "55.55" not in outcome.narrative and outcome.warnings
+        assert "55.55" not in outcome.narrative.text and outcome.narrative.warnings
 
 
 def test_deployed_reports_carry_a_presigned_link_of_at_most_one_hour(
@@ -234,8 +234,10 @@ def test_deployed_reports_carry_a_presigned_link_of_at_most_one_hour(
     assert link is not None and link.startswith("https://reports.s3.")
     assert "/2026/11/30/AAPL_Stock_Report_x.pdf?" in link
     assert "X-Amz-Expires=900" in link
-    with pytest.raises(ValueError):
-        storage.S3ReportStore(bucket="b", client=object(), url_expires_seconds=3601)
+    links_off = storage.S3ReportStore(
+        bucket="reports", client=offline.client, url_expires_seconds=None
+    )
+    assert links_off.link("2026/11/30/AAPL_Stock_Report_x.pdf") is None
 
 
 def test_local_reports_have_no_url(tmp_path: Path) -> None:

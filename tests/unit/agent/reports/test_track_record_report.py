@@ -26,7 +26,7 @@ from stock_agent.answering.conversation import (
     deterministic_answer,
     parse_question,
 )
-from stock_agent.answering.narrative import check_narrative
+from stock_agent.answering.number_check import check_narrative
 from stock_agent.cli import main
 from stock_agent.market_data import SimulatedProvider, YFinanceProvider
 from stock_agent.memory.session import SessionRecord, pack_record, unpack_record

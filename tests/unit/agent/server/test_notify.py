@@ -94,23 +94,17 @@ def test_bad_notify_values_are_invalid_payloads(payload: dict[str, Any], message
 
 
 @pytest.mark.parametrize(
-    ("env", "expiry", "expected"),
+    ("env", "expected"),
     [
-        ({}, 0, NotifySettings(topic_arn=None, link_expiry_seconds=None)),
-        ({TOPIC_ENV: TOPIC}, 0, NotifySettings(topic_arn=TOPIC, link_expiry_seconds=None)),
-        ({TOPIC_ENV: TOPIC}, 1, NotifySettings(TOPIC, 1)),
-        ({TOPIC_ENV: TOPIC}, 3600, NotifySettings(TOPIC, 3600)),
+        ({}, NotifySettings(topic_arn=None)),
+        ({TOPIC_ENV: TOPIC}, NotifySettings(topic_arn=TOPIC)),
         # AgentCore sets AWS_REGION; boto3 alone would only read AWS_DEFAULT_REGION.
-        (
-            {TOPIC_ENV: TOPIC, "AWS_REGION": "us-west-2"},
-            0,
-            NotifySettings(TOPIC, None, "us-west-2"),
-        ),
-        ({"AWS_DEFAULT_REGION": "eu-west-1"}, 0, NotifySettings(None, None, "eu-west-1")),
+        ({TOPIC_ENV: TOPIC, "AWS_REGION": "us-west-2"}, NotifySettings(TOPIC, "us-west-2")),
+        ({"AWS_DEFAULT_REGION": "eu-west-1"}, NotifySettings(None, "eu-west-1")),
     ],
 )
-def test_settings_from_env(env: dict[str, str], expiry: int, expected: NotifySettings) -> None:
-    assert NotifySettings.from_env(env, link_expiry_seconds=expiry) == expected
+def test_settings_from_env(env: dict[str, str], expected: NotifySettings) -> None:
+    assert NotifySettings.from_env(env) == expected
 
 
 @pytest.mark.parametrize(
@@ -122,27 +116,19 @@ def test_settings_from_env(env: dict[str, str], expiry: int, expected: NotifySet
 )
 def test_bad_settings_name_the_variable(env: dict[str, str]) -> None:
     with pytest.raises(NotifyError, match=next(iter(env))) as caught:
-        NotifySettings.from_env(env, link_expiry_seconds=0)
+        NotifySettings.from_env(env)
     assert caught.value.code == "bad_notify_setting"
-
-
-def test_links_live_as_long_as_report_url_whatever_the_context_accepts() -> None:
-    """One lifetime, one validation: every value AgentSettings accepts reaches notify as is."""
-    from stock_agent.settings import AgentSettings
-
-    for raw, expected in (("0", None), ("1", 1), ("30", 30), ("3600", 3600)):
-        ctx = AgentSettings.from_env({"REPORT_URL_EXPIRES_SECONDS": raw})
-        settings = NotifySettings.from_env({}, link_expiry_seconds=ctx.report_url_expires_seconds)
-        assert settings.link_expiry_seconds == expected, raw
-    with pytest.raises(ValueError, match="REPORT_URL_EXPIRES_SECONDS=3601"):
-        AgentSettings.from_env({"REPORT_URL_EXPIRES_SECONDS": "3601"})
 
 
 # -- the message -----------------------------------------------------------------------------
 
 
-def test_message_carries_tickers_headline_scores_and_report_locations() -> None:
-    message = build_message(_response(), links={"AAPL": "https://example/link"})
+def test_message_carries_tickers_headline_scores_and_the_responses_own_links() -> None:
+    """The link is the response's ``report.url`` (signed once, by the report store); a report
+    without one (links off, or a local report) gets none."""
+    response = _response()
+    response["results"][0]["report"]["url"] = "https://example/link"
+    message = build_message(response)
     assert message["tickers"] == ["AAPL", "MSFT"]
     assert message["results"] == [
         {
@@ -193,9 +179,7 @@ def test_publish_sends_one_validated_message_and_records_its_id() -> None:
                 },
             },
         )
-        result = after_run(
-            _response(), link_expiry_seconds=0, env={TOPIC_ENV: TOPIC}, clients=(sns, None)
-        )
+        result = after_run(_response(), env={TOPIC_ENV: TOPIC}, sns_client=sns)
         stub.assert_no_pending_responses()
     assert result["notification"] == {"sent": True, "topic_arn": TOPIC, "message_id": "m-1"}
     assert result["warnings"] == []
@@ -207,9 +191,7 @@ def test_a_refused_publish_is_a_warning_not_a_failed_run() -> None:
         stub.add_client_error(
             "publish", service_error_code="AuthorizationError", http_status_code=403
         )
-        result = after_run(
-            _response(), link_expiry_seconds=0, env={TOPIC_ENV: TOPIC}, clients=(sns, None)
-        )
+        result = after_run(_response(), env={TOPIC_ENV: TOPIC}, sns_client=sns)
     assert result["notification"] == {"sent": False, "code": "notify_failed"}
     assert result["warnings"] == [
         "notification not sent: SNS refused the message (AuthorizationError)"
@@ -218,15 +200,13 @@ def test_a_refused_publish_is_a_warning_not_a_failed_run() -> None:
 
 
 def test_without_a_topic_the_run_says_so() -> None:
-    result = after_run(_response(), link_expiry_seconds=0, env={}, clients=(_sns(), None))
+    result = after_run(_response(), env={}, sns_client=_sns())
     assert result["notification"] == {"sent": False, "code": "notify_not_configured"}
     assert "NOTIFY_TOPIC_ARN is not set" in result["warnings"][0]
 
 
 def test_a_bad_setting_is_reported_without_publishing() -> None:
-    result = after_run(
-        _response(), link_expiry_seconds=0, env={TOPIC_ENV: "nope"}, clients=(_sns(), None)
-    )
+    result = after_run(_response(), env={TOPIC_ENV: "nope"}, sns_client=_sns())
     assert result["notification"] == {"sent": False, "code": "bad_notify_setting"}
 
 
@@ -234,15 +214,12 @@ def test_no_region_is_a_warning_not_a_stack_trace(monkeypatch: pytest.MonkeyPatc
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     monkeypatch.delenv("AWS_REGION", raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    result = after_run(_response(), link_expiry_seconds=0, env={TOPIC_ENV: TOPIC})
+    result = after_run(_response(), env={TOPIC_ENV: TOPIC})
     assert result["notification"] == {"sent": False, "code": "notify_failed"}
     assert "NoRegionError" in result["warnings"][0]
 
 
 def test_only_success_responses_are_notified() -> None:
     error_body = {"error": {"code": "no_ticker", "message": "no ticker"}}
-    assert (
-        after_run(error_body, link_expiry_seconds=0, env={TOPIC_ENV: TOPIC}, clients=(_sns(), None))
-        is error_body
-    )
+    assert after_run(error_body, env={TOPIC_ENV: TOPIC}, sns_client=_sns()) is error_body
     assert json.dumps(error_body) == '{"error": {"code": "no_ticker", "message": "no ticker"}}'

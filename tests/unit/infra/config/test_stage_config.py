@@ -74,6 +74,13 @@ def test_dev_and_prod_defaults_differ_where_the_issue_says() -> None:
         ("dev", {"logs.retention_days": 10}, "logs.retention_days", 10, "one of 1, 3, 5"),
         ("dev", {"storage.infrequent_access_after_days": 10},
          "storage.infrequent_access_after_days", 10, ">= 30"),
+        ("dev", {"storage.presigned_link_seconds": "59"}, "storage.presigned_link_seconds", 59,
+         ">= 60 and <= 3600"),
+        ("dev", {"storage.presigned_link_seconds": "3601"}, "storage.presigned_link_seconds",
+         3601, ">= 60 and <= 3600"),
+        # one way to say "no links": presigned_link_seconds=none (no switch beside it)
+        ("dev", {"storage.presigned_links": "false"}, "storage.presigned_links", "false",
+         "a field of storage"),
         ("dev", {"endpoint.inference_ami_version": "al2-ami-sagemaker-inference-gpu-9"},
          "endpoint.inference_ami_version", "al2-ami-sagemaker-inference-gpu-9",
          "al2023-ami-sagemaker-inference-gpu-4-1"),
@@ -102,14 +109,25 @@ def test_context_strings_are_converted_to_the_field_types() -> None:
             "model.weights_s3_uri": "s3://my-weights/gpt-oss-20b/",
             "model.network_isolation": "true",
             "model.container_log_level": "20",
-            "storage.presigned_links": "yes",
+            "storage.presigned_link_seconds": "60",
         },
     )
     assert config.endpoint.max_instance_count == 4
     assert config.model.gpu_memory_utilization == 0.85
     assert config.model.network_isolation is True
     assert config.model.container_log_level == 20
-    assert config.storage.presigned_links is True
+    assert config.storage.presigned_link_seconds == 60
+    for off in ("none", "None", ""):
+        assert (
+            load_stage(
+                "dev", {"storage.presigned_link_seconds": off}
+            ).storage.presigned_link_seconds
+            is None
+        )
+    assert (
+        load_stage("dev", {"storage.presigned_link_seconds": "3600"}).storage.presigned_link_seconds
+        == 3600
+    )
     assert (config.model.weights_bucket, config.model.weights_prefix) == (
         "my-weights",
         "gpt-oss-20b/",
