@@ -26,7 +26,7 @@ from .report import Results, Row, render_table, write_results
 logger = logging.getLogger("bench")
 
 REPO = Path(__file__).resolve().parent.parent
-ALL_ROWS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "react", "eval", "gate")
+ALL_ROWS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "react", "eval", "gate")
 
 
 def _positive_int(text: str) -> int:
@@ -201,6 +201,15 @@ def run(args: argparse.Namespace) -> Results:
             "conversation",
             "follow-up p50 ≤ 50 ms; checkpointer ≤ 10 ms; ≤ 256 KB; ≤ 1 call",
             lambda: rows_conversation.row10(runs=args.runs),
+        )
+    if "11" in selected:
+        from . import rows_mcp
+
+        results.rows += _guarded(
+            "11",
+            "MCP tool call vs the function",
+            rows_mcp.TARGET,
+            lambda: rows_mcp.row11(repo=REPO, runs=args.runs),
         )
     if "react" in selected:
 

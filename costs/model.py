@@ -41,6 +41,15 @@ class Prices:
     custom_metric_month: float = 0.30
     kms_key_month: float = 1.00
     ecr_gb_month: float = 0.10
+    # The MCP stack (docs/mcp.md). Cognito machine-to-machine: per app client per month,
+    # prorated, and per 1,000 client-credentials token requests. AgentCore Gateway: per
+    # 1,000 tool calls or listings, per 1,000 semantic searches, and per 100 indexed tools
+    # per month. Published list prices (Cognito 2024 M2M pricing; AgentCore 2026).
+    cognito_m2m_client_month: float = 6.00
+    cognito_m2m_tokens_per_1000: float = 2.25
+    gateway_calls_per_1000: float = 0.005
+    gateway_searches_per_1000: float = 0.025
+    gateway_tool_index_per_100_month: float = 0.02
 
 
 PRICES = Prices()
@@ -73,6 +82,23 @@ class StageCost:
         return self.typical_month_without_scale_to_zero - self.typical_month
 
 
+# The gateway indexes the five tools and its own search tool.
+MCP_INDEXED_TOOLS = 6
+
+
+def mcp_idle_month(*, gateway_auth: str | None, prices: Prices = PRICES) -> float:
+    """What the MCP stack costs a month with no call at all (``None``: the stack is off).
+
+    The runtime bills only while a session is active, so idle it is the
+    Cognito app client (with ``cognito`` auth) and the gateway's tool index;
+    the runtime's log key is counted with the other KMS keys.
+    """
+    if gateway_auth is None:
+        return 0.0
+    client = prices.cognito_m2m_client_month if gateway_auth == "cognito" else 0.0
+    return client + MCP_INDEXED_TOOLS / 100 * prices.gateway_tool_index_per_100_month
+
+
 def stage_cost(
     *,
     stage: str,
@@ -81,6 +107,7 @@ def stage_cost(
     scale_to_zero: bool,
     alarm_count: int,
     kms_key_count: int,
+    mcp_gateway_auth: str | None = None,
     prices: Prices = PRICES,
 ) -> StageCost:
     """Cost of ``stage``: one instance and one session when running, the floor when idle.
@@ -96,6 +123,7 @@ def stage_cost(
         + alarm_count * prices.alarm_month
         + AGENT_CUSTOM_METRICS * prices.custom_metric_month
         + kms_key_count * prices.kms_key_month
+        + mcp_idle_month(gateway_auth=mcp_gateway_auth, prices=prices)
         + IMAGE_STORAGE_GB * prices.ecr_gb_month
     ) / HOURS_PER_MONTH
     session = SESSION_ACTIVE_VCPU * prices.agentcore_vcpu_hour + (

@@ -1,6 +1,7 @@
-"""Assemble the eight stacks of one stage into a CDK app, in dependency order.
+"""Assemble the stacks of one stage into a CDK app, in dependency order.
 
-Images -> Bucket -> Memory -> Iam -> Model -> Runtime -> Monitoring -> Evaluation.
+Images -> Bucket -> Memory -> Iam -> Model -> Runtime -> Monitoring -> Evaluation, and
+Mcp (after Images, Bucket and Iam) where ``mcp.enabled``.
 Resources cross stacks as objects (image assets, bucket, roles, endpoint), except
 the agent runtime, which a new name replaces: its readers find it through an SSM
 parameter (:mod:`stacks.constructs.runtime_reference`), never an export.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import App, Environment, Tags, Validations
+from aws_cdk import App, Environment, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from stacks.bucket_stack import BucketStack
@@ -29,6 +30,7 @@ from stacks.constructs.runtime_reference import RuntimeLookup
 from stacks.evaluation_stack import EvaluationStack
 from stacks.iam_stack import IamStack
 from stacks.images_stack import ImagesStack
+from stacks.mcp_stack import McpStack
 from stacks.memory_stack import MemoryStack
 from stacks.model_stack import VARIANT_NAME, ModelStack
 from stacks.monitoring_stack import MonitoringStack
@@ -43,7 +45,16 @@ STACK_ORDER = (
     "Runtime",
     "Monitoring",
     "Evaluation",
+    "Mcp",
 )
+# Stacks a stage deploys only when their feature is on (``mcp.enabled``).
+OPTIONAL_STACKS = frozenset({"Mcp"})
+
+
+def stage_stacks(config: StageConfig) -> tuple[str, ...]:
+    """The stacks ``config``'s stage deploys, in :data:`STACK_ORDER`."""
+    enabled = {"Mcp": config.mcp.enabled}
+    return tuple(name for name in STACK_ORDER if enabled.get(name, True))
 
 
 @dataclass(frozen=True)
@@ -58,25 +69,26 @@ class AppStacks:
     runtime: RuntimeStack
     monitoring: MonitoringStack
     evaluation: EvaluationStack
+    mcp: McpStack | None = None
 
-    def by_name(self) -> dict[str, object]:
-        """Short name ("Images", ...) to stack, in dependency order."""
-        return dict(
-            zip(
-                STACK_ORDER,
-                (
-                    self.images,
-                    self.bucket,
-                    self.memory,
-                    self.iam,
-                    self.model,
-                    self.runtime,
-                    self.monitoring,
-                    self.evaluation,
-                ),
-                strict=True,
-            )
+    def by_name(self) -> dict[str, Stack]:
+        """Short name ("Images", ...) to stack, in dependency order; the stage's stacks only."""
+        stacks = (
+            self.images,
+            self.bucket,
+            self.memory,
+            self.iam,
+            self.model,
+            self.runtime,
+            self.monitoring,
+            self.evaluation,
+            self.mcp,
         )
+        return {
+            name: stack
+            for name, stack in zip(STACK_ORDER, stacks, strict=True)
+            if stack is not None
+        }
 
 
 def build_app(
@@ -123,11 +135,12 @@ def build_app(
         schedule=schedule,
         training=config.training,
         evaluation=config.evaluation,
+        mcp=config.mcp,
         model_repository=images.model_repository,
         agent_repository=images.agent_repository,
         report_bucket=bucket.bucket,
         session_memory=memory.memory,
-        **common("Iam", "every IAM role of the app (SageMaker, AgentCore, Scheduler)"),
+        **common("Iam", "every IAM role of the app (SageMaker, AgentCore, Scheduler, Gateway)"),
     )
     model = ModelStack(
         app,
@@ -230,6 +243,25 @@ def build_app(
             )
         )
     )
+    mcp: McpStack | None = None
+    if iam.mcp_runtime_role is not None and iam.mcp_gateway_role is not None:
+        mcp = McpStack(
+            app,
+            f"{prefix}-Mcp",
+            names=names,
+            mcp=config.mcp,
+            storage=config.storage,
+            logs=config.logs,
+            tracing=config.operations.tracing,
+            agent_image_uri=images.agent_image.image_uri,
+            execution_role=iam.mcp_runtime_role,
+            gateway_role=iam.mcp_gateway_role,
+            report_bucket=bucket.bucket,
+            **common("Mcp", "the analyst's tools over MCP: AgentCore Runtime and Gateway"),
+        )
+        mcp.add_stack_dependency(images, "the MCP runtime runs the agent image")
+        mcp.add_stack_dependency(bucket, "the tools write reports to the bucket")
+        mcp.add_stack_dependency(iam, "the runtime and the gateway use the IAM stack's roles")
     for key, value in config.tag_map.items():
         Tags.of(app).add(key, value)
     return AppStacks(
@@ -241,4 +273,5 @@ def build_app(
         runtime=runtime,
         monitoring=monitoring,
         evaluation=evaluation,
+        mcp=mcp,
     )

@@ -1,9 +1,10 @@
 """IAM: every role of the app, one construct each (:mod:`stacks.constructs.roles`).
 
 The roles are the SageMaker execution role, the AgentCore runtime execution
-role, the online-evaluation execution role, and two that exist only when
-their feature is on: the watchlist schedule's role (``schedule.watchlist``)
-and the training-job role (``training.bucket``). This stack and that folder
+role, the online-evaluation execution role, and those that exist only when
+their feature is on: the watchlist schedule's role (``schedule.watchlist``),
+the training-job role (``training.bucket``), and the MCP runtime's and its
+gateway's roles (``mcp.enabled``). This stack and that folder
 are the one place a security reviewer reads: every statement is written
 there, as inline policies with stable names, and the other stacks receive
 the roles as objects they cannot add statements to (the runtime stack passes
@@ -37,6 +38,7 @@ from constructs import Construct
 
 from stacks.config import (
     EvaluationSettings,
+    McpSettings,
     ModelSettings,
     ResourceNames,
     ScheduleSettings,
@@ -45,6 +47,8 @@ from stacks.config import (
 )
 from stacks.constructs.roles import (
     EvaluationExecutionRole,
+    McpGatewayRole,
+    McpRuntimeRole,
     RuntimeExecutionRole,
     SageMakerExecutionRole,
     TrainingJobRole,
@@ -67,6 +71,7 @@ class IamStack(Stack):
         schedule: ScheduleSettings,
         training: TrainingSettings,
         evaluation: EvaluationSettings,
+        mcp: McpSettings,
         model_repository: ecr.IRepository,
         agent_repository: ecr.IRepository,
         report_bucket: s3.IBucket,
@@ -119,6 +124,26 @@ class IamStack(Stack):
             self, "EvaluationExecutionRole", runtime_name=names.runtime, evaluation=evaluation
         )
         CfnOutput(self, "EvaluationExecutionRoleArn", value=self.evaluation_role.role_arn)
+        self.mcp_runtime_role: McpRuntimeRole | None = None
+        self.mcp_gateway_role: McpGatewayRole | None = None
+        if mcp.enabled:
+            self.mcp_runtime_role = McpRuntimeRole(
+                self,
+                "McpRuntimeRole",
+                runtime_name=names.mcp_runtime,
+                repository=agent_repository,
+                report_bucket=report_bucket,
+                presigned_links=storage.presigned_link_seconds is not None,
+            )
+            self.mcp_gateway_role = McpGatewayRole(
+                self,
+                "McpGatewayRole",
+                gateway_name=names.mcp_gateway,
+                runtime_name=names.mcp_runtime,
+                runtime_endpoint_name=names.mcp_runtime_endpoint,
+            )
+            CfnOutput(self, "McpRuntimeRoleArn", value=self.mcp_runtime_role.role_arn)
+            CfnOutput(self, "McpGatewayRoleArn", value=self.mcp_gateway_role.role_arn)
         self.training_role: TrainingJobRole | None = None
         if training.bucket:
             self.training_role = TrainingJobRole(

@@ -4,10 +4,12 @@ Commands::
 
     stock-agent analyze "Analyze SIM_STOCK for investment purposes" [--json]
     stock-agent serve [--host 127.0.0.1] [--port 8080]
+    stock-agent mcp [--http [--host 127.0.0.1] [--port 8000]]   (the tools over MCP)
     stock-agent chat [--session ID] [--db .stock-agent/sessions.sqlite]
     stock-agent invoke "Compare AAPL and MSFT" --url http://127.0.0.1:8080
     stock-agent invoke "..." --runtime-arn arn:aws:bedrock-agentcore:...  [--qualifier live]
     stock-agent invoke "..." --stack-name GptOssAgent-dev-Runtime    (reads the stack outputs)
+    stock-agent invoke --mcp [get_figure '{"symbol": "AAPL", "figure": "beta"}'] [--stack-name ...]
     stock-agent eval [--url URL | --runtime-arn ARN]   (the golden set; repository checkout only)
     stock-agent eval --baseline qualifier:live --candidate qualifier:canary --runtime-arn ARN
                                                         (compare two targets: promote or not)
@@ -124,8 +126,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_settings(serve)
 
+    mcp = sub.add_parser(
+        "mcp",
+        help="serve the analyst's tools over MCP: stdio (default) or streamable HTTP",
+        description="Serve gather_stock_data, analyze_stock_performance, "
+        "generate_stock_report, compare_stocks and get_figure as MCP tools: on stdin/stdout "
+        "for a desktop assistant or IDE, or with --http as stateless streamable HTTP at "
+        "http://HOST:PORT/mcp (docs/mcp.md).",
+    )
+    mcp.add_argument("--http", action="store_true", help="streamable HTTP instead of stdio")
+    mcp.add_argument("--host", default="127.0.0.1", help="interface with --http (127.0.0.1)")
+    mcp.add_argument("--port", type=int, default=8000, help="port with --http (default 8000)")
+    mcp.add_argument(
+        "--allow-any-host",
+        action="store_true",
+        help="with --http: answer whatever the Host header and Content-Type (as serve's option)",
+    )
+    _add_settings(mcp)
+
     invoke = sub.add_parser("invoke", help="call a deployed agent runtime or a local server")
-    invoke.add_argument("prompt")
+    invoke.add_argument(
+        "prompt", nargs="?", help="the prompt; with --mcp, the tool to call (none: list the tools)"
+    )
+    invoke.add_argument(
+        "arguments",
+        nargs="?",
+        help='with --mcp: the tool\'s arguments as JSON, e.g. \'{"symbol": "AAPL"}\'',
+    )
+    invoke.add_argument(
+        "--mcp",
+        action="store_true",
+        help="call the deployed MCP tools through the AgentCore Gateway (--stack-name, default "
+        "GptOssAgent-dev-Mcp) or an MCP server (--url http://127.0.0.1:8000/mcp); docs/mcp.md",
+    )
+    invoke.add_argument("--token", help="with --mcp: a bearer token for the gateway")
+    invoke.add_argument(
+        "--sigv4", action="store_true", help="with --mcp --url: sign requests (IAM gateway)"
+    )
     target = invoke.add_mutually_exclusive_group()
     target.add_argument("--url", help="a local server, e.g. http://127.0.0.1:8080")
     target.add_argument("--runtime-arn", help="the AgentCore runtime ARN")
@@ -294,12 +331,118 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
+    """``stock-agent mcp``: the tools on stdio (logs on stderr), or on loopback HTTP."""
+    import anyio
+
+    from .mcp.toolbox import Toolbox
+
+    if not 0 < args.port < 65536:
+        raise CliError(f"--port {args.port} is not a TCP port", exit_code=2)
+    ctx = _settings(args)
+    try:
+        toolbox = Toolbox.from_settings(ctx)
+    except ConfigError as err:
+        raise CliError(f"invalid settings: {err}", exit_code=2) from None
+    if not args.http:
+        from .mcp.server import serve_stdio
+
+        anyio.run(serve_stdio, toolbox)
+        return 0
+    from .mcp.http import MCP_PATH, create_http_app, serve_http
+    from .server.http_guard import GuardSettings
+
+    deadline_s = ctx.request_deadline_seconds
+    guard = (
+        GuardSettings.container(request_deadline_s=deadline_s)
+        if args.allow_any_host
+        else GuardSettings.local(bound_host=args.host, request_deadline_s=deadline_s)
+    )
+    logger.info("serving MCP", extra={"url": f"http://{args.host}:{args.port}{MCP_PATH}"})
+    serve_http(create_http_app(toolbox, guard=guard), host=args.host, port=args.port)
+    return 0
+
+
+def _tool_arguments(text: str | None) -> dict[str, Any]:
+    if text is None:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as err:
+        raise CliError(f"invoke: the tool arguments are not JSON: {err}", exit_code=2) from None
+    if not isinstance(value, dict):
+        raise CliError("invoke: the tool arguments must be a JSON object", exit_code=2)
+    return value
+
+
+def cmd_invoke_mcp(args: argparse.Namespace, out: TextIO) -> int:
+    """``stock-agent invoke --mcp [TOOL [JSON]]``: list the deployed tools, or call one."""
+    import boto3
+
+    from .mcp import gateway
+
+    if args.runtime_arn:
+        raise CliError("invoke: --mcp calls a gateway: give --stack-name or --url", exit_code=2)
+    arguments = _tool_arguments(args.arguments)
+    try:
+        if args.url:
+            auth: gateway.GatewayAuth = "aws_iam" if args.sigv4 else "none"
+            region = args.region or gateway.region_of(args.url)
+            endpoint = gateway.McpEndpoint(url=args.url, auth=auth, region=region)
+        else:
+            stack = args.stack_name or gateway.DEFAULT_MCP_STACK_NAME
+            cfn = boto3.client("cloudformation", region_name=args.region)
+            endpoint = gateway.endpoint_from_stack(cfn, stack)
+        region = args.region or endpoint.region
+        token = args.token
+        if endpoint.auth == "cognito" and not token:
+            cognito = boto3.client("cognito-idp", region_name=region)
+            token = gateway.client_credentials_token(endpoint, cognito=cognito)
+        credentials = None
+        if endpoint.auth == "aws_iam":
+            credentials = boto3.Session(region_name=region).get_credentials()
+        answer = gateway.call_remote(
+            endpoint,
+            tool=args.prompt,
+            arguments=arguments,
+            token=token,
+            credentials=credentials,
+            timeout=args.timeout,
+        )
+    except remote.RemoteError as err:
+        raise CliError(err.message, exit_code=err.exit_code) from None
+    if answer.called is None:
+        if args.json:
+            tools = [
+                t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in answer.tools
+            ]
+            out.write(terminal_safe(json.dumps(tools, indent=2, ensure_ascii=False)) + "\n")
+            return 0
+        for tool in answer.tools:
+            out.write(terminal_safe(f"{tool.name}: {tool.title or tool.description or ''}\n"))
+        return 0
+    result = answer.result
+    if args.json:
+        dumped = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+        out.write(terminal_safe(json.dumps(dumped, indent=2, ensure_ascii=False)) + "\n")
+    else:
+        texts = [c.text for c in result.content if getattr(c, "type", "") == "text"]
+        out.write(terminal_safe("\n".join(texts).rstrip()) + "\n")
+    return 1 if result.is_error else 0
+
+
 def _say(line: str) -> None:
     """A progress line on stderr: stdout keeps the answer (and --json stays JSON)."""
     sys.stderr.write(f"stock-agent: {terminal_safe(line)}\n")
 
 
 def cmd_invoke(args: argparse.Namespace, out: TextIO) -> int:
+    if args.mcp:
+        return cmd_invoke_mcp(args, out)
+    if args.prompt is None or args.arguments is not None:
+        raise CliError(
+            "invoke: give one prompt (a tool and its arguments go with --mcp)", exit_code=2
+        )
     try:
         if args.wait_for_model is not None:
             if args.url:
@@ -387,7 +530,13 @@ def cmd_eval(argv: Sequence[str], out: TextIO) -> int:
     return child.returncode
 
 
-COMMANDS = {"analyze": cmd_analyze, "chat": cmd_chat, "serve": cmd_serve, "invoke": cmd_invoke}
+COMMANDS = {
+    "analyze": cmd_analyze,
+    "chat": cmd_chat,
+    "serve": cmd_serve,
+    "mcp": cmd_mcp,
+    "invoke": cmd_invoke,
+}
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
@@ -401,8 +550,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         from .observability.logging_setup import configure_logging
 
         # Serving logs at the configured level; one-shot commands only say what went wrong.
-        level = args.log_level or ("INFO" if args.command == "serve" else "WARNING")
-        if args.command == "serve" and not args.log_level:
+        serving = args.command == "serve" or (args.command == "mcp" and args.http)
+        level = args.log_level or ("INFO" if serving else "WARNING")
+        if serving and not args.log_level:
             level = _settings(args).log_level
         configure_logging(level=level)
         handler = getattr(args, "handler", None) or COMMANDS[args.command]

@@ -46,7 +46,14 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    NotRequired,  # pydantic reads it on 3.11
+    Protocol,
+)
+
+from typing_extensions import TypedDict
 
 from . import bounded_json, formatting
 from .errors import AgentError
@@ -65,6 +72,9 @@ SECTION_TITLES = {
     "report_generation": "STOCK REPORT GENERATION",
 }
 _RULE = "=" * 40
+# The figure groups the data-gathering section prints (market data, financial metrics);
+# the rest belong to the performance analysis.
+DATA_SECTION_GROUPS = 2
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,39 @@ def _invisible_chars(text: str) -> list[str]:
     return [f"U+{ord(ch):04X} {unicodedata.name(ch, 'FORMAT CHARACTER')}" for ch in found]
 
 
+def checked_text(value: Any, *, name: str, max_chars: int = MAX_PROMPT_CHARS) -> str:
+    """``value`` stripped, or the contract's error for a bad text field called ``name``.
+
+    A string (``invalid_payload``), non-empty (``invalid_prompt``), at most
+    ``max_chars`` characters (``prompt_too_long``), without control characters
+    other than newline and tab, and without invisible format characters
+    (``invalid_prompt``, naming them). The prompt and every text argument of
+    the MCP tools go through here, so both refuse the same input with the same
+    code and wording.
+    """
+    if not isinstance(value, str):
+        raise AgentError("invalid_payload", f"'{name}' must be a string, not {_type_name(value)}")
+    text = value.strip()
+    if not text:
+        raise AgentError("invalid_prompt", f"'{name}' is empty")
+    if len(text) > max_chars:
+        raise AgentError(
+            "prompt_too_long", f"'{name}' has {len(text)} characters; the limit is {max_chars}"
+        )
+    bad = _bad_char(text)
+    if bad is not None:
+        raise AgentError("invalid_prompt", f"'{name}' contains the control character {bad}")
+    invisible = _invisible_chars(text)
+    if invisible:
+        shown = ", ".join(invisible[:5]) + (" and more" if len(invisible) > 5 else "")
+        raise AgentError(
+            "invalid_prompt",
+            f"'{name}' contains invisible formatting characters ({shown}); "
+            "remove them and retype the ticker",
+        )
+    return text
+
+
 def validate_payload(payload: Any) -> InvocationRequest:
     """Check a decoded payload against the contract; ``AgentError`` names what is wrong.
 
@@ -143,28 +186,7 @@ def validate_payload(payload: Any) -> InvocationRequest:
         )
     if "prompt" not in payload:
         raise AgentError("invalid_payload", "the payload has no 'prompt' string")
-    prompt = payload["prompt"]
-    if not isinstance(prompt, str):
-        raise AgentError("invalid_payload", f"'prompt' must be a string, not {_type_name(prompt)}")
-    prompt = prompt.strip()
-    if not prompt:
-        raise AgentError("invalid_prompt", "'prompt' is empty")
-    if len(prompt) > MAX_PROMPT_CHARS:
-        raise AgentError(
-            "prompt_too_long",
-            f"'prompt' has {len(prompt)} characters; the limit is {MAX_PROMPT_CHARS}",
-        )
-    bad = _bad_char(prompt)
-    if bad is not None:
-        raise AgentError("invalid_prompt", f"'prompt' contains the control character {bad}")
-    invisible = _invisible_chars(prompt)
-    if invisible:
-        shown = ", ".join(invisible[:5]) + (" and more" if len(invisible) > 5 else "")
-        raise AgentError(
-            "invalid_prompt",
-            f"'prompt' contains invisible formatting characters ({shown}); "
-            "remove them and retype the ticker",
-        )
+    prompt = checked_text(payload["prompt"], name="prompt")
     session_id = payload.get("session_id")
     if "session_id" in payload and (
         not isinstance(session_id, str) or not _SESSION_ID_RE.fullmatch(session_id)
@@ -213,7 +235,9 @@ def request_from_body(body: bytes) -> InvocationRequest:
 
 
 @dataclass(frozen=True)
-class _Ticker:
+class TickerResult:
+    """One ticker's finished records, as the response's sections print them."""
+
     symbol: str
     snapshot: StockSnapshot
     analysis: StockAnalysis
@@ -237,7 +261,7 @@ def data_gathering_section(snapshot: StockSnapshot, analysis: StockAnalysis) -> 
         f"Currency: {snapshot.currency}",
         f"Data: {snapshot.data_source}, as of {snapshot.as_of.isoformat()}",
     ]
-    for title, figures in groups[:2]:
+    for title, figures in groups[:DATA_SECTION_GROUPS]:
         rows.append(f"{title.upper()}:")
         rows.extend(f"- {label}: {value}" for label, value in figures)
     if snapshot.headlines:
@@ -282,7 +306,7 @@ def performance_analysis_section(
     return "\n".join(rows)
 
 
-def report_generation_section(t: _Ticker) -> str:
+def report_generation_section(t: TickerResult) -> str:
     """The Report Generation Agent's section: where the PDF is and how to verify it."""
     stamp = t.generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     location = "S3" if t.report.uri.startswith("s3://") else "local file"
@@ -304,7 +328,7 @@ def report_generation_section(t: _Ticker) -> str:
     return "\n".join(rows)
 
 
-def ticker_sections(t: _Ticker) -> dict[str, str]:
+def ticker_sections(t: TickerResult) -> dict[str, str]:
     """The three sections of one ticker (without the titles)."""
     return {
         "data_gathering": data_gathering_section(t.snapshot, t.analysis),
@@ -328,7 +352,7 @@ def render_text(per_ticker: list[tuple[str, dict[str, str]]], warnings: list[str
     return "\n\n".join(blocks) + "\n"
 
 
-def _data_json(snapshot: StockSnapshot) -> dict[str, Any]:
+def data_json(snapshot: StockSnapshot) -> dict[str, Any]:
     """The snapshot as JSON, with the price histories summarised (they are in the PDF).
 
     ``history`` holds the daily series the figures were computed from;
@@ -352,7 +376,16 @@ def _data_json(snapshot: StockSnapshot) -> dict[str, Any]:
     return data
 
 
-def _analysis_json(analysis: StockAnalysis) -> dict[str, Any]:
+def narrative_json(narrative: Narrative) -> dict[str, Any]:
+    """The narrative as the contract shows it: its text, who wrote it, at how many calls."""
+    return {
+        "text": narrative.text,
+        "source": narrative.source,
+        "model_calls": narrative.model_calls,
+    }
+
+
+def analysis_json(analysis: StockAnalysis) -> dict[str, Any]:
     """The analysis as JSON; its track record is the result's own ``track_record`` key."""
     data: dict[str, Any] = to_jsonable(analysis)
     data.pop("track_record", None)
@@ -373,14 +406,19 @@ class ReportLinker(Protocol):
     def link(self, key: str) -> str | None: ...
 
 
-def report_json(ref: ReportRef, *, link: ReportLinker | None = None) -> dict[str, Any]:
+class ReportJson(TypedDict):
+    """A stored report as the contract shows it."""
+
+    uri: str  # s3://bucket/key or file:///abs/path
+    key: str
+    bytes: int
+    sha256: str  # hex digest of the exact bytes stored
+    url: NotRequired[str]  # a presigned HTTPS GET of that one key, where the store signs (S3)
+
+
+def report_json(ref: ReportRef, *, link: ReportLinker | None = None) -> ReportJson:
     """A stored report as the contract shows it; ``url`` only where the store can sign one."""
-    body: dict[str, Any] = {
-        "uri": ref.uri,
-        "key": ref.key,
-        "bytes": ref.bytes,
-        "sha256": ref.sha256,
-    }
+    body = ReportJson(uri=ref.uri, key=ref.key, bytes=ref.bytes, sha256=ref.sha256)
     url = link.link(ref.key) if link is not None and hasattr(link, "link") else None
     if url:
         body["url"] = url
@@ -395,7 +433,7 @@ def build_response(
     ``link``: the report store; when it can presign (S3), each report gets a ``url``.
     """
     tickers = [
-        _Ticker(
+        TickerResult(
             symbol=s,
             snapshot=state["snapshots"][s],
             analysis=state["analyses"][s],
@@ -419,16 +457,12 @@ def build_response(
         results.append(
             {
                 "symbol": t.symbol,
-                "data": _data_json(t.snapshot),
-                "analysis": _analysis_json(t.analysis),
+                "data": data_json(t.snapshot),
+                "analysis": analysis_json(t.analysis),
                 "track_record": to_jsonable(t.analysis.track_record),
                 "key_figures": dict(formatting.key_figures(t.snapshot, t.analysis)),
                 "figures": formatting.figure_provenance(t.snapshot, t.analysis),
-                "narrative": {
-                    "text": t.narrative.text,
-                    "source": t.narrative.source,
-                    "model_calls": t.narrative.model_calls,
-                },
+                "narrative": narrative_json(t.narrative),
                 "report": report_json(t.report, link=link),
                 "generated_at": t.generated_at.astimezone(UTC).isoformat(),
                 "sections": sections,

@@ -25,6 +25,7 @@ ERROR_STATUS: dict[str, int] = {
     "no_ticker": 422,
     "no_context": 422,
     "unknown_ticker": 422,
+    "unknown_figure": 422,
     "market_data_unavailable": 503,
     # A follow-up needs the session and the session store did not answer: try again.
     "memory_unavailable": 503,

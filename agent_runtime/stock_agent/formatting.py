@@ -23,6 +23,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import NotRequired
+
+# typing_extensions' TypedDict: pydantic derives the MCP tools' schemas from these shapes,
+# and on Python 3.11 it reads only this one.
+from typing_extensions import TypedDict
 
 from .records import (
     BucketStats,
@@ -531,20 +536,38 @@ def evidence_lines(snapshot: StockSnapshot, analysis: StockAnalysis) -> list[str
     return lines
 
 
-def figure_provenance(snapshot: StockSnapshot, analysis: StockAnalysis) -> list[dict[str, str]]:
+class FigureRow(TypedDict):
+    """One displayed figure as JSON: its group, label, formatted value and provenance."""
+
+    group: str
+    label: str
+    value: str
+    source: str
+    as_of: str  # ISO date the underlying data describes ("" for verdict labels)
+    missing: NotRequired[str]  # why the value is n/a, when it is
+
+
+def provenance_rows(groups: FigureGroups) -> list[FigureRow]:
+    """``groups`` as :class:`FigureRow` dicts, in order."""
+    rows: list[FigureRow] = []
+    for title, figures in groups:
+        for f in figures:
+            row = FigureRow(
+                group=title,
+                label=f.label,
+                value=f.value,
+                source=f.source.source if f.source else "",
+                as_of=f.source.as_of.isoformat() if f.source else "",
+            )
+            if f.source and f.source.missing:
+                row["missing"] = f.source.missing
+            rows.append(row)
+    return rows
+
+
+def figure_provenance(snapshot: StockSnapshot, analysis: StockAnalysis) -> list[FigureRow]:
     """Every figure with its source and as-of date, JSON-ready (the response's ``figures``)."""
-    return [
-        {
-            "group": title,
-            "label": f.label,
-            "value": f.value,
-            "source": f.source.source if f.source else "",
-            "as_of": f.source.as_of.isoformat() if f.source else "",
-            **({"missing": f.source.missing} if f.source and f.source.missing else {}),
-        }
-        for title, figures in figure_groups(snapshot, analysis)
-        for f in figures
-    ]
+    return provenance_rows(figure_groups(snapshot, analysis))
 
 
 def key_figures(snapshot: StockSnapshot, analysis: StockAnalysis) -> FigureRows:

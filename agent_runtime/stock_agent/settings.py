@@ -57,6 +57,8 @@ MARKET_DATA_CACHE_DIR          on-disk cache of yfinance responses (default: the
                                cache folder, $XDG_CACHE_HOME or ~/.cache; /tmp/cache
                                in the image); used only while private and the user's own
 MARKET_DATA_CACHE_TTL_SECONDS  how long a cached response is used (default 3600)
+SERVER_PROTOCOL                what the image serves: ``http`` (default, the agent
+                               on 8080) | ``mcp`` (the tools on 8000/mcp)
 =============================  ==============================================
 
 gpt-oss counts its reasoning toward ``max_tokens``, so the effort is set per
@@ -76,6 +78,7 @@ DATA_PROVIDERS = ("simulated", "yfinance")
 MEMORY_BACKENDS = ("memory", "sqlite", "agentcore")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 REASONING_EFFORTS = ("low", "medium", "high")
+SERVER_PROTOCOLS = ("http", "mcp")
 
 # Limits that are part of the contract, not tuning knobs.
 MAX_TICKERS_PER_REQUEST = 5
@@ -122,6 +125,7 @@ _ENV_NAMES: dict[str, str] = {
     "risk_free_rate": "RISK_FREE_RATE",
     "market_data_cache_dir": "MARKET_DATA_CACHE_DIR",
     "market_data_cache_ttl_seconds": "MARKET_DATA_CACHE_TTL_SECONDS",
+    "server_protocol": "SERVER_PROTOCOL",
 }
 
 # The one spelling of a setting that is switched off (REPORT_URL_EXPIRES_SECONDS=off).
@@ -177,6 +181,7 @@ class AgentSettings:
     risk_free_rate: float = 0.0
     market_data_cache_dir: str | None = None
     market_data_cache_ttl_seconds: float = 3600.0
+    server_protocol: str = "http"
 
     def __post_init__(self) -> None:
         self.validate()
@@ -276,6 +281,8 @@ class AgentSettings:
             raise bad("risk_free_rate", "an annual rate as a fraction in [-0.05, 0.25]")
         if not 0 <= self.market_data_cache_ttl_seconds <= 7 * 24 * 3600:
             raise bad("market_data_cache_ttl_seconds", "a number of seconds in [0, 604800]")
+        if self.server_protocol not in SERVER_PROTOCOLS:
+            raise bad("server_protocol", " | ".join(SERVER_PROTOCOLS))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> AgentSettings:
@@ -302,7 +309,7 @@ class AgentSettings:
                     values[f.name] = float(raw)
                 elif f.name == "log_level":
                     values[f.name] = raw.upper()
-                elif f.name.startswith("reasoning_effort"):
+                elif f.name.startswith("reasoning_effort") or f.name == "server_protocol":
                     values[f.name] = raw.lower()
                 else:
                     values[f.name] = raw

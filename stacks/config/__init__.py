@@ -4,7 +4,7 @@
 * :mod:`.names`: the physical names stacks share (:class:`ResourceNames`);
 * one module per section: :mod:`.model`, :mod:`.endpoint`, :mod:`.runtime`,
   :mod:`.storage`, :mod:`.logs`, :mod:`.tags`, :mod:`.operations`,
-  :mod:`.schedule`, :mod:`.training`, :mod:`.memory`, :mod:`.evaluation`;
+  :mod:`.schedule`, :mod:`.training`, :mod:`.memory`, :mod:`.evaluation`, :mod:`.mcp`;
 * :mod:`.stage`: :class:`StageConfig`, the sections together and the rules
   that span them;
 * :mod:`.stages`: the dev and prod defaults and :func:`load_stage`;
@@ -15,6 +15,7 @@ from .endpoint import GPU_INSTANCE_TYPES, INFERENCE_AMI_VERSIONS, EndpointSettin
 from .errors import ConfigError
 from .evaluation import EvaluationSettings
 from .logs import LOG_RETENTION_DAYS, LogSettings
+from .mcp import GATEWAY_AUTHS, McpSettings
 from .memory import MemorySettings
 from .model import ModelSettings
 from .names import PROJECT, STAGES, ResourceNames
@@ -36,6 +37,7 @@ __all__ = [
     "AGENTCORE_NAME_PATTERN",
     "AGENTCORE_REQUEST_TIMEOUT_SECONDS",
     "DEV_OPERATIONS",
+    "GATEWAY_AUTHS",
     "GPU_INSTANCE_TYPES",
     "INFERENCE_AMI_VERSIONS",
     "LOG_RETENTION_DAYS",
@@ -49,6 +51,7 @@ __all__ = [
     "EvaluationSettings",
     "JwtSettings",
     "LogSettings",
+    "McpSettings",
     "MemorySettings",
     "ModelSettings",
     "OperationsConfig",

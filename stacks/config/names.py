@@ -35,6 +35,10 @@ class ResourceNames:
     watchlist_schedule_group: str
     watchlist_dead_letter_queue: str
     report_topic: str
+    # The MCP runtime, the named endpoint its gateway calls, and the gateway (docs/mcp.md).
+    mcp_runtime: str
+    mcp_runtime_endpoint: str
+    mcp_gateway: str
 
     def parameter(self, *path: str) -> str:
         """An SSM parameter name under ``/<project>/<stage>/``."""

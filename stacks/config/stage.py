@@ -16,6 +16,7 @@ from .endpoint import GPU_INSTANCE_TYPES, SAGEMAKER_NAME_PATTERN, EndpointSettin
 from .errors import positive, require
 from .evaluation import EvaluationSettings
 from .logs import LogSettings
+from .mcp import McpSettings
 from .memory import MemorySettings
 from .model import ModelSettings
 from .names import PROJECT, STAGES, ResourceNames
@@ -47,6 +48,8 @@ class StageConfig:
     training: TrainingSettings = field(default_factory=TrainingSettings)
     memory: MemorySettings = field(default_factory=MemorySettings)
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
+    # The tools as an MCP server behind an AgentCore Gateway (the MCP stack, docs/mcp.md).
+    mcp: McpSettings = field(default_factory=McpSettings)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -64,6 +67,7 @@ class StageConfig:
         self.training.validate()
         self.memory.validate()
         self.evaluation.validate()
+        self.mcp.validate()
         require(
             self.runtime.model_adapter is None
             or self.runtime.model_adapter in self.model.adapter_uris,
@@ -146,6 +150,16 @@ class StageConfig:
         return f"{PROJECT}-{self.stage}-watchlist-dlq"
 
     @property
+    def mcp_runtime_name(self) -> str:
+        """The MCP runtime's name (AgentCore names take no hyphens)."""
+        return f"{self.default_runtime_name}_mcp"
+
+    @property
+    def mcp_gateway_name(self) -> str:
+        """The AgentCore Gateway's name (unique in the account; its id starts with it)."""
+        return f"{PROJECT}-{self.stage}-mcp"
+
+    @property
     def names(self) -> ResourceNames:
         """The shared names, for the stacks that must agree on them."""
         return ResourceNames(
@@ -162,6 +176,9 @@ class StageConfig:
             watchlist_schedule_group=self.watchlist_schedule_group_name,
             watchlist_dead_letter_queue=self.watchlist_dead_letter_queue_name,
             report_topic=self.report_topic_name,
+            mcp_runtime=self.mcp_runtime_name,
+            mcp_runtime_endpoint=self.mcp.endpoint_name,
+            mcp_gateway=self.mcp_gateway_name,
         )
 
     @property

@@ -9,6 +9,7 @@ from .endpoint import EndpointSettings
 from .errors import ConfigError
 from .evaluation import EvaluationSettings
 from .logs import LogSettings
+from .mcp import McpSettings
 from .memory import MemorySettings
 from .names import STAGES
 from .operations import AlarmConfig, AutoscalingConfig, OperationsConfig
@@ -56,6 +57,8 @@ def _dev() -> StageConfig:
         memory=MemorySettings(event_expiry_days=7),
         # Many samples: changes land here first and need signal quickly.
         evaluation=EvaluationSettings(sampling_percentage=50.0),
+        # Off: its Cognito app client costs money while nothing calls it (docs/mcp.md).
+        mcp=McpSettings(enabled=False),
     )
 
 
@@ -77,6 +80,7 @@ def _prod() -> StageConfig:
         memory=MemorySettings(event_expiry_days=30),
         # Few samples: every evaluated trace costs judge-model tokens.
         evaluation=EvaluationSettings(sampling_percentage=5.0),
+        mcp=McpSettings(enabled=True),
     )
 
 

@@ -1,4 +1,4 @@
-"""The agent runtime: the stock-analysis agent on Amazon Bedrock AgentCore Runtime.
+"""An AgentCore runtime of the agent's image: the agent itself, or the MCP tools' server.
 
 Uses the stable L2 ``aws_cdk.aws_bedrockagentcore.Runtime`` with:
 
@@ -16,7 +16,9 @@ Uses the stable L2 ``aws_cdk.aws_bedrockagentcore.Runtime`` with:
   service log group created by the stack with the same retention and key;
 * X-Ray tracing, with the resource policy the delivery needs and the
   delivery ordered after it;
-* inbound auth: IAM (SigV4) unless a JWT authorizer is given.
+* inbound auth: IAM (SigV4) unless a JWT authorizer is given;
+* the protocol: HTTP (the agent's contract) unless another is given (MCP for
+  the tools' server).
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ class AgentRuntime(Construct):
         encrypt_logs: bool,
         tracing: bool,
         delivery_name_prefix: str | None,
+        protocol: agentcore.ProtocolType | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # Log delivery into a group still needs a CloudWatch Logs resource policy
@@ -108,7 +111,7 @@ class AgentRuntime(Construct):
             runtime_name=runtime_name,
             description=description,
             agent_runtime_artifact=agentcore.AgentRuntimeArtifact.from_image_uri(image_uri),
-            execution_role=_immutable(execution_role),
+            execution_role=immutable_role(execution_role),
             environment_variables=dict(environment),
             lifecycle_configuration=agentcore.LifecycleConfiguration(
                 idle_runtime_session_timeout=Duration.seconds(idle_session_timeout_seconds),
@@ -130,6 +133,8 @@ class AgentRuntime(Construct):
             ],
             manage_delivery_resource_policy=False,
             tracing_enabled=tracing,
+            # None: the L2's default, HTTP (the agent); MCP for the tools' server.
+            protocol_configuration=protocol,
         )
         # The image URI is a token (the Images stack's asset, built at deploy
         # time), so the L2 cannot check its form at synth; it is well formed by
@@ -251,7 +256,7 @@ def _name_deliveries(runtime: agentcore.Runtime, prefix: str) -> None:
             child.name = prefix + DELIVERY_NAME_SUFFIXES[("DESTINATION", kind)]
 
 
-def _immutable(role: iam.IRole) -> iam.IRole:
+def immutable_role(role: iam.IRole) -> iam.IRole:
     """A view of ``role`` to which constructs cannot add statements."""
     if isinstance(role, iam.Role):
         return role.without_policy_updates()

@@ -57,7 +57,7 @@ def test_container_cmd_is_the_entrypoint_under_opentelemetry_instrument() -> Non
         "opentelemetry-instrument",
         "python",
         "-m",
-        "stock_agent.server.entrypoint",
+        "stock_agent.container",
     ]
 
 

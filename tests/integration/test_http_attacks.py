@@ -2,7 +2,7 @@
 
 The app is :func:`stock_agent.server.entrypoint.create_app` under uvicorn with the
 server configuration ``stock-agent serve`` uses
-(:func:`stock_agent.server.entrypoint.server_config`: h11 with a header time
+(:func:`stock_agent.server.http_guard.server_config`: h11 with a header time
 limit), in a thread of this process. Raw sockets play the attacker where an
 HTTP library would be too polite (chunked floods, ``Expect: 100-continue``,
 trickled headers and bodies).

@@ -143,14 +143,13 @@ def test_s3_weights_environment_runs_the_container_offline() -> None:
 
 def _agent_settings(stage: str) -> AgentSettings:
     """The agent's settings from the runtime's environment; tokens get loopback stand-ins."""
-    synthesized = templates(stage)
+    # The agent's runtime (the Mcp stack's runtime serves the tools and calls no model).
     runtimes = [
         r["Properties"]
-        for t in synthesized.values()
-        for r in t["Resources"].values()
+        for r in templates(stage)["Runtime"]["Resources"].values()
         if r["Type"] == "AWS::BedrockAgentCore::Runtime"
     ]
-    assert len(runtimes) == 1, "expected one AgentCore runtime in the app"
+    assert len(runtimes) == 1, "expected one AgentCore runtime in the Runtime stack"
     raw = runtimes[0].get("EnvironmentVariables", {})
     stand_ins = {
         "SAGEMAKER_ENDPOINT_NAME": "endpoint-from-import",

@@ -1,7 +1,7 @@
 """The agent app served the way ``stock-agent serve`` serves it, for the attack tests.
 
 :func:`serve` runs :func:`stock_agent.server.entrypoint.create_app` under uvicorn with
-:func:`stock_agent.server.entrypoint.server_config` (h11 with a header time limit) in
+:func:`stock_agent.server.http_guard.server_config` (h11 with a header time limit) in
 a thread, on 127.0.0.1 and a free port; a test may inject a data provider,
 a report store or a model client, and any :class:`AgentSettings` setting.
 """
@@ -25,8 +25,8 @@ from stock_agent.context import Dependencies
 from stock_agent.market_data import get_provider
 from stock_agent.models.client import build_model_client
 from stock_agent.reports import storage
-from stock_agent.server.entrypoint import create_app, server_config
-from stock_agent.server.http_guard import GuardSettings
+from stock_agent.server.entrypoint import create_app
+from stock_agent.server.http_guard import GuardSettings, server_config
 from stock_agent.settings import AgentSettings
 
 from tests.integration.conftest import HttpReply, RunningServer, free_port

@@ -32,6 +32,7 @@ IMPORT_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "pypdf",
         (
             "stock_agent.server.entrypoint",
+            "stock_agent.mcp.http",
             "stock_agent.agent",
             "eval.runner",
             "hypothesis",

@@ -13,6 +13,7 @@ from stock_agent.analysis import analyze
 from stock_agent.market_data import build_snapshot, get_provider
 from stock_agent.memory.session import SessionRecord
 from stock_agent.records import Narrative, PricePoint, ReportRef, StockAnalysis, StockSnapshot
+from stock_agent.tools import analyze_stock_performance
 
 CRAFTED_AS_OF = date(2025, 9, 5)
 SESSION_AS_OF = date(2026, 11, 30)
@@ -42,9 +43,15 @@ def crafted_snapshot(closes: list[float], **metrics: object) -> StockSnapshot:
     )
 
 
-def simulated_record(symbol: str, *, as_of: date) -> tuple[StockSnapshot, StockAnalysis]:
-    """The simulated provider's snapshot of ``symbol`` on ``as_of`` and its analysis."""
-    snapshot = get_provider("simulated").snapshot(symbol, as_of=as_of)
+def simulated_record(
+    symbol: str, *, as_of: date, track_record: bool = False
+) -> tuple[StockSnapshot, StockAnalysis]:
+    """The simulated provider's snapshot of ``symbol`` on ``as_of`` and its analysis;
+    ``track_record=True``: with the track record, as the agent's analysis stage computes it."""
+    provider = get_provider("simulated")
+    snapshot = provider.snapshot(symbol, as_of=as_of)
+    if track_record:
+        return snapshot, analyze_stock_performance(snapshot, provider=provider)
     return snapshot, analyze(snapshot)
 
 

@@ -180,6 +180,12 @@ NAME_PROPERTY = {
     "AWS::SQS::Queue": "QueueName",
     "AWS::Scheduler::Schedule": "Name",
     "AWS::Scheduler::ScheduleGroup": "Name",
+    "AWS::BedrockAgentCore::Gateway": "Name",
+    "AWS::BedrockAgentCore::GatewayTarget": "Name",
+    "AWS::Cognito::UserPool": "UserPoolName",
+    "AWS::Cognito::UserPoolClient": "ClientName",
+    "AWS::Cognito::UserPoolDomain": "Domain",
+    "AWS::Cognito::UserPoolResourceServer": "Identifier",
 }
 # Types whose name is unique only inside a parent: (name property, parent property).
 SCOPED_NAMES = {"AWS::BedrockAgentCore::RuntimeEndpoint": ("Name", "AgentRuntimeId")}

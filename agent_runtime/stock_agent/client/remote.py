@@ -173,15 +173,20 @@ def _invoke_url(
     return reply.body, reply.content_type
 
 
-def runtime_from_stack(cfn: Any, stack_name: str) -> tuple[str, str | None]:
-    """``(RuntimeArn, RuntimeEndpointName)`` from the runtime stack's outputs."""
+def stack_outputs(cfn: Any, stack_name: str) -> dict[str, str]:
+    """A deployed stack's outputs, by key; ``RemoteError`` when it cannot be read."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]
     except (BotoCoreError, ClientError) as err:
         raise RemoteError(f"cannot read stack {stack_name}: {err}") from None
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+
+
+def runtime_from_stack(cfn: Any, stack_name: str) -> tuple[str, str | None]:
+    """The runtime ARN and endpoint name of the runtime stack ``stack_name``."""
+    outputs = stack_outputs(cfn, stack_name)
     arn = outputs.get("RuntimeArn")
     if not arn:
         raise RemoteError(f"stack {stack_name} has no RuntimeArn output")

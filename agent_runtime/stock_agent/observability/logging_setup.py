@@ -120,7 +120,7 @@ def configure_logging(*, level: str = "INFO", stream: TextIO | None = None) -> N
     root.setLevel(level)
     # Chatty third-party loggers stay at WARNING unless we debug.
     noisy_level = logging.DEBUG if level == "DEBUG" else logging.WARNING
-    for name in ("botocore", "boto3", "urllib3", "httpx", "httpcore", "uvicorn.access"):
+    for name in ("botocore", "boto3", "urllib3", "httpx", "httpcore", "uvicorn.access", "mcp"):
         logging.getLogger(name).setLevel(noisy_level)
     quiet_agentcore_handlers()
 

@@ -24,6 +24,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, SimpleDocTemplate, Spacer, Table, TableStyle
+from typing_extensions import TypedDict  # pydantic reads it on 3.11
 
 from .. import formatting
 from ..answering.checked_text import CheckedText, TextRequest, ask_checked_text
@@ -97,13 +98,22 @@ def comparison_table(records: Mapping[str, SessionRecord]) -> dict[str, dict[str
     return table
 
 
-def leaders(records: Mapping[str, SessionRecord]) -> list[dict[str, Any]]:
+class Leader(TypedDict):
+    """Who leads on one measure, by which rule, and the leaders' formatted value."""
+
+    measure: str
+    rule: str  # "highest" | "lowest"
+    leaders: list[str]
+    value: str
+
+
+def leaders(records: Mapping[str, SessionRecord]) -> list[Leader]:
     """Per rule: the symbols with the best raw value (all of them on a tie), and that value.
 
     A measure where fewer than two tickers have a value names no leader.
     """
     table = comparison_table(records)
-    out: list[dict[str, Any]] = []
+    out: list[Leader] = []
     for rule in LEAD_RULES:
         values = {
             s: v
@@ -117,12 +127,12 @@ def leaders(records: Mapping[str, SessionRecord]) -> list[dict[str, Any]]:
         if len(symbols) == len(values):
             continue  # everyone ties: nobody leads
         out.append(
-            {
-                "measure": rule.measure,
-                "rule": rule.best,
-                "leaders": symbols,
-                "value": table[rule.measure][symbols[0]],
-            }
+            Leader(
+                measure=rule.measure,
+                rule=rule.best,
+                leaders=symbols,
+                value=table[rule.measure][symbols[0]],
+            )
         )
     return out
 
@@ -200,9 +210,7 @@ def rebased_chart(
 # ---------------------------------------------------------------------------
 
 
-def deterministic_comparison(
-    records: Mapping[str, SessionRecord], leads: Sequence[dict[str, Any]]
-) -> str:
+def deterministic_comparison(records: Mapping[str, SessionRecord], leads: Sequence[Leader]) -> str:
     """A plain comparison from the table and the leaders (no model); figures are the table's."""
     symbols = list(records)
     table = comparison_table(records)
@@ -229,7 +237,7 @@ def deterministic_comparison(
     return "\n\n".join([intro, " ".join(lead_lines) or "No ticker leads on any measure.", outro])
 
 
-def _facts(records: Mapping[str, SessionRecord], leads: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def _facts(records: Mapping[str, SessionRecord], leads: Sequence[Leader]) -> dict[str, Any]:
     return {"table": comparison_table(records), "leaders": list(leads)}
 
 
@@ -347,7 +355,7 @@ class ComparisonOutcome:
 
     symbols: tuple[str, ...]
     table: dict[str, dict[str, str]]
-    leaders: list[dict[str, Any]]
+    leaders: list[Leader]
     narrative: CheckedText
     report: ReportRef
 

@@ -55,12 +55,7 @@ from ..observability.logging_setup import configure_logging, quiet_agentcore_han
 from ..reports import render_pool, storage
 from ..settings import AgentSettings, ConfigError
 from . import notify
-from .http_guard import (
-    DEFAULT_HEADER_TIMEOUT_S,
-    GuardSettings,
-    HttpGuard,
-    header_timeout_protocol,
-)
+from .http_guard import GuardSettings, HttpGuard, server_config
 from .limits import Admission, AdmissionLimits
 
 if TYPE_CHECKING:
@@ -351,27 +346,6 @@ async def flush_telemetry_on_shutdown(_app: Any) -> AsyncIterator[None]:
             force_flush(TELEMETRY_FLUSH_TIMEOUT_MS)
         except Exception:  # telemetry must never turn a clean stop into a crash
             logger.warning("could not flush telemetry at shutdown", exc_info=True)
-
-
-def server_config(
-    app: Any, *, host: str, port: int, header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S
-) -> Any:
-    """The uvicorn configuration both entry points (and the tests) serve with.
-
-    The h11 protocol with a header time limit (see
-    :func:`stock_agent.server.http_guard.header_timeout_protocol`); idle keep-alive
-    connections close after uvicorn's 5 s; no access log (we log invocations).
-    """
-    import uvicorn
-
-    return uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        access_log=False,
-        log_level="warning",
-        http=header_timeout_protocol(header_timeout_s),
-    )
 
 
 def serve(app: BedrockAgentCoreApp, *, host: str, port: int) -> None:

@@ -128,6 +128,22 @@ def check_host(scope: Scope, allowed: frozenset[str] | None) -> None:
         )
 
 
+async def refused_host(scope: Scope, send: Send, allowed: frozenset[str] | None) -> bool:
+    """Refuse a request or websocket addressed to another host (a rebinding page can open
+    either): ``403 forbidden_host`` with the connection closed, or close code 1008.
+    ``True`` when refused."""
+    try:
+        check_host(scope, allowed)
+    except AgentError as err:
+        logger.warning("request refused", extra={"code": err.code, "kind": scope["type"]})
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+        else:
+            await send_error(send, err, close=True)
+        return True
+    return False
+
+
 def check_id_headers(scope: Scope) -> None:
     """The AgentCore id headers: 1-256 characters of ``[A-Za-z0-9_.:-]``."""
     for name in (REQUEST_ID_HEADER, SESSION_ID_HEADER):
@@ -200,21 +216,13 @@ class HttpGuard:
         self._status_since = int(time.time())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":  # a rebinding page can open one too
-            try:
-                check_host(scope, self.settings.allowed_hosts)
-            except AgentError:
-                logger.warning("websocket refused", extra={"code": "forbidden_host"})
-                await send({"type": "websocket.close", "code": 1008})
-                return
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        try:
-            check_host(scope, self.settings.allowed_hosts)
-        except AgentError as err:
-            logger.warning("request refused", extra={"code": err.code})
-            await send_error(send, err, close=True)
+        if await refused_host(scope, send, self.settings.allowed_hosts):
+            return
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
             return
         if scope["path"] == "/ping" and scope["method"] == "GET":
             await self._ping(send)
@@ -409,3 +417,24 @@ def header_timeout_protocol(timeout_s: float = DEFAULT_HEADER_TIMEOUT_S) -> Any:
             super().connection_lost(exc)
 
     return HeaderTimeoutH11Protocol
+
+
+def server_config(
+    app: Any, *, host: str, port: int, header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S
+) -> Any:
+    """The uvicorn configuration every HTTP entry point (and the tests) serves with.
+
+    The h11 protocol with a header time limit (:func:`header_timeout_protocol`);
+    idle keep-alive connections close after uvicorn's 5 s; no access log (the
+    apps log their requests themselves).
+    """
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="warning",
+        http=header_timeout_protocol(header_timeout_s),
+    )

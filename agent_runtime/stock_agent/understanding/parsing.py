@@ -34,7 +34,7 @@ ticker is found but words remain that may name a company ("analyze apple"),
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -49,7 +49,7 @@ _WORD_RE = re.compile(r"(\$?)([A-Za-z][A-Za-z0-9]*(?:[._\-][A-Za-z0-9]+)*)")
 # Share class / exchange suffix written with a hyphen (BRK-B, RDS-A) -> BRK.B
 _CLASS_SUFFIX_RE = re.compile(r"^([A-Z][A-Z0-9]{0,5})-([A-Z]{1,2})$")
 _CANONICAL_RE = re.compile(r"[A-Z][A-Z0-9]{0,9}(?:[._][A-Z0-9]{1,10}){0,2}")
-_MAX_SYMBOL_CHARS = 15
+MAX_SYMBOL_CHARS = 15
 
 
 def _word_set(text: str) -> frozenset[str]:
@@ -112,7 +112,7 @@ def canonical_ticker(raw: str) -> str | None:
     """
     text = raw.strip().removeprefix("$").upper()
     text = _CLASS_SUFFIX_RE.sub(r"\1.\2", text)
-    if len(text) > _MAX_SYMBOL_CHARS or not _CANONICAL_RE.fullmatch(text):
+    if len(text) > MAX_SYMBOL_CHARS or not _CANONICAL_RE.fullmatch(text):
         return None
     return text
 
@@ -165,12 +165,7 @@ def parse_request(
             leftovers.append(word)
         elif canon is not None and canon in known and word.isupper() and canon not in dollar_hints:
             dollar_hints.append(canon)  # "T" is a stop word and AT&T's ticker
-    if len(tickers) > max_tickers:
-        raise AgentError(
-            "too_many_tickers",
-            f"at most {max_tickers} tickers per request; found {len(tickers)}: "
-            + ", ".join(tickers),
-        )
+    check_ticker_count(tickers, max_tickers=max_tickers)
     # Leftover words only hint at a company when the user asked for an analysis
     # or capitalised a name ("How is Apple doing?").
     plausible = intent_word or any(w[0].isupper() for w in leftovers)
@@ -182,6 +177,22 @@ def parse_request(
         company_hints=hints,
         dollar_hints=tuple(dollar_hints),
     )
+
+
+def check_ticker_count(
+    tickers: Sequence[str], *, max_tickers: int = MAX_TICKERS_PER_REQUEST
+) -> None:
+    """``too_many_tickers`` when ``tickers`` (distinct, canonical) are more than allowed.
+
+    The one wording of the limit, whether the tickers came from a prompt or
+    from a tool's ``symbols`` argument.
+    """
+    if len(tickers) > max_tickers:
+        raise AgentError(
+            "too_many_tickers",
+            f"at most {max_tickers} tickers per request; found {len(tickers)}: "
+            + ", ".join(tickers),
+        )
 
 
 def tickers_from_candidates(

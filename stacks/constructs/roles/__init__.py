@@ -6,9 +6,11 @@ the roles as objects they cannot add statements to.
 """
 
 from .evaluation_execution_role import EVALUATION_METRICS_NAMESPACE, EvaluationExecutionRole
+from .mcp_gateway_role import McpGatewayRole
+from .mcp_runtime_role import McpRuntimeRole
 from .policy import WILDCARD_RESOURCE_ACTIONS
+from .runtime_baseline import RUNTIME_METRICS_NAMESPACE
 from .runtime_execution_role import (
-    RUNTIME_METRICS_NAMESPACE,
     SAGEMAKER_INVOKE_ACTIONS,
     SESSION_MEMORY_ACTIONS,
     RuntimeExecutionRole,
@@ -24,6 +26,8 @@ __all__ = [
     "SESSION_MEMORY_ACTIONS",
     "WILDCARD_RESOURCE_ACTIONS",
     "EvaluationExecutionRole",
+    "McpGatewayRole",
+    "McpRuntimeRole",
     "RuntimeExecutionRole",
     "SageMakerExecutionRole",
     "TrainingJobRole",

@@ -58,9 +58,18 @@ def test_analyze_json_prints_the_full_response(tmp_path: Path) -> None:
         (["analyze", "AAPL", "--model-provider", "openai"], 2, "OPENAI_BASE_URL"),
         (["serve", "--port", "0"], 2, "port"),
         (["serve", "--port", "eighty"], 2, "invalid int"),
+        (["mcp", "--http", "--port", "65536"], 2, "port"),
+        (["mcp", "--data-provider", "carrier-pigeon"], 2, "invalid choice"),
+        (["mcp", "--model-provider", "openai"], 2, "OPENAI_BASE_URL"),
         (["invoke", "AAPL", "--url", "ftp://x"], 2, "http"),
         (["invoke", "AAPL", "--url", "http://x", "--runtime-arn", "arn"], 2, "not allowed"),
         (["invoke", "AAPL", "--url", "http://127.0.0.1:9", "--session-id", "short"], 2, "33"),
+        (["invoke", "--url", "http://127.0.0.1:9"], 2, "give one prompt"),
+        (["invoke", "AAPL", "{}", "--url", "http://127.0.0.1:9"], 2, "give one prompt"),
+        (["invoke", "--mcp", "get_figure", "{symbol}", "--url", "http://x/mcp"], 2, "not JSON"),
+        (["invoke", "--mcp", "get_figure", "[1]", "--url", "http://x/mcp"], 2, "JSON object"),
+        (["invoke", "--mcp", "--runtime-arn", "arn:aws:x"], 2, "--stack-name or --url"),
+        (["invoke", "--mcp", "--url", "ftp://x/mcp"], 2, "http(s) URL"),
     ],
 )
 def test_bad_input_is_one_line_on_stderr(

@@ -35,7 +35,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("graph",),
     ("agent",),
     ("server", "client"),
-    ("cli",),
+    # The MCP tools reuse the HTTP server's front door (server.http_guard).
+    ("mcp",),
+    # The image's command chooses between the two servers.
+    ("cli", "container"),
 )
 RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
 # Folders next to agent_runtime/ that the shipped package must never import.

@@ -33,6 +33,7 @@ def test_settings_read_from_the_environment() -> None:
         ({"RISK_FREE_RATE": "4%"}, "RISK_FREE_RATE"),
         ({"MARKET_DATA_CACHE_TTL_SECONDS": "-1"}, "MARKET_DATA_CACHE_TTL_SECONDS"),
         ({"MARKET_DATA_CACHE_TTL_SECONDS": "604801"}, "MARKET_DATA_CACHE_TTL_SECONDS"),
+        ({"SERVER_PROTOCOL": "a2a"}, "SERVER_PROTOCOL"),
     ],
 )
 def test_bad_settings_name_the_variable(env: dict[str, str], name: str) -> None:
@@ -47,6 +48,8 @@ def test_bad_settings_name_the_variable(env: dict[str, str], name: str) -> None:
         {"RISK_FREE_RATE": "-0.05"},
         {"MARKET_DATA_CACHE_TTL_SECONDS": "0"},
         {"MARKET_DATA_CACHE_TTL_SECONDS": "604800"},
+        {"SERVER_PROTOCOL": "MCP"},
+        {"SERVER_PROTOCOL": "http"},
     ],
 )
 def test_settings_at_their_limits_are_accepted(env: dict[str, str]) -> None:

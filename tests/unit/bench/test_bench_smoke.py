@@ -210,3 +210,13 @@ def test_eval_row_is_not_measured_without_the_harness(tmp_path: Path) -> None:
     row = measure_eval(repo=tmp_path)
     assert row.ok is None and row.number == "E" and "eval/" in row.note
     assert "eval" in bench_run.ALL_ROWS
+
+
+@pytest.mark.slow
+def test_mcp_rows_time_both_transports_with_tiny_n() -> None:
+    from bench.rows_mcp import row11
+
+    rows = row11(repo=Path(__file__).resolve().parents[3], runs=1)
+    assert [r.number for r in rows] == ["11a", "11b"]
+    assert all(r.ok is not None and r.figure.endswith("ms p50") for r in rows)
+    assert all("get_figure" in r.note and "analyze_stock_performance" in r.note for r in rows)

@@ -1,8 +1,8 @@
-"""The app builder: the eight stacks' dependency order in the cloud assembly.
+"""The app builder: the stacks' dependency order in the cloud assembly.
 
 Stacks must deploy Images -> Bucket -> Memory -> Iam -> Model -> Runtime ->
-Monitoring -> Evaluation, with no cycle, so ``cdk destroy --all`` removes them
-in the reverse order.
+Monitoring -> Evaluation (and Mcp after Images, Bucket and Iam where it is on),
+with no cycle, so ``cdk destroy --all`` removes them in the reverse order.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from stacks.app_builder import STACK_ORDER
+from stacks.app_builder import STACK_ORDER, stage_stacks
 from stacks.config import load_stage
 from tests.support.cdk_synth import synth_assembly
 
@@ -31,9 +31,11 @@ def test_stacks_depend_on_each_other_in_order_without_cycles() -> None:
                 for d in artifacts[f"{prefix}-{name}"].get("dependencies", [])
                 if d.startswith(prefix) and not d.endswith(".assets")
             }
-            for name in STACK_ORDER
+            for name in stage_stacks(load_stage(stage))
         }
+        mcp = {"Mcp": {"Images", "Bucket", "Iam"}} if load_stage(stage).mcp.enabled else {}
         assert deps == {
+            **mcp,
             "Images": set(),
             "Bucket": set(),
             "Memory": set(),

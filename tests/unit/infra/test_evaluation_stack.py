@@ -7,7 +7,6 @@ tests); cdk-nag over the whole app, this stack included, runs in
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import json
 from pathlib import Path
@@ -27,6 +26,7 @@ from stacks.constructs.online_evaluation import (
 )
 from stacks.constructs.roles import WILDCARD_RESOURCE_ACTIONS
 from tests.support.cdk_synth import canary_prod_nag_assembly, cdk_json_context, synth_templates
+from tests.support.iam_match import PSEUDO, allows, render
 
 
 def _only(template: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -180,42 +180,7 @@ def test_the_dashboard_shows_every_evaluators_score() -> None:
 
 # -- the log groups the service checks at create time -------------------------------------
 
-PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012"}
 RUNTIME_ID = "gptoss_agent_dev-AbCdE12345"  # <runtime name>-<10 characters>, as AgentCore makes
-
-
-def _render(value: Any, refs: dict[str, str]) -> str:
-    """A template value with pseudo-parameters, imports and attributes filled in."""
-    if isinstance(value, str):
-        return value
-    if "Ref" in value:
-        return refs[value["Ref"]]
-    if "Fn::ImportValue" in value:
-        return refs[value["Fn::ImportValue"]]
-    if "Fn::GetAtt" in value:
-        return refs[".".join(value["Fn::GetAtt"])]
-    if "Fn::Select" in value:
-        index, items = value["Fn::Select"]
-        return _render(items, refs).split("\0")[index]
-    if "Fn::Split" in value:
-        sep, text = value["Fn::Split"]
-        return "\0".join(_render(text, refs).split(sep))
-    sep, parts = value["Fn::Join"]
-    return str(sep).join(_render(p, refs) for p in parts)
-
-
-def _allows(statements: list[dict[str, Any]], action: str, arn: str) -> bool:
-    """IAM's Allow match: the action listed and the ARN inside one of the resource patterns."""
-    for statement in statements:
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [
-            statement["Action"]]  # fmt: skip
-        patterns = statement["Resource"] if isinstance(statement["Resource"], list) else [
-            statement["Resource"]]  # fmt: skip
-        if action in actions and any(
-            fnmatch.fnmatchcase(arn, _render(p, PSEUDO)) for p in patterns
-        ):
-            return True
-    return False
 
 
 INDEX_AND_QUERY = (
@@ -256,7 +221,7 @@ def test_the_role_may_index_and_query_exactly_the_data_sources_groups(
     }
     assert len(arn_parameters) == 1
     groups = [
-        _render(g, {**PSEUDO, **arn_parameters})
+        render(g, {**PSEUDO, **arn_parameters})
         for online in configs
         for g in online["DataSourceConfig"]["CloudWatchLogs"]["LogGroupNames"]
     ]
@@ -267,10 +232,10 @@ def test_the_role_may_index_and_query_exactly_the_data_sources_groups(
     for group in [*groups, "aws/spans"]:
         for resource in (f"{arn}{group}", f"{arn}{group}:*"):
             for action in INDEX_AND_QUERY:
-                assert _allows(statements, action, resource), (action, resource)
+                assert allows(statements, action, resource), (action, resource)
     other = f"{arn}/aws/bedrock-agentcore/runtimes/other_agent-AbCdE12345-live"
-    assert not any(_allows(statements, action, other) for action in INDEX_AND_QUERY)
-    assert not _allows(statements, "logs:PutIndexPolicy", f"{arn}/aws/lambda/anything")
+    assert not any(allows(statements, action, other) for action in INDEX_AND_QUERY)
+    assert not allows(statements, "logs:PutIndexPolicy", f"{arn}/aws/lambda/anything")
 
 
 # -- the judge's geography follows the region ------------------------------------------------
@@ -307,7 +272,7 @@ def test_the_judge_uses_the_regions_inference_profile(region: str, profile: str)
     assert "Mappings" not in templates["Evaluation"]  # resolved at synth: no lookup left
     [policy] = _role(templates["Iam"], "EvaluationExecutionRole")["Policies"]
     statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
-    resources = [_render(r, PSEUDO) for r in statements["InvokeJudgeModel"]["Resource"]]
+    resources = [render(r, PSEUDO) for r in statements["InvokeJudgeModel"]["Resource"]]
     assert sorted(resources) == [
         "arn:aws:bedrock:*::foundation-model/anthropic.claude-sonnet-4-6",
         f"arn:aws:bedrock:{region}:123456789012:inference-profile/{profile}",

@@ -42,7 +42,8 @@ def _statements(templates: dict[str, dict[str, Any]]) -> Iterator[tuple[str, dic
     for stack, template in templates.items():
         for logical_id, resource in template["Resources"].items():
             props = resource.get("Properties", {})
-            documents = [p["PolicyDocument"] for p in props.get("Policies", [])]
+            inline = props.get("Policies", []) if resource["Type"] == "AWS::IAM::Role" else []
+            documents = [p["PolicyDocument"] for p in inline]
             if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
                 documents.append(props["PolicyDocument"])
             for document in documents:
@@ -51,14 +52,15 @@ def _statements(templates: dict[str, dict[str, Any]]) -> Iterator[tuple[str, dic
 
 
 def _role(templates: dict[str, dict[str, Any]], service: str) -> dict[str, Any]:
-    # The online-evaluation role shares the AgentCore principal; it has its own tests
-    # (tests/unit/infra/test_evaluation_stack.py), the execution roles are checked here.
+    # The online-evaluation and MCP roles share the AgentCore principal; they have their own
+    # tests (test_evaluation_stack.py, constructs/roles/test_mcp_roles.py), the execution
+    # roles are checked here.
     roles = [
         role
         for logical_id, role in resources(templates["Iam"], "AWS::IAM::Role").items()
         if role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"]
         == service
-        and not logical_id.startswith("EvaluationExecutionRole")
+        and not logical_id.startswith(("EvaluationExecutionRole", "Mcp"))
     ]
     assert len(roles) == 1, roles
     return roles[0]

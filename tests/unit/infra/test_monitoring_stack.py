@@ -663,6 +663,7 @@ def _stage_cost_of_the_app(stage: str) -> StageCost:
         scale_to_zero=config.operations.autoscaling.scale_to_zero,
         alarm_count=sum(len(_resources(t, "AWS::CloudWatch::Alarm")) for t in templates),
         kms_key_count=sum(len(_resources(t, "AWS::KMS::Key")) for t in templates),
+        mcp_gateway_auth=config.mcp.gateway_auth if config.mcp.enabled else None,
     )
 
 

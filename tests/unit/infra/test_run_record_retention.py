@@ -33,7 +33,8 @@ def test_runtime_role_may_put_run_records_next_to_reports(
     roles = resources(templates["Iam"], "AWS::IAM::Role")
     statements = [
         s
-        for role in roles.values()
+        for logical_id, role in roles.items()
+        if logical_id.startswith("RuntimeExecutionRole")
         for policy in role["Properties"].get("Policies", [])
         for s in policy["PolicyDocument"]["Statement"]
         if s.get("Sid") == "WriteReports"

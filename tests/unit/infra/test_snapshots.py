@@ -33,6 +33,9 @@ def test_template_matches_snapshot(
 ) -> None:
     stage, templates = stage_templates
     path: Path = SNAPSHOTS / stage / f"{stack}.json"
+    if stack not in templates:  # an optional stack this stage does not deploy
+        assert not path.exists(), f"{path} is stale: {stage} deploys no {stack} stack"
+        return
     rendered = _render(templates[stack])
     if snapshot_update:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -234,7 +234,7 @@ def test_every_field_of_every_section_can_be_set_from_context(stage: str) -> Non
     assert sections == {
         "model", "endpoint", "runtime", "storage", "logs", "tags", "operations",
         "operations.autoscaling", "operations.alarms", "schedule", "training", "memory",
-        "evaluation",
+        "evaluation", "mcp",
     }  # fmt: skip
     for key, value in keys:
         assert load_stage(stage, {key: _context_text(value)}) == load_stage(stage), key

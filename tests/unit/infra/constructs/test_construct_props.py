@@ -68,6 +68,10 @@ def test_every_construct_takes_keyword_only_typed_props_and_no_stage_config() ->
         "EvaluationExecutionRole",
         "WatchlistScheduleRole",
         "TrainingJobRole",
+        "McpRuntimeRole",
+        "McpGatewayRole",
+        "McpGateway",
+        "GatewayClients",
     }
     for cls in classes:
         _assert_narrow_keyword_props(cls, allow_kwargs=False)
@@ -77,6 +81,6 @@ def test_every_stack_takes_keyword_only_typed_props_and_no_stage_config() -> Non
     modules = [importlib.import_module(f"stacks.{info.name}") for info in pkgutil.iter_modules(
         stacks.__path__) if info.name.endswith("_stack")]  # fmt: skip
     classes = _defined(modules, Stack)
-    assert len(classes) == 8, [c.__name__ for c in classes]
+    assert len(classes) == 9, [c.__name__ for c in classes]
     for cls in classes:
         _assert_narrow_keyword_props(cls, allow_kwargs=True)

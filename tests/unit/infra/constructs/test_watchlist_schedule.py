@@ -16,7 +16,7 @@ from stock_agent.contract import validate_payload
 from stock_agent.settings import MAX_TICKERS_PER_REQUEST
 from stock_agent.understanding import parsing
 
-from stacks.app_builder import STACK_ORDER
+from stacks.app_builder import stage_stacks
 from stacks.config import ConfigError, load_stage
 from stacks.config.schedule import MAX_WATCHLIST_TICKERS, WATCHLIST_TICKER_PATTERN
 from stacks.constructs.watchlist_schedule import watchlist_payload
@@ -69,7 +69,8 @@ def test_no_schedule_queue_topic_or_role_by_default(stage: str) -> None:
         assert owners == [], kind
     assert not load_stage(stage).schedule.enabled
     roles = resources(templates["Iam"], "AWS::IAM::Role")
-    assert len(roles) == 3  # SageMaker, runtime and online evaluation only
+    # SageMaker, runtime and online evaluation; and the MCP runtime's and gateway's where on
+    assert len(roles) == 3 + 2 * load_stage(stage).mcp.enabled
 
 
 # -- the schedule --------------------------------------------------------------------------
@@ -271,7 +272,7 @@ def test_schedule_edges_are_accepted(overrides: dict[str, str]) -> None:
 def test_app_with_the_schedule_is_nag_clean() -> None:
     """cdk-nag on, prod, schedule and notifications on: no finding left unacknowledged."""
     outdir, templates = scheduled_prod_nag_assembly()  # a finding raises ValidationFailed
-    assert sorted(templates) == sorted(STACK_ORDER)
+    assert sorted(templates) == sorted(stage_stacks(load_stage("prod")))
     assert resources(templates["Runtime"], "AWS::Scheduler::Schedule")
     # cdk-nag reports only violations (a passing run and a run without it both write []);
     # that it runs at all is shown by test_nag_plugin_rejects_an_unacknowledged_finding.
