@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from . import bounded_json
 from .analysis.cli import register as register_backtest
 from .client import model_wait, remote
 from .client.invoke_http import DEFAULT_MAX_RESPONSE_BYTES, is_loopback_url, terminal_safe
@@ -367,8 +368,8 @@ def _tool_arguments(text: str | None) -> dict[str, Any]:
     if text is None:
         return {}
     try:
-        value = json.loads(text)
-    except ValueError as err:
+        value = bounded_json.loads(text)
+    except ValueError as err:  # not JSON, or nested deeper than the limit
         raise CliError(f"invoke: the tool arguments are not JSON: {err}", exit_code=2) from None
     if not isinstance(value, dict):
         raise CliError("invoke: the tool arguments must be a JSON object", exit_code=2)

@@ -69,3 +69,12 @@ def test_a_deep_document_costs_no_recursion() -> None:
     assert json_depth(text, stop_above=MAX_JSON_DEPTH) == MAX_JSON_DEPTH + 1
     assert json_depth(text) == 1_000_000
     assert json_depth(json.dumps({"k": ["v" * 50] * 1000})) == 2
+
+
+def test_the_mcp_tool_arguments_are_depth_bounded_too(capsys: pytest.CaptureFixture[str]) -> None:
+    from stock_agent.cli import main
+
+    deep = "[" * 100_000
+    code = main(["invoke", "--mcp", "get_figure", deep, "--url", "http://127.0.0.1:9/mcp"])
+    assert code == 2
+    assert f"nests deeper than {MAX_JSON_DEPTH} levels" in capsys.readouterr().err
