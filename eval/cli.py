@@ -89,9 +89,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--candidate", help="compare: the target that would replace it")
 
 
+AGENT_LOGGERS = ("bedrock_agentcore", "bedrock_agentcore.app", "stock_agent")
+
+
 def quiet_agent_logs() -> None:
     """The agent logs every refusal the golden set provokes on purpose; the table says enough."""
-    for name in ("bedrock_agentcore", "bedrock_agentcore.app", "stock_agent"):
+    for name in AGENT_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 

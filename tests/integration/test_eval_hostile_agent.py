@@ -24,7 +24,7 @@ from tests.support.hostile_http import (
     trickle,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("restore_agent_log_levels")]
 
 # An answer in the response's shape, without the key figures the graders and faults read.
 WITHOUT_KEY_FIGURES = {
@@ -67,7 +67,7 @@ def test_a_hostile_agent_gives_failed_cases_and_a_table(
     started = time.monotonic()
     with HostileServer.start(behaviour) as server:
         code = eval_main(
-            ["--url", server.url, "--category", "unknown_ticker", "--timeout", "2",
+            ["--url", server.url, "--category", "unknown_ticker", "--timeout", "1",
              "--output", str(output)],
             out=out,
         )  # fmt: skip

@@ -25,7 +25,7 @@ from stock_agent.settings import AgentSettings
 from eval.cli import main as eval_main
 from tests.integration.conftest import serve_app_in_thread
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("restore_agent_log_levels")]
 
 POISONED_PRICE = 4242.42
 

@@ -125,7 +125,7 @@ def test_a_folder_others_may_write_to_is_refused(
     _poison(cache, stored_at=NOW)
     folder = cache.directory if which == "root" else cache.path("AAPL", "info", AS_OF).parent
     folder.chmod(mode)
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.WARNING, logger="stock_agent"):
         assert cache.get("AAPL", "info", AS_OF) is None
         snap = make_provider(World(), tmp_path, cache=cache)[0].snapshot("AAPL", as_of=AS_OF)
     assert snap.company_name == "Apple Inc." and snap.current_price != 4242.42
@@ -142,7 +142,7 @@ def test_a_folder_of_another_user_is_refused(
     assert cache.get("AAPL", "info", AS_OF) is not None
     # Seen from another user id, every folder and entry here belongs to someone else.
     monkeypatch.setattr(os, "getuid", lambda: os.geteuid() + 1)
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.WARNING, logger="stock_agent"):
         assert cache.get("AAPL", "info", AS_OF) is None
         snap = make_provider(World(), tmp_path, cache=cache)[0].snapshot("AAPL", as_of=AS_OF)
     assert snap.company_name == "Apple Inc."

@@ -71,7 +71,7 @@ def test_a_malformed_entry_is_a_miss_and_yahoo_answers(
     cache = _cache(tmp_path)
     _plant(cache, "AAPL", kind, value)
     world = World()
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.WARNING, logger="stock_agent"):
         snap = make_provider(world, tmp_path, cache=cache)[0].snapshot("AAPL", as_of=AS_OF)
     assert snap.company_name == "Apple Inc." and len(snap.prices) == 262
     assert ("AAPL", kind) in world.calls  # fetched, not served
