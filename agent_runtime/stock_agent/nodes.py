@@ -32,6 +32,7 @@ from .answering.narrative import NarrativeOutcome, write_narrative
 from .context import Dependencies, RunContext
 from .customize import run_records
 from .errors import AgentError, internal_error
+from .memory.checkpoints import memory_read_failed
 from .memory.session import (
     SessionMemory,
     SessionRecord,
@@ -55,6 +56,8 @@ from .understanding.parsing import (
 )
 
 logger = logging.getLogger(__name__)
+# Seconds after which a follow-up refused for an unreadable session memory may be retried.
+MEMORY_RETRY_AFTER_S = 5
 
 MAX_WORKERS = 4
 
@@ -213,6 +216,15 @@ def classify(prompt: str, deps: Dependencies, session: SessionMemory | None) -> 
             dollar_hints=parsed.dollar_hints,
         )
     if seen.route == "no_context":
+        unread = memory_read_failed()
+        if unread:
+            # The session may well hold the context: the store did not answer, so say that.
+            raise AgentError(
+                "memory_unavailable",
+                f"this follow-up needs the session, and the session memory could not be read "
+                f"({unread}); nothing was answered or saved: try again",
+                retry_after=MEMORY_RETRY_AFTER_S,
+            )
         raise AgentError("no_context", seen.message)
     if seen.route == "out_of_scope":
         # Same code as before the route existed: callers already branch on no_ticker.

@@ -229,14 +229,21 @@ def understand(
                 ),
             )
         if follow_up and not last and len(tickers) == 1 and compare_cue:
-            # Nothing earlier to compare with: analyse what was named, and say so.
+            # Nothing earlier to compare with: analyse what was named, and say so. The
+            # example names another ticker: "Compare AAPL and AAPL" is what was typed.
+            symbol = tickers[0]
+            example = f"'Compare {symbol} and {'AAPL' if symbol == 'MSFT' else 'MSFT'}'"
+            named_twice = len(re.findall(rf"(?<![\w.]){re.escape(symbol)}(?![\w])", prompt, re.I))
             return Understanding(
                 route="analyze",
                 tickers=tuple(tickers),
                 message=(
-                    f"nothing earlier in this session to compare {tickers[0]} with; to compare, "
-                    f"name every ticker (e.g. 'Compare AAPL and {tickers[0]}') or send the "
-                    "session_id of an earlier analysis"
+                    f"{symbol} is named twice: a comparison needs two different tickers "
+                    f"(e.g. {example})"
+                    if named_twice > 1
+                    else f"nothing earlier in this session to compare {symbol} with; to "
+                    f"compare, name every ticker (e.g. {example}) or send the session_id of "
+                    "an earlier analysis"
                 ),
             )
         # Several tickers get one report each; a comparison is asked for ("compare", "vs").
