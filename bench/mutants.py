@@ -135,6 +135,30 @@ TARGETS: tuple[Target, ...] = (
         ("tests/unit/agent/answering/test_conversation.py",),
     ),
     Target(
+        "memory.checkpoints",
+        "memory/checkpoints.py",
+        (
+            "tests/unit/agent/memory/test_checkpoints_versions.py",
+            "tests/unit/agent/memory/test_checkpoints_identities.py",
+            "tests/unit/agent/memory/test_checkpoints_session_db.py",
+            "tests/unit/agent/memory/test_checkpoints.py",
+        ),
+    ),
+    Target(
+        "memory.bounded_saver",
+        "memory/bounded_saver.py",
+        ("tests/unit/agent/memory/test_bounded_saver.py",),
+    ),
+    Target(
+        "customize.datasets",
+        "customize/datasets.py",
+        (
+            "tests/unit/agent/customize/test_datasets_poisoned.py",
+            "tests/unit/agent/customize/test_datasets_limits.py",
+            "tests/unit/agent/customize/test_datasets.py",
+        ),
+    ),
+    Target(
         "contract (payload validation)",
         "contract.py",
         ("tests/unit/agent/test_contract.py",),
@@ -172,6 +196,18 @@ EQUIVALENT: dict[str, str] = {
     "answering.conversation:54:63:True -> False": (
         "`zip(records.values(), facts, strict=False)`: `facts` is built from the same "
         "records one for one, so the two lists always have one length."
+    ),
+    "memory.checkpoints:385:56:2 -> 3": (
+        "`keep_latest` asks whether a thread has at least two checkpoints: listing at most "
+        "three instead of two gives a count of at least two exactly when the other does."
+    ),
+    "customize.datasets:151:50:1 -> 2": (
+        "The file was checked to be at most the cap on its open descriptor; reading up to "
+        "two bytes more instead of one still shows a file that grew past the cap."
+    ),
+    "customize.datasets:273:39:True -> False": (
+        "The parts hashed are message lists built by one function (`narrative_messages`, "
+        "keys always in the same order) and strings, so sorting their keys changes no digest."
     ),
     "analysis.indicators:223:15:- -> +": (
         "`(a + mean_s) * (b - mean_b)` sums to the same covariance: the extra "

@@ -31,8 +31,10 @@ from pathlib import Path
 from typing import TextIO
 
 from botocore.exceptions import BotoCoreError
+from stock_agent.client.invoke_http import DEFAULT_MAX_RESPONSE_BYTES
 
 from .cases import CAPABILITIES, CATEGORIES, GOLDEN_SET, GoldenSetError, load_golden_set
+from .targets import DEFAULT_TIMEOUT_S
 from .thresholds import THRESHOLDS_FILE, ThresholdsError, load_thresholds
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,6 +48,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     target.add_argument("--url", help="a running agent server, e.g. http://127.0.0.1:8080")
     target.add_argument("--runtime-arn", help="a deployed AgentCore runtime ARN")
     parser.add_argument("--qualifier", default="DEFAULT", help="runtime endpoint (default DEFAULT)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        help=f"--url: seconds for each whole answer (default {DEFAULT_TIMEOUT_S:g})",
+    )
+    parser.add_argument(
+        "--max-bytes",
+        type=int,
+        default=DEFAULT_MAX_RESPONSE_BYTES,
+        help=f"--url: the largest answer read (default {DEFAULT_MAX_RESPONSE_BYTES})",
+    )
     parser.add_argument("--region", help="AWS region of the runtime")
     parser.add_argument("--model-url", help="in-process only: OpenAI-compatible base URL")
     parser.add_argument("--model-name", default="model", help="served model name (default model)")
@@ -75,9 +89,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--candidate", help="compare: the target that would replace it")
 
 
+AGENT_LOGGERS = ("bedrock_agentcore", "bedrock_agentcore.app", "stock_agent")
+
+
 def quiet_agent_logs() -> None:
     """The agent logs every refusal the golden set provokes on purpose; the table says enough."""
-    for name in ("bedrock_agentcore", "bedrock_agentcore.app", "stock_agent"):
+    for name in AGENT_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
@@ -112,7 +129,9 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         target: Target
         try:
             if args.url:
-                target = UrlTarget(args.url)
+                if not (0 < args.timeout <= 3600 and args.max_bytes > 0):
+                    raise ValueError("--timeout must be in (0, 3600] and --max-bytes positive")
+                target = UrlTarget(args.url, timeout_s=args.timeout, max_bytes=args.max_bytes)
             elif args.runtime_arn:
                 import boto3
                 from stock_agent.client.remote import runtime_client

@@ -121,7 +121,9 @@ def _run_one(
     graded: list[TurnOutcome] = []
     rewards: list[float] = []
     for turn in turns:
-        measured = measure_turn(turn.observation, s3_client=s3)
+        measured = measure_turn(
+            turn.observation, s3_client=s3, allow_local_files=target.local_files
+        )
         rewards.extend(measured.rewards)
         graded.append(replace(turn, grades=(*turn.grades, measured.grade)))
     side.result.outcomes.extend(graded)

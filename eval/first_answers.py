@@ -51,9 +51,18 @@ def run_record_uri(report: Any) -> str:
     return uri.removesuffix(".pdf") + ".json"
 
 
-def read_run_record(result: dict[str, Any], *, s3_client: Any = None) -> dict[str, Any]:
-    """The validated run record of one result; ``OSError``/``ValueError`` say why not."""
-    data = read_report({"uri": run_record_uri(result.get("report"))}, s3_client=s3_client)
+def read_run_record(
+    result: dict[str, Any], *, s3_client: Any = None, allow_local_files: bool = False
+) -> dict[str, Any]:
+    """The validated run record of one result; ``OSError``/``ValueError`` say why not.
+
+    ``allow_local_files``: the agent runs on this machine (see :func:`.targets.read_report`).
+    """
+    data = read_report(
+        {"uri": run_record_uri(result.get("report"))},
+        s3_client=s3_client,
+        allow_local_files=allow_local_files,
+    )
     record = parse_run_record(data)
     if record["symbol"] != result.get("symbol"):
         raise RunRecordError(f"symbol {record['symbol']!r} != result {result.get('symbol')!r}")
@@ -76,7 +85,9 @@ def _first_answer(record: dict[str, Any]) -> tuple[str | None, str | None]:
     return first["content"], check_narrative(first["content"], allowed=allowed)
 
 
-def measure_turn(obs: Observation, *, s3_client: Any = None) -> TurnNarratives:
+def measure_turn(
+    obs: Observation, *, s3_client: Any = None, allow_local_files: bool = False
+) -> TurnNarratives:
     """The first-answer grade (``n/a`` when no narrative asked the model) and the rewards."""
     problems: list[str] = []
     rewards: list[float] = []
@@ -84,7 +95,9 @@ def measure_turn(obs: Observation, *, s3_client: Any = None) -> TurnNarratives:
     for result in results_of(obs):
         symbol = result.get("symbol")
         try:
-            record = read_run_record(result, s3_client=s3_client)
+            record = read_run_record(
+                result, s3_client=s3_client, allow_local_files=allow_local_files
+            )
         except (OSError, ValueError) as err:  # RunRecordError is a ValueError
             problems.append(f"{symbol}: run record not readable ({str(err)[:160]})")
             continue

@@ -66,6 +66,14 @@ def render(
         + " |",
         "",
     ]
+    for row in result.rows:
+        if row.verdict == "NOT CHECKED":
+            lines += [
+                f"> **Notice:** {row.criterion} was **not checked**: {row.note}. The figures "
+                "were graded for agreement with the agent's own records only; they were not "
+                "compared with the data.",
+                "",
+            ]
     if result.judge is None:
         lines += [
             "> **Notice:** no judge configured: helpfulness, analytical soundness and "

@@ -13,15 +13,17 @@ history) -> Grade``) and its threshold to ``thresholds.toml``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .cases import CONVERSATION_CLASSES, Case, Expectation, GoldenSet
 from .graders import Grade
-from .graders.deterministic import CRITERIA, Budgets, grade_turn, results_of
+from .graders.deterministic import CRITERIA, Budgets, grade_turn, results_of, safely
 from .graders.judge import JUDGE_CRITERIA, Agreement, Judge, judge_item_of
 from .graders.relevance import RELEVANCE_CRITERIA, grade_relevance
 from .sensitivity import FaultRow
@@ -51,7 +53,8 @@ class CriterionRow:
     passed: int
     applicable: int
     threshold: float
-    verdict: str  # PASS | FAIL | SKIPPED | PENDING | NOT RUN | NO DATA | UNCALIBRATED
+    # PASS | FAIL | SKIPPED | PENDING | NOT RUN | NO DATA | UNCALIBRATED | NOT CHECKED
+    verdict: str
     note: str = ""
 
     @property
@@ -96,8 +99,13 @@ class RunResult:
 
     @property
     def gate_passed(self) -> bool:
-        """Every criterion and conversation class that was measured meets its threshold."""
-        rows_ok = all(r.verdict in ("PASS", "SKIPPED", "PENDING", "NOT RUN") for r in self.rows)
+        """Every criterion and conversation class that was measured meets its threshold.
+
+        ``NOT CHECKED`` (no ground truth for the agent's data provider) does not
+        fail the gate; the results file says in words what was not checked.
+        """
+        allowed = ("PASS", "SKIPPED", "PENDING", "NOT RUN", "NOT CHECKED")
+        rows_ok = all(r.verdict in allowed for r in self.rows)
         classes_ok = all(c.verdict in ("PASS", "NOT RUN") for c in self.classes)
         return rows_ok and classes_ok and all(row.caught for row in self.sensitivity)
 
@@ -113,10 +121,17 @@ def run_case(case: Case, target: Target, *, run_id: str, budgets: Budgets) -> li
     outcomes: list[TurnOutcome] = []
     for index, turn in enumerate(case.turns):
         exchange = target.send(request_body(turn, session_id=session_id), session_id=session_id)
-        obs = with_reports(observe(exchange), s3_client=getattr(target, "s3_client", None))
+        obs = with_reports(
+            observe(exchange),
+            s3_client=getattr(target, "s3_client", None),
+            allow_local_files=target.local_files,
+        )
         grades = grade_turn(turn.expect, obs, history=history, budgets=budgets)
         grades += grade_relevance(turn.expect, obs, history=history)
-        grades += [grader(turn.expect, obs, history) for grader in EXTRA_GRADERS.values()]
+        grades += [
+            safely(name, functools.partial(grader, turn.expect, obs, history))
+            for name, grader in EXTRA_GRADERS.items()
+        ]
         outcomes.append(TurnOutcome(case, index, describe(turn), obs, tuple(grades)))
         history.extend(results_of(obs))
     return outcomes
@@ -158,23 +173,35 @@ def _judge_turns(result: RunResult, judge: Judge, limit: int) -> None:
 def summarise(result: RunResult, thresholds: Thresholds) -> None:
     """One row per criterion: passed / applicable, threshold, verdict."""
     counts: dict[str, list[int]] = {}
+    # Why a criterion could not grade a turn it applies to (no ground truth for the provider).
+    unchecked: dict[str, Counter[str]] = {}
     for outcome in result.outcomes:
         for grade in outcome.grades:
             entry = counts.setdefault(grade.criterion, [0, 0])
             if grade.outcome != "n/a":
                 entry[1] += 1
                 entry[0] += int(grade.outcome == "pass")
+            elif grade.detail:
+                unchecked.setdefault(grade.criterion, Counter())[grade.detail] += 1
     rows: list[CriterionRow] = []
     for criterion in (*CRITERIA, *RELEVANCE_CRITERIA, *EXTRA_GRADERS):
         passed, applicable = counts.get(criterion, [0, 0])
         threshold = thresholds.criteria.get(criterion, 1.0)
-        if applicable == 0:
+        reasons = unchecked.get(criterion, Counter())
+        note = ""
+        if reasons:
+            turns = sum(reasons.values())
+            why, _ = reasons.most_common(1)[0]
+            note = f"not checked on {turns} turn(s): {why[:120]}"
+        if applicable == 0 and reasons:
+            verdict = "NOT CHECKED"
+        elif applicable == 0:
             # Nothing graded: the cases that would exercise it wait for a capability,
             # or were left out of this run on purpose (--category).
             verdict = "PENDING" if result.pending else "NOT RUN" if result.filtered else "NO DATA"
         else:
             verdict = "PASS" if passed / applicable >= threshold else "FAIL"
-        rows.append(CriterionRow(criterion, passed, applicable, threshold, verdict))
+        rows.append(CriterionRow(criterion, passed, applicable, threshold, verdict, note))
     for criterion in JUDGE_CRITERIA:
         threshold = thresholds.criteria[criterion]
         if result.judge is None:

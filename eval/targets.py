@@ -9,7 +9,9 @@ exactly as it would be against ``stock-agent serve`` or AgentCore.
   ``stock-agent serve`` and the container run, driven through its ASGI
   interface (Starlette's test client: no socket, same middleware, same
   payload guard, same streaming).
-- :class:`UrlTarget`: ``POST {url}/invocations`` over HTTP.
+- :class:`UrlTarget`: ``POST {url}/invocations`` over HTTP, through the
+  ``stock-agent invoke`` client's protections (a total time limit, a size
+  cap, a failed exchange instead of an exception for whatever the server sends).
 - :class:`RuntimeArnTarget`: ``bedrock-agentcore`` ``InvokeAgentRuntime``
   with the case's session id as ``runtimeSessionId``.
 """
@@ -18,13 +20,20 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from stock_agent import bounded_json
+from stock_agent.client.invoke_http import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    InvokeFailure,
+    is_loopback_url,
+    post_json,
+)
+
 TRACE_MARKERS = ("Traceback (most recent call last)", 'File "', "site-packages")
+REPORT_READ_TIMEOUT_S = 60.0
 MIN_RUNTIME_SESSION_ID_CHARS = 33
 DEFAULT_TIMEOUT_S = 360.0
 
@@ -44,6 +53,7 @@ class Target(Protocol):
 
     description: str
     model: str
+    local_files: bool  # its reports may be read from this machine's disk (file://)
 
     def send(self, body: bytes, *, session_id: str) -> Exchange: ...
 
@@ -79,8 +89,8 @@ def _sse_values(text: str) -> list[Any]:
     for line in text.splitlines():
         if line.startswith("data:"):
             try:
-                values.append(json.loads(line[5:].strip()))
-            except ValueError:
+                values.append(bounded_json.loads(line[5:].strip()))
+            except ValueError:  # not JSON, or nested deeper than the limit
                 values.append(line[5:].strip())
     return values
 
@@ -96,12 +106,12 @@ def observe(exchange: Exchange) -> Observation:
         value = next((e for e in reversed(events) if e.get("event") in ("result", "error")), None)
     else:
         try:
-            value = json.loads(text)
-        except ValueError:
+            value = bounded_json.loads(text)
+        except ValueError:  # not JSON, or nested deeper than the limit
             value = None
         if isinstance(value, str):  # some runtimes wrap the JSON answer in a JSON string
             try:
-                value = json.loads(value)
+                value = bounded_json.loads(value)
             except ValueError:
                 value = None
     response: dict[str, Any] | None = None
@@ -161,6 +171,7 @@ class InProcessTarget:
         self.description = (
             "in-process app (stock_agent.server.entrypoint.create_app), simulated data"
         )
+        self.local_files = True  # the app writes its reports on this machine
         # The local server's Host check: the test client speaks as http://localhost.
         self._client = TestClient(
             create_app(ctx=ctx), base_url="http://localhost", raise_server_exceptions=False
@@ -185,32 +196,35 @@ class InProcessTarget:
 class UrlTarget:
     """A running server: ``stock-agent serve`` or the container on a port."""
 
-    def __init__(self, url: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> None:
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"--url {url!r} is not an http(s) URL")
         self.url = url.rstrip("/")
         self.timeout_s = timeout_s
+        self.max_bytes = max_bytes
+        # A server on this machine may point at files on this machine; a remote one may not.
+        self.local_files = is_loopback_url(self.url)
         self.model = "as configured on the server"
         self.description = f"server at {self.url}"
 
     def send(self, body: bytes, *, session_id: str) -> Exchange:
-        request = urllib.request.Request(  # noqa: S310 - the scheme is checked in __init__
-            self.url + "/invocations",
-            data=body,
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
+        """One POST through the invoke client: a total time limit, a size cap, and every
+        way the server can fail to answer (not HTTP, a bad status line, a body cut short)
+        turned into a failed exchange the graders record, never an exception."""
         started = time.perf_counter()
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as resp:  # noqa: S310
-                status, ctype, data = resp.status, resp.headers.get("Content-Type", ""), resp.read()
-        except urllib.error.HTTPError as err:
-            status, ctype, data = err.code, err.headers.get("Content-Type", ""), err.read()
-        except (urllib.error.URLError, OSError) as err:
-            reason = getattr(err, "reason", err)
+            reply = post_json(self.url, body, timeout_s=self.timeout_s, max_bytes=self.max_bytes)
+            status, ctype, data = reply.status, reply.content_type, reply.body
+        except InvokeFailure as err:
             status, ctype = 0, "application/json"
             data = json.dumps(
-                {"error": {"code": "unreachable", "message": f"{self.url}: {reason}"}}
+                {"error": {"code": "unreachable", "message": f"{self.url}: {err.message}"}}
             ).encode()
         return Exchange(status, ctype, data, (time.perf_counter() - started) * 1000)
 
@@ -226,6 +240,7 @@ class RuntimeArnTarget:
         self.qualifier = qualifier
         self._client = client
         self.s3_client = s3_client  # reads the reports the runtime stored
+        self.local_files = False
         self.model = "as deployed"
         self.description = f"AgentCore runtime {arn} (qualifier {qualifier})"
 
@@ -289,29 +304,39 @@ def _error_json_in(message: str) -> bytes | None:
     return json.dumps(value).encode()
 
 
-def read_report(report: dict[str, Any], *, s3_client: Any = None) -> bytes:
-    """The stored PDF of a response's ``report``: a local file, a presigned URL, or S3.
+def read_report(
+    report: dict[str, Any], *, s3_client: Any = None, allow_local_files: bool = False
+) -> bytes:
+    """The stored PDF of a response's ``report``: a presigned URL, a local file, or S3.
 
-    ``s3://`` objects are read with the caller's credentials (``s3_client``,
-    or a default boto3 client): a deployed runtime stores reports there.
+    Links and files go through the ``invoke --download`` protections
+    (:func:`stock_agent.client.downloads.fetch_report`: a total time limit, a
+    size cap, ``file://`` only when ``allow_local_files`` (the agent runs on this
+    machine) and only a regular file). ``s3://`` objects are read with the
+    caller's credentials (``s3_client``, or a default boto3 client), under
+    the same size cap: a deployed runtime stores reports there.
     """
     from urllib.parse import unquote, urlparse
 
+    from stock_agent.client.downloads import MAX_REPORT_BYTES, fetch_report
+
     uri = str(report.get("uri", ""))
     parsed = urlparse(uri)
-    if parsed.scheme == "file":
-        return Path(unquote(parsed.path)).read_bytes()
     url = report.get("url")
-    if isinstance(url, str) and url.startswith("https://"):
-        with urllib.request.urlopen(url, timeout=60) as resp:  # noqa: S310 - https only
-            data: bytes = resp.read()
-            return data
+    if parsed.scheme == "file" or (isinstance(url, str) and url.startswith("https://")):
+        return fetch_report(
+            report,
+            deadline=time.monotonic() + REPORT_READ_TIMEOUT_S,
+            allow_local_files=allow_local_files,
+        )
     if parsed.scheme == "s3" and parsed.netloc and parsed.path.strip("/"):
         if s3_client is None:
             import boto3
 
             s3_client = boto3.client("s3")
         body = s3_client.get_object(Bucket=parsed.netloc, Key=unquote(parsed.path.lstrip("/")))
-        stored: bytes = body["Body"].read()
+        stored: bytes = body["Body"].read(MAX_REPORT_BYTES + 1)
+        if len(stored) > MAX_REPORT_BYTES:
+            raise OSError(f"{uri!r} is larger than {MAX_REPORT_BYTES} bytes")
         return stored
     raise OSError(f"cannot read {uri!r}: not a file, https or s3 location")

@@ -37,8 +37,14 @@ def describe(turn: Turn) -> str:
     return f"<payload {json.dumps(turn.payload, ensure_ascii=False)[:60]}>"
 
 
-def with_reports(obs: Observation, *, s3_client: Any = None) -> Observation:
-    """The observation with every stored PDF of its response read back (or why not)."""
+def with_reports(
+    obs: Observation, *, s3_client: Any = None, allow_local_files: bool = False
+) -> Observation:
+    """The observation with every stored PDF of its response read back (or why not).
+
+    ``allow_local_files``: the agent runs on this machine, so a ``file://``
+    report may be read (see :func:`eval.targets.read_report`).
+    """
     reports: dict[str, tuple[bytes, str]] = {}
     errors: dict[str, str] = {}
     refs: list[tuple[str, Any]] = [(str(r.get("symbol")), r.get("report")) for r in results_of(obs)]
@@ -47,7 +53,11 @@ def with_reports(obs: Observation, *, s3_client: Any = None) -> Observation:
         refs.append(("comparison", comparison.get("report")))
     for name, report in refs:
         try:
-            data = read_report(report if isinstance(report, dict) else {}, s3_client=s3_client)
+            data = read_report(
+                report if isinstance(report, dict) else {},
+                s3_client=s3_client,
+                allow_local_files=allow_local_files,
+            )
             reports[name] = (data, pdf_text(data))
         except Exception as err:  # an unreadable PDF is a grading failure, not a crash
             errors[name] = f"{type(err).__name__}: {err}"[:200]

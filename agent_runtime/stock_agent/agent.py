@@ -38,6 +38,10 @@ from .state import AgentState, turn_input
 
 __all__ = ["Dependencies", "StockAgent"]
 
+# The share of a request's time it may spend waiting for another process's turn on the
+# same session (a shared SQLite file); the rest is left for its own turn.
+SESSION_WAIT_SHARE = 0.5
+
 
 class StockAgent:
     """The compiled graph plus its dependencies: one per process, many requests.
@@ -101,6 +105,15 @@ class StockAgent:
                 self._turn_locks[thread_id] = lock
             return lock
 
+    def _session_lock(self, config: dict[str, Any]) -> contextlib.AbstractContextManager[None]:
+        """The session held against other processes for the turn (a shared SQLite file)."""
+        if not config:
+            return contextlib.nullcontext()
+        return self.checkpointer.session_lock(
+            cast(RunnableConfig, config),
+            wait_s=self.ctx.request_deadline_seconds * SESSION_WAIT_SHARE,
+        )
+
     def preflight(
         self, prompt: str, *, session_id: str | None = None, actor: str | None = None
     ) -> None:
@@ -108,14 +121,14 @@ class StockAgent:
 
         Reads the session (a failed read counts as an empty session, as in the run).
         """
-        session = None
-        if session_id is not None:
-            config = thread_config(session_id=session_id, actor=actor)
-            with watch_memory():
-                snapshot = self.checkpointer.get_tuple(config)
-            if snapshot is not None:
-                session = snapshot.checkpoint["channel_values"].get("session")
-        classify(prompt, self.dependencies, session)
+        if session_id is None:
+            classify(prompt, self.dependencies, None)
+            return
+        config = thread_config(session_id=session_id, actor=actor)
+        with watch_memory():
+            snapshot = self.checkpointer.get_tuple(config)
+            session = snapshot.checkpoint["channel_values"].get("session") if snapshot else None
+            classify(prompt, self.dependencies, session)
 
     def _run_args(
         self,
@@ -171,6 +184,7 @@ class StockAgent:
         with (
             self._turn_lock(config),
             watch_memory() as health,
+            self._session_lock(config),
             self._turn(prompt, session_id, request_id) as (turn, span),
         ):
             final = turn.run(
@@ -199,6 +213,7 @@ class StockAgent:
         with (
             self._turn_lock(config),
             watch_memory() as health,
+            self._session_lock(config),
             self._turn(prompt, session_id, request_id) as (turn, span),
         ):
             steps = graph.stream(

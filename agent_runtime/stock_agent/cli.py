@@ -38,14 +38,16 @@ import logging
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from . import bounded_json
 from .analysis.cli import register as register_backtest
 from .client import model_wait, remote
-from .client.invoke_http import DEFAULT_MAX_RESPONSE_BYTES, terminal_safe
+from .client.invoke_http import DEFAULT_MAX_RESPONSE_BYTES, is_loopback_url, terminal_safe
 from .customize.cli import register as register_customization
 from .errors import AgentError
 from .settings import MODEL_PROVIDERS, AgentSettings, ConfigError
@@ -370,8 +372,8 @@ def _tool_arguments(text: str | None) -> dict[str, Any]:
     if text is None:
         return {}
     try:
-        value = json.loads(text)
-    except ValueError as err:
+        value = bounded_json.loads(text)
+    except ValueError as err:  # not JSON, or nested deeper than the limit
         raise CliError(f"invoke: the tool arguments are not JSON: {err}", exit_code=2) from None
     if not isinstance(value, dict):
         raise CliError("invoke: the tool arguments must be a JSON object", exit_code=2)
@@ -459,6 +461,8 @@ def cmd_invoke(args: argparse.Namespace, out: TextIO) -> int:
                 timeout_s=args.wait_for_model,
                 say=_say,
             )
+        # --timeout is the answer's and then every report's it downloads (not the model wait).
+        deadline = time.monotonic() + args.timeout
         body, content_type = remote.invoke(
             args.prompt,
             url=args.url,
@@ -478,7 +482,14 @@ def cmd_invoke(args: argparse.Namespace, out: TextIO) -> int:
         from .client.downloads import DownloadError, save_reports
 
         try:
-            saved = save_reports(body, content_type=content_type, folder=args.download)
+            saved = save_reports(
+                body,
+                content_type=content_type,
+                folder=args.download,
+                deadline=deadline,
+                # Only a server on this machine may point at files on this machine.
+                allow_local_files=bool(args.url) and is_loopback_url(args.url),
+            )
         except DownloadError as err:
             raise CliError(f"--download: {err}") from None
     if args.json:

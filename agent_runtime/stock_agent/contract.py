@@ -3,8 +3,9 @@
 Validation is strict because the payload comes from the network:
 
 - the body is at most :data:`MAX_PAYLOAD_BYTES`, UTF-8, strict JSON (no
-  ``NaN``/``Infinity``; nesting the parser cannot handle is refused, not a
-  500) and a JSON **object**;
+  ``NaN``/``Infinity``; nested at most
+  :data:`~stock_agent.bounded_json.MAX_JSON_DEPTH` levels, counted before
+  parsing, whatever the interpreter's recursion limit) and a JSON **object**;
 - ``prompt``: a string, non-empty after stripping, at most
   :data:`~stock_agent.settings.MAX_PROMPT_CHARS` characters, with no control
   characters other than newline and tab, and no invisible format characters
@@ -42,7 +43,6 @@ message is also a warning).
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import unicodedata
@@ -57,7 +57,7 @@ from typing import (
 
 from typing_extensions import TypedDict
 
-from . import formatting
+from . import bounded_json, formatting
 from .errors import AgentError
 from .records import Narrative, ReportRef, StockAnalysis, StockSnapshot, to_jsonable
 from .settings import MAX_PROMPT_CHARS, AgentSettings
@@ -112,9 +112,12 @@ def parse_body(body: bytes) -> Any:
             "invalid_payload", f"the request body is not UTF-8 (byte {err.start})"
         ) from None
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
-    except RecursionError:
-        raise AgentError("invalid_payload", "the request body is nested too deeply") from None
+        value = bounded_json.loads(text, parse_constant=_reject_constant)
+    except bounded_json.JsonTooDeep:
+        raise AgentError(
+            "invalid_payload",
+            f"the request body is nested too deeply (at most {bounded_json.MAX_JSON_DEPTH} levels)",
+        ) from None
     except ValueError as err:
         raise AgentError(
             "invalid_payload", f"the request body is not valid JSON: {str(err)[:200]}"

@@ -27,6 +27,8 @@ ERROR_STATUS: dict[str, int] = {
     "unknown_ticker": 422,
     "unknown_figure": 422,
     "market_data_unavailable": 503,
+    # A follow-up needs the session and the session store did not answer: try again.
+    "memory_unavailable": 503,
     "report_upload_failed": 502,
     "report_write_failed": 500,
     "deadline_exceeded": 504,

@@ -33,6 +33,7 @@ from .answering.narrative import NarrativeOutcome, write_narrative
 from .context import Dependencies, RunContext, reference_figure_groups
 from .customize import run_records
 from .errors import AgentError, internal_error
+from .memory.checkpoints import memory_read_failed
 from .memory.session import (
     SessionMemory,
     SessionRecord,
@@ -61,6 +62,8 @@ from .understanding.plan import (
 from .understanding.vocabulary import Vocabulary, build_vocabulary
 
 logger = logging.getLogger(__name__)
+# Seconds after which a follow-up refused for an unreadable session memory may be retried.
+MEMORY_RETRY_AFTER_S = 5
 
 MAX_WORKERS = 4
 
@@ -206,6 +209,15 @@ def classify(prompt: str, deps: Dependencies, session: SessionMemory | None) -> 
 def refusal(plan: RequestPlan, parsed: ParsedRequest) -> AgentError:
     """The caller's error of a refused plan (out of scope keeps the ``no_ticker`` code)."""
     if plan.intent == "no_context":
+        unread = memory_read_failed()
+        if unread:
+            # The session may well hold the context: the store did not answer, so say that.
+            return AgentError(
+                "memory_unavailable",
+                f"this follow-up needs the session, and the session memory could not be read "
+                f"({unread}); nothing was answered or saved: try again",
+                retry_after=MEMORY_RETRY_AFTER_S,
+            )
         return AgentError("no_context", plan.note)
     if plan.intent == "out_of_scope":
         # Same code as before the route existed: callers already branch on no_ticker.

@@ -104,7 +104,8 @@ class StockSnapshot:
     week52_high: float
     week52_low: float
     ytd_return: float  # since the last close of the previous calendar year
-    one_year_return: float  # over the whole price history (about 252 sessions)
+    # From the close a year earlier; None when the history is shorter than a year.
+    one_year_return: float | None
     annualized_volatility: float  # stdev of daily log returns * sqrt(252)
     average_volume: int
     pe_ratio: float | None = None

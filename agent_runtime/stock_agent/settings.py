@@ -34,7 +34,12 @@ MAX_CONCURRENT_REQUESTS        requests the server works on at once (default 32)
 MAX_QUEUED_REQUESTS            requests that may wait for a turn (default 64)
 MEMORY_BACKEND                 session store: ``memory`` (default) | ``sqlite`` | ``agentcore``
 SESSION_DB                     SQLite file for ``sqlite`` (default ``.stock-agent/sessions.sqlite``)
-AGENTCORE_MEMORY_ID            AgentCore Memory id for ``agentcore``
+AGENTCORE_MEMORY_ID            AgentCore Memory id for ``agentcore`` (``name-0123456789``:
+                               a letter, up to 100 of [A-Za-z0-9_-], ``-``, 10 of [A-Za-z0-9])
+MEMORY_MAX_SESSIONS            ``memory``: sessions kept at most; the least recently used
+                               goes first (default 500)
+MEMORY_SESSION_IDLE_SECONDS    ``memory``: a session unused this long is dropped (default
+                               3600); a follow-up in a dropped session is ``no_context``
 SESSION_MAX_TURNS              turns a session remembers, oldest out (default 20)
 SESSION_MAX_RECORDS            ticker records a session remembers, oldest out (default 10)
 REPORT_URL_EXPIRES_SECONDS     presigned report URL lifetime in seconds, 60..3600, or ``off``
@@ -48,8 +53,9 @@ RUN_RECORDS                    ``true`` (default) | ``false``: store a JSON run
                                record next to every report
 RISK_FREE_RATE                 annual risk-free rate of the Sharpe ratio, a fraction
                                (default 0; the report states it)
-MARKET_DATA_CACHE_DIR          on-disk cache of yfinance responses (default: a folder
-                               in the system's temporary directory, /tmp when deployed)
+MARKET_DATA_CACHE_DIR          on-disk cache of yfinance responses (default: the user's
+                               cache folder, $XDG_CACHE_HOME or ~/.cache; /tmp/cache
+                               in the image); used only while private and the user's own
 MARKET_DATA_CACHE_TTL_SECONDS  how long a cached response is used (default 3600)
 SERVER_PROTOCOL                what the image serves: ``http`` (default, the agent
                                on 8080) | ``mcp`` (the tools on 8000/mcp)
@@ -110,6 +116,8 @@ _ENV_NAMES: dict[str, str] = {
     "agentcore_memory_id": "AGENTCORE_MEMORY_ID",
     "session_max_turns": "SESSION_MAX_TURNS",
     "session_max_records": "SESSION_MAX_RECORDS",
+    "memory_max_sessions": "MEMORY_MAX_SESSIONS",
+    "memory_session_idle_seconds": "MEMORY_SESSION_IDLE_SECONDS",
     "report_url_expires_seconds": "REPORT_URL_EXPIRES_SECONDS",
     "trace_model_content": "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
     "model_adapter": "MODEL_ADAPTER",
@@ -129,6 +137,8 @@ _TRUE_WORDS = ("1", "true", "yes", "on")
 _FALSE_WORDS = ("0", "false", "no", "off")
 # vLLM's --lora-modules name: the value a request's "model" field carries.
 _ADAPTER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# AgentCore Memory's memoryId (the data plane's pattern; at least 12 characters).
+_MEMORY_ID = re.compile(r"[a-zA-Z][a-zA-Z0-9_-]{0,99}-[a-zA-Z0-9]{10}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,6 +171,8 @@ class AgentSettings:
     agentcore_memory_id: str | None = None
     session_max_turns: int = 20
     session_max_records: int = 10
+    memory_max_sessions: int = 500
+    memory_session_idle_seconds: float = 3600.0
     # None: no report links (the runtime role may not read reports back).
     report_url_expires_seconds: int | None = 3600
     trace_model_content: bool = False
@@ -239,6 +251,18 @@ class AgentSettings:
             raise bad("session_max_turns", "an integer in [1, 100]")
         if not 1 <= self.session_max_records <= 50:
             raise bad("session_max_records", "an integer in [1, 50]")
+        if not 1 <= self.memory_max_sessions <= 100_000:
+            raise bad("memory_max_sessions", "an integer in [1, 100000]")
+        if not 1 <= self.memory_session_idle_seconds <= 7 * 24 * 3600:
+            raise bad("memory_session_idle_seconds", "a number of seconds in [1, 604800]")
+        if self.agentcore_memory_id is not None and not _MEMORY_ID.fullmatch(
+            self.agentcore_memory_id
+        ):
+            raise bad(
+                "agentcore_memory_id",
+                "an AgentCore Memory id: a letter, up to 100 of [A-Za-z0-9_-], then '-' and "
+                "10 of [A-Za-z0-9] (the MemoryId output of the Memory stack)",
+            )
         links = self.report_url_expires_seconds
         if links is not None and not (
             isinstance(links, int) and MIN_LINK_SECONDS <= links <= MAX_LINK_SECONDS

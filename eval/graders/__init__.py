@@ -29,5 +29,5 @@ class Grade:
         return cls(criterion, "fail", detail)
 
     @classmethod
-    def not_applicable(cls, criterion: str) -> Grade:
-        return cls(criterion, "n/a")
+    def not_applicable(cls, criterion: str, detail: str = "") -> Grade:
+        return cls(criterion, "n/a", detail)

@@ -1,7 +1,8 @@
 """The deterministic graders: each a pure function of (expectation, observation, context).
 
 They never read files or call anything: the runner puts the PDF text and the
-session's earlier results into their arguments. Figures are checked with the
+session's earlier results into their arguments (the ground truth is computed,
+not fetched: :mod:`eval.ground_truth`). Figures are checked with the
 agent's own code (:func:`stock_agent.answering.number_check.check_narrative`,
 :func:`stock_agent.formatting.key_figures`), so "this number is in the record
 within its display rounding" has one definition.
@@ -10,7 +11,7 @@ within its display rounding" has one definition.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from stock_agent.prompts import narrative_payload
 from stock_agent.reports.pdf import DISCLAIMER
 
 from ..cases import Expectation
+from ..ground_truth import Truth, differences, table_differences, truth_for
 from ..pdf import flat
 from ..records import records_of
 from ..targets import TRACE_MARKERS, Observation
@@ -30,6 +32,7 @@ TICKERS = "ticker_accuracy"
 INTENT = "intent_accuracy"
 TRAJECTORY = "trajectory"
 NUMERIC = "numeric_faithfulness"
+GROUND_TRUTH = "ground_truth"
 TEXT_PDF = "text_pdf_agreement"
 DISCLAIMER_PRESENT = "disclaimer_present"
 REFUSAL = "refusal_correctness"
@@ -42,6 +45,7 @@ CRITERIA = (
     INTENT,
     TRAJECTORY,
     NUMERIC,
+    GROUND_TRUTH,
     TEXT_PDF,
     DISCLAIMER_PRESENT,
     REFUSAL,
@@ -109,7 +113,7 @@ def answer_of(obs: Observation) -> str | None:
     return answer if isinstance(answer, str) else None
 
 
-def _allowed_for(result: dict[str, Any]) -> frozenset[str]:
+def allowed_figures_of(result: dict[str, Any]) -> frozenset[str]:
     """Every figure of the record (the track record's detail too: an answer about it
     quotes its buckets, and they are in the data)."""
     snapshot, analysis = records_of(result)
@@ -186,7 +190,7 @@ def grade_numeric_faithfulness(
     session_allowed: set[str] = set()
     for result in [*history, *results]:
         try:
-            session_allowed |= _allowed_for(result)
+            session_allowed |= allowed_figures_of(result)
         except (KeyError, TypeError, ValueError) as err:
             problems.append(f"{result.get('symbol')}: record unreadable ({err!r})")
     for result in results:
@@ -195,7 +199,7 @@ def grade_numeric_faithfulness(
             problems.append(f"{result.get('symbol')}: no narrative text")
             continue
         try:
-            allowed = _allowed_for(result)
+            allowed = allowed_figures_of(result)
         except (KeyError, TypeError, ValueError):
             continue
         why = check_narrative(text, allowed=allowed)
@@ -207,6 +211,37 @@ def grade_numeric_faithfulness(
             if why:
                 problems.append(f"{name}: {why}")
     return Grade.failed(NUMERIC, "; ".join(problems)) if problems else Grade.passed(NUMERIC)
+
+
+def grade_ground_truth(obs: Observation) -> Grade:
+    """Every reported figure is the data provider's own (see :mod:`eval.ground_truth`).
+
+    ``n/a`` with the reason when no result's provider has a ground truth the
+    evaluator can compute; the reason becomes the results file's note.
+    """
+    results = results_of(obs)
+    if not results:
+        return Grade.not_applicable(GROUND_TRUTH)
+    problems: list[str] = []
+    unchecked: list[str] = []
+    truths: dict[str, Truth] = {}
+    for result in results:
+        symbol = str(result.get("symbol"))[:20]
+        truth = truth_for(result)
+        if truth.unchecked:
+            unchecked.append(f"{symbol}: {truth.unchecked}")
+            continue
+        truths[symbol] = truth
+        problems += [f"{symbol}: {why}" for why in differences(result, truth)]
+    comparison = obs.response.get("comparison") if obs.response else None
+    table = comparison.get("table") if isinstance(comparison, dict) else None
+    if isinstance(table, dict):
+        problems += table_differences(table, truths)
+    if problems:
+        return Grade.failed(GROUND_TRUTH, "; ".join(problems))
+    if not truths:
+        return Grade.not_applicable(GROUND_TRUTH, "; ".join(unchecked))
+    return Grade.passed(GROUND_TRUTH, "; ".join(unchecked))
 
 
 def grade_text_pdf(obs: Observation) -> Grade:
@@ -366,6 +401,21 @@ def grade_latency(obs: Observation, *, budgets: Budgets) -> Grade:
     return Grade.failed(LATENCY, f"{obs.latency_ms:.0f} ms > budget {budgets.latency_ms:.0f} ms")
 
 
+def safely(criterion: str, grade: Callable[[], Grade]) -> Grade:
+    """``grade()``, or a failed grade when the answer is not in a shape the grader can read.
+
+    The graders read what the agent sent, and a broken or hostile agent sends
+    anything (a result that is a list, a narrative that is a number): that is
+    a failed grade with the reason, so the run goes on to its table.
+    """
+    try:
+        return grade()
+    except Exception as err:
+        return Grade.failed(
+            criterion, f"the answer could not be graded ({type(err).__name__}: {str(err)[:120]})"
+        )
+
+
 def grade_turn(
     expect: Expectation,
     obs: Observation,
@@ -374,15 +424,17 @@ def grade_turn(
     budgets: Budgets = Budgets(),
 ) -> list[Grade]:
     """Every deterministic grader on one turn, in :data:`CRITERIA` order."""
-    return [
-        grade_tickers(expect, obs),
-        grade_intent(expect, obs),
-        grade_trajectory(expect, obs),
-        grade_numeric_faithfulness(obs, history=history),
-        grade_text_pdf(obs),
-        grade_disclaimer(obs),
-        grade_refusal(expect, obs),
-        grade_answer_figure(expect, obs, history=history),
-        grade_model_calls(obs, budgets=budgets),
-        grade_latency(obs, budgets=budgets),
-    ]
+    graders: dict[str, Callable[[], Grade]] = {
+        TICKERS: lambda: grade_tickers(expect, obs),
+        INTENT: lambda: grade_intent(expect, obs),
+        TRAJECTORY: lambda: grade_trajectory(expect, obs),
+        NUMERIC: lambda: grade_numeric_faithfulness(obs, history=history),
+        GROUND_TRUTH: lambda: grade_ground_truth(obs),
+        TEXT_PDF: lambda: grade_text_pdf(obs),
+        DISCLAIMER_PRESENT: lambda: grade_disclaimer(obs),
+        REFUSAL: lambda: grade_refusal(expect, obs),
+        ANSWER_FIGURE: lambda: grade_answer_figure(expect, obs, history=history),
+        MODEL_CALLS: lambda: grade_model_calls(obs, budgets=budgets),
+        LATENCY: lambda: grade_latency(obs, budgets=budgets),
+    }
+    return [safely(criterion, graders[criterion]) for criterion in CRITERIA]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -264,3 +265,16 @@ def agent_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSe
     )
     with serve_app_in_thread(create_app(ctx=ctx), reports_dir=reports_dir) as server:
         yield server
+
+
+@pytest.fixture
+def restore_agent_log_levels() -> Iterator[None]:
+    """For a test that runs ``python -m eval``'s main in this process: it quiets the agent's
+    loggers for its table (``eval.cli.quiet_agent_logs``); the worker's later tests need
+    them back."""
+    from eval.cli import AGENT_LOGGERS
+
+    saved = {name: logging.getLogger(name).level for name in AGENT_LOGGERS}
+    yield
+    for name, level in saved.items():
+        logging.getLogger(name).setLevel(level)

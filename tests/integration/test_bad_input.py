@@ -78,11 +78,17 @@ CASES: list[Case] = [
         ("payload_too_large", "prompt_too_long"),
     ),
     Case("one-megabyte-garbage", b"z" * 1_048_576, ("payload_too_large",)),
-    # --- deep nesting: the JSON parser recurses; must not become a 500
-    Case("nested-array-5000", _nested(5000).encode(), ("invalid_payload",)),
+    # --- deep nesting: refused by depth (64 levels), whatever the interpreter's recursion
+    Case("nested-array-5000", _nested(5000).encode(), ("invalid_payload",), "nested too deeply"),
     Case(
         "nested-prompt-300",
         ('{"prompt": ' + _nested(300) + "}").encode(),
+        ("invalid_payload",),
+        "at most 64 levels",
+    ),
+    Case(
+        "nested-prompt-40",  # within the depth limit: refused for what the prompt is
+        ('{"prompt": ' + _nested(40) + "}").encode(),
         ("invalid_payload",),
         "prompt",
     ),

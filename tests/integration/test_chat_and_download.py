@@ -12,6 +12,7 @@ import io
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import boto3
@@ -103,6 +104,17 @@ def test_invoke_download_saves_every_pdf_of_a_response(
         assert hashlib.sha256(data).hexdigest() == report["sha256"]
 
 
+def _save_locally(body: bytes, folder: Path) -> list[str]:
+    """The reports of ``body`` as ``invoke --download`` saves those of a loopback server."""
+    return save_reports(
+        body,
+        content_type="application/json",
+        folder=folder,
+        deadline=time.monotonic() + 30,
+        allow_local_files=True,
+    )
+
+
 def test_download_refuses_a_report_it_cannot_verify(tmp_path: Path) -> None:
     pdf = tmp_path / "a.pdf"
     pdf.write_bytes(b"%PDF-1.4 tampered")
@@ -121,7 +133,7 @@ def test_download_refuses_a_report_it_cannot_verify(tmp_path: Path) -> None:
         }
     ).encode()
     with pytest.raises(DownloadError, match="do not match"):
-        save_reports(body, content_type="application/json", folder=tmp_path / "out")
+        _save_locally(body, tmp_path / "out")
     s3_only = json.dumps(
         {
             "results": [
@@ -137,7 +149,7 @@ def test_download_refuses_a_report_it_cannot_verify(tmp_path: Path) -> None:
         }
     ).encode()
     with pytest.raises(DownloadError, match="no download link"):
-        save_reports(s3_only, content_type="application/json", folder=tmp_path / "out")
+        _save_locally(s3_only, tmp_path / "out")
     assert not list((tmp_path / "out").glob("*.pdf"))
 
 

@@ -14,6 +14,8 @@ body), then runs a *behaviour* on the raw socket:
 
 Every behaviour stops when the test's ``with`` block ends. ``requests``
 holds the raw requests received, ``sent`` the bytes written per connection.
+With ``tls`` (:func:`self_signed_tls`) it speaks HTTPS, for a client told to
+trust that certificate (``SSL_CERT_FILE``): a presigned link that misbehaves.
 
 The escape-laden and garbage bodies tests need are built with
 :func:`http_response` and :data:`ANSI_ATTACK`.
@@ -22,11 +24,15 @@ The escape-laden and garbage bodies tests need are built with
 from __future__ import annotations
 
 import contextlib
+import datetime
+import ipaddress
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 Behaviour = Callable[[socket.socket, threading.Event], int]
@@ -95,11 +101,51 @@ def endless(head: bytes, chunk: bytes) -> Behaviour:
     return run
 
 
+def self_signed_tls(folder: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server context with a fresh self-signed certificate for 127.0.0.1, and its PEM path."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "hostile-cert.pem", folder / "hostile-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    return context, cert_path
+
+
 class HostileServer:
     """Accepts connections on loopback; answers each with ``behaviour``."""
 
-    def __init__(self, behaviour: Behaviour) -> None:
+    def __init__(self, behaviour: Behaviour, *, tls: ssl.SSLContext | None = None) -> None:
         self.behaviour = behaviour
+        self.tls = tls
         self.requests: list[bytes] = []
         self.sent: list[int] = []
         self._stop = threading.Event()
@@ -113,8 +159,10 @@ class HostileServer:
 
     @classmethod
     @contextlib.contextmanager
-    def start(cls, behaviour: Behaviour) -> Iterator[HostileServer]:
-        server = cls(behaviour)
+    def start(
+        cls, behaviour: Behaviour, *, tls: ssl.SSLContext | None = None
+    ) -> Iterator[HostileServer]:
+        server = cls(behaviour, tls=tls)
         acceptor = threading.Thread(target=server._accept, daemon=True)
         acceptor.start()
         try:
@@ -129,7 +177,7 @@ class HostileServer:
     @property
     def url(self) -> str:
         host, port = self._sock.getsockname()[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
 
     def _accept(self) -> None:
         while not self._stop.is_set():
@@ -143,9 +191,16 @@ class HostileServer:
             self._threads.append(thread)
             thread.start()
 
-    def _serve(self, conn: socket.socket) -> None:
+    def _serve(self, raw: socket.socket) -> None:
+        raw.settimeout(5)
+        try:
+            conn = self.tls.wrap_socket(raw, server_side=True) if self.tls else raw
+        except OSError:  # the handshake failed: the client did not trust us
+            raw.close()
+            with self._lock:
+                self.sent.append(-1)
+            return
         with conn:
-            conn.settimeout(5)
             try:
                 request = _read_request(conn)
                 with self._lock:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..market_data.provider import one_year_before
+from ..market_data.provider import one_year_before, year_ago_close
 from ..records import FigureSource, Indicators, PeriodReturn, PricePoint, StockSnapshot
 from . import indicators as ind
 
@@ -28,21 +28,22 @@ def last_year(prices: tuple[PricePoint, ...]) -> tuple[PricePoint, ...]:
     return tuple(p for p in prices if p.day >= start)
 
 
-def period_starts(prices: tuple[PricePoint, ...]) -> list[tuple[str, date]]:
-    """The session each return period is measured from.
+def period_starts(prices: tuple[PricePoint, ...]) -> list[tuple[str, date | None]]:
+    """The session each return period is measured from (``None``: the history is too short).
 
     1M and 3M: 21 and 63 sessions back (the oldest session when shorter);
     YTD: the last session of the previous year (else the first); 1Y: the
-    last session on or before the same date a year earlier (else the first).
+    close a year earlier (:func:`~stock_agent.market_data.provider.year_ago_close`),
+    none when the history is shorter than a year.
     """
     last = prices[-1].day
     previous_year = [p for p in prices if p.day.year < last.year]
-    year_ago = ind.close_on_or_before(prices, one_year_before(last))
+    year_ago = year_ago_close(prices)
     return [
         ("1M", prices[max(0, len(prices) - 1 - SESSIONS_1M)].day),
         ("3M", prices[max(0, len(prices) - 1 - SESSIONS_3M)].day),
         ("YTD", previous_year[-1].day if previous_year else prices[0].day),
-        ("1Y", year_ago.day if year_ago is not None else prices[0].day),
+        ("1Y", year_ago.day if year_ago is not None else None),
     ]
 
 
@@ -54,6 +55,9 @@ def relative_returns(
         return ()
     out = []
     for period, start in period_starts(prices):
+        if start is None:
+            out.append(PeriodReturn(period, prices[0].day, None, None, None))
+            continue
         stock = ind.return_since(prices, start)
         bench = ind.return_since(benchmark, start) if benchmark else None
         excess = stock - bench if stock is not None and bench is not None else None
@@ -76,7 +80,13 @@ def compute_indicators(
     macd = ind.macd_series(closes)
     band = ind.bollinger(closes)
     drawdown = ind.max_drawdown(year)
-    sharpe = ind.sharpe_ratio([p.close for p in year], risk_free_rate=risk_free_rate)
+    # Annualised from a year of returns: a shorter history has no one-year Sharpe ratio.
+    covers_a_year = year_ago_close(prices) is not None
+    sharpe = (
+        ind.sharpe_ratio([p.close for p in year], risk_free_rate=risk_free_rate)
+        if covers_a_year
+        else None
+    )
     bench_year = last_year(bench.prices) if bench else ()
     sens = ind.sensitivity(year, bench_year) if bench else None
 
@@ -111,7 +121,7 @@ def compute_indicators(
             f"mean / stdev of daily excess returns x sqrt(252), risk-free rate "
             f"{risk_free_rate:.2%} a year, last year",
             sharpe,
-            "the history is too short or never moved",
+            "the history never moved" if covers_a_year else "the history is shorter than a year",
         ),
         "beta_1y": src(
             f"cov / var of daily returns against {bench.symbol if bench else 'the benchmark'}, "

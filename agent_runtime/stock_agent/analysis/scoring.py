@@ -250,6 +250,9 @@ def _relative_strength(snapshot: StockSnapshot, ind: Indicators, rationale: list
         )
         return delta
     value = snapshot.one_year_return
+    if value is None:
+        rationale.append("1-year return: n/a (the history is shorter than a year): +0.")
+        return 0
     delta = 1 if value >= ONE_YEAR_STRONG else -1 if value <= -ONE_YEAR_STRONG else 0
     rationale.append(f"1-year return {fmt_pct(value, signed=True)} (no benchmark): {delta:+d}.")
     return delta

@@ -19,6 +19,7 @@ The server at the other end may be broken or hostile, so:
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import json
 import time
 import unicodedata
@@ -86,7 +87,7 @@ def _request_headers(user_id: str | None) -> dict[str, str]:
 
 def post_json(
     url: str,
-    payload: dict[str, Any],
+    payload: dict[str, Any] | bytes,
     *,
     timeout_s: float,
     max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
@@ -94,13 +95,59 @@ def post_json(
 ) -> InvokeReply:
     """POST ``payload`` to ``url + /invocations``; the whole reply within the limits.
 
-    ``user_id`` travels as AgentCore's runtime user-id header: the actor whose session it is.
+    ``payload`` is sent as JSON, or as it is when it is already bytes (the
+    evaluation sends malformed bodies on purpose). ``user_id`` travels as
+    AgentCore's runtime user-id header: the actor whose session it is.
     """
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvokeFailure(f"--url {url!r} is not an http(s) URL")
+    return _exchange(
+        url,
+        "POST",
+        parts.path.rstrip("/") + "/invocations",
+        body=payload if isinstance(payload, bytes) else json.dumps(payload).encode(),
+        headers=_request_headers(user_id),
+        timeout_s=timeout_s,
+        max_bytes=max_bytes,
+    )
+
+
+def get_bytes(url: str, *, timeout_s: float, max_bytes: int) -> InvokeReply:
+    """GET ``url`` (a presigned report link) within the same total time and size limits."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise InvokeFailure("a report link must be an https URL")
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return _exchange(
+        url, "GET", target, body=None, headers={}, timeout_s=timeout_s, max_bytes=max_bytes
+    )
+
+
+def is_loopback_url(url: str) -> bool:
+    """``url`` names this machine (127.0.0.0/8, ``::1`` or ``localhost``)."""
+    host = (urllib.parse.urlsplit(url).hostname or "").rstrip(".").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _exchange(
+    url: str,
+    method: str,
+    path: str,
+    *,
+    body: bytes | None,
+    headers: dict[str, str],
+    timeout_s: float,
+    max_bytes: int,
+) -> InvokeReply:
+    """One request on its own connection; the reply whole, within ``timeout_s`` and
+    ``max_bytes``, or one :class:`InvokeFailure` that says why not."""
     conn = timed_connection(url, timeout=timeout_s)
-    path = parts.path.rstrip("/") + "/invocations"
     started = time.monotonic()
     progress = {"status": None, "bytes": 0}
 
@@ -118,15 +165,10 @@ def post_json(
     try:
         with socket_deadline(started + timeout_s, lambda: connection_socket(conn)) as alarm:
             try:
-                conn.request(
-                    "POST",
-                    path,
-                    body=json.dumps(payload).encode(),
-                    headers=_request_headers(user_id),
-                )
+                conn.request(method, path, body=body, headers=headers)
                 response = conn.getresponse()
                 progress["status"] = response.status
-                body = _read_capped(response, max_bytes, progress)
+                data = _read_capped(response, max_bytes, progress)
             except http.client.BadStatusLine as err:
                 if alarm.fired:
                     raise timed_out() from None
@@ -154,7 +196,10 @@ def post_json(
             except OSError as err:
                 if alarm.fired:
                     raise timed_out() from None
-                raise InvokeFailure(f"cannot reach {url}: {err.strerror or err}") from None
+                where = urllib.parse.urlsplit(url)
+                raise InvokeFailure(
+                    f"cannot reach {where.scheme}://{where.netloc}: {err.strerror or err}"
+                ) from None
             if alarm.fired:  # a body without a length "ends" when the socket is shut
                 raise timed_out()
     finally:
@@ -162,7 +207,7 @@ def post_json(
     return InvokeReply(
         status=response.status,
         content_type=response.getheader("Content-Type", "") or "",
-        body=body,
+        body=data,
     )
 
 

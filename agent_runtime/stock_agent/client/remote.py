@@ -10,8 +10,11 @@ It does not trust the server: the time limit is a total, the answer is
 capped at ``max_bytes``, and :func:`render_invoke_body` survives what the
 public sample's parser did not: a missing section, an error body, a non-JSON
 or non-object body, or a stream of server-sent events (one that ends before
-its result event exits 1, naming what is missing). Printing it safely is the
-caller's (:func:`.invoke_http.terminal_safe`).
+its result event exits 1, naming what is missing), or JSON nested deeper than
+:data:`~stock_agent.bounded_json.MAX_JSON_DEPTH` (shown as received, never a
+``RecursionError``). ``--user-id`` is checked by the server's own rule before
+anything is sent. Printing it safely is the caller's
+(:func:`.invoke_http.terminal_safe`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from .. import bounded_json
 from ..contract import SECTION_TITLES
+from ..memory.checkpoints import user_id_problem
 from .invoke_http import DEFAULT_MAX_RESPONSE_BYTES, InvokeFailure, post_json
 
 DEFAULT_STACK_NAME = "GptOssAgent-dev-Runtime"
@@ -49,7 +54,7 @@ def _sse_events(text: str) -> list[Any]:
     for line in text.splitlines():
         if line.startswith("data:"):
             try:
-                events.append(json.loads(line[5:].strip()))
+                events.append(bounded_json.loads(line[5:].strip()))
             except ValueError:
                 events.append(line[5:].strip())
     return events
@@ -81,13 +86,13 @@ def render_invoke_body(body: bytes | str | None, *, content_type: str = "") -> t
             return _truncated_stream(events), 1
     else:
         try:
-            value = json.loads(text)
+            value = bounded_json.loads(text)
         except ValueError:
             return f"(the response is not JSON; shown as received)\n{text.rstrip()}\n", 1
     if isinstance(value, str):
         # Some runtimes wrap the JSON answer in a JSON string.
         try:
-            value = json.loads(value)
+            value = bounded_json.loads(value)
         except ValueError:
             return value.rstrip() + "\n", 0
     if not isinstance(value, dict):
@@ -281,6 +286,9 @@ def invoke(
         )
     if max_bytes < 1:
         raise RemoteError("--max-bytes must be a positive number of bytes", exit_code=2)
+    if user_id is not None and (problem := user_id_problem(user_id)):
+        # The server's own rule: what it would refuse is refused here, before sending.
+        raise RemoteError(f"--user-id: {problem}", exit_code=2)
     payload = {"prompt": prompt, "session_id": session_id}
     if url:
         return _invoke_url(url, payload, timeout=timeout, max_bytes=max_bytes, user_id=user_id)

@@ -12,16 +12,28 @@ These are TRL's conversational formats (SFTTrainer ``messages``; DPOTrainer
 ``prompt``/``chosen``/``rejected``; GRPOTrainer ``prompt`` plus extra columns
 that reach the reward function as keyword arguments).
 
-Every answer is re-checked with today's number check against the record's
-allowed figures, so a change to the check cannot let a stale "passed" in.
+A run record is data, not instructions: the prompt, the figures an answer
+may quote and the system prompt are rebuilt from the record's own snapshot
+and analysis with today's :mod:`stock_agent.prompts` and number check; the
+file's ``prompt_messages``, ``narrative_input`` and ``allowed_figures`` are
+never trusted (a record whose file prompt differs is counted on the card).
+Every answer then gets today's verdict: the number check, and the advice and
+injection filters of :mod:`stock_agent.customize.reward` (which the agent's
+own narratives pass). A record whose data speaks to the model (an
+instruction in a company name or a rationale) is skipped.
+
 SFT keeps first-try passes (and teacher answers that pass); DPO pairs a
 passing with a failing answer to the same prompt (the regenerate-once path,
 and sampled answers); GRPO keeps every prompt with its record.
 
 No ticker is in both splits: a ticker's place is decided by a hash of its
-symbol, so the split is stable as data grows. Bad or partial records are
-counted per reason and skipped. Only the standard library (and boto3 for
-``s3://``) is used: the agent image carries this module, not the trainers.
+symbol, so the split is stable as data grows. From a folder only regular
+files named ``*.json`` are read, at most :data:`MAX_FOLDER_DEPTH` folders
+down and :data:`~stock_agent.customize.run_records.MAX_RECORD_BYTES` each;
+links (inside or outside the folder), devices and FIFOs are skipped unread.
+Every skipped record is counted with its reason on the card. Only the
+standard library (and boto3 for ``s3://``) is used: the agent image carries
+this module, not the trainers.
 """
 
 from __future__ import annotations
@@ -30,14 +42,21 @@ import hashlib
 import json
 import logging
 import math
+import os
+import stat
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..answering.number_check import check_narrative, payload_figures
+from .. import formatting
+from ..answering.number_check import allowed_figures, check_narrative, payload_figures
+from ..memory.session import from_jsonable
 from ..models.types import CallProfile, ModelClient, ModelError
+from ..prompts import narrative_messages, narrative_payload
+from ..records import StockAnalysis, StockSnapshot
+from .reward import gives_advice, speaks_to_the_model
 from .run_records import MAX_RECORD_BYTES, RunRecordError, parse_run_record
 
 logger = logging.getLogger(__name__)
@@ -47,6 +66,8 @@ DEFAULT_EVAL_FRACTION = 0.2
 MAX_SAMPLES = 8
 SAMPLE_TEMPERATURE = 0.8
 SAMPLE_MAX_TOKENS = 1024
+# Run records sit at <year>/<month>/<day>/ under the report folder; deeper is not ours.
+MAX_FOLDER_DEPTH = 8
 # The recorded messages carry their own system prompt; sampling varies the temperature only.
 SAMPLE_PROFILE = CallProfile(
     purpose="teacher_sample",
@@ -92,15 +113,54 @@ class BuildReport:
 def _local_records(root: Path) -> Iterator[tuple[str, bytes | None, str | None]]:
     if not root.is_dir():
         raise DatasetError(f"--from {root}: not a folder")
-    for path in sorted(root.rglob("*.json")):
-        key = path.relative_to(root).as_posix()
+    yield from _walk(root, root, depth=0)
+
+
+def _walk(
+    root: Path, folder: Path, *, depth: int
+) -> Iterator[tuple[str, bytes | None, str | None]]:
+    """Regular ``*.json`` files under ``folder``, never through a link, at most
+    :data:`MAX_FOLDER_DEPTH` folders below ``root``."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        yield folder.relative_to(root).as_posix(), None, "unreadable"
+        return
+    for entry in entries:
+        key = Path(entry.path).relative_to(root).as_posix()
+        if entry.is_symlink():
+            yield key, None, "link"  # to a record or a folder, here or elsewhere: unread
+        elif entry.is_dir(follow_symlinks=False):
+            if depth >= MAX_FOLDER_DEPTH:
+                yield key, None, "too_deep"
+            else:
+                yield from _walk(root, Path(entry.path), depth=depth + 1)
+        elif entry.name.endswith(".json"):
+            data, problem = _read_regular(entry.path)
+            yield key, data, problem
+
+
+def _read_regular(path: str) -> tuple[bytes | None, str | None]:
+    """A regular file's bytes (at most the record cap), opened without following a link
+    or waiting on a FIFO; else ``None`` and why."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None, "unreadable"
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return None, "not_regular_file"
+        if info.st_size > MAX_RECORD_BYTES:
+            return None, "too_large"
         try:
-            if path.stat().st_size > MAX_RECORD_BYTES:
-                yield key, None, "too_large"
-                continue
-            yield key, path.read_bytes(), None
+            data = handle.read(MAX_RECORD_BYTES + 1)
         except OSError:
-            yield key, None, "unreadable"
+            return None, "unreadable"
+    if len(data) > MAX_RECORD_BYTES:
+        return None, "too_large"
+    return data, None
 
 
 def _s3_records(uri: str, client: Any | None) -> Iterator[tuple[str, bytes | None, str | None]]:
@@ -143,26 +203,68 @@ def read_run_records(
     return _local_records(Path(source))
 
 
-def _prompt_from(key: str, record: dict[str, Any]) -> Prompt | None:
-    """The record as a :class:`Prompt`; ``None`` when it has no prompt to learn from."""
-    messages = tuple(
-        {"role": m["role"], "content": m["content"]} for m in record["prompt_messages"]
-    )
-    if not messages:
-        return None
+def records_of(record: dict[str, Any]) -> tuple[StockSnapshot, StockAnalysis]:
+    """The typed snapshot and analysis of a run record (its price history is not stored).
+
+    Raises :class:`RunRecordError` when they cannot be rebuilt.
+    """
     inner = record["record"]
+    try:
+        snapshot_data = dict(inner["snapshot"])
+        benchmark = snapshot_data.get("benchmark")
+        if isinstance(benchmark, dict):
+            snapshot_data["benchmark"] = {**benchmark, "prices": ()}
+        snapshot = from_jsonable(StockSnapshot, {**snapshot_data, "prices": ()})
+        analysis = from_jsonable(StockAnalysis, dict(inner["analysis"]))
+        formatting.key_figures(snapshot, analysis)  # every field in a shape the formatter reads
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise RunRecordError(
+            f"record.snapshot/analysis: cannot be rebuilt ({err!r:.120})"
+        ) from None
+    if snapshot.symbol != record["symbol"]:
+        raise RunRecordError("record.snapshot: its symbol is not the record's")
+    return snapshot, analysis
+
+
+def _prompt_from(key: str, record: dict[str, Any], report: BuildReport) -> Prompt | None:
+    """The record as a :class:`Prompt` rebuilt from its data; ``None`` when it has no prompt.
+
+    The messages, the narrative input and the allowed figures come from the
+    record's snapshot and analysis and today's prompt module, never from the
+    file (see the module docstring).
+    """
+    if not record["prompt_messages"]:
+        return None
+    snapshot, analysis = records_of(record)
+    payload = narrative_payload(
+        snapshot=snapshot, analysis=analysis, key_figures=formatting.key_figures(snapshot, analysis)
+    )
+    messages = tuple(narrative_messages(payload))
+    if any(speaks_to_the_model(m["content"]) for m in messages[1:]):
+        raise RunRecordError("injection: the record's data carries an instruction to the model")
+    if [dict(m) for m in record["prompt_messages"]] != list(messages):
+        report.filtered["prompt_rebuilt"] += 1  # a changed prompt module, or an edited file
+    allowed = allowed_figures(snapshot=snapshot, analysis=analysis, payload=payload)
     return Prompt(
         symbol=record["symbol"],
         messages=messages,
-        record={
-            "narrative_input": inner["narrative_input"],
-            "allowed_figures": list(inner["allowed_figures"]),
-        },
+        record={"narrative_input": payload, "allowed_figures": sorted(allowed)},
         answers=tuple(
             (a["content"], bool(a["passed"]), f"run:{a['attempt']}") for a in record["answers"]
         ),
         source_key=key,
     )
+
+
+def verdict(text: str, *, allowed: frozenset[str]) -> str | None:
+    """Why an answer may not be learned from (today's rules), or ``None`` when it may."""
+    if check_narrative(text, allowed=allowed) is not None:
+        return "failed_check"
+    if gives_advice(text):
+        return "advice"
+    if speaks_to_the_model(text):
+        return "injection"
+    return None
 
 
 def _allowed(record: dict[str, Any]) -> frozenset[str]:
@@ -207,8 +309,10 @@ def _sample(
             report.filtered[f"teacher_error:{err.code}"] += 1
             continue
         text = result.content.strip()
-        passed = check_narrative(text, allowed=allowed) is None
-        answers.append((text, passed, f"teacher:{i + 1}"))
+        why = verdict(text, allowed=allowed)
+        if why in ("advice", "injection"):
+            report.filtered[f"answer_{why}"] += 1
+        answers.append((text, why is None, f"teacher:{i + 1}"))
     return answers
 
 
@@ -236,14 +340,11 @@ def build_datasets(
             continue
         try:
             record = parse_run_record(data or b"")
-            prompt = _prompt_from(key, record)
+            prompt = _prompt_from(key, record, report)
         except RunRecordError as err:
             reason = str(err).split(":")[0]
             report.skipped[f"invalid:{reason}"] += 1
             logger.info("run record skipped", extra={"key": key, "why": str(err)})
-            continue
-        except (KeyError, TypeError):  # validated shape, but a nested field is missing
-            report.skipped["invalid:partial"] += 1
             continue
         if prompt is None:
             report.skipped["no_prompt"] += 1
@@ -266,7 +367,10 @@ def build_datasets(
         allowed = _allowed(prompt.record)
         answers = []
         for content, was_passed, origin in prompt.answers:
-            passed = check_narrative(content, allowed=allowed) is None
+            why = verdict(content, allowed=allowed)
+            if why in ("advice", "injection"):
+                report.filtered[f"answer_{why}"] += 1
+            passed = why is None
             if passed != was_passed:
                 report.filtered["verdict_changed"] += 1
             answers.append((content, passed, origin))
@@ -332,7 +436,14 @@ def _write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> None:
 
 
 FILTERS = (
-    "every answer re-checked with the current number check against the record's allowed figures",
+    "prompt, system prompt and allowed figures rebuilt from the record's snapshot and analysis "
+    "with today's prompt module; the file's prompt_messages, narrative_input and "
+    "allowed_figures are not used (prompt_rebuilt counts records whose file prompt differed)",
+    "every answer re-checked with the current number check against the rebuilt allowed figures, "
+    "the advice filter and the injection filter (answer_advice, answer_injection)",
+    "records whose data carries an instruction to the model are skipped (invalid:injection)",
+    "only regular *.json files inside --from, at most 8 folders deep and 2 MB each; links, "
+    "devices and FIFOs skipped unread (link, not_regular_file, too_deep, too_large)",
     "SFT: answers that passed on the first try, and teacher answers that pass",
     "DPO: chosen passed, rejected failed, same prompt (regenerate-once path and samples)",
     "GRPO: every prompt with its narrative input and allowed figures",

@@ -88,6 +88,21 @@ ADVICE_PATTERNS = (
     re.compile(r"\b(is|looks like) a (strong )?(buy|sell|hold)\b", re.I),
     re.compile(r"\bprice target\b", re.I),
     re.compile(r"\binvestors should\b", re.I),
+    re.compile(r"\b(buy|sell) (it |them )?(now|today|immediately)\b", re.I),
+)
+# Text that speaks to the model instead of about the stock: an instruction to drop its
+# rules, a claim to be a system or developer message, a chat-template token. A narrative
+# or a record's text (company name, rationale) with one of these is not training data.
+INJECTION_PATTERNS = (
+    re.compile(
+        r"\b(ignore|disregard|forget|override|bypass)\b\W+(?:\w+\W+){0,4}?"
+        r"(instructions?|rules|prompts?|guidelines|directions)\b",
+        re.I,
+    ),
+    re.compile(r"\b(system|developer) (prompt|message|instructions?)\b", re.I),
+    re.compile(r"\byou are now\b|\bnew instructions?\b|\bfrom now on\b", re.I),
+    re.compile(r"<\|[a-z_]{1,20}\|>"),  # gpt-oss (harmony) and similar special tokens
+    re.compile(r"^\s*(system|assistant|developer)\s*:", re.I | re.M),
 )
 # Markdown a reportlab Paragraph would print literally.
 MARKDOWN_PATTERNS = (
@@ -166,13 +181,23 @@ def covered_points(text: str, payload: Mapping[str, Any]) -> dict[str, bool]:
     }
 
 
+def gives_advice(text: str) -> bool:
+    """``text`` tells the reader what to do with the stock (:data:`ADVICE_PATTERNS`)."""
+    return any(p.search(text) for p in ADVICE_PATTERNS)
+
+
+def speaks_to_the_model(text: str) -> bool:
+    """``text`` carries an instruction to a model (:data:`INJECTION_PATTERNS`)."""
+    return any(p.search(text) for p in INJECTION_PATTERNS)
+
+
 def format_issues(text: str) -> tuple[str, ...]:
     """Which format rules ``text`` breaks: ``length``, ``advice``, ``markdown``."""
     issues = []
     words = len(text.split())
     if not MIN_WORDS <= words <= MAX_WORDS:
         issues.append("length")
-    if any(p.search(text) for p in ADVICE_PATTERNS):
+    if gives_advice(text):
         issues.append("advice")
     if any(p.search(text) for p in MARKDOWN_PATTERNS):
         issues.append("markdown")

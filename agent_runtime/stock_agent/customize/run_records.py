@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import bounded_json
 from ..answering.narrative import NarrativeTrace
 from ..prompts import narrative_messages
 from ..records import Narrative, ReportRef, StockAnalysis, StockSnapshot, to_jsonable
@@ -226,7 +227,9 @@ def parse_run_record(data: bytes | str) -> dict[str, Any]:
     verdict, and the final narrative.
     """
     try:
-        record = json.loads(data)
+        record = bounded_json.loads(data)
+    except bounded_json.JsonTooDeep as exc:
+        raise RunRecordError(f"too deep: {exc}") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise RunRecordError(f"not JSON: {exc}") from None
     if not isinstance(record, dict):

@@ -21,11 +21,15 @@ the cost table and calls nothing. Without ``--dry-run`` the bundle is
 uploaded, the job created and followed until it ends.
 
 Prices are assumptions written here (on-demand list prices, us-east-1), not
-fetched: check the SageMaker pricing page before relying on them.
+fetched: check the SageMaker pricing page before relying on them. They live in
+one table, :data:`INSTANCE_TYPES` (GPUs, GPU memory, price per hour per type):
+a method's plan and ``--instance-type`` both read it, and a type it does not
+list is refused rather than priced as another.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import io
@@ -86,28 +90,67 @@ class InstancePlan:
         }
 
 
+@dataclass(frozen=True)
+class InstanceType:
+    """What one SageMaker training instance type has, and what it costs."""
+
+    gpus: int
+    gpu: str
+    gpu_memory_gib: int
+    hourly_usd: float  # ASSUMPTION: on-demand list price, us-east-1, as of 2026-11
+
+
+#: Every instance type the jobs may run on. Prices are SageMaker training list prices
+#: (about 1.25x the EC2 rate for G types, 1.15x for P types), not fetched: verify them.
+INSTANCE_TYPES: dict[str, InstanceType] = {
+    "ml.g5.12xlarge": InstanceType(4, "A10G", 96, 7.09),
+    "ml.g5.48xlarge": InstanceType(8, "A10G", 192, 20.36),
+    "ml.g6e.12xlarge": InstanceType(4, "L40S", 192, 13.12),
+    "ml.g6e.24xlarge": InstanceType(4, "L40S", 192, 18.83),
+    "ml.g6e.48xlarge": InstanceType(8, "L40S", 384, 37.66),
+    "ml.p4d.24xlarge": InstanceType(8, "A100 40 GB", 320, 37.69),
+    "ml.p4de.24xlarge": InstanceType(8, "A100 80 GB", 640, 47.11),
+    "ml.p5.48xlarge": InstanceType(8, "H100", 640, 113.07),
+}
+
+
+def instance(instance_type: str) -> dict[str, Any]:
+    """The plan fields of ``instance_type`` from :data:`INSTANCE_TYPES`, or the error."""
+    found = INSTANCE_TYPES.get(instance_type)
+    if found is None:
+        raise TrainingJobError(
+            f"--instance-type {instance_type!r} is invalid: expected one of "
+            f"{', '.join(sorted(INSTANCE_TYPES))} (the types this module can price)"
+        )
+    return {
+        "instance_type": instance_type,
+        "gpus": found.gpus,
+        "gpu_memory_gib": found.gpu_memory_gib,
+        "hourly_usd": found.hourly_usd,
+    }
+
+
 # gpt-oss-20b dequantised to bf16 is ~42 GB of weights before activations and
 # optimizer state of the adapter; 4 x L40S (192 GB) holds it with room for
 # DPO's second forward pass and GRPO's generations (device_map="auto").
-_G6E_12XL = {"instance_type": "ml.g6e.12xlarge", "gpus": 4, "gpu_memory_gib": 192,
-             "hourly_usd": 13.12}  # fmt: skip
+DEFAULT_INSTANCE_TYPE = "ml.g6e.12xlarge"
 PLANS: dict[str, InstancePlan] = {
     "sft": InstancePlan(
-        **_G6E_12XL,  # type: ignore[arg-type]
+        **instance(DEFAULT_INSTANCE_TYPE),
         expected_hours=1.0,
         max_runtime_hours=6.0,
         spot=True,
         why="one pass over short chats; checkpoints every 50 steps make spot safe",
     ),
     "dpo": InstancePlan(
-        **_G6E_12XL,  # type: ignore[arg-type]
+        **instance(DEFAULT_INSTANCE_TYPE),
         expected_hours=1.5,
         max_runtime_hours=8.0,
         spot=True,
         why="policy and reference (adapter off) forward passes per pair; checkpointed",
     ),
     "grpo": InstancePlan(
-        **_G6E_12XL,  # type: ignore[arg-type]
+        **instance(DEFAULT_INSTANCE_TYPE),
         expected_hours=5.0,
         max_runtime_hours=12.0,
         spot=True,
@@ -305,12 +348,13 @@ def plan_job(
         raise TrainingJobError(
             f"--job-name {name!r} is invalid: expected 1-63 of [a-zA-Z0-9-], no leading dash"
         )
+    if model_uri is not None:
+        parse_s3_prefix("--model-s3", model_uri)
     plan = PLANS[method]
-    if instance_type is not None or spot is not None:
-        plan = InstancePlan(
-            **{**plan.__dict__, "instance_type": instance_type or plan.instance_type,
-               "spot": plan.spot if spot is None else spot}
-        )  # fmt: skip
+    if instance_type is not None:
+        plan = dataclasses.replace(plan, **instance(instance_type))
+    if spot is not None:
+        plan = dataclasses.replace(plan, spot=spot)
     bundle = build_bundle(repo_root)
     digest = hashlib.sha256(bundle).hexdigest()[:16]
     bundle_uri = f"s3://{out_bucket}/{out_prefix}source/{digest}/sourcedir.tar.gz"

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from .cache import DEFAULT_CACHE_DIR, DEFAULT_TTL_SECONDS, DayCache
+from .cache import DEFAULT_TTL_SECONDS, DayCache, default_cache_dir
 from .provider import (
     AVERAGE_VOLUME_SESSIONS,
     PROVIDER_NAMES,
@@ -46,7 +46,6 @@ from .yahoo import (
 
 __all__ = [
     "AVERAGE_VOLUME_SESSIONS",
-    "DEFAULT_CACHE_DIR",
     "DEFAULT_TTL_SECONDS",
     "MAX_HEADLINES",
     "PROVIDER_NAMES",
@@ -66,6 +65,7 @@ __all__ = [
     "YFinanceProvider",
     "build_snapshot",
     "compound_growth",
+    "default_cache_dir",
     "get_provider",
     "history_start",
     "known_symbols",
@@ -87,12 +87,12 @@ def get_provider(
 ) -> MarketDataProvider:
     """The provider called ``name`` (``simulated`` | ``yfinance``).
 
-    The Yahoo provider caches its responses under ``cache_dir`` (default: a
-    folder in the system's temporary directory, ``/tmp`` when deployed).
+    The Yahoo provider caches its responses under ``cache_dir`` (default: the
+    current user's cache folder, :func:`~.cache.default_cache_dir`).
     """
     if name == "simulated":
         return SimulatedProvider()
     if name == "yfinance":
-        cache = DayCache(cache_dir or DEFAULT_CACHE_DIR, ttl_seconds=cache_ttl_seconds)
+        cache = DayCache(cache_dir or default_cache_dir(), ttl_seconds=cache_ttl_seconds)
         return YFinanceProvider(cache=cache)
     raise ValueError(f"unknown market-data provider {name!r}: expected one of {PROVIDER_NAMES}")

@@ -16,6 +16,7 @@ reason in its source's ``missing``.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import math
@@ -152,6 +153,31 @@ def last_weekday_on_or_before(day: date) -> date:
     return day
 
 
+#: A history whose first close falls at most this many calendar days after the date one
+#: year before its last close still measures a year (that date was a weekend or holiday).
+YEAR_START_SLACK_DAYS = 7
+
+
+def year_ago_close(prices: Sequence[PricePoint]) -> PricePoint | None:
+    """The close a one-year figure is measured from, or ``None`` when the history is shorter.
+
+    The last close on or before the same date a year before the last close;
+    else the first close, when it is within :data:`YEAR_START_SLACK_DAYS` of
+    that date. A younger history (a recent listing) has no one-year figure:
+    a "1-year" return over three sessions would be a different number under
+    the same label.
+    """
+    if not prices:
+        return None
+    year_ago = one_year_before(prices[-1].day)
+    older = [p for p in prices if p.day <= year_ago]
+    if older:
+        return older[-1]
+    if prices[0].day <= year_ago + timedelta(days=YEAR_START_SLACK_DAYS):
+        return prices[0]
+    return None
+
+
 def history_start(as_of: date) -> date:
     """First day of the history needed for ``as_of``.
 
@@ -223,9 +249,7 @@ def build_snapshot(
         )
         ytd_base = closes[0]
 
-    year_ago = one_year_before(as_of)
-    older = [p.close for p in prices if p.day <= year_ago]
-    year_base = older[-1] if older else closes[0]
+    year_base = year_ago_close(prices)
 
     log_returns = [math.log(b / a) for a, b in itertools.pairwise(closes)]
     volatility = (
@@ -263,6 +287,11 @@ def build_snapshot(
     )
     for name, (_, source) in fundamentals.items():
         sources[name] = source
+    if year_base is None:
+        sources["one_year_return"] = dataclasses.replace(
+            sources["one_year_return"],
+            missing=f"the history starts {prices[0].day}, less than a year before {as_of}",
+        )
     if benchmark is not None or "benchmark" in reasons:
         sources["benchmark"] = FigureSource(
             f"{data_source} daily closes of {benchmark.symbol if benchmark else 'the benchmark'}",
@@ -284,7 +313,7 @@ def build_snapshot(
         week52_high=max(closes),
         week52_low=min(closes),
         ytd_return=current / ytd_base - 1.0,
-        one_year_return=current / year_base - 1.0,
+        one_year_return=current / year_base.close - 1.0 if year_base is not None else None,
         annualized_volatility=volatility,
         average_volume=round(statistics.fmean(recent_volumes)),
         pe_ratio=pe_ratio,

@@ -27,7 +27,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from ..records import Benchmark, Headline, PeerFigures, PricePoint, StockSnapshot
 from .cache import DayCache
@@ -333,11 +333,18 @@ class YFinanceProvider:
         return self._factory(yahoo_symbol(symbol))
 
     def _fetch(self, symbol: str, kind: str, day: date, call: Callable[[Any], Any]) -> Any:
-        """``call(ticker)`` through the cache, retried on rate limits and network errors."""
+        """``call(ticker)`` through the cache, retried on rate limits and network errors.
+
+        A cached value not in the shape this kind of answer has is a miss; an
+        empty answer is not cached (yfinance answers an outage with one).
+        """
         if self._cache is not None:
             hit = self._cache.get(symbol, kind, day)
             if hit is not None:
-                return hit.value
+                problem = CACHED_SHAPES[kind](hit.value, day)
+                if problem is None:
+                    return hit.value
+                logger.warning("ignoring malformed cached %s of %s: %s", kind, symbol, problem)
         attempt = 0
         while True:
             attempt += 1
@@ -363,7 +370,7 @@ class YFinanceProvider:
                     "yfinance %s for %s: %s; retry %d in %.1fs", kind, symbol, cause, attempt, delay
                 )
                 self._sleep(delay)
-        if self._cache is not None:
+        if self._cache is not None and value:
             self._cache.put(symbol, kind, day, value)
         return value
 
@@ -395,6 +402,25 @@ class YFinanceProvider:
         except (MarketDataError, UnknownTickerError) as err:
             logger.warning("%s: %s unavailable: %s", symbol, what, err)
             return None, f"{what} unavailable: {err}"
+
+    def _raise_no_prices(self, symbol: str, day: date) -> NoReturn:
+        """No prices for ``symbol``: an unknown ticker only if Yahoo answers for the benchmark.
+
+        yfinance answers a ticker it does not know and a network it cannot
+        reach alike, with an empty frame (it logs the cause). The benchmark
+        always has prices, so asking for it tells the two apart: an outage is
+        retryable, an unknown ticker is the caller's mistake.
+        """
+        if symbol != US_BENCHMARK and self._history(US_BENCHMARK, day):
+            raise UnknownTickerError(
+                symbol, provider=self.name, hint="Yahoo Finance has no prices (unknown or delisted)"
+            )
+        raise MarketDataError(
+            symbol,
+            f"Yahoo Finance returned no prices for {symbol} nor for {US_BENCHMARK}: "
+            "it is unreachable or not answering",
+            retryable=True,
+        )
 
     def benchmark_for(self, symbol: str) -> str:
         """SPY for US listings (the only listings this provider benchmarks)."""
@@ -455,11 +481,7 @@ class YFinanceProvider:
         day = _as_date(as_of)
         points = self._history(key, day)
         if not points:
-            raise UnknownTickerError(
-                key,
-                provider=self.name,
-                hint="Yahoo Finance has no prices (unknown or delisted, or Yahoo did not answer)",
-            )
+            self._raise_no_prices(key, day)
         stale = (day - points[-1].day).days
         if stale > MAX_STALE_DAYS:
             raise MarketDataError(
@@ -598,6 +620,70 @@ def _plain_info(info: Any) -> dict[str, Any]:
         for k, v in info.items()
         if isinstance(v, (str, bool, int)) or (isinstance(v, float) and math.isfinite(v))
     }
+
+
+def _history_shape(value: Any, day: date) -> str | None:
+    """Why ``value`` is not :func:`history_rows` output for ``day``, or ``None``."""
+    if not isinstance(value, list):
+        return f"a {type(value).__name__}, not a list of rows"
+    previous = ""
+    for row in value:
+        if not (isinstance(row, list) and len(row) == 3):
+            return f"row {row!r:.60} is not [day, close, volume]"
+        stamp, close, volume = row
+        try:
+            when = date.fromisoformat(stamp) if isinstance(stamp, str) else None
+        except ValueError:
+            when = None
+        if when is None or when > day or stamp <= previous:
+            return f"row day {stamp!r:.40} is not an ISO date in order up to {day}"
+        if isinstance(close, bool) or not isinstance(close, (int, float)):
+            return f"close {close!r:.40} is not a number"
+        if not (math.isfinite(close) and close > 0):
+            return f"close {close!r} is not a positive number"
+        if isinstance(volume, bool) or not isinstance(volume, int) or volume < 0:
+            return f"volume {volume!r:.40} is not a count"
+        previous = stamp
+    return None
+
+
+def _info_shape(value: Any, day: date) -> str | None:
+    if not isinstance(value, dict):
+        return f"a {type(value).__name__}, not an object"
+    if value != _plain_info(value):
+        return "it holds values other than strings, numbers and booleans"
+    return None
+
+
+def _news_shape(value: Any, day: date) -> str | None:
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        return "not a list of objects"
+    return None
+
+
+def _statements_shape(value: Any, day: date) -> str | None:
+    if not isinstance(value, dict):
+        return f"a {type(value).__name__}, not an object"
+    for label, series in value.items():
+        if not isinstance(series, dict):
+            return f"{label!r:.40} is not an object of fiscal years"
+        for year, number in series.items():
+            try:
+                date.fromisoformat(year)
+            except (TypeError, ValueError):
+                return f"{label!r:.40} has a fiscal year {year!r:.40} that is not an ISO date"
+            if number is not None and _number(number) is None:
+                return f"{label!r:.40} has {number!r:.40}, not a number"
+    return None
+
+
+#: Per kind of answer: why a cached value is not in the shape that kind has, or ``None``.
+CACHED_SHAPES: Mapping[str, Callable[[Any, date], str | None]] = {
+    "history": _history_shape,
+    "info": _info_shape,
+    "news": _news_shape,
+    "statements": _statements_shape,
+}
 
 
 def _plain_news(news: Any) -> list[Any]:

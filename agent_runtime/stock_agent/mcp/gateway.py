@@ -22,7 +22,6 @@ name (``get_figure``) is matched to the one listed tool that ends with it.
 from __future__ import annotations
 
 import base64
-import json
 import re
 import urllib.error
 import urllib.parse
@@ -31,6 +30,7 @@ from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .. import bounded_json
 from ..client.remote import RemoteError, stack_outputs
 
 # The MCP stack's outputs this client reads (pinned equal to stacks/ by a test).
@@ -149,7 +149,7 @@ def client_credentials_token(endpoint: McpEndpoint, *, cognito: Any) -> str:
     )
     try:
         with urllib.request.urlopen(request, timeout=TOKEN_TIMEOUT_S) as reply:  # noqa: S310
-            body = json.loads(reply.read(64 * 1024))
+            body = bounded_json.loads(reply.read(64 * 1024))
     except urllib.error.HTTPError as err:
         raise RemoteError(f"the token endpoint refused the client ({err.code})") from None
     except (OSError, ValueError) as err:

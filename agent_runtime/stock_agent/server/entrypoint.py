@@ -154,6 +154,7 @@ class AgentHolder:
 
                 self._agent = StockAgent(ctx=self._ctx)
             _ = self._agent.dependencies
+            _ = self._agent.checkpointer  # a bad SESSION_DB fails here, at start-up
             return self._agent
         except BaseException as err:
             self._error = err
@@ -254,7 +255,11 @@ def create_app(
             logger.warning("invalid payload", extra={"code": err.code})
             return error_response(err)
         session_id = request.session_id or context.session_id
-        actor = caller_actor(context)
+        try:
+            actor = caller_actor(context)
+        except AgentError as err:
+            logger.warning("invalid identity header", extra={"code": err.code})
+            return error_response(err)
         warnings: Sequence[str] = (
             [f"ignored unknown payload keys: {', '.join(request.ignored_keys)}"]
             if request.ignored_keys

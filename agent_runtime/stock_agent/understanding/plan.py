@@ -508,7 +508,7 @@ def plan_request(
         )
     if signals.forecast and signals.requests_analysis and tickers:
         # "Analyze MSFT and write that the price target is 999": the analysis, no forecast.
-        return replace(_ticker_plan(signals, tickers, last, known), note=NO_FORECAST_NOTE)
+        return replace(_ticker_plan(prompt, signals, tickers, last, known), note=NO_FORECAST_NOTE)
 
     if signals.asks:
         plan = _question_plan(prompt, signals, tickers, last, known, parsed, model_available)
@@ -516,7 +516,7 @@ def plan_request(
             return plan
 
     if tickers:
-        return _ticker_plan(signals, tickers, last, known)
+        return _ticker_plan(prompt, signals, tickers, last, known)
 
     if parsed.company_hints and model_available:
         # Words that may name a company, and a model to ask: the rules are not sure.
@@ -574,7 +574,7 @@ def _question_plan(
 
 
 def _ticker_plan(
-    signals: Signals, tickers: list[str], last: list[str], known: frozenset[str]
+    prompt: str, signals: Signals, tickers: list[str], last: list[str], known: frozenset[str]
 ) -> RequestPlan:
     """Tickers named and nothing else asked: analyse or compare (and follow-ups)."""
     follow_up = signals.adds_on or (len(tickers) == 1 and (signals.refers or signals.compare_cue))
@@ -595,16 +595,18 @@ def _ticker_plan(
             ),
         )
     if follow_up and not last and len(tickers) == 1 and signals.compare_cue:
-        # Nothing earlier to compare with: analyse what was named, and say so.
-        return RequestPlan(
-            "analyze",
-            subjects=tuple(tickers),
-            note=(
-                f"nothing earlier in this session to compare {tickers[0]} with; to compare, "
-                f"name every ticker (e.g. 'Compare AAPL and {tickers[0]}') or send the "
-                "session_id of an earlier analysis"
-            ),
+        # Nothing earlier to compare with: analyse what was named, and say so. The example
+        # names another ticker: "Compare AAPL and AAPL" is what may have been typed.
+        symbol = tickers[0]
+        example = f"'Compare {symbol} and {'AAPL' if symbol == 'MSFT' else 'MSFT'}'"
+        named = re.findall(rf"(?<![\w.]){re.escape(symbol)}(?![\w])", prompt, re.IGNORECASE)
+        note = (
+            f"{symbol} is named twice: a comparison needs two different tickers (e.g. {example})"
+            if len(named) > 1
+            else f"nothing earlier in this session to compare {symbol} with; to compare, name "
+            f"every ticker (e.g. {example}) or send the session_id of an earlier analysis"
         )
+        return RequestPlan("analyze", subjects=tuple(tickers), note=note)
     # Several tickers get one report each; a comparison is asked for ("compare", "vs").
     intent: PlanIntent = "compare" if len(tickers) > 1 and signals.compare_cue else "analyze"
     return RequestPlan(intent, subjects=tuple(tickers))

@@ -22,7 +22,7 @@ PACKAGE = REPO_ROOT / "agent_runtime" / "stock_agent"
 # lower layer; never a wing of its own layer or above. A top-level module is its
 # own unit; a wing (a subpackage) is one unit.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "records", "settings"),
+    ("errors", "records", "settings", "bounded_json"),
     ("formatting",),
     ("deadline", "prompts", "observability"),
     ("market_data", "models", "memory", "understanding"),

@@ -34,7 +34,8 @@ def observe_prompt(inprocess_target: InProcessTarget) -> Callable[[str], Observa
             session_id = f"eval-test-{uuid.uuid4().hex}"
             body = request_body(Turn(expect=Expectation(), prompt=prompt), session_id=session_id)
             cache[prompt] = with_reports(
-                observe(inprocess_target.send(body, session_id=session_id))
+                observe(inprocess_target.send(body, session_id=session_id)),
+                allow_local_files=True,
             )
         return cache[prompt]
 

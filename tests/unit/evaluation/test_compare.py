@@ -89,6 +89,10 @@ class Recording:
     def model(self) -> str:
         return self.inner.model
 
+    @property
+    def local_files(self) -> bool:
+        return self.inner.local_files
+
     def send(self, body: bytes, *, session_id: str) -> Exchange:
         self.log.append(f"{self.name} {session_id}")
         return self.inner.send(body, session_id=session_id)

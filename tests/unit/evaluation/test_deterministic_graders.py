@@ -88,6 +88,7 @@ def test_real_analysis_passes_every_applicable_grader(observe_prompt: Observe) -
         "intent_accuracy": "pass",
         "trajectory": "pass",
         "numeric_faithfulness": "pass",
+        "ground_truth": "pass",
         "text_pdf_agreement": "pass",
         "disclaimer_present": "pass",
         "refusal_correctness": "pass",

@@ -85,7 +85,7 @@ def payload_of(symbol: str) -> dict[str, Any]:
 def test_a_faithful_first_answer_passes_and_is_scored(tmp_path: Path) -> None:
     good = good_narrative(payload_of("AAPL"))
     obs, record = stored_turn(tmp_path, "AAPL", [good])
-    measured = measure_turn(obs)
+    measured = measure_turn(obs, allow_local_files=True)
     assert measured.grade.outcome == "pass" and measured.grade.criterion == FIRST_ANSWER
     assert measured.rewards == (score(good, record["record"]).total,)
     assert measured.rewards[0] == 1.0
@@ -97,7 +97,7 @@ def test_an_invented_figure_in_the_first_answer_fails_although_the_retry_passed(
     good = good_narrative(payload_of("MSFT"))
     invented = f"{good} {INVENTED_SENTENCE}"
     obs, record = stored_turn(tmp_path, "MSFT", [invented, good])
-    measured = measure_turn(obs)
+    measured = measure_turn(obs, allow_local_files=True)
     assert measured.grade.outcome == "fail"
     assert measured.grade.detail == (
         f"MSFT: it contains figures that are not in the data: {INVENTED_FIGURE}"
@@ -110,7 +110,7 @@ def test_an_invented_figure_in_the_first_answer_fails_although_the_retry_passed(
 def test_an_answer_cut_off_at_the_token_limit_fails(tmp_path: Path) -> None:
     good = good_narrative(payload_of("KO"))
     obs, _ = stored_turn(tmp_path, "KO", [good], finish_reason="length")
-    measured = measure_turn(obs)
+    measured = measure_turn(obs, allow_local_files=True)
     assert measured.grade.outcome == "fail" and "finish_reason=length" in measured.grade.detail
 
 
@@ -118,14 +118,14 @@ def test_no_model_asked_is_not_applicable_and_the_delivered_text_is_scored(
     tmp_path: Path,
 ) -> None:
     obs, record = stored_turn(tmp_path, "JNJ", [])
-    measured = measure_turn(obs)
+    measured = measure_turn(obs, allow_local_files=True)
     assert measured.grade.outcome == "n/a"
     assert measured.rewards == (score(record["narrative"]["text"], record["record"]).total,)
 
 
 def test_a_model_that_never_answered_fails_with_nothing_scored(tmp_path: Path) -> None:
     obs, _ = stored_turn(tmp_path, "JNJ", [], model_calls=1)
-    measured = measure_turn(obs)
+    measured = measure_turn(obs, allow_local_files=True)
     assert measured.grade.outcome == "fail" and measured.rewards == ()
     assert "asked 1 time(s) and gave no answer" in measured.grade.detail
 
@@ -144,7 +144,7 @@ def test_an_unusable_record_fails_by_name_and_is_not_scored(
 ) -> None:
     obs, _ = stored_turn(tmp_path, "AAPL", [good_narrative(payload_of("AAPL"))])
     damage(tmp_path / "AAPL_Stock_Report.json")
-    measured = measure_turn(obs)
+    measured = measure_turn(obs, allow_local_files=True)
     assert measured.grade.outcome == "fail" and why in measured.grade.detail
     assert measured.grade.detail.startswith("AAPL: run record not readable")
     assert measured.rewards == ()
@@ -152,7 +152,10 @@ def test_an_unusable_record_fails_by_name_and_is_not_scored(
 
 def test_a_turn_without_results_is_not_applicable() -> None:
     obs = Observation(404, False, (), None, {"code": "x", "message": "y"}, "", 1.0)
-    assert measure_turn(obs).grade.outcome == "n/a" and measure_turn(obs).rewards == ()
+    assert (
+        measure_turn(obs, allow_local_files=True).grade.outcome == "n/a"
+        and measure_turn(obs, allow_local_files=True).rewards == ()
+    )
 
 
 @pytest.mark.parametrize("report", [None, {}, {"uri": "file:///r/x.txt"}, {"uri": 3}])

@@ -82,6 +82,10 @@ def test_a_case_through_the_runtime_target_is_graded_like_in_process(
     )
     client = _client()
     target = RuntimeArnTarget(arn=ARN, qualifier="DEFAULT", client=client)
+    # The captured answer's reports are files the in-process app wrote on this machine
+    # (a deployed runtime's are in S3: the S3 test below); only that makes file:// readable.
+    assert target.local_files is False
+    target.local_files = True
     with Stubber(client) as stub:
         stub.add_response(
             "invoke_agent_runtime",

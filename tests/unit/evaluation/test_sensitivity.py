@@ -26,6 +26,7 @@ def test_the_clean_turn_passes_and_each_planted_fault_fails_its_grader(rows: lis
         "ticker_accuracy",
         "numeric_faithfulness",
         "trajectory",
+        "ground_truth",
     }
     for row in rows:
         assert row.clean == "pass", row

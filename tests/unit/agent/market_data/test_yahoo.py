@@ -1,25 +1,16 @@
 """The yfinance provider against frames in yfinance's own shapes: cache, retries, degradation.
 
-No network: a ``Ticker`` stand-in returns pandas frames laid out as yfinance
-1.7.0 returns them (history: a tz-aware ``DatetimeIndex`` named ``Date`` and
-the OHLCV/dividend/split columns; statements: line items by fiscal-year
-columns, newest first). Apple's statement values come from its 10-K filings
-(``tests/fixtures/yfinance/aapl_statements.json``); the daily prices are a
-generated walk, since no recording of Yahoo's answers can be made offline.
-Rate limiting raises yfinance's real ``YFRateLimitError``.
+No network: the ``Ticker`` stand-in of :mod:`tests.support.fake_yfinance`
+returns pandas frames laid out as yfinance 1.7.0 returns them. Rate limiting
+raises yfinance's real ``YFRateLimitError``.
 """
 
 from __future__ import annotations
 
 import io
-import json
-import math
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-import pandas as pd
 import pytest
 from pypdf import PdfReader
 from stock_agent.analysis import analyze
@@ -36,135 +27,10 @@ from stock_agent.records import Narrative
 from stock_agent.reports.pdf import render_report
 from yfinance.exceptions import YFRateLimitError
 
-from tests.support.paths import FIXTURES
-
-YFINANCE_FIXTURES = FIXTURES / "yfinance"
-AS_OF = date(2025, 9, 5)
-
-
-def _statement(name: str) -> pd.DataFrame:
-    raw = json.loads((YFINANCE_FIXTURES / "aapl_statements.json").read_text())[name]
-    frame = pd.DataFrame(raw["data"], index=raw["index"], columns=pd.to_datetime(raw["columns"]))
-    return frame.astype("float64")
-
-
-def _history(as_of: date, *, start_price: float, drift: float, sessions: int = 262) -> pd.DataFrame:
-    """A daily frame shaped like ``Ticker.history(auto_adjust=True)``."""
-    days: list[date] = []
-    day = as_of
-    while len(days) < sessions:
-        if day.weekday() < 5:
-            days.append(day)
-        day -= timedelta(days=1)
-    days.reverse()
-    closes = [start_price * (1 + drift) ** i * (1 + 0.01 * math.sin(i)) for i in range(sessions)]
-    index = pd.DatetimeIndex(
-        [pd.Timestamp(d).tz_localize("America/New_York") for d in days], name="Date"
-    )
-    return pd.DataFrame(
-        {
-            "Open": closes,
-            "High": [c * 1.01 for c in closes],
-            "Low": [c * 0.99 for c in closes],
-            "Close": closes,
-            "Volume": [50_000_000 + i for i in range(sessions)],
-            "Dividends": 0.0,
-            "Stock Splits": 0.0,
-        },
-        index=index,
-    )
-
-
-INFO = {
-    "longName": "Apple Inc.",
-    "sector": "Technology",
-    "industry": "Consumer Electronics",
-    "currency": "USD",
-    "sharesOutstanding": 14_840_390_000,
-    "trailingPE": 36.2,
-    "forwardPE": 28.9,
-    "priceToBook": 52.1,
-    "dividendRate": 1.04,
-    "totalRevenue": 408_625_000_000,
-    "profitMargins": 0.243,
-    "beta": 1.11,
-    "trailingEps": 6.58,
-    "companyOfficers": [{"name": "not JSON-safe here"}],  # dropped from the cache
-}
-
-
-class Ticker:
-    """Stands in for ``yfinance.Ticker``: recorded frames, optional failures per attribute."""
-
-    def __init__(self, symbol: str, world: World) -> None:
-        self.symbol, self.world = symbol, world
-
-    def _fail(self, what: str) -> None:
-        self.world.calls.append((self.symbol, what))
-        failures = self.world.failures.get((self.symbol, what))
-        if failures:
-            raise failures.pop(0)
-
-    def history(self, **kwargs: Any) -> pd.DataFrame:
-        self._fail("history")
-        return self.world.histories.get(self.symbol, pd.DataFrame())
-
-    @property
-    def info(self) -> dict[str, Any]:
-        self._fail("info")
-        return self.world.infos.get(self.symbol, {})
-
-    @property
-    def news(self) -> list[Any]:
-        self._fail("news")
-        return []
-
-    @property
-    def income_stmt(self) -> pd.DataFrame:
-        self._fail("statements")
-        return _statement("income_stmt") if self.symbol == "AAPL" else pd.DataFrame()
-
-    @property
-    def cashflow(self) -> pd.DataFrame:
-        return _statement("cashflow") if self.symbol == "AAPL" else pd.DataFrame()
-
-    @property
-    def balance_sheet(self) -> pd.DataFrame:
-        return _statement("balance_sheet") if self.symbol == "AAPL" else pd.DataFrame()
-
-
-class World:
-    """What Yahoo would answer, and which calls fail how often."""
-
-    def __init__(self) -> None:
-        self.histories = {
-            "AAPL": _history(AS_OF, start_price=170.0, drift=0.001),
-            "SPY": _history(AS_OF, start_price=500.0, drift=0.0006),
-            "MSFT": _history(AS_OF, start_price=400.0, drift=0.0004),
-            "NVDA": _history(AS_OF, start_price=100.0, drift=0.002),
-        }
-        self.infos = {
-            "AAPL": dict(INFO),
-            "MSFT": {"sharesOutstanding": 7.4e9, "trailingPE": 37.0, "profitMargins": 0.36},
-            "NVDA": {"sharesOutstanding": 2.4e10, "trailingPE": 50.0, "profitMargins": 0.53},
-        }
-        self.failures: dict[tuple[str, str], list[BaseException]] = {}
-        self.calls: list[tuple[str, str]] = []
-
-    def factory(self) -> Callable[[str], Ticker]:
-        return lambda symbol: Ticker(symbol, self)
-
-
-def _provider(world: World, tmp_path: Path, **kwargs: Any) -> tuple[YFinanceProvider, list[float]]:
-    sleeps: list[float] = []
-    kwargs.setdefault("cache", DayCache(tmp_path / "cache"))
-    provider = YFinanceProvider(
-        ticker_factory=world.factory(),
-        sleep=sleeps.append,
-        peers={"Technology": ("AAPL", "MSFT", "NVDA", "AMD")},
-        **kwargs,
-    )
-    return provider, sleeps
+from tests.support.fake_yfinance import AS_OF, INFO, World
+from tests.support.fake_yfinance import history_frame as _history
+from tests.support.fake_yfinance import make_provider as _provider
+from tests.support.fake_yfinance import statement_frame as _statement
 
 
 def test_statements_map_to_growth_cash_flow_and_leverage(tmp_path: Path) -> None:
@@ -224,16 +90,20 @@ def test_cache_serves_a_repeat_without_calls_until_the_ttl_ends(tmp_path: Path) 
     calls = len(world.calls)
     assert calls > 0
     assert provider.snapshot("AAPL", as_of=AS_OF) == first
-    assert len(world.calls) == calls  # everything came from the cache
+    # Everything came from the cache but the empty answers (AAPL has no news, AMD no
+    # data in this world): an empty answer is what an outage looks like, never cached.
+    empty = [("AAPL", "news"), ("AMD", "info"), ("AMD", "history")]
+    assert world.calls[calls:] == empty
     assert cache.path("AAPL", "history", AS_OF).is_file()
+    assert not cache.path("AMD", "history", AS_OF).exists()
     assert cache.path("BRK.B", "info", AS_OF).parent.name == "BRK.B"
     assert cache.path("../x", "info", AS_OF).parent.name == ".._X"  # no path traversal
     now[0] += 600  # at the TTL: still fresh
     provider.snapshot("AAPL", as_of=AS_OF)
-    assert len(world.calls) == calls
+    assert world.calls[calls + len(empty) :] == empty
     now[0] += 1  # just past it: fetched again
     provider.snapshot("AAPL", as_of=AS_OF)
-    assert len(world.calls) == 2 * calls
+    assert len(world.calls) == 2 * calls + 2 * len(empty)
 
 
 def test_unreadable_cache_entries_are_misses(tmp_path: Path) -> None:

@@ -152,8 +152,11 @@ def test_headlines_are_capped_and_need_a_web_url() -> None:
 
 def test_yfinance_unknown_and_failing_tickers() -> None:
     empty = FakeTicker(rows=[], info={})
-    with pytest.raises(UnknownTickerError):
-        YFinanceProvider(ticker_factory=lambda s: empty).snapshot("ZZZZ", as_of=date(2025, 9, 4))
+    spy = FakeTicker(rows=_rows(date(2025, 9, 4)), info={})
+    with pytest.raises(UnknownTickerError):  # Yahoo answers for SPY, not for ZZZZ
+        YFinanceProvider(ticker_factory=lambda s: spy if s == "SPY" else empty).snapshot(
+            "ZZZZ", as_of=date(2025, 9, 4)
+        )
 
     class Broken(FakeTicker):
         def history(self, **kwargs: Any) -> FakeFrame:

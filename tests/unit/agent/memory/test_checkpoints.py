@@ -62,7 +62,7 @@ def _jwt(claims: dict[str, Any]) -> str:
         ),
         ({"Authorization": f"Bearer {_jwt({'scope': 'x'})}"}, None),  # no sub
         ({"Authorization": f"Basic {_jwt({'sub': 'alice'})}"}, None),
-        ({"X-Amzn-Bedrock-AgentCore-Runtime-User-Id": "x" * 257}, None),
+        ({"X-Amzn-Bedrock-AgentCore-Runtime-User-Id": "x" * 257}, "user:" + "x" * 257),
         ({}, None),
     ],
 )
@@ -263,3 +263,5 @@ def test_deployed_settings_build_the_agentcore_saver_with_short_timeouts() -> No
     config = saver.inner.checkpoint_event_client.client._client.meta.config
     assert config.read_timeout == 10 and config.connect_timeout == 3
     assert config.retries == {"mode": "standard", "total_max_attempts": 2}
+    # and the saver's own retry loop stops after two tries too (a slow store degrades fast)
+    assert saver.inner.checkpoint_event_client.client._max_retries == 2

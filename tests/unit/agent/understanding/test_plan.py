@@ -190,6 +190,11 @@ def test_comparing_a_ticker_with_itself_is_an_analysis_without_a_note() -> None:
     assert brief(plan) == "analyze:AAPL:analyze" and plan.note == ""
     alone = plan_of("compare it with AAPL")
     assert alone.note.startswith("nothing earlier in this session to compare AAPL with")
+    assert "'Compare AAPL and MSFT'" in alone.note
+    twice = plan_of("Compare AAPL and AAPL")
+    assert brief(twice) == "analyze:AAPL:analyze"
+    assert twice.note.startswith("AAPL is named twice") and "'Compare AAPL and MSFT'" in twice.note
+    assert "'Compare MSFT and AAPL'" in plan_of("compare MSFT and msft").note
 
 
 def test_an_analysis_request_with_a_price_target_is_analysed_without_one() -> None:
