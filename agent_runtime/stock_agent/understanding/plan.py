@@ -471,6 +471,19 @@ def _names_a_company(prompt: str, hints: Sequence[str]) -> bool:
     return any(h[0].isupper() and h != opening for h in hints)
 
 
+def _alone(prompt: str, symbol: str) -> str:
+    """Why a comparison of one ticker is an analysis. The example names another ticker:
+    "Compare AAPL and AAPL" is what may have been typed."""
+    example = f"'Compare {symbol} and {'AAPL' if symbol == 'MSFT' else 'MSFT'}'"
+    named = re.findall(rf"(?<![\w.]){re.escape(symbol)}(?![\w])", prompt, re.IGNORECASE)
+    if len(named) > 1:
+        return f"{symbol} is named twice: a comparison needs two different tickers (e.g. {example})"
+    return (
+        f"nothing earlier in this session to compare {symbol} with; to compare, name every "
+        f"ticker (e.g. {example}) or send the session_id of an earlier analysis"
+    )
+
+
 def _too_many(combined: Sequence[str]) -> AgentError:
     return AgentError(
         "too_many_tickers",
@@ -562,9 +575,11 @@ def _question_plan(
         and reused != tuple(subjects)
     ):
         intent = "compare"  # "compare the valuation of AAPL and MSFT": compared, then answered
+    alone = signals.compare_cue and len(subjects) == 1 and not last
     return RequestPlan(
         intent,
         subjects=tuple(subjects),
+        note=_alone(prompt, subjects[0]) if alone else "",
         aspects=signals.aspects,
         operator=signals.operator if len(subjects) > 1 else None,
         time_frame=signals.time_frame,
@@ -595,18 +610,8 @@ def _ticker_plan(
             ),
         )
     if follow_up and not last and len(tickers) == 1 and signals.compare_cue:
-        # Nothing earlier to compare with: analyse what was named, and say so. The example
-        # names another ticker: "Compare AAPL and AAPL" is what may have been typed.
-        symbol = tickers[0]
-        example = f"'Compare {symbol} and {'AAPL' if symbol == 'MSFT' else 'MSFT'}'"
-        named = re.findall(rf"(?<![\w.]){re.escape(symbol)}(?![\w])", prompt, re.IGNORECASE)
-        note = (
-            f"{symbol} is named twice: a comparison needs two different tickers (e.g. {example})"
-            if len(named) > 1
-            else f"nothing earlier in this session to compare {symbol} with; to compare, name "
-            f"every ticker (e.g. {example}) or send the session_id of an earlier analysis"
-        )
-        return RequestPlan("analyze", subjects=tuple(tickers), note=note)
+        # Nothing earlier to compare with: analyse what was named, and say so.
+        return RequestPlan("analyze", subjects=tuple(tickers), note=_alone(prompt, tickers[0]))
     # Several tickers get one report each; a comparison is asked for ("compare", "vs").
     intent: PlanIntent = "compare" if len(tickers) > 1 and signals.compare_cue else "analyze"
     return RequestPlan(intent, subjects=tuple(tickers))

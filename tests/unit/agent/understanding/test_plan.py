@@ -195,6 +195,10 @@ def test_comparing_a_ticker_with_itself_is_an_analysis_without_a_note() -> None:
     assert brief(twice) == "analyze:AAPL:analyze"
     assert twice.note.startswith("AAPL is named twice") and "'Compare AAPL and MSFT'" in twice.note
     assert "'Compare MSFT and AAPL'" in plan_of("compare MSFT and msft").note
+    rivals = plan_of("Compare AAPL with its rivals")  # a question about AAPL, and the hint
+    assert brief(rivals) == "question:AAPL:analyze" and rivals.aspects == ("Sector Peers",)
+    assert rivals.note.startswith("nothing earlier in this session to compare AAPL with")
+    assert plan_of("Compare AAPL with its rivals", session=("KO",)).note == ""
 
 
 def test_an_analysis_request_with_a_price_target_is_analysed_without_one() -> None:
