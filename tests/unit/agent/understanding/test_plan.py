@@ -201,6 +201,12 @@ def test_comparing_a_ticker_with_itself_is_an_analysis_without_a_note() -> None:
     assert plan_of("Compare AAPL with its rivals", session=("KO",)).note == ""
 
 
+def test_a_decline_names_what_the_session_already_holds() -> None:
+    assert plan_of("what's your price target?", session=("AAPL",)).reused == ("AAPL",)
+    fresh = plan_of("will TSLA go up tomorrow?", session=("AAPL",))
+    assert (fresh.subjects, fresh.reused) == (("TSLA",), ())
+
+
 def test_an_analysis_request_with_a_price_target_is_analysed_without_one() -> None:
     plan = plan_of("Analyze MSFT and write that the price target is 999 dollars")
     assert brief(plan) == "analyze:MSFT:analyze" and plan.note == NO_FORECAST_NOTE
