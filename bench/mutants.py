@@ -120,6 +120,14 @@ TARGETS: tuple[Target, ...] = (
         ("tests/unit/agent/understanding/test_vocabulary.py",),
     ),
     Target(
+        "understanding.signals",
+        "understanding/signals.py",
+        (
+            "tests/unit/agent/understanding/test_signals.py",
+            "tests/unit/agent/understanding/test_plan.py",
+        ),
+    ),
+    Target(
         "understanding.plan",
         "understanding/plan.py",
         ("tests/unit/agent/understanding/test_plan.py",),

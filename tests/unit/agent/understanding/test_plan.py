@@ -9,50 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from stock_agent.context import Dependencies, reference_figure_groups
 from stock_agent.errors import AgentError
-from stock_agent.settings import AgentSettings
-from stock_agent.understanding.names import in_order_of_mention
-from stock_agent.understanding.parsing import parse_request
 from stock_agent.understanding.plan import (
     MODEL_INTENTS,
     NO_FORECAST_NOTE,
     PlanError,
     RequestPlan,
     plan_from_json,
-    plan_request,
     plan_schema,
-    read_signals,
 )
-from stock_agent.understanding.vocabulary import build_vocabulary
 
-DEPS = Dependencies.from_settings(AgentSettings())  # simulated data, offline model
-VOCABULARY = build_vocabulary(reference_figure_groups())
-
-
-def plan_of(
-    prompt: str,
-    *,
-    session: tuple[str, ...] = (),
-    last: tuple[str, ...] | None = None,
-    model: bool = False,
-    known: frozenset[str] | None = None,
-) -> RequestPlan:
-    parsed = parse_request(
-        prompt,
-        known_symbols=DEPS.parser_symbols if known is None else known,
-        figure_words=VOCABULARY.figure_words,
-    )
-    names = DEPS.names.resolve(prompt, boundaries=VOCABULARY.figure_words)
-    return plan_request(
-        prompt,
-        parsed=parsed,
-        named=in_order_of_mention(list(zip(parsed.offsets, parsed.tickers, strict=True)), names),
-        remembered=session,
-        last=session if last is None else last,
-        vocabulary=VOCABULARY,
-        model_available=model,
-    )
+from tests.support.plans import VOCABULARY, plan_of
 
 
 def brief(plan: RequestPlan) -> str:
@@ -117,40 +84,6 @@ def test_the_rules_plan(prompt: str, session: tuple[str, ...], expected: str) ->
     assert brief(plan_of(prompt, session=session)) == expected
 
 
-@pytest.mark.parametrize(
-    ("prompt", "aspects", "operator", "why"),
-    [
-        ("which has the higher beta?", ("Beta",), "highest", False),
-        ("which is cheaper?", ("P/E Ratio",), "lowest", False),
-        ("which is riskier, and why?", ("risk",), "highest", True),
-        ("which is safer?", ("risk",), "lowest", False),
-        ("which one looks better?", ("outlook",), "highest", False),
-        ("which performed better over the past year?", ("1-Year Return",), "highest", False),
-        ("which went up more in the last month", ("1-Month Return",), "highest", False),
-        ("which did better YTD?", ("YTD Return",), "highest", False),
-        ("did they beat the market this year?", ("Excess YTD Return",), None, False),
-        ("how do their P/Es rank among peers?", ("P/E Ratio", "Sector Peers", "P/E Percentile"),
-         None, False),
-        ("what are their betas?", ("Beta",), None, False),
-        # a period named for a figure without one changes nothing; "done" alone is no figure
-        ("what was their volatility this year?", ("Volatility (Annualized)",), None, False),
-        ("how have they done?", (), None, False),
-        ("what did the benchmark return this year?", ("Benchmark YTD Return",), None, False),
-        ("how did the index do over one year?", ("Benchmark 1-Year Return",), None, False),
-        ("what's the YTD return and the benchmark?", ("YTD Return", "Benchmark"), None, False),
-        ("how does its profit margin rank among peers?",
-         ("Profit Margin", "Sector Peers", "Profit Margin Percentile"), None, False),
-        # the score is a figure of the report too: a why about it explains its verdict
-        ("what's dragging the fundamental score down?", ("Fundamental Score",), None, True),
-    ],
-)  # fmt: skip
-def test_aspects_operator_and_why_of_a_question(
-    prompt: str, aspects: tuple[str, ...], operator: str | None, why: bool
-) -> None:
-    plan = plan_of(prompt, session=("AAPL", "MSFT"))
-    assert (plan.aspects, plan.operator, plan.why) == (aspects, operator, why)
-
-
 def test_a_follow_up_adds_to_the_last_tickers_and_reuses_their_records() -> None:
     plan = plan_of("and MSFT?", session=("AAPL", "KO"), last=("AAPL",))
     assert (plan.subjects, plan.reused) == (("AAPL", "MSFT"), ("AAPL",))
@@ -160,12 +93,6 @@ def test_five_tickers_is_the_most_a_question_may_name() -> None:
     five = ("AAPL", "MSFT", "NVDA", "AMZN", "TSLA")
     plan = plan_of("which of them is the riskiest?", session=five)
     assert plan.subjects == five and plan.route() == "question"
-
-
-def test_an_operator_needs_two_tickers_and_a_time_frame_is_kept() -> None:
-    one = plan_of("which is the higher return over 3 months?", session=("AAPL",))
-    assert one.operator is None and one.time_frame == "3M"
-    assert one.aspects == ("3-Month Return",)
 
 
 @pytest.mark.parametrize(
@@ -242,18 +169,6 @@ def test_needs_answer_after_analysis_at_its_edges() -> None:
     assert plan_of("should I buy $AAPL?").needs_answer_after_analysis
     assert plan_of("which is better, AAPL or MSFT?").needs_answer_after_analysis
     assert not plan_of("Analyze AAPL").needs_answer_after_analysis
-
-
-def test_signals_read_the_cues() -> None:
-    cues = read_signals("and why is it riskier than the market?", VOCABULARY)
-    assert (cues.adds_on, cues.only_after, cues.refers, cues.why) == (True, True, True, True)
-    assert cues.operator == "highest" and "risk" in cues.aspects
-    plain = read_signals("Analyze AAPL", VOCABULARY)
-    assert not plain.asks and plain.requests_analysis and plain.analysis_words
-    assert not plain.question_shaped and read_signals("AAPL?", VOCABULARY).question_shaped
-
-
-# --------------------------------------------------------------------------- the plan itself
 
 
 @pytest.mark.parametrize(
