@@ -150,7 +150,7 @@ class Signals:
     only_after: bool
     question_shaped: bool
     analysis_words: bool
-    requests_analysis: bool = False
+    requests_analysis: bool
 
     @property
     def asks(self) -> bool:
@@ -264,5 +264,3 @@ def read_signals(prompt: str, vocabulary: Vocabulary) -> Signals:
         analysis_words=bool(_ANALYSIS_WORDS.search(text)),
         requests_analysis=bool(_REQUESTS_ANALYSIS.match(text)),
     )
-
-

@@ -186,8 +186,21 @@ def test_needs_answer_after_analysis_at_its_edges() -> None:
     ],
 )
 def test_a_bad_plan_is_refused_naming_the_field(fields: dict[str, Any], message: str) -> None:
+    """(The aspects' limit at its edge is the next test.)"""
     with pytest.raises(PlanError, match=message):
         RequestPlan(**fields)
+
+
+def test_a_plan_takes_64_aspects_and_not_65() -> None:
+    names = tuple(f"Figure {i}" for i in range(65))
+    assert len(RequestPlan("question", aspects=names[:64]).aspects) == 64
+    with pytest.raises(PlanError, match="at most 64"):
+        RequestPlan("question", aspects=names)
+
+
+def test_a_ranking_of_one_ticker_has_no_operator() -> None:
+    assert plan_of("which has the higher beta?", session=("AAPL",)).operator is None
+    assert plan_of("which has the higher beta?", session=("AAPL", "KO")).operator == "highest"
 
 
 def test_a_plan_round_trips_through_its_json() -> None:

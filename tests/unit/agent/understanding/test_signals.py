@@ -62,3 +62,25 @@ def test_signals_read_the_cues() -> None:
 
 
 # --------------------------------------------------------------------------- the plan itself
+
+
+def test_a_1_month_return_among_peers_is_not_the_1_year_percentile() -> None:
+    cues = read_signals("how does its 1-month return rank among peers?", VOCABULARY)
+    assert cues.aspects == ("1-Month Return", "Sector Peers")
+
+
+def test_cheaper_means_the_p_e_when_only_verdicts_are_named() -> None:
+    cues = read_signals("which is cheaper and less risky?", VOCABULARY)
+    assert cues.operator == "lowest" and set(cues.aspects) == {"risk", "P/E Ratio"}
+    named = read_signals("which is cheaper on EPS?", VOCABULARY)
+    assert named.aspects == ("EPS (TTM)",)  # a figure named: no P/E added
+
+
+def test_at_most_64_aspects_are_read() -> None:
+    from stock_agent.understanding.signals import MAX_ASPECTS
+    from stock_agent.understanding.vocabulary import build_vocabulary
+
+    labels = [f"Figure {chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(MAX_ASPECTS + 6)]
+    vocabulary = build_vocabulary([("Many", labels)])
+    prompt = " and ".join(label.lower() for label in labels) + "?"
+    assert read_signals(prompt, vocabulary).aspects == tuple(labels[:MAX_ASPECTS])
