@@ -196,7 +196,7 @@ EQUIVALENT: dict[str, str] = {
         "be claimed; `find` never looks up an empty window or one over six words, so "
         "neither is ever read."
     ),
-    "understanding.plan:395:12:<= -> <": (
+    "understanding.signals:206:12:<= -> <": (
         "`set(extra) < heard`: `heard` holds every word of the prompt, which names a "
         "performance word besides the label's extra words (the branch needs one), so the "
         "extra words are never all of it: subset and proper subset agree."

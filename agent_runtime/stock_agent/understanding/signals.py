@@ -102,8 +102,8 @@ _LOWEST = re.compile(
     r"weakest|safer|safest|slower)\b",
     re.IGNORECASE,
 )
-# Comparative words that say which aspect they mean when the prompt names none.
-_RISK_WORDS = re.compile(r"\b(riskier|riskiest|safer|safest)\b", re.IGNORECASE)
+# Comparative words that say which aspect they mean when the prompt names none ("riskier"
+# and "safer" are the risk verdict's own words in the vocabulary).
 _PRICE_WORDS = re.compile(
     r"\b(cheaper|cheapest|pricier|priciest|dearer|more expensive|less expensive)\b", re.I
 )
@@ -235,8 +235,6 @@ def read_signals(prompt: str, vocabulary: Vocabulary) -> Signals:
     if high or low:
         first = min((m for m in (high, low) if m is not None), key=lambda m: m.start())
         operator = "highest" if first is high else "lowest"
-        if _RISK_WORDS.search(text) and "risk" not in aspects:
-            aspects.append("risk")
         if _PRICE_WORDS.search(text) and not [a for a in aspects if a not in VERDICTS]:
             aspects.append("P/E Ratio")
     if _PERFORMANCE.search(text) and (frame is not None or operator is not None):
