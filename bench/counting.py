@@ -107,11 +107,33 @@ def narrative_from_messages(messages: list[dict[str, Any]]) -> str:
     return " ".join(sentences)
 
 
+def plan_from_messages(messages: list[dict[str, Any]]) -> str:
+    """A request plan (JSON) for a structured-output call: the session's tickers, asked about.
+
+    The stub does not read language; it fills the plan's required fields so the
+    agent's validation passes and the turn goes on, which is all a count needs.
+    """
+    body = _json_in(str(messages[-1].get("content", ""))) if messages else None
+    tickers = body.get("session_tickers") if isinstance(body, dict) else None
+    subjects = list(tickers) if isinstance(tickers, list) and tickers else ["AAPL"]
+    return json.dumps(
+        {
+            "intent": "question" if tickers else "analyze",
+            "subjects": subjects,
+            "aspects": ["Beta"] if tickers else [],
+            "operator": None,
+            "time_frame": None,
+            "why": False,
+        }
+    )
+
+
 @dataclass
 class CallRecord:
     prompt_tokens: int
     seconds: float
     used_tools: bool
+    structured: bool = False  # a response_format call: the request plan
 
 
 @dataclass
@@ -133,6 +155,11 @@ class CountingModelClient:
         return len(self.calls)
 
     @property
+    def plan_calls(self) -> int:
+        """Calls that asked for the request plan (structured output)."""
+        return sum(c.structured for c in self.calls)
+
+    @property
     def prompt_tokens(self) -> int:
         return sum(c.prompt_tokens for c in self.calls)
 
@@ -149,7 +176,11 @@ class CountingModelClient:
                 return self.inner.chat(profile, turns)
             if self.latency_s:
                 time.sleep(self.latency_s)
-            text = narrative_from_messages(messages)
+            text = (
+                plan_from_messages(messages)
+                if profile.response_format is not None
+                else narrative_from_messages(messages)
+            )
             return ChatResult(
                 content=text,
                 finish_reason="stop",
@@ -164,6 +195,7 @@ class CountingModelClient:
                 prompt_tokens=estimate_tokens(messages, tools),
                 seconds=time.perf_counter() - started,
                 used_tools=bool(tools),
+                structured=profile.response_format is not None,
             )
             with self._lock:
                 self.calls.append(record)

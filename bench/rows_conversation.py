@@ -11,10 +11,14 @@
 10d  model calls per turn, with the counting client: an analysis of one ticker, a
     follow-up question, and (for information) a comparison of three tickers, whose
     comparison narrative is one call more than its tickers.
+10e  request plans filled by the model, with the counting client: turns the rules cannot
+    read (a question that names nothing they know, a company named by description) ask
+    the model for the plan at most once each; turns they can read never do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -49,6 +53,21 @@ CONVERSATION = (
     "what is its market cap?",
     "Compare WMT, HD and DIS",
     "why is the outlook what it is?",
+)
+
+
+# Turns the rules read on their own, and turns they leave to the model (10e).
+PLAN_READ_BY_RULES = (
+    "what is its beta?",
+    "which is riskier, and why?",
+    "should I buy it?",
+    "what's your price target?",
+    "and its FCF margin?",
+)
+PLAN_FILLED_BY_MODEL = (
+    "what do you make of how jumpy it is?",
+    "analyze the iPhone maker",
+    "tell me about the company that makes Windows",
 )
 
 
@@ -90,6 +109,7 @@ def _timed_saver(clock: _Clock) -> Any:
 
 def row10(*, runs: int) -> list[Row]:
     from stock_agent.agent import Dependencies, StockAgent
+    from stock_agent.errors import AgentError
     from stock_agent.memory.checkpoints import thread_config
     from stock_agent.settings import AgentSettings
 
@@ -189,6 +209,29 @@ def row10(*, runs: int) -> list[Row]:
                 note="the model's answer passed the number check; "
                 f"a comparison of {len(compared['tickers'])} tickers made {compare_calls} calls "
                 "(one narrative per ticker plus the comparison narrative)",
+            )
+        )
+
+        # 10e: the request plan by the model, at most once per turn, and only when needed
+        plans: dict[str, int] = {}
+        for prompt in (*PLAN_READ_BY_RULES, *PLAN_FILLED_BY_MODEL):
+            counting.reset()
+            with contextlib.suppress(AgentError):  # a refusal still counts its calls
+                agent.invoke(prompt, request_id="p", session_id="bench-10d")
+            plans[prompt] = counting.plan_calls
+        by_rules = [plans[p] for p in PLAN_READ_BY_RULES]
+        by_model = [plans[p] for p in PLAN_FILLED_BY_MODEL]
+        rows.append(
+            Row(
+                number="10e",
+                what="request plans filled by the model per turn",
+                figure=f"max {max(by_model)} when the rules cannot read it, "
+                f"{max(by_rules)} when they can",
+                target="≤ 1 / 0",
+                ok=max(by_model) <= 1 and max(by_rules) == 0,
+                note=f"{len(PLAN_FILLED_BY_MODEL)} turns the rules leave unsure "
+                f"({sum(by_model)} plan calls), {len(PLAN_READ_BY_RULES)} they read "
+                f"({sum(by_rules)} plan calls); counting client, structured output",
             )
         )
     return rows

@@ -18,6 +18,28 @@ is present):
 - ``answer_figure``: ``{"symbol", "label"}``, a key figure the answer must quote;
 - ``comparison``: a comparison of these symbols must be in the response.
 
+What the *answer* must contain (the relevance graders, each able to fail an
+answer that talks around the question; values always come from the session's
+records, never from the case):
+
+- ``figures``: ``[{"symbol", "label"}]``, each figure's value as the record
+  formats it (``n/a`` where it is n/a), the ticker and the data's as-of date;
+  ``{benchmark}`` in a label stands for the record's benchmark symbol;
+- ``winner``: ``{"aspect", "order", "symbols"}``, the ticker that is
+  ``highest`` / ``lowest`` on a figure label, ``Risk Level``, ``Outlook`` or
+  ``Overall`` (outlook, then technical + fundamental score), named first, with
+  every ticker's value; a tie at the displayed values is said to be a tie;
+- ``why``: ``[{"symbol", "verdict"}]``, the scoring factors behind the
+  verdict (``technical`` | ``fundamental`` | ``risk`` | ``outlook``) with
+  their points;
+- ``advice``: ``["SYMBOL", ...]``, each ticker's outlook with its scores and
+  risk level, the not-investment-advice statement, and no buy/sell call;
+- ``declined``: ``true``, a short decline of a price target or forecast that
+  says what is available instead.
+
+``question`` (optional) names the question a case paraphrases: cases with the
+same ``question`` ask the same thing in different words (at least three each).
+
 ``requires`` names the capabilities a case needs beyond today's pipeline
 (:data:`CAPABILITIES`); the runner reports a case whose capability the agent
 lacks as *pending*, never as passed.
@@ -45,7 +67,18 @@ CATEGORIES = (
     "prompt_injection",
     "other_language",
     "malformed",
+    # The conversation classes: does the answer answer the question?
+    "figure_follow_up",
+    "multi_ticker_figure",
+    "comparative",
+    "why",
+    "advice",
+    "price_target",
+    "names_in_sentences",
+    "abbreviation",
 )
+#: The categories whose pass rate (cases whose every grade passes) the report shows per class.
+CONVERSATION_CLASSES = CATEGORIES[CATEGORIES.index("figure_follow_up") :]
 
 #: Capabilities a case may require. The conversational analyst brings the first four.
 CAPABILITIES = (
@@ -53,18 +86,44 @@ CAPABILITIES = (
     "comparison_report",  # the ``comparison`` field and its PDF
     "company_names",  # company names resolve to tickers without a model
     "intent_routing",  # analyze vs compare decided by the request, not the ticker count
+    "request_plan",  # one request plan per turn: any figure, comparatives, why, advice
 )
 
 INTENTS = ("analyze", "compare", "question")
 _ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{2,63}")
 _EXPECT_KEYS = frozenset(
-    {"tickers", "intent", "route", "results", "failed", "error", "answer_figure", "comparison"}
+    {
+        "tickers",
+        "intent",
+        "route",
+        "results",
+        "failed",
+        "error",
+        "answer_figure",
+        "comparison",
+        "figures",
+        "winner",
+        "why",
+        "advice",
+        "declined",
+    }
 )
+ORDERS = ("highest", "lowest")
+VERDICTS = ("technical", "fundamental", "risk", "outlook")
 _REQUEST_KEYS = ("prompt", "payload", "body", "oversize")
 
 
 class GoldenSetError(ValueError):
     """A case cannot be used; the message names the line, the field and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Winner:
+    """Which ticker a comparative answer must name: ``order`` on ``aspect`` among ``symbols``."""
+
+    aspect: str
+    order: str  # highest | lowest
+    symbols: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -77,6 +136,11 @@ class Expectation:
     error_codes: tuple[str, ...] = ()  # empty: the turn must succeed
     answer_figure: tuple[str, str] | None = None  # (symbol, label)
     comparison: tuple[str, ...] | None = None
+    figures: tuple[tuple[str, str], ...] = ()  # (symbol, label)
+    winner: Winner | None = None
+    why: tuple[tuple[str, str], ...] = ()  # (symbol, verdict)
+    advice: tuple[str, ...] = ()
+    declined: bool = False
 
     @property
     def refusal(self) -> bool:
@@ -104,6 +168,7 @@ class Case:
     turns: tuple[Turn, ...]
     requires: tuple[str, ...] = ()
     note: str = ""
+    question: str = ""  # the question this case paraphrases (cases sharing it say it otherwise)
 
     def missing(self, capabilities: frozenset[str]) -> tuple[str, ...]:
         return tuple(c for c in self.requires if c not in capabilities)
@@ -155,6 +220,9 @@ def _expectation(raw: Any, where: str) -> Expectation:
     def opt(key: str) -> tuple[str, ...] | None:
         return None if key not in raw else _strings(raw[key], f"{where}.expect.{key}")
 
+    declined = raw.get("declined", False)
+    if not isinstance(declined, bool):
+        raise GoldenSetError(f"{where}.expect.declined must be true or false")
     return Expectation(
         tickers=opt("tickers"),
         intent=intent,
@@ -164,7 +232,52 @@ def _expectation(raw: Any, where: str) -> Expectation:
         error_codes=codes,
         answer_figure=answer_figure,
         comparison=opt("comparison"),
+        figures=_pairs(raw.get("figures", []), ("symbol", "label"), f"{where}.expect.figures"),
+        winner=_winner(raw.get("winner"), f"{where}.expect.winner"),
+        why=_why(raw.get("why", []), f"{where}.expect.why"),
+        advice=opt("advice") or (),
+        declined=declined,
     )
+
+
+def _pairs(value: Any, keys: tuple[str, str], where: str) -> tuple[tuple[str, str], ...]:
+    """``[{keys[0]: str, keys[1]: str}, ...]`` as pairs; anything else names ``where``."""
+    if not isinstance(value, list):
+        raise GoldenSetError(f"{where} must be a list of {{{', '.join(keys)}}} objects")
+    pairs: list[tuple[str, str]] = []
+    for item in value:
+        if not (
+            isinstance(item, dict)
+            and set(item) == set(keys)
+            and all(isinstance(item[k], str) and item[k] for k in keys)
+        ):
+            shape = "{" + ", ".join(keys) + "}"
+            raise GoldenSetError(f"{where} items must be {shape} strings, not {item!r}")
+        pairs.append((item[keys[0]], item[keys[1]]))
+    return tuple(pairs)
+
+
+def _why(value: Any, where: str) -> tuple[tuple[str, str], ...]:
+    pairs = _pairs(value, ("symbol", "verdict"), where)
+    wrong = [v for _, v in pairs if v not in VERDICTS]
+    if wrong:
+        raise GoldenSetError(f"{where} verdict {wrong[0]!r}; allowed: {', '.join(VERDICTS)}")
+    return pairs
+
+
+def _winner(value: Any, where: str) -> Winner | None:
+    if value is None:
+        return None
+    if not (isinstance(value, dict) and set(value) == {"aspect", "order", "symbols"}):
+        raise GoldenSetError(f"{where} must be {{aspect, order, symbols}}")
+    if not isinstance(value["aspect"], str) or not value["aspect"]:
+        raise GoldenSetError(f"{where}.aspect must be a figure label or verdict name")
+    if value["order"] not in ORDERS:
+        raise GoldenSetError(f"{where}.order={value['order']!r}; allowed: {', '.join(ORDERS)}")
+    symbols = _strings(value["symbols"], f"{where}.symbols")
+    if len(symbols) < 2:
+        raise GoldenSetError(f"{where}.symbols must name at least two tickers")
+    return Winner(aspect=value["aspect"], order=value["order"], symbols=symbols)
 
 
 def _turn(raw: Any, where: str) -> Turn:
@@ -216,12 +329,16 @@ def parse_case(raw: Any, *, where: str) -> Case:
     turns = tuple(_turn(t, f"{where}.turns[{i}]") for i, t in enumerate(turns_raw))
     if len(turns) > 1 and "conversation" not in requires:
         raise GoldenSetError(f"{where}: a case of several turns must require 'conversation'")
+    question = raw.get("question", "")
+    if not isinstance(question, str) or (question and not _ID_RE.fullmatch(question)):
+        raise GoldenSetError(f"{where}.question={question!r}; expected [a-z0-9-], 3-64 characters")
     return Case(
         id=case_id,
         category=category,
         turns=turns,
         requires=requires,
         note=str(raw.get("note", "")),
+        question=question,
     )
 
 

@@ -103,6 +103,27 @@ def render(
                 f"{'yes' if f.caught else '**NO**'} | {', '.join(f.also_failed) or '—'} |"
             )
         lines.append("")
+    if result.classes:
+        lines += [
+            "## Conversation classes",
+            "",
+            "A case passes when every grade of every one of its turns passes.",
+            "",
+            "| class | cases passed / run | pass rate | threshold | verdict |",
+            "|---|---|---|---|---|",
+        ]
+        for klass in result.classes:
+            lines.append(
+                f"| {klass.category} | {klass.passed} / {klass.run} | {_rate(klass.rate)} | "
+                f"{klass.threshold:.0%} | {klass.verdict} |"
+            )
+        total_run = sum(r.run for r in result.classes)
+        total_passed = sum(r.passed for r in result.classes)
+        lines += [
+            f"| **all classes** | {total_passed} / {total_run} | "
+            f"{_rate(total_passed / total_run if total_run else None)} | — | — |",
+            "",
+        ]
     categories = Counter(c.category for c in result.golden.cases)
     lines += ["## Cases per category", "", "| category | cases | pending |", "|---|---|---|"]
     pending_categories = Counter(c.category for c, _ in result.pending)

@@ -21,10 +21,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .cases import Case, Expectation, GoldenSet
+from .cases import CONVERSATION_CLASSES, Case, Expectation, GoldenSet
 from .graders import Grade
 from .graders.deterministic import CRITERIA, Budgets, grade_turn, results_of, safely
 from .graders.judge import JUDGE_CRITERIA, Agreement, Judge, judge_item_of
+from .graders.relevance import RELEVANCE_CRITERIA, grade_relevance
 from .sensitivity import FaultRow
 from .targets import Observation, Target, observe
 from .thresholds import Thresholds
@@ -61,6 +62,26 @@ class CriterionRow:
         return self.passed / self.applicable if self.applicable else None
 
 
+@dataclass(frozen=True)
+class ClassRow:
+    """One conversation class: cases whose every grade passed, of the cases run."""
+
+    category: str
+    passed: int
+    run: int
+    threshold: float
+
+    @property
+    def rate(self) -> float | None:
+        return self.passed / self.run if self.run else None
+
+    @property
+    def verdict(self) -> str:
+        if not self.run:
+            return "NOT RUN"
+        return "PASS" if self.passed / self.run >= self.threshold else "FAIL"
+
+
 @dataclass
 class RunResult:
     golden: GoldenSet
@@ -73,18 +94,20 @@ class RunResult:
     judged_turns: int = 0
     filtered: bool = False  # only some cases were selected
     rows: list[CriterionRow] = field(default_factory=list)
+    classes: list[ClassRow] = field(default_factory=list)
     sensitivity: list[FaultRow] = field(default_factory=list)
 
     @property
     def gate_passed(self) -> bool:
-        """Every criterion that was measured meets its threshold.
+        """Every criterion and conversation class that was measured meets its threshold.
 
         ``NOT CHECKED`` (no ground truth for the agent's data provider) does not
         fail the gate; the results file says in words what was not checked.
         """
         allowed = ("PASS", "SKIPPED", "PENDING", "NOT RUN", "NOT CHECKED")
         rows_ok = all(r.verdict in allowed for r in self.rows)
-        return rows_ok and all(row.caught for row in self.sensitivity)
+        classes_ok = all(c.verdict in ("PASS", "NOT RUN") for c in self.classes)
+        return rows_ok and classes_ok and all(row.caught for row in self.sensitivity)
 
     def failures(self) -> list[tuple[str, int, Grade]]:
         return [
@@ -104,6 +127,7 @@ def run_case(case: Case, target: Target, *, run_id: str, budgets: Budgets) -> li
             allow_local_files=target.local_files,
         )
         grades = grade_turn(turn.expect, obs, history=history, budgets=budgets)
+        grades += grade_relevance(turn.expect, obs, history=history)
         grades += [
             safely(name, functools.partial(grader, turn.expect, obs, history))
             for name, grader in EXTRA_GRADERS.items()
@@ -160,7 +184,7 @@ def summarise(result: RunResult, thresholds: Thresholds) -> None:
             elif grade.detail:
                 unchecked.setdefault(grade.criterion, Counter())[grade.detail] += 1
     rows: list[CriterionRow] = []
-    for criterion in (*CRITERIA, *EXTRA_GRADERS):
+    for criterion in (*CRITERIA, *RELEVANCE_CRITERIA, *EXTRA_GRADERS):
         passed, applicable = counts.get(criterion, [0, 0])
         threshold = thresholds.criteria.get(criterion, 1.0)
         reasons = unchecked.get(criterion, Counter())
@@ -198,6 +222,25 @@ def summarise(result: RunResult, thresholds: Thresholds) -> None:
             verdict = "PASS" if passed / applicable >= threshold else "FAIL"
         rows.append(CriterionRow(criterion, passed, applicable, threshold, verdict, note))
     result.rows = rows
+    result.classes = class_rows(result.outcomes, thresholds.min_class_pass_rate)
+
+
+def class_rows(outcomes: Sequence[TurnOutcome], threshold: float) -> list[ClassRow]:
+    """Per conversation class: a case passes when none of its turns' grades failed."""
+    failed: dict[str, bool] = {}
+    category: dict[str, str] = {}
+    for outcome in outcomes:
+        case_id = outcome.case.id
+        category[case_id] = outcome.case.category
+        failed[case_id] = failed.get(case_id, False) or any(
+            g.outcome == "fail" for g in outcome.grades
+        )
+    rows: list[ClassRow] = []
+    for name in CONVERSATION_CLASSES:
+        cases = [c for c, cat in category.items() if cat == name]
+        passed = sum(not failed[c] for c in cases)
+        rows.append(ClassRow(name, passed, len(cases), threshold))
+    return rows
 
 
 def run_golden_set(

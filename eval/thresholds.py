@@ -13,9 +13,10 @@ from typing import Any
 from .cases import CAPABILITIES
 from .graders.deterministic import CRITERIA, Budgets
 from .graders.judge import JUDGE_CRITERIA
+from .graders.relevance import RELEVANCE_CRITERIA
 
 THRESHOLDS_FILE = Path(__file__).resolve().parent / "thresholds.toml"
-ALL_CRITERIA = (*CRITERIA, *JUDGE_CRITERIA)
+ALL_CRITERIA = (*CRITERIA, *RELEVANCE_CRITERIA, *JUDGE_CRITERIA)
 
 
 class ThresholdsError(ValueError):
@@ -30,6 +31,8 @@ class Thresholds:
     min_judge_agreement: float
     max_judged_turns: int
     capabilities: frozenset[str]
+    # A conversation class passes when this share of its cases passes every grade.
+    min_class_pass_rate: float = 0.95
 
     def budgets(self, *, offline: bool) -> Budgets:
         return self.budgets_offline if offline else self.budgets_model
@@ -78,6 +81,13 @@ def parse_thresholds(raw: dict[str, Any]) -> Thresholds:
         min_judge_agreement=_number(judge, "min_agreement", "judge", low=0.0, high=1.0),
         max_judged_turns=int(_number(judge, "max_judged_turns", "judge", low=0, high=10_000)),
         capabilities=frozenset(enabled),
+        min_class_pass_rate=_number(
+            {"min_pass_rate": 0.95, **raw.get("classes", {})},
+            "min_pass_rate",
+            "classes",
+            low=0.0,
+            high=1.0,
+        ),
     )
 
 

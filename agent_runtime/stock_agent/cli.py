@@ -241,13 +241,17 @@ def _settings(args: argparse.Namespace) -> AgentSettings:
 
 
 def _report_path(response: dict[str, Any]) -> list[str]:
+    """Where each PDF of the response is: one per ticker, then the comparison's, if any."""
     from urllib.parse import unquote, urlparse
 
+    reports = [result["report"] for result in response.get("results", [])]
+    comparison = response.get("comparison")
+    if isinstance(comparison, dict) and isinstance(comparison.get("report"), dict):
+        reports.append(comparison["report"])
     paths = []
-    for result in response.get("results", []):
-        uri = result["report"]["uri"]
-        parsed = urlparse(uri)
-        paths.append(unquote(parsed.path) if parsed.scheme == "file" else uri)
+    for report in reports:
+        parsed = urlparse(report["uri"])
+        paths.append(unquote(parsed.path) if parsed.scheme == "file" else report["uri"])
     return paths
 
 

@@ -8,12 +8,23 @@ never build a client or a profile themselves, so a test can swap any of them.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .market_data import SIMULATED_UNIVERSE, MarketDataProvider, get_provider, known_symbols
+from . import formatting
+from .analysis import analyze, track_record_for
+from .market_data import (
+    SIMULATED_UNIVERSE,
+    MarketDataProvider,
+    SimulatedProvider,
+    get_provider,
+    known_symbols,
+)
+from .market_data.common_names import COMMON_NAMES
 from .models.client import build_model_client
 from .models.types import CallProfile, ModelClient
 from .prompts import (
@@ -21,16 +32,41 @@ from .prompts import (
     COMPARISON_SYSTEM_PROMPT,
     NARRATIVE_RETRY_PROMPT,
     NARRATIVE_SYSTEM_PROMPT,
-    TICKER_TOOL,
-    ticker_system_prompt,
+    plan_system_prompt,
 )
 from .reports import storage
 from .settings import AgentSettings
 from .understanding.names import NameLookup, name_lookup_for
 
 
-def _universe_names() -> dict[str, str]:
-    return {symbol: profile.name for symbol, profile in SIMULATED_UNIVERSE.items()}
+def _universe_names() -> dict[str, tuple[str, ...]]:
+    """Each simulated company's registered name, then the names people call it by."""
+    return {
+        symbol: (profile.name, *COMMON_NAMES.get(symbol, ()))
+        for symbol, profile in SIMULATED_UNIVERSE.items()
+    }
+
+
+#: The simulated ticker whose report stands for "every figure a report carries" (it has
+#: peers, a benchmark and statements, so no group is missing).
+REFERENCE_SYMBOL = "AAPL"
+
+
+@functools.cache
+def reference_figure_groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The figure label groups of a complete report, computed once per process.
+
+    A first turn has no records yet, but "is Nvidia oversold?" must already
+    read "oversold" as a figure: the vocabulary starts from the labels of a
+    real report (the simulated reference ticker, analysed like any other) and
+    adds those of the session's own records.
+    """
+    provider = SimulatedProvider()
+    snapshot = provider.snapshot(REFERENCE_SYMBOL, as_of=datetime.now(UTC).date())
+    record = track_record_for(provider, REFERENCE_SYMBOL, as_of=snapshot.as_of)
+    analysis = dataclasses.replace(analyze(snapshot), track_record=record)
+    groups = formatting.figure_label_groups(snapshot, analysis)
+    return tuple((title, tuple(labels)) for title, labels in groups)
 
 
 @dataclass(frozen=True)
@@ -79,8 +115,8 @@ class Dependencies:
         return self.model.name != "offline"
 
 
-# The ticker lookup answers with one short tool call; it needs little room and thought.
-TICKER_LOOKUP_MAX_TOKENS = 256
+# The request plan is one short JSON object; it needs little room and thought.
+REQUEST_PLAN_MAX_TOKENS = 256
 # A narrative rejected by the number check is asked for once more, with the reason.
 NARRATIVE_MAX_ATTEMPTS = 2
 
@@ -92,16 +128,19 @@ class CallProfiles:
     narrative: CallProfile
     comparison: CallProfile
     answer: CallProfile
-    ticker_lookup: CallProfile
+    # Its response_format (the plan's JSON schema, which lists the turn's vocabulary) is
+    # set per call: fill_plan replaces it on this profile.
+    request_plan: CallProfile
 
     @classmethod
     def from_settings(
         cls, settings: AgentSettings, *, known_symbols: frozenset[str] = frozenset()
     ) -> CallProfiles:
-        """Every written text uses the narrative effort and budget; the lookup its own.
+        """Every written text uses the narrative effort and budget; the request plan its own
+        (``REASONING_EFFORT_LOOKUP``).
 
         ``known_symbols``: what a model-proposed ticker must be one of (listed in
-        the lookup's prompt when the universe is small). No profile names a served
+        the plan's prompt when the universe is small). No profile names a served
         model: every call asks for the one the client was built for (``MODEL_ADAPTER``,
         else ``OPENAI_MODEL``); a profile's ``model`` would send one call site to
         another adapter.
@@ -125,12 +164,11 @@ class CallProfiles:
             ),
             comparison=written("comparison", COMPARISON_SYSTEM_PROMPT),
             answer=written("answer", ANSWER_SYSTEM_PROMPT),
-            ticker_lookup=CallProfile(
-                purpose="ticker_lookup",
-                system_prompt=ticker_system_prompt(known_symbols),
-                max_tokens=TICKER_LOOKUP_MAX_TOKENS,
+            request_plan=CallProfile(
+                purpose="request_plan",
+                system_prompt=plan_system_prompt(known_symbols),
+                max_tokens=REQUEST_PLAN_MAX_TOKENS,
                 reasoning_effort=settings.reasoning_effort_lookup,
-                tools=(TICKER_TOOL,),
                 max_cold_wait_s=0.0,  # a starting model is a 503 with retry_after, not a wait
             ),
         )

@@ -30,8 +30,10 @@ analysis had no provider to ask). Besides today's keys it carries ``intent``
 (``analyze`` | ``compare`` | ``question``), ``session_id`` (echoed), ``answer``
 (the text answer of a question, else ``null``), ``comparison`` (``{"symbols", "table", "leaders",
 "narrative", "narrative_source", "report": {"uri", "key", "bytes", "sha256",
-"url"?}}`` for a comparison, else ``null``) and, for a request with a
-session, ``session_saved``. A report's ``url`` (a presigned HTTPS GET of that
+"url"?}}`` for a comparison, else ``null``), ``plan`` (the turn's request plan:
+``intent``, ``subjects``, ``aspects``, ``operator``, ``time_frame``, ``why``,
+``reused``, ``confident``, ``source`` (rules | model), ``note``) and, for a
+request with a session, ``session_saved``. A report's ``url`` (a presigned HTTPS GET of that
 one key) is present only where the store can sign one (S3). ``model_status`` is
 ``null``, or, when a text was written without the model because it was
 starting after scale-to-zero, ``{"status": "starting", "retry_after_s",
@@ -484,6 +486,7 @@ def build_response(
         ],
         "text": _turn_text(state, per_ticker, warnings),
         "answer": state.get("answer"),
+        "plan": state.get("plan"),
         "comparison": _comparison_json(state.get("comparison"), link=link),
         "model_status": model_status,
         "metrics": {
@@ -534,15 +537,18 @@ def _comparison_json(comparison: dict[str, Any] | None, *, link: Any) -> dict[st
 def _turn_text(
     state: AgentState, per_ticker: list[tuple[str, dict[str, str]]], warnings: list[str]
 ) -> str:
-    """The answer of a question, or the three sections (plus the comparison, if any)."""
+    """The answer of a question from the session; or the three sections (plus the
+    comparison and the answer, when the turn analysed tickers to answer a question)."""
     answer = state.get("answer")
-    if answer:
+    if answer and not per_ticker:
         tail = "\n\nWARNINGS:\n" + "\n".join(f"- {w}" for w in warnings) if warnings else ""
         return f"ANSWER:\n{_RULE}\n{answer}{tail}\n"
     text = render_text(per_ticker, warnings)
     comparison = state.get("comparison")
     if comparison:
         text += f"\nCOMPARISON:\n{_RULE}\n{comparison['narrative']}\n"
+    if answer:
+        text += f"\nANSWER:\n{_RULE}\n{answer}\n"
     return text
 
 

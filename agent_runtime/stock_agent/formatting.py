@@ -570,6 +570,44 @@ def figure_provenance(snapshot: StockSnapshot, analysis: StockAnalysis) -> list[
     return provenance_rows(figure_groups(snapshot, analysis))
 
 
+#: How a label names the benchmark when read as a *label key* ("Beta vs {benchmark} (1Y)").
+BENCHMARK_PLACEHOLDER = "{benchmark}"
+
+
+def label_key(label: str, benchmark: str | None) -> str:
+    """``label`` with its benchmark written :data:`BENCHMARK_PLACEHOLDER`.
+
+    "Beta vs SIM_INDEX (1Y)" and "Beta vs ^GSPC (1Y)" are the same figure of
+    two records; the key is what a question or a case names it by.
+    """
+    if benchmark and f"vs {benchmark}" in label:
+        return label.replace(f"vs {benchmark}", f"vs {BENCHMARK_PLACEHOLDER}")
+    return label
+
+
+def figures_by_key(snapshot: StockSnapshot, analysis: StockAnalysis) -> dict[str, Figure]:
+    """Every figure of both records by its label key (see :func:`label_key`)."""
+    ind = analysis.indicators
+    bench = ind.benchmark_symbol if ind is not None else None
+    return {
+        label_key(f.label, bench): f
+        for _, figures in figure_groups(snapshot, analysis)
+        for f in figures
+    }
+
+
+def figure_label_groups(
+    snapshot: StockSnapshot, analysis: StockAnalysis
+) -> list[tuple[str, list[str]]]:
+    """``[(group title, [label key, ...])]``: what a report of these records can be asked about."""
+    ind = analysis.indicators
+    bench = ind.benchmark_symbol if ind is not None else None
+    return [
+        (title, [label_key(f.label, bench) for f in figures])
+        for title, figures in figure_groups(snapshot, analysis)
+    ]
+
+
 def key_figures(snapshot: StockSnapshot, analysis: StockAnalysis) -> FigureRows:
     """Ordered ``(label, formatted value)`` rows of every figure of both records.
 

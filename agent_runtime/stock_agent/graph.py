@@ -2,13 +2,21 @@
 
 ::
 
-    START → understand_request ─┬─ question → answer_question → remember → respond → END
+    START → understand_request ─┬─ fill_plan (rules unsure, a model configured) ─┐
+                                │        (the model fills the same request plan)  │
+                                ├───────────────────────────────────────────────┤
+                                ├─ question → answer_question → remember → respond → END
                                 ├─ analyze / compare → data_gathering_agent
                                 │    → performance_analysis_agent → narrative
                                 │    → report_generation_agent ─┬─ compare → comparison_report
-                                │                               │              → remember
+                                │                               │    ─┬─ answer → answer_question
+                                │                               │     └─ done → remember
+                                │                               ├─ answer → answer_question
                                 │                               └─ analyze → remember
                                 └─ error (no ticker, no context, ...) → respond
+
+A question about tickers the session does not hold yet ("is Nvidia
+oversold?") analyses them first and is answered after the reports.
 
 Every per-ticker stage routes to ``respond`` when no ticker is left (the
 error is in the state, not thrown). The drawing in ``docs/graph.md`` is
@@ -35,6 +43,7 @@ def build_graph(*, checkpointer: BaseCheckpointSaver[Any] | None = None) -> Agen
     """Compile the agent's graph; with ``checkpointer`` a thread's session carries over."""
     graph = TracedStateGraph(AgentState, context_schema=RunContext)  # a span per node
     graph.add_node("understand_request", nodes.understand_request)
+    graph.add_node("fill_plan", nodes.fill_plan)
     graph.add_node("data_gathering_agent", nodes.data_gathering_agent)
     graph.add_node("performance_analysis_agent", nodes.performance_analysis_agent)
     graph.add_node("narrative", nodes.narrative)
@@ -48,6 +57,16 @@ def build_graph(*, checkpointer: BaseCheckpointSaver[Any] | None = None) -> Agen
     graph.add_conditional_edges(
         "understand_request",
         nodes.route_after_understanding,
+        {
+            "unsure": "fill_plan",
+            "analyze_or_compare": "data_gathering_agent",
+            "question": "answer_question",
+            "refused": "respond",
+        },
+    )
+    graph.add_conditional_edges(
+        "fill_plan",
+        nodes.route_after_plan,
         {
             "analyze_or_compare": "data_gathering_agent",
             "question": "answer_question",
@@ -67,9 +86,18 @@ def build_graph(*, checkpointer: BaseCheckpointSaver[Any] | None = None) -> Agen
     graph.add_conditional_edges(
         "report_generation_agent",
         nodes.route_after_reports,
-        {"compare": "comparison_report", "analyze": "remember", "every_ticker_failed": "respond"},
+        {
+            "compare": "comparison_report",
+            "answer": "answer_question",
+            "analyze": "remember",
+            "every_ticker_failed": "respond",
+        },
     )
-    graph.add_edge("comparison_report", "remember")
+    graph.add_conditional_edges(
+        "comparison_report",
+        nodes.route_after_comparison,
+        {"answer": "answer_question", "done": "remember"},
+    )
     graph.add_edge("answer_question", "remember")
     graph.add_edge("remember", "respond")
     graph.add_edge("respond", END)

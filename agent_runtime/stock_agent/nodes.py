@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -27,9 +28,9 @@ from langgraph.runtime import Runtime
 
 from . import contract, deadline
 from .answering.checked_text import CheckedText
-from .answering.conversation import Question, Understanding, understand, write_answer
+from .answering.conversation import write_answer
 from .answering.narrative import NarrativeOutcome, write_narrative
-from .context import Dependencies, RunContext
+from .context import Dependencies, RunContext, reference_figure_groups
 from .customize import run_records
 from .errors import AgentError, internal_error
 from .memory.checkpoints import memory_read_failed
@@ -38,22 +39,27 @@ from .memory.session import (
     SessionRecord,
     last_tickers,
     remember_turn,
+    remembered_figure_groups,
     session_records,
 )
 from .models.types import ModelError
 from .models.warmup import lookup_error, wake_model
-from .prompts import ticker_candidates, ticker_turns
+from .prompts import json_in_content, plan_turns
 from .records import Narrative
 from .reports.comparison import generate_comparison_report
 from .state import AgentState, TickerFailure
 from .tools import analyze_stock_performance, gather_stock_data, generate_stock_report
-from .understanding.names import resolve_names
-from .understanding.parsing import (
-    ParsedRequest,
-    no_ticker_error,
-    parse_request,
-    tickers_from_candidates,
+from .understanding.names import in_order_of_mention
+from .understanding.parsing import ParsedRequest, no_ticker_error, parse_request
+from .understanding.plan import (
+    OUT_OF_SCOPE_MESSAGE,
+    PlanError,
+    RequestPlan,
+    plan_from_json,
+    plan_request,
+    plan_schema,
 )
+from .understanding.vocabulary import Vocabulary, build_vocabulary
 
 logger = logging.getLogger(__name__)
 # Seconds after which a follow-up refused for an unreadable session memory may be retried.
@@ -155,129 +161,95 @@ def _per_ticker_stage(
 
 
 # ---------------------------------------------------------------------------
-# understand the request
+# understand the request: one plan, by the rules or (once) by the model
 # ---------------------------------------------------------------------------
 
 
-def _tickers_from_model(
-    state: AgentState, run: RunContext, parsed: ParsedRequest
-) -> tuple[list[str], Update]:
-    """Ask the model once which tickers the request names; validate its answer."""
-    deps = run.deps
-    try:
-        result = deps.model.chat(run.profiles.ticker_lookup, ticker_turns(state["prompt"]))
-    except ModelError as err:
-        logger.warning("ticker lookup by the model failed", extra={"code": err.code})
-        raise lookup_error(err, model=deps.model) from err
-    candidates = ticker_candidates(
-        tool_arguments=[c.arguments for c in result.tool_calls if c.name == "report_tickers"],
-        content=result.content,
+def turn_vocabulary(session: SessionMemory | None) -> Vocabulary:
+    """The aspects of this turn: a complete report's figure labels and the session's own."""
+    groups: dict[str, list[str]] = {}
+    for title, labels in [*reference_figure_groups(), *remembered_figure_groups(session)]:
+        held = groups.setdefault(title, [])
+        held.extend(label for label in labels if label not in held)
+    return build_vocabulary(groups.items())
+
+
+def plan_turn(
+    prompt: str, deps: Dependencies, session: SessionMemory | None
+) -> tuple[RequestPlan, ParsedRequest]:
+    """The rules' plan of ``prompt`` given the session (and what the parser found)."""
+    vocabulary = turn_vocabulary(session)
+    parsed = parse_request(
+        prompt, known_symbols=deps.parser_symbols, figure_words=vocabulary.figure_words
     )
-    tickers = list(tickers_from_candidates(candidates, known_symbols=deps.model_symbols))
-    if not tickers and result.finish_reason == "length":
-        logger.warning("ticker lookup cut off at the token limit", extra={"code": "length"})
-        raise AgentError(
-            "no_ticker",
-            "the model ran out of its answer budget while looking up the company name "
-            "(finish_reason=length); name the ticker, e.g. 'Analyze AAPL'",
-        )
-    usage: Update = {
-        "model_calls": 1,
-        "prompt_tokens": result.usage.prompt_tokens,
-        "completion_tokens": result.usage.completion_tokens,
-    }
-    if not tickers:
-        raise no_ticker_error(prompt_hints=parsed.company_hints, model_asked=True)
-    return tickers, {
-        **usage,
-        "warnings": [f"tickers {', '.join(tickers)} were inferred by the model from the request"],
-    }
-
-
-def classify(prompt: str, deps: Dependencies, session: SessionMemory | None) -> Understanding:
-    """The route of ``prompt`` given the session; raises the caller-facing routes' errors.
-
-    ``ask_model`` is returned unresolved: only the graph asks the model.
-    """
-    parsed = parse_request(prompt, known_symbols=deps.parser_symbols)
-    named = [*parsed.tickers, *resolve_names(prompt, deps.names)]
-    seen = understand(
+    names = deps.names.resolve(prompt, boundaries=vocabulary.figure_words)
+    plan = plan_request(
         prompt,
         parsed=parsed,
-        named=list(dict.fromkeys(named)),
+        named=in_order_of_mention(list(zip(parsed.offsets, parsed.tickers, strict=True)), names),
         remembered=list(session["records"]) if session else [],
         last=last_tickers(session),
+        vocabulary=vocabulary,
         model_available=deps.model_configured,
     )
-    if seen.route == "no_ticker":
-        raise no_ticker_error(
-            prompt_hints=parsed.company_hints,
-            model_asked=False,
-            dollar_hints=parsed.dollar_hints,
-        )
-    if seen.route == "no_context":
+    return plan, parsed
+
+
+def classify(prompt: str, deps: Dependencies, session: SessionMemory | None) -> RequestPlan:
+    """The rules' plan; raises a refused plan's caller error unless the model will be asked.
+
+    The server calls it before a stream starts, so a refusal gets its 4xx status.
+    """
+    plan, parsed = plan_turn(prompt, deps, session)
+    if plan.refused and (plan.confident or not deps.model_configured):
+        raise refusal(plan, parsed)
+    return plan
+
+
+def refusal(plan: RequestPlan, parsed: ParsedRequest) -> AgentError:
+    """The caller's error of a refused plan (out of scope keeps the ``no_ticker`` code)."""
+    if plan.intent == "no_context":
         unread = memory_read_failed()
         if unread:
             # The session may well hold the context: the store did not answer, so say that.
-            raise AgentError(
+            return AgentError(
                 "memory_unavailable",
                 f"this follow-up needs the session, and the session memory could not be read "
                 f"({unread}); nothing was answered or saved: try again",
                 retry_after=MEMORY_RETRY_AFTER_S,
             )
-        raise AgentError("no_context", seen.message)
-    if seen.route == "out_of_scope":
+        return AgentError("no_context", plan.note)
+    if plan.intent == "out_of_scope":
         # Same code as before the route existed: callers already branch on no_ticker.
-        raise AgentError("no_ticker", seen.message)
-    return seen
-
-
-def _understanding(state: AgentState, run: RunContext) -> tuple[Understanding, Update]:
-    seen = classify(state["prompt"], run.deps, state.get("session"))
-    if seen.route != "ask_model":
-        return seen, {}
-    if deadline.deadline_passed():
-        raise AgentError("deadline_exceeded", "the request ran out of time before it began")
-    parsed = parse_request(state["prompt"], known_symbols=run.deps.parser_symbols)
-    tickers, update = _tickers_from_model(state, run, parsed)
-    if len(tickers) > 1:
-        return Understanding(route="compare", tickers=tuple(tickers)), update
-    return Understanding(route="analyze", tickers=tuple(tickers)), update
-
-
-def understand_request(state: AgentState, runtime: Runtime[RunContext]) -> Update:
-    """Tickers (parser, company names, the model once at most), the route, reused records."""
-    started = time.perf_counter()
-    deps = runtime.context.deps
-    if deps.model_configured:  # start a sleeping model while the data is gathered
-        wake_model(deps.model, progress=runtime.stream_writer)
-    try:
-        seen, update = _understanding(state, runtime.context)
-    except AgentError as err:
-        _stage(runtime, "understand_request", status="failed", error=_error(err))
-        return {"error": _error(err), "timings_ms": {"understand_request": _elapsed_ms(started)}}
-    tickers = list(seen.tickers)
-    intent = seen.route
-    if seen.message:
-        update["warnings"] = [*update.get("warnings", []), seen.message]
-    _stage(runtime, "understand_request", status="done", tickers=tickers, intent=intent)
-    logger.info("request understood", extra={"tickers": tickers, "intent": intent})
-    update.update(
-        {
-            "tickers": tickers,
-            "intent": intent,
-            "timings_ms": {"understand_request": _elapsed_ms(started)},
-        }
+        return AgentError("no_ticker", plan.note or OUT_OF_SCOPE_MESSAGE)
+    return no_ticker_error(
+        prompt_hints=parsed.company_hints,
+        model_asked=plan.source == "model",
+        dollar_hints=parsed.dollar_hints,
     )
-    if seen.question is not None:
-        q = seen.question
-        update["question"] = {
-            "figures": list(q.figures),
-            "verdicts": list(q.verdicts),
-            "why": q.why,
-        }
-    if seen.reused:
-        reused = session_records(state.get("session"), symbols=seen.reused)
+
+
+def _plan_update(
+    state: AgentState, runtime: Runtime[RunContext], plan: RequestPlan, parsed: ParsedRequest
+) -> Update:
+    """The state of a decided plan: its route, tickers, reused records, or its refusal."""
+    if plan.refused:
+        err = refusal(plan, parsed)
+        _stage(runtime, "understand_request", status="failed", error=_error(err))
+        return {"plan": plan.to_json(), "error": _error(err)}
+    route = plan.route()
+    tickers = list(plan.subjects)
+    _stage(runtime, "understand_request", status="done", tickers=tickers, intent=route)
+    logger.info(
+        "request understood",
+        extra={"tickers": tickers, "intent": route, "plan_intent": plan.intent,
+               "aspects": list(plan.aspects), "plan_source": plan.source},
+    )  # fmt: skip
+    update: Update = {"plan": plan.to_json(), "tickers": tickers, "intent": route}
+    if plan.note:
+        update["warnings"] = [plan.note]
+    if route != "question" and plan.reused:
+        reused = session_records(state.get("session"), symbols=plan.reused)
         update.update(
             {
                 "snapshots": {s: r.snapshot for s, r in reused.items()},
@@ -288,6 +260,122 @@ def understand_request(state: AgentState, runtime: Runtime[RunContext]) -> Updat
             }
         )
     return update
+
+
+def understand_request(state: AgentState, runtime: Runtime[RunContext]) -> Update:
+    """The turn's request plan by the rules; an unsure plan waits for ``fill_plan``."""
+    started = time.perf_counter()
+    deps = runtime.context.deps
+    if deps.model_configured:  # start a sleeping model while the data is gathered
+        wake_model(deps.model, progress=runtime.stream_writer)
+    timing = {"understand_request": _elapsed_ms(started)}
+    try:
+        plan, parsed = plan_turn(state["prompt"], deps, state.get("session"))
+    except AgentError as err:
+        _stage(runtime, "understand_request", status="failed", error=_error(err))
+        return {"error": _error(err), "timings_ms": timing}
+    if not plan.confident and deps.model_configured:
+        _stage(runtime, "understand_request", status="unsure", intent=plan.intent)
+        return {"plan": plan.to_json(), "timings_ms": {"understand_request": _elapsed_ms(started)}}
+    update = _plan_update(state, runtime, plan, parsed)
+    return {**update, "timings_ms": {"understand_request": _elapsed_ms(started)}}
+
+
+def _model_plan(
+    state: AgentState, run: RunContext, rules: RequestPlan
+) -> tuple[RequestPlan | None, Update]:
+    """One structured-output call: the model's plan (``None`` when it is unusable)."""
+    deps, session = run.deps, state.get("session")
+    vocabulary = turn_vocabulary(session)
+    # The schema lists this turn's vocabulary: the profile's format is set per call.
+    profile = replace(
+        run.profiles.request_plan,
+        response_format={
+            "type": "json_schema",
+            "json_schema": {
+                "name": "request_plan",
+                "schema": plan_schema(vocabulary.aspects),
+                "strict": True,
+            },
+        },
+    )
+    try:
+        result = deps.model.chat(
+            profile, plan_turns(state["prompt"], session_tickers=last_tickers(session))
+        )
+    except ModelError as err:
+        logger.warning("request plan by the model failed", extra={"code": err.code})
+        raise lookup_error(err, model=deps.model) from err
+    usage: Update = {
+        "model_calls": 1,
+        "prompt_tokens": result.usage.prompt_tokens,
+        "completion_tokens": result.usage.completion_tokens,
+    }
+    symbols = deps.model_symbols
+    try:
+        plan = plan_from_json(
+            json_in_content(result.content),
+            vocabulary=vocabulary,
+            accept_ticker=lambda s: not symbols or s in symbols,
+            remembered=list(session["records"]) if session else [],
+        )
+    except PlanError as err:
+        logger.warning("request plan by the model rejected", extra={"why": str(err)[:200]})
+        if result.finish_reason == "length" and rules.intent == "no_ticker":
+            raise AgentError(
+                "no_ticker",
+                "the model ran out of its answer budget while reading the request "
+                "(finish_reason=length); name the ticker, e.g. 'Analyze AAPL'",
+            ) from err
+        return None, {**usage, "warnings": [f"the model's reading of the request was "
+                                            f"rejected: {err}"]}  # fmt: skip
+    if plan.subjects and plan.subjects != rules.subjects:
+        usage["warnings"] = [
+            f"tickers {', '.join(plan.subjects)} were inferred by the model from the request"
+        ]
+    return plan, usage
+
+
+def fill_plan(state: AgentState, runtime: Runtime[RunContext]) -> Update:
+    """The model fills the same request plan once, through a JSON schema; validated like input.
+
+    Its tickers are kept only when the data provider lists them; an unusable
+    answer leaves the rules' plan in force, and a failed call is the caller's
+    error (a starting model is a 503 with ``retry_after``).
+    """
+    started = time.perf_counter()
+    rules = RequestPlan.from_json(state.get("plan") or {"intent": "out_of_scope"})
+    vocabulary = turn_vocabulary(state.get("session"))
+    parsed = parse_request(
+        state["prompt"],
+        known_symbols=runtime.context.deps.parser_symbols,
+        figure_words=vocabulary.figure_words,
+    )
+    if deadline.deadline_passed():
+        err = AgentError("deadline_exceeded", "the request ran out of time before it began")
+        _stage(runtime, "fill_plan", status="failed", error=_error(err))
+        return {"error": _error(err), "timings_ms": {"fill_plan": _elapsed_ms(started)}}
+    try:
+        plan, usage = _model_plan(state, runtime.context, rules)
+    except AgentError as err:
+        _stage(runtime, "fill_plan", status="failed", error=_error(err))
+        return {
+            "error": _error(err),
+            "model_calls": 1,
+            "timings_ms": {"fill_plan": _elapsed_ms(started)},
+        }
+    chosen = plan or replace(rules, confident=True, source="rules")
+    if plan is None and chosen.intent == "no_ticker":
+        chosen = replace(chosen, source="model")  # the model was asked and found nothing
+    _stage(runtime, "fill_plan", status="done" if plan else "rejected", intent=chosen.intent)
+    update = _plan_update(state, runtime, chosen, parsed)
+    warnings = [*usage.pop("warnings", []), *update.pop("warnings", [])]
+    return {
+        **update,
+        **usage,
+        "warnings": warnings,
+        "timings_ms": {"fill_plan": _elapsed_ms(started)},
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -496,26 +584,29 @@ def comparison_report(state: AgentState, runtime: Runtime[RunContext]) -> Update
 
 
 def answer_question(state: AgentState, runtime: Runtime[RunContext]) -> Update:
-    """A follow-up answered from the session's records: no data fetch, number-checked."""
+    """The plan's answer from the records (this turn's, then the session's), number-checked."""
     started = time.perf_counter()
     run = runtime.context
     deps = run.deps
-    remembered = session_records(state.get("session"), symbols=state.get("tickers", []))
-    targets = {s: remembered[s] for s in state.get("tickers", []) if s in remembered}
-    q = state.get("question") or {}
-    question = Question(
-        figures=tuple(q.get("figures", ())), verdicts=tuple(q.get("verdicts", ())),
-        why=bool(q.get("why")),
-    )  # fmt: skip
+    plan = RequestPlan.from_json(state.get("plan") or {"intent": "question"})
+    fresh = _finished_records(state)
+    missing = [s for s in plan.subjects if s not in fresh]
+    targets = {**session_records(state.get("session"), symbols=missing), **fresh}
+    answerable = tuple(s for s in plan.subjects if s in targets)
+    if answerable != plan.subjects:  # a ticker that failed this turn is left out, and said
+        plan = replace(plan, subjects=answerable, reused=tuple(
+            s for s in plan.reused if s in answerable))  # fmt: skip
     outcome = write_answer(
         prompt=state["prompt"],
-        question=question,
-        records=targets,
+        plan=plan,
+        records={s: targets[s] for s in plan.subjects},
         model=deps.model,
         profile=run.profiles.answer,
-        use_model=deps.model_configured,
+        # a model that failed the narratives of this request is not asked again
+        use_model=deps.model_configured and not state.get("degraded_reasons"),
     )
-    _stage(runtime, "answer_question", status="done", tickers=list(targets), source=outcome.source)
+    _stage(runtime, "answer_question", status="done", tickers=list(plan.subjects),
+           source=outcome.source)  # fmt: skip
     return {
         **_written(outcome),
         "answer": outcome.text,
@@ -578,7 +669,18 @@ def respond(state: AgentState, runtime: Runtime[RunContext]) -> Update:
 
 
 def route_after_understanding(state: AgentState) -> str:
-    """``question`` | ``analyze_or_compare`` | ``refused`` (no ticker, no context, ...)."""
+    """``unsure`` (to ``fill_plan``: the rules were unsure and a model is configured) |
+    ``question`` | ``analyze_or_compare`` | ``refused`` (no ticker, no context, ...)."""
+    if state.get("error"):
+        return "refused"
+    plan = state.get("plan") or {}
+    if not plan.get("confident", True):
+        return "unsure"
+    return route_after_plan(state)
+
+
+def route_after_plan(state: AgentState) -> str:
+    """After the model's plan: ``question`` | ``analyze_or_compare`` | ``refused``."""
     if state.get("error"):
         return "refused"
     if state.get("intent") == "question":
@@ -591,10 +693,21 @@ def after_ticker_stage(state: AgentState) -> str:
     return "every_ticker_failed" if state.get("error") else "next"
 
 
+def _owes_answer(state: AgentState) -> bool:
+    plan = state.get("plan")
+    return plan is not None and RequestPlan.from_json(plan).needs_answer_after_analysis
+
+
 def route_after_reports(state: AgentState) -> str:
-    """``compare`` (two or more reports) | ``analyze`` | ``every_ticker_failed``."""
+    """``compare`` (two or more reports) | ``answer`` (the plan asked more than a report)
+    | ``analyze`` | ``every_ticker_failed``."""
     if state.get("error"):
         return "every_ticker_failed"
     if state.get("intent") == "compare" and len(_finished_records(state)) >= 2:
         return "compare"
-    return "analyze"
+    return "answer" if _owes_answer(state) else "analyze"
+
+
+def route_after_comparison(state: AgentState) -> str:
+    """``answer`` when the plan asked a question of the compared tickers, else ``done``."""
+    return "answer" if _owes_answer(state) else "done"

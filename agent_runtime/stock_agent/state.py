@@ -43,11 +43,11 @@ class AgentState(TypedDict, total=False):
     request_id: str
     session_id: str | None
     prompt: str
-    # understand_request
+    # understand_request (and fill_plan)
     # analyze | compare | question: the conditional edges route on it, the response reports it
     intent: str
     tickers: list[str]
-    question: dict[str, Any] | None  # {"figures": [...], "verdicts": [...], "why": bool}
+    plan: dict[str, Any] | None  # the turn's RequestPlan (understanding.plan), as JSON
     # per-ticker records, keyed by symbol
     snapshots: dict[str, StockSnapshot]
     analyses: dict[str, StockAnalysis]
@@ -108,7 +108,7 @@ def turn_input(
         "prompt": prompt,
         "intent": "analyze",
         "tickers": [],
-        "question": None,
+        "plan": None,
         "snapshots": {},
         "analyses": {},
         "narratives": {},

@@ -144,31 +144,66 @@ def test_model_errors_degrade_and_the_report_still_ships(
     assert set(per_ticker) <= {"AAPL", "KO"} and all(n <= 2 for n in per_ticker.values())
 
 
-def test_company_name_is_resolved_by_one_model_tool_call(
+def plan_answer(**fields: Any) -> dict[str, Any]:
+    """A chat completion whose content is a request plan, as structured output returns it."""
+    plan = {"intent": "analyze", "subjects": [], "aspects": [], "operator": None,
+            "time_frame": None, "why": False, **fields}  # fmt: skip
+    return chat_completion(json.dumps(plan))
+
+
+def test_company_name_is_resolved_by_one_structured_plan(
     fake: FakeVLLM, agent_for: Callable[..., StockAgent]
 ) -> None:
-    fake.enqueue(
-        body=chat_completion(
-            None, tool_calls=[{"name": "report_tickers", "arguments": {"tickers": ["aapl"]}}]
-        )
-    )
+    fake.enqueue(body=plan_answer(subjects=["aapl"]))
     fake.default_response = faithful
     # "apple" alone would resolve without a model (the simulated universe's names)
     response = agent_for(fake).invoke("analyze the iPhone maker", request_id="m-5")
     assert response["tickers"] == ["AAPL"]
+    assert response["plan"]["source"] == "model" and response["plan"]["intent"] == "analyze"
     first = fake.chat_requests[0]
-    assert first["tools"][0]["function"]["name"] == "report_tickers"
+    assert "tools" not in first
+    response_format = first["response_format"]
+    assert response_format["type"] == "json_schema"
+    schema = response_format["json_schema"]["schema"]
+    assert response_format["json_schema"]["name"] == "request_plan"
+    assert "RSI (14)" in schema["properties"]["aspects"]["items"]["enum"]
     assert any("inferred by the model" in w for w in response["warnings"])
-    assert response["metrics"]["model_calls"] == 2
+    assert response["metrics"]["model_calls"] == 2  # the plan, then the narrative
+
+
+def test_the_model_fills_a_question_the_rules_could_not_read(
+    fake: FakeVLLM, agent_for: Callable[..., StockAgent]
+) -> None:
+    agent = agent_for(fake)
+    fake.default_response = faithful
+    agent.invoke("Analyze AAPL", request_id="m-7a", session_id="plan-fill")
+    fake.requests.clear()
+    fake.enqueue(body=plan_answer(intent="question", subjects=["AAPL"], aspects=["Beta"]))
+    answer = agent.invoke("what do you make of how jumpy it is?", request_id="m-7b",
+                          session_id="plan-fill")  # fmt: skip
+    assert answer["intent"] == "question" and answer["plan"]["aspects"] == ["Beta"]
+    assert answer["metrics"]["model_calls"] == 2  # one plan, one answer: never more
+    assert [bool(r.get("response_format")) for r in fake.chat_requests] == [True, False]
 
 
 def test_model_cannot_inject_tickers_outside_the_universe(
     fake: FakeVLLM, agent_for: Callable[..., StockAgent]
 ) -> None:
-    fake.enqueue(body=chat_completion('{"tickers": ["../../etc", "NOTREAL"]}'))
+    fake.enqueue(body=plan_answer(subjects=["../../etc", "NOTREAL", "s3://x/y"]))
     with pytest.raises(AgentError) as info:
         agent_for(fake).invoke("analyze some fruit company", request_id="m-6")
     assert info.value.code == "no_ticker"
+    assert len(fake.chat_requests) == 1
+
+
+def test_a_plan_that_breaks_its_schema_leaves_the_rules_in_force(
+    fake: FakeVLLM, agent_for: Callable[..., StockAgent]
+) -> None:
+    fake.enqueue(body=chat_completion('{"tickers": ["AAPL"]}'))  # not the plan's shape
+    with pytest.raises(AgentError) as info:
+        agent_for(fake).invoke("analyze some fruit company", request_id="m-8")
+    assert info.value.code == "no_ticker"
+    assert "could not map the company name" in info.value.message
     assert len(fake.chat_requests) == 1
 
 

@@ -176,13 +176,9 @@ def test_report_write_failed_does_not_name_paths_or_errno(
 
 
 def _lookup_then_narrative(vllm: FakeVLLM, *, lookup_finish: str | None = None) -> None:
-    vllm.enqueue(
-        body=chat_completion(
-            None,
-            tool_calls=[{"name": "report_tickers", "arguments": {"tickers": ["AAPL"]}}],
-            finish_reason=lookup_finish,
-        )
-    )
+    plan = {"intent": "analyze", "subjects": ["AAPL"], "aspects": [], "operator": None,
+            "time_frame": None, "why": False}  # fmt: skip
+    vllm.enqueue(body=chat_completion(json.dumps(plan), finish_reason=lookup_finish))
 
 
 def test_each_call_sends_its_reasoning_effort(tmp_path: Path, vllm: FakeVLLM) -> None:
@@ -192,10 +188,10 @@ def test_each_call_sends_its_reasoning_effort(tmp_path: Path, vllm: FakeVLLM) ->
         reply = post(server, {"prompt": "Analyze the iPhone maker please"})
     assert reply.status == 200, reply.body[:300]
     lookup, narrative = vllm.chat_requests[0], vllm.chat_requests[1]
-    assert lookup["tools"][0]["function"]["name"] == "report_tickers"
+    assert lookup["response_format"]["json_schema"]["name"] == "request_plan"
     assert (lookup["reasoning_effort"], lookup["max_tokens"]) == ("low", 256)
     assert narrative["reasoning_effort"] == "medium"
-    assert "tools" not in narrative
+    assert "response_format" not in narrative
 
 
 def test_reasoning_effort_is_configurable(tmp_path: Path, vllm: FakeVLLM) -> None:
@@ -261,7 +257,7 @@ def test_each_allowed_reasoning_effort_is_accepted(value: str) -> None:
 def test_a_lookup_cut_off_at_the_token_limit_is_a_clear_no_ticker(
     tmp_path: Path, vllm: FakeVLLM, structured_error: Callable[..., dict[str, Any]]
 ) -> None:
-    """gpt-oss spent the 256 tokens reasoning: no tool call, ``finish_reason: length``."""
+    """gpt-oss spent the 256 tokens reasoning: no plan, ``finish_reason: length``."""
     vllm.enqueue(body=chat_completion("", reasoning="thinking " * 200, finish_reason="length"))
     with serve(tmp_path, model_provider="openai", openai_base_url=vllm.url) as server:
         reply = post(server, {"prompt": "Analyze the iPhone maker please"})

@@ -40,11 +40,13 @@ NARRATIVE = "The shares trade in a range; the valuation and the risks are in the
 TOOLS = ("gather_stock_data", "analyze_stock_performance", "generate_stock_report")
 
 
+PLAN = {"intent": "analyze", "subjects": ["AAPL"], "aspects": [], "operator": None,
+        "time_frame": None, "why": False}  # fmt: skip
+
+
 def _answer(request: dict[str, Any]) -> dict[str, Any] | str:
-    if request.get("tools"):
-        return chat_completion(
-            None, tool_calls=[{"name": "report_tickers", "arguments": {"tickers": ["AAPL"]}}]
-        )
+    if request.get("response_format"):  # the request plan, as structured output
+        return chat_completion(json.dumps(PLAN))
     return NARRATIVE
 
 
@@ -130,8 +132,8 @@ def test_one_request_carries_every_attribute_the_built_in_evaluators_read(
         assert attributes["gen_ai.completion.0.role"] == "assistant"
         assert attributes["gen_ai.usage.input_tokens"] > 0
     lookup, narrative = sorted(calls, key=lambda s: s.start_time or 0)
-    assert _attributes(lookup)["gen_ai.prompt.1.content"] == PROMPT
-    assert _attributes(lookup)["gen_ai.completion.0.tool_calls.0.name"] == "report_tickers"
+    assert json.loads(_attributes(lookup)["gen_ai.prompt.1.content"])["message"] == PROMPT
+    assert json.loads(_attributes(lookup)["gen_ai.completion.0.content"]) == PLAN
     assert _attributes(narrative)["gen_ai.completion.0.content"] == NARRATIVE
 
     # Each tool call is a tool span with its arguments and its result.
@@ -174,7 +176,7 @@ def test_on_agentcore_the_distro_moves_the_content_into_events_the_service_reads
         _kind(spans, "llm.request.type", "chat"), key=lambda s: s.start_time or 0
     )
     body = events[lookup.context.span_id].body
-    assert [m["content"] for m in body["input"]["messages"]][-1] == PROMPT
+    assert json.loads([m["content"] for m in body["input"]["messages"]][-1])["message"] == PROMPT
     body = events[narrative.context.span_id].body
     assert len(body["input"]["messages"]) == 2  # the system prompt and the record's facts
     assert [m["content"] for m in body["output"]["messages"]] == [NARRATIVE]

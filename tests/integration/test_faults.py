@@ -721,8 +721,9 @@ def test_hostile_model_output_changes_no_key_ticker_or_bucket(
 def test_hostile_ticker_lookup_is_limited_to_validated_symbols(
     tmp_path: Path, harness: Any, s3_endpoint: str
 ) -> None:
-    """ "analyze apple" makes the agent ask the model for tickers; the model answers with
-    paths, SQL and unknown symbols besides AAPL. Only AAPL survives the parser's checks."""
+    """ "analyze the iPhone maker" makes the agent ask the model to fill the request plan; the
+    model answers with paths, SQL and unknown symbols besides AAPL. Only AAPL survives the
+    plan's checks (ticker shape, then the data provider's symbols)."""
     with FakeVLLM.start() as raw:
         candidates = [
             "AAPL",
@@ -734,11 +735,10 @@ def test_hostile_ticker_lookup_is_limited_to_validated_symbols(
         ]
 
         def answer(request: dict[str, Any]) -> dict[str, Any]:
-            if request.get("tools"):
-                return chat_completion(
-                    None,
-                    tool_calls=[{"name": "report_tickers", "arguments": {"tickers": candidates}}],
-                )
+            if request.get("response_format"):
+                plan = {"intent": "analyze", "subjects": candidates, "aspects": [],
+                        "operator": None, "time_frame": None, "why": False}  # fmt: skip
+                return chat_completion(json.dumps(plan))
             return chat_completion(GOOD_NARRATIVE)
 
         raw.default_response = answer
@@ -753,7 +753,7 @@ def test_hostile_ticker_lookup_is_limited_to_validated_symbols(
         )
         with cm as h:
             h.s3, h.bucket = client, bucket
-            reply, _ = h.invoke("analyze apple")
+            reply, _ = h.invoke("analyze the iPhone maker")
             body = _assert_complete(h, reply, ["AAPL"])
             objects = h.objects()
     assert body["tickers"] == ["AAPL"]

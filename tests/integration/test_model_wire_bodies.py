@@ -5,8 +5,9 @@ against FakeVLLM (vLLM's chat-completions JSON on loopback) and once with the
 SageMaker client against FakeSageMakerRuntime (SageMaker Runtime's REST
 protocol, reached by a real boto3 client) in front of the same fake: neither
 the GPU nor an endpoint can run here. A session goes through every call site
-the agent has: the company-name lookup, a narrative rejected once and
-regenerated, a comparison narrative and a follow-up answer. Every body either
+the agent has: the request plan the model fills for a company it names by
+description (with its JSON schema as ``response_format``), a narrative rejected
+once and regenerated, a comparison narrative and a follow-up answer. Every body either
 client sent is compared with ``tests/fixtures/model_wire_bodies.json``; the
 clock is fixed so the market data (and so the prompts) are the same each run.
 
@@ -51,10 +52,10 @@ def _system(request: dict[str, Any]) -> str:
 
 def _answer(request: dict[str, Any]) -> dict[str, Any] | str:
     """The model's answers, chosen by what the request is (the order of parallel calls varies)."""
-    if request.get("tools"):
-        return chat_completion(
-            None, tool_calls=[{"name": "report_tickers", "arguments": {"tickers": ["AAPL"]}}]
-        )
+    if request.get("response_format"):
+        plan = {"intent": "analyze", "subjects": ["AAPL"], "aspects": [], "operator": None,
+                "time_frame": None, "why": False}  # fmt: skip
+        return chat_completion(json.dumps(plan))
     messages = request["messages"]
     first_try = len(messages) == 2
     if "AAPL" in str(messages[1]["content"])[:40] and first_try and "narrative" in _system(request):

@@ -19,10 +19,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from stock_agent.answering.conversation import understand
+from stock_agent.context import Dependencies
 from stock_agent.errors import AgentError
 from stock_agent.market_data import known_symbols
-from stock_agent.settings import MAX_PROMPT_CHARS
+from stock_agent.nodes import classify
+from stock_agent.settings import MAX_PROMPT_CHARS, AgentSettings
 from stock_agent.understanding.parsing import parse_request
 
 pytestmark = pytest.mark.slow
@@ -61,6 +62,9 @@ tickerless_prompts = st.text(alphabet=_NO_ASCII_LETTERS, min_size=0, max_size=30
 long_tickerless_prompts = st.integers(min_value=MAX_PROMPT_CHARS + 1, max_value=20_000).map(
     lambda n: "7" * n
 )
+# The agent's own reading of a prompt: the request plan of a fresh session, offline.
+OFFLINE = Dependencies.from_settings(AgentSettings())
+
 filler_words = st.lists(
     st.sampled_from(
         ["please", "and", "the", "analyze", "compare", "stock", "??", "—", "株", "vs", "it"]
@@ -199,16 +203,10 @@ def test_success_only_for_the_parsers_tickers(
             expected_code = "no_ticker"
         if expected_code is None:
             # A fresh session: "and AAPL" adds to an earlier turn that does not exist.
-            route = understand(
-                stripped,
-                parsed=parse_request(stripped, known_symbols=known_symbols()),
-                named=expected_tickers,
-                remembered=(),
-                last=(),
-                model_available=False,
-            ).route
-            if route == "no_context":
-                expected_code = "no_context"
+            try:
+                expected_tickers = list(classify(stripped, OFFLINE, None).subjects)
+            except AgentError as err:
+                expected_code = err.code
     before = agent_server.report_files()
     reply = agent_server.invoke(json.dumps({"prompt": prompt}).encode())
     if expected_code is None:

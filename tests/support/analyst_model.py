@@ -10,7 +10,7 @@ kind) and answers as a careful analyst model would, in vLLM's wire format:
   record (:data:`INVENTED_SENTENCE`); an answer to the agent's "rejected,
   write it again" is always faithful;
 - comparison and follow-up answer: the figures of the JSON it was given;
-- ticker lookup: the ``report_tickers`` tool call with no ticker (not sure).
+- request plan: a plan with no ticker (not sure), as structured output.
 
 So two servers with the same settings are two equal models, and
 ``invent_every=10`` is a model that invents a figure in one narrative in ten.
@@ -29,7 +29,7 @@ from stock_agent.prompts import (
     ANSWER_SYSTEM_PROMPT,
     COMPARISON_SYSTEM_PROMPT,
     NARRATIVE_SYSTEM_PROMPT,
-    TICKER_SYSTEM_PROMPT,
+    PLAN_SYSTEM_PROMPT,
 )
 
 from .fake_vllm import chat_completion
@@ -65,12 +65,10 @@ class AnalystModel:
             return _comparison(json.loads(user))
         if kind == _first_line(ANSWER_SYSTEM_PROMPT):
             return _answer(json.loads(user))
-        if kind == _first_line(TICKER_SYSTEM_PROMPT):
-            return chat_completion(
-                None,
-                tool_calls=[{"name": "report_tickers", "arguments": {"tickers": []}}],
-                model=str(request.get("model", "model")),
-            )
+        if kind == _first_line(PLAN_SYSTEM_PROMPT):
+            plan = {"intent": "analyze", "subjects": [], "aspects": [], "operator": None,
+                    "time_frame": None, "why": False}  # fmt: skip
+            return chat_completion(json.dumps(plan), model=str(request.get("model", "model")))
         return "I can only help with the analysis of stocks."
 
     def _narrative(self, payload: dict[str, Any], *, retry: bool) -> str:

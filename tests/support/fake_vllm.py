@@ -219,6 +219,40 @@ class RecordedRequest:
     body: Any  # parsed JSON, or None when the body was not JSON
 
 
+RESPONSE_FORMAT_TYPES = ("text", "json_object", "json_schema", "structural_tag")
+
+
+def _reject_response_format(value: Any) -> dict[str, Any] | None:
+    """vLLM's 400 for a ``response_format`` its ``ResponseFormat`` model refuses.
+
+    vLLM's chat request takes OpenAI's shape: ``type`` one of
+    :data:`RESPONSE_FORMAT_TYPES`; for ``json_schema`` a ``json_schema`` object
+    with a ``name`` and a ``schema`` (the pydantic alias of ``schema_``), and
+    an optional ``strict``; ``/invocations`` routes such a body to the same model.
+    """
+    if value is None:
+        return None
+    kind = value.get("type") if isinstance(value, dict) else None
+    if kind not in RESPONSE_FORMAT_TYPES:
+        return error_body(
+            f"1 validation error for ChatCompletionRequest response_format.type: "
+            f"Input should be {', '.join(repr(t) for t in RESPONSE_FORMAT_TYPES)}",
+            status=400,
+            param="response_format",
+        )
+    spec = value.get("json_schema")
+    if kind == "json_schema" and not (
+        isinstance(spec, dict) and isinstance(spec.get("name"), str)
+        and isinstance(spec.get("schema"), dict)
+    ):  # fmt: skip
+        return error_body(
+            "response_format.json_schema: a 'name' and a 'schema' are required",
+            status=400,
+            param="response_format",
+        )
+    return None
+
+
 def _default_answer(request: dict[str, Any]) -> str:
     messages = request.get("messages") or [{}]
     last = messages[-1].get("content") if isinstance(messages[-1], dict) else ""
@@ -468,4 +502,4 @@ class _Handler(BaseHTTPRequestHandler):
             return error_body(
                 f"The model `{model}` does not exist.", status=404, type="NotFoundError"
             )
-        return None
+        return _reject_response_format(body.get("response_format"))

@@ -23,11 +23,22 @@ import dataclasses
 import functools
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal, TypedDict, TypeVar, cast, get_args, get_origin, get_type_hints
+from typing import (
+    Any,
+    Literal,
+    Required,
+    TypedDict,
+    TypeVar,
+    cast,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
 
+from .. import formatting
 from ..records import (
     Narrative,
     PricePoint,
@@ -49,12 +60,16 @@ class Turn(TypedDict):
     tickers: list[str]
 
 
-class SessionMemory(TypedDict):
+class SessionMemory(TypedDict, total=False):
     """The JSON-ready state a session carries from turn to turn."""
 
-    turns: list[Turn]
+    turns: Required[list[Turn]]
     # symbol -> packed record; insertion order = recency (oldest first)
-    records: dict[str, dict[str, Any]]
+    records: Required[dict[str, dict[str, Any]]]
+    # [[group title, [label key, ...]], ...] of every record produced in the session: what a
+    # follow-up can ask about, kept once for the session (a session saved before it existed
+    # reads it from its records).
+    figure_groups: list[list[Any]]
 
 
 def empty_session() -> SessionMemory:
@@ -231,7 +246,18 @@ def remember_turn(
     kept = {s: r for s, r in previous["records"].items() if s not in records}
     kept.update({s: pack_record(r) for s, r in records.items()})
     symbols = list(kept)[-max_records:]
-    return {"turns": turns, "records": {s: kept[s] for s in symbols}}
+    groups = _merged_groups(
+        [
+            *remembered_figure_groups(previous),
+            *(g for r in records.values()
+              for g in formatting.figure_label_groups(r.snapshot, r.analysis)),
+        ]
+    )  # fmt: skip
+    return {
+        "turns": turns,
+        "records": {s: kept[s] for s in symbols},
+        "figure_groups": [[title, labels] for title, labels in groups],
+    }
 
 
 def session_records(
@@ -244,6 +270,34 @@ def session_records(
     return {
         s: unpack_record(r) for s, r in session["records"].items() if wanted is None or s in wanted
     }
+
+
+def _merged_groups(groups: Iterable[Sequence[Any]]) -> list[tuple[str, list[str]]]:
+    """Groups of the same title as one, each label once, in the order first seen."""
+    merged: dict[str, list[str]] = {}
+    for title, labels in groups:
+        held = merged.setdefault(str(title), [])
+        held.extend(str(label) for label in labels if str(label) not in held)
+    return list(merged.items())
+
+
+def remembered_figure_groups(session: SessionMemory | None) -> list[tuple[str, list[str]]]:
+    """The figure label groups a follow-up in this session can ask about.
+
+    Kept in the session by :func:`remember_turn`; a session saved before that
+    reads them from its records (unpacked once).
+    """
+    if not session:
+        return []
+    kept = session.get("figure_groups")
+    if isinstance(kept, list):
+        return _merged_groups(g for g in kept if isinstance(g, list) and len(g) == 2)
+    return _merged_groups(
+        g
+        for packed in session["records"].values()
+        for record in [unpack_record(packed)]
+        for g in formatting.figure_label_groups(record.snapshot, record.analysis)
+    )
 
 
 def last_tickers(session: SessionMemory | None) -> list[str]:

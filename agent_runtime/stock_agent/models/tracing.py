@@ -118,6 +118,8 @@ class TracedModelClient:
             attributes["gen_ai.request.tool_names"] = [
                 str(t.get("function", {}).get("name")) for t in profile.tools
             ]
+        if profile.response_format is not None:
+            attributes["gen_ai.output.type"] = "json"
         if self.capture_content:
             attributes |= prompt_attributes(profile.messages(turns))
         with TRACER.start_as_current_span(

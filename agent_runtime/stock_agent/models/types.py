@@ -52,6 +52,9 @@ class CallProfile:
     max_cold_wait_s: float | None = None
     max_attempts: int = 1
     retry_prompt: str | None = None  # "... rejected: {reason} ..." for the next attempt
+    # {"type": "json_schema", "json_schema": {"name", "schema", "strict"}}: the server
+    # constrains the answer to the schema (vLLM's structured outputs; OpenAI's field).
+    response_format: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -64,6 +67,8 @@ class CallProfile:
             )
         if self.max_attempts < 1 or (self.max_attempts > 1 and not self.retry_prompt):
             problems.append("max_attempts must be >= 1, and above 1 only with a retry_prompt")
+        if self.response_format is not None:
+            problems += _response_format_problems(self.response_format)
         if problems:
             raise ValueError(f"call profile {self.purpose!r}: " + "; ".join(problems))
 
@@ -71,6 +76,26 @@ class CallProfile:
         """The request's messages: the system prompt (when there is one), then ``turns``."""
         head = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
         return [*head, *(dict(turn) for turn in turns)]
+
+
+RESPONSE_FORMAT_TYPES = ("json_schema", "json_object")
+
+
+def _response_format_problems(value: Any) -> list[str]:
+    """What is wrong with a ``response_format`` vLLM's ``ResponseFormat`` would refuse."""
+    kind = value.get("type") if isinstance(value, Mapping) else None
+    if kind not in RESPONSE_FORMAT_TYPES:
+        return [f"response_format.type must be one of {', '.join(RESPONSE_FORMAT_TYPES)}, "
+                f"got {kind!r}"]  # fmt: skip
+    spec = value.get("json_schema")
+    if kind == "json_schema" and not (
+        isinstance(spec, Mapping)
+        and isinstance(spec.get("name"), str)
+        and isinstance(spec.get("schema"), Mapping)
+    ):
+        return ["response_format.json_schema must be an object with a 'name' string and a "
+                "'schema' object"]  # fmt: skip
+    return []
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,10 @@ def build_chat_body(
     requested in the final chunk so token counts are the same in both forms.
     ``reasoning_effort`` (vLLM's chat-completions field) is sent when the
     profile sets one: gpt-oss spends ``max_tokens`` on reasoning first, so a
-    small budget needs a low effort.
+    small budget needs a low effort. ``response_format`` (OpenAI's field, which
+    vLLM's chat-completions request takes and enforces by structured-output
+    decoding; ``/invocations`` routes a body with ``messages`` to the same
+    handler) is sent when the profile sets one.
     """
     if isinstance(turns, str | bytes) or not isinstance(turns, Sequence):
         raise ModelError("model_client_error", "turns must be a list of dicts")
@@ -86,6 +89,8 @@ def build_chat_body(
         body["tool_choice"] = "auto"
     if profile.reasoning_effort is not None:
         body["reasoning_effort"] = profile.reasoning_effort
+    if profile.response_format is not None:
+        body["response_format"] = json.loads(json.dumps(profile.response_format))
     if stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}

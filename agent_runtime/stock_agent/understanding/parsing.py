@@ -1,4 +1,7 @@
-"""Deterministic understanding of a free-text request: which tickers, which intent.
+"""Deterministic reading of a free-text request: which words are tickers.
+
+What the request asks (its intent, figures, comparisons) is the request plan's
+(:mod:`stock_agent.understanding.plan`); this module only tells tickers from words.
 
 The public sample upper-cased the prompt and took the first 2–5 letter word,
 so "Can you analyze MSFT" became ``CAN`` and ``BRK.B`` failed. This parser
@@ -9,7 +12,10 @@ Rules (in order, per word):
 1. ``$AAPL`` (a ``$`` prefix) is always a ticker, in any case, even ``$A``.
 2. A word in :data:`STOPWORDS` (English function words and request words
    such as CAN, YOU, ANALYZE, STOCK, COMPARE, REPORT) is never a ticker
-   without the ``$``: to analyse Agilent (``A``) write ``$A``.
+   without the ``$``: to analyse Agilent (``A``) write ``$A``. Nor is a word
+   that names a figure of the report (``figure_words``: RSI, MACD, FCF, EPS,
+   YTD, SMA ...): "and its FCF margin?" asks about a figure; a real ticker
+   spelt like one is written ``$FCF``.
 3. A word whose canonical form is a symbol the data provider knows
    (``known_symbols``) is a ticker, whatever its case: ``msft``, ``Msft``.
 4. Otherwise an UPPER-CASE word is a ticker when it has 2–5 letters
@@ -21,6 +27,10 @@ Rules (in order, per word):
    "apple") and ordinary hyphenated words ("long-term") are not; digits alone
    do not make a lower-case word a ticker ("h100", "mp3").
 
+A word is a run of ASCII letters and digits that no other Latin letter
+touches: the "v" of the Vietnamese "với" is not a word (it would read as
+Visa), while "NVDA" in "NVDAの株" is.
+
 Canonical form: upper case; a share-class or exchange suffix is written with a
 dot, so ``BRK-B`` and ``brk.b`` all become ``BRK.B`` (the form the
 data providers take; each provider maps it to its own source's spelling).
@@ -28,7 +38,8 @@ data providers take; each provider maps it to its own source's spelling).
 Tickers are de-duplicated in order of first mention; more than
 :data:`~stock_agent.settings.MAX_TICKERS_PER_REQUEST` is an error. When no
 ticker is found but words remain that may name a company ("analyze apple"),
-:attr:`ParsedRequest.needs_model` tells the graph to ask the model once.
+:attr:`ParsedRequest.company_hints` holds them: the request plan is then unsure, and a
+configured model is asked to fill it once.
 """
 
 from __future__ import annotations
@@ -36,16 +47,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from ..errors import AgentError
 from ..settings import MAX_TICKERS_PER_REQUEST
 
-Intent = Literal["analyze", "compare"]
-
-# A word as written: optional $, a letter, then letters/digits, optionally joined by . _ - /
+# Latin letters of any accent (Vietnamese included): a word is never cut out of one of them.
+_LATIN = "A-Za-z0-9\u00c0-\u024f\u1e00-\u1eff"
+# A word as written: optional $, a letter, then letters/digits, optionally joined by . _ -
 # ("P/E" is two words: a slash never joins a ticker.)
-_WORD_RE = re.compile(r"(\$?)([A-Za-z][A-Za-z0-9]*(?:[._\-][A-Za-z0-9]+)*)")
+_WORD_RE = re.compile(
+    rf"(?<![{_LATIN}$])(\$?)([A-Za-z][A-Za-z0-9]*(?:[._\-][A-Za-z0-9]+)*)(?![{_LATIN}])"
+)
 # Share class / exchange suffix written with a hyphen (BRK-B, RDS-A) -> BRK.B
 _CLASS_SUFFIX_RE = re.compile(r"^([A-Z][A-Z0-9]{0,5})-([A-Z]{1,2})$")
 _CANONICAL_RE = re.compile(r"[A-Z][A-Z0-9]{0,9}(?:[._][A-Z0-9]{1,10}){0,2}")
@@ -84,7 +96,6 @@ _INTENT_WORDS = _word_set(
     INVEST INVESTMENT OUTLOOK PERFORMANCE PRICE REPORT RESEARCH REVIEW SHARE SHARES STOCK
     STOCKS VALUATION"""
 )
-_COMPARE_WORDS = frozenset({"COMPARE", "COMPARING", "COMPARISON", "VERSUS", "VS", "AGAINST"})
 
 
 @dataclass(frozen=True)
@@ -92,16 +103,12 @@ class ParsedRequest:
     """What the deterministic parser understood from one prompt."""
 
     tickers: tuple[str, ...]
-    intent: Intent
+    # Where each ticker is first written (characters): the order of mention with names.
+    offsets: tuple[int, ...] = ()
     # Words left over that may name a company ("apple"); only used when no ticker was found.
     company_hints: tuple[str, ...] = ()
     # Known symbols written as a stop word ("Analyze T"): the error suggests "$T".
     dollar_hints: tuple[str, ...] = ()
-
-    @property
-    def needs_model(self) -> bool:
-        """No ticker, but the text plausibly names a company: ask the model once."""
-        return not self.tickers and bool(self.company_hints)
 
 
 def canonical_ticker(raw: str) -> str | None:
@@ -138,29 +145,34 @@ def parse_request(
     prompt: str,
     *,
     known_symbols: Iterable[str] = (),
+    figure_words: Iterable[str] = (),
     max_tickers: int = MAX_TICKERS_PER_REQUEST,
 ) -> ParsedRequest:
     """Find the tickers and the intent in ``prompt`` by the module's rules.
 
-    Raises :class:`AgentError` ``too_many_tickers`` when more than
-    ``max_tickers`` distinct tickers are named. Finding none is not an error
-    here: the graph decides between asking the model and ``no_ticker``.
+    ``figure_words``: upper-case words that name a figure (rule 2). Raises
+    :class:`AgentError` ``too_many_tickers`` when more than ``max_tickers``
+    distinct tickers are named. Finding none is not an error here: the graph
+    decides between asking the model and ``no_ticker``.
     """
     known = frozenset(known_symbols)
+    figures = frozenset(figure_words)
     tickers: list[str] = []
+    offsets: list[int] = []
     leftovers: list[str] = []
     dollar_hints: list[str] = []
-    compare = False
     intent_word = False
     for match in _WORD_RE.finditer(prompt):
         dollar, word = match.group(1), match.group(2)
         upper = word.upper()
-        compare = compare or upper in _COMPARE_WORDS
         intent_word = intent_word or upper in _INTENT_WORDS
         canon = canonical_ticker(word)
+        if not dollar and upper in figures:
+            continue  # a figure's name, not a ticker and not a company
         if canon is not None and (dollar or _is_ticker_word(word, canon, known)):
             if canon not in tickers:
                 tickers.append(canon)
+                offsets.append(match.start())
         elif upper not in STOPWORDS and word.isalpha() and len(word) >= 2:
             leftovers.append(word)
         elif canon is not None and canon in known and word.isupper() and canon not in dollar_hints:
@@ -170,10 +182,9 @@ def parse_request(
     # or capitalised a name ("How is Apple doing?").
     plausible = intent_word or any(w[0].isupper() for w in leftovers)
     hints = tuple(leftovers) if plausible else ()
-    intent: Intent = "compare" if compare or len(tickers) > 1 else "analyze"
     return ParsedRequest(
         tickers=tuple(tickers),
-        intent=intent,
+        offsets=tuple(offsets),
         company_hints=hints,
         dollar_hints=tuple(dollar_hints),
     )
@@ -193,36 +204,6 @@ def check_ticker_count(
             f"at most {max_tickers} tickers per request; found {len(tickers)}: "
             + ", ".join(tickers),
         )
-
-
-def tickers_from_candidates(
-    candidates: Iterable[object],
-    *,
-    known_symbols: Iterable[str] = (),
-    max_tickers: int = MAX_TICKERS_PER_REQUEST,
-) -> tuple[str, ...]:
-    """Validate tickers proposed by the model with the parser's own rules.
-
-    Each candidate must be a string with a ticker's shape; when the provider
-    can enumerate its symbols (``known_symbols`` non-empty) only those are
-    kept. Anything else is dropped, so a model answer can never inject an
-    arbitrary string into the pipeline.
-    """
-    known = frozenset(known_symbols)
-    accepted: list[str] = []
-    for candidate in candidates:
-        if not isinstance(candidate, str):
-            continue
-        canon = canonical_ticker(candidate)
-        if canon is None or (known and canon not in known) or canon in accepted:
-            continue
-        accepted.append(canon)
-    if len(accepted) > max_tickers:
-        raise AgentError(
-            "too_many_tickers",
-            f"at most {max_tickers} tickers per request; the request names {len(accepted)}",
-        )
-    return tuple(accepted)
 
 
 def no_ticker_error(

@@ -37,6 +37,25 @@ def test_analyze_prints_three_sections_and_the_report_path(tmp_path: Path) -> No
     assert path.read_bytes().startswith(b"%PDF")
 
 
+def test_analyze_prints_a_report_line_for_every_pdf_the_comparison_included(
+    tmp_path: Path,
+) -> None:
+    code, text = _run(["analyze", "Compare AAPL and MSFT", "--reports-dir", str(tmp_path)])
+    assert code == 0
+    reports = [line.removeprefix("Report: ") for line in text.splitlines() if
+               line.startswith("Report: ")]  # fmt: skip
+    assert len(reports) == 3
+    assert [("_Comparison_" in Path(p).name) for p in reports] == [False, False, True]
+    assert all(Path(p).is_file() and Path(p).read_bytes().startswith(b"%PDF") for p in reports)
+
+
+def test_analyze_of_a_question_prints_the_sections_and_the_answer(tmp_path: Path) -> None:
+    code, text = _run(["analyze", "is Nvidia oversold?", "--reports-dir", str(tmp_path)])
+    assert code == 0
+    assert text.index(TITLES[0]) < text.index("ANSWER:") < text.index("Report: ")
+    assert "RSI (14): " in text.split("ANSWER:")[1]
+
+
 def test_analyze_json_prints_the_full_response(tmp_path: Path) -> None:
     code, text = _run(["analyze", "Analyze $AAPL", "--json", "--reports-dir", str(tmp_path)])
     assert code == 0

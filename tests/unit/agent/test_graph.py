@@ -50,5 +50,17 @@ def test_decisions_are_conditional_edges_with_named_routes() -> None:
     assert ("understand_request", "answer_question", "question") in conditional
     assert ("understand_request", "respond", "refused") in conditional
     assert ("report_generation_agent", "comparison_report", "compare") in conditional
+    # the model fills the request plan on its own edge, then the same routes follow
+    assert ("understand_request", "fill_plan", "unsure") in conditional
+    for route, target in (
+        ("question", "answer_question"),
+        ("analyze_or_compare", "data_gathering_agent"),
+        ("refused", "respond"),
+    ):
+        assert ("fill_plan", target, route) in conditional
+    # a question about tickers analysed in this turn is answered after their reports
+    assert ("report_generation_agent", "answer_question", "answer") in conditional
+    assert ("comparison_report", "answer_question", "answer") in conditional
+    assert ("comparison_report", "remember", "done") in conditional
     for stage in ("data_gathering_agent", "performance_analysis_agent", "narrative"):
         assert (stage, "respond", "every_ticker_failed") in conditional

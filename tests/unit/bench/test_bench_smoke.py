@@ -200,8 +200,10 @@ def test_conversation_rows_measure_every_figure_with_tiny_n() -> None:
     from bench.rows_conversation import row10
 
     rows = row10(runs=1)
-    assert [r.number for r in rows] == ["10a", "10b", "10c", "10d"]
+    assert [r.number for r in rows] == ["10a", "10b", "10c", "10d", "10e"]
     assert all(r.ok is not None and r.figure != "—" for r in rows)
+    plans = rows[-1]
+    assert plans.ok and plans.figure.startswith("max 1 when the rules cannot read it")
 
 
 def test_eval_row_is_not_measured_without_the_harness(tmp_path: Path) -> None:

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from eval.cases import CAPABILITIES, CATEGORIES, GoldenSetError, load_golden_set, parse_case
+from eval.cases import (
+    CAPABILITIES,
+    CATEGORIES,
+    CONVERSATION_CLASSES,
+    GoldenSetError,
+    load_golden_set,
+    parse_case,
+)
 
 
 def test_golden_set_has_at_least_80_cases_covering_every_category() -> None:
@@ -22,6 +29,25 @@ def test_golden_set_has_at_least_80_cases_covering_every_category() -> None:
     assert {c for case in golden.cases for c in case.requires} == set(CAPABILITIES)
     assert any(len(c.turns) > 1 for c in golden.cases)
     assert len(golden.sha256) == 64 and golden.version == "cases.v1"
+
+
+def test_every_conversation_question_has_three_paraphrases_and_a_relevance_grader() -> None:
+    golden = load_golden_set()
+    conversation = [c for c in golden.cases if c.category in CONVERSATION_CLASSES]
+    assert len(conversation) >= 80
+    groups = Counter(c.question for c in conversation)
+    assert "" not in groups  # every conversation case says which question it paraphrases
+    assert min(groups.values()) >= 3, {q: n for q, n in groups.items() if n < 3}
+    for case in conversation:
+        last = case.turns[-1].expect
+        graded = (
+            last.figures or last.winner or last.why or last.advice or last.declined
+            or last.tickers or last.refusal
+        )  # fmt: skip
+        assert graded, f"{case.id} grades nothing about its answer"
+        # the same question is asked in different words, never twice alike
+    prompts = [c.turns[-1].prompt for c in conversation]
+    assert len(prompts) == len(set(prompts))
 
 
 def test_every_expected_error_code_is_a_contract_code_or_announced() -> None:
@@ -76,6 +102,66 @@ def test_every_expected_error_code_is_a_contract_code_or_announced() -> None:
         (
             {"id": "abc", "category": "malformed", "turns": [{"oversize": 0}]},
             "oversize must be an integer in 1..1000000",
+        ),
+        (
+            {
+                "id": "abc",
+                "category": "why",
+                "turns": [
+                    {
+                        "prompt": "a",
+                        "expect": {
+                            "winner": {"aspect": "Beta", "order": "biggest", "symbols": ["A", "B"]}
+                        },
+                    }
+                ],
+            },
+            "order='biggest'",
+        ),
+        (
+            {
+                "id": "abc",
+                "category": "why",
+                "turns": [
+                    {
+                        "prompt": "a",
+                        "expect": {
+                            "winner": {"aspect": "Beta", "order": "highest", "symbols": ["A"]}
+                        },
+                    }
+                ],
+            },
+            "at least two tickers",
+        ),
+        (
+            {
+                "id": "abc",
+                "category": "why",
+                "turns": [
+                    {"prompt": "a", "expect": {"why": [{"symbol": "A", "verdict": "vibes"}]}}
+                ],
+            },
+            "verdict 'vibes'",
+        ),
+        (
+            {
+                "id": "abc",
+                "category": "why",
+                "turns": [{"prompt": "a", "expect": {"figures": [{"symbol": "A"}]}}],
+            },
+            "items must be {symbol, label}",
+        ),
+        (
+            {
+                "id": "abc",
+                "category": "why",
+                "turns": [{"prompt": "a", "expect": {"declined": "yes"}}],
+            },
+            "declined must be true or false",
+        ),
+        (
+            {"id": "abc", "category": "why", "question": "Q 1", "turns": [{"prompt": "a"}]},
+            "question='Q 1'",
         ),
     ],
 )

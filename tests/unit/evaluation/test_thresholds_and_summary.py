@@ -29,6 +29,7 @@ def test_the_thresholds_file_names_every_criterion() -> None:
         "comparison_report",
         "company_names",
         "intent_routing",
+        "request_plan",
     }
 
 
@@ -125,3 +126,51 @@ def test_the_judge_sample_takes_turns_from_every_category_up_to_the_limit() -> N
     assert judge_sample(outcomes, 4) == [0, 1, 6, 7]
     assert judge_sample(outcomes, 100) == [0, 1, 2, 3, 4, 6, 7]  # never a refused turn
     assert judge_sample(outcomes, 0) == []
+
+
+def test_a_bad_class_pass_rate_is_named_and_an_absent_one_is_95_percent() -> None:
+    raw = _raw()
+    raw["classes"]["min_pass_rate"] = 1.5
+    with pytest.raises(ThresholdsError, match=r"classes.min_pass_rate=1.5"):
+        parse_thresholds(raw)
+    raw.pop("classes")
+    assert parse_thresholds(raw).min_class_pass_rate == 0.95
+
+
+def _class_outcomes(category: str, passing: int, failing: int) -> list[TurnOutcome]:
+    obs = Observation(200, False, (), {}, None, "", 1.0)
+    outcomes = []
+    for i in range(passing + failing):
+        case = Case(
+            id=f"{category[:3]}-{i:03d}",
+            category=category,
+            turns=(Turn(expect=Expectation(), prompt="x"), Turn(expect=Expectation(), prompt="y")),
+        )
+        # the setup turn passes; the question turn fails for the failing cases
+        outcomes.append(TurnOutcome(case, 0, "x", obs, (Grade("latency", "pass"),)))
+        second = "pass" if i < passing else "fail"
+        outcomes.append(TurnOutcome(case, 1, "y", obs, (Grade("answer_gives_figures", second),)))
+    return outcomes
+
+
+@pytest.mark.parametrize(
+    ("passing", "failing", "verdict"), [(19, 1, "PASS"), (18, 2, "FAIL"), (20, 0, "PASS")]
+)
+def test_a_conversation_class_passes_at_95_percent_of_its_cases(
+    passing: int, failing: int, verdict: str
+) -> None:
+    from eval.runner import class_rows
+
+    rows = {r.category: r for r in class_rows(_class_outcomes("why", passing, failing), 0.95)}
+    assert (rows["why"].passed, rows["why"].run, rows["why"].verdict) == (
+        passing,
+        passing + failing,
+        verdict,
+    )
+    assert rows["advice"].verdict == "NOT RUN"  # a class with no case run does not fail the gate
+    result = _result(1, 0)
+    result.outcomes = _class_outcomes("why", passing, failing)
+    summarise(result, load_thresholds())
+    assert ("why", verdict) in {(r.category, r.verdict) for r in result.classes}
+    if verdict == "FAIL":
+        assert not result.gate_passed

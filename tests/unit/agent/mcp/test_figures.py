@@ -6,11 +6,10 @@ from datetime import date
 
 import pytest
 from stock_agent.analysis import analyze
-from stock_agent.answering.conversation import FIGURE_TOPICS
 from stock_agent.errors import AgentError
 from stock_agent.formatting import FigureRow, figure_provenance
 from stock_agent.market_data import get_provider
-from stock_agent.mcp.figures import FIGURE_PHRASES, figure_key, find_figure
+from stock_agent.mcp.figures import figure_key, figure_named, find_figure
 
 DAY = date(2026, 11, 30)
 
@@ -21,8 +20,17 @@ def rows() -> list[FigureRow]:
     return figure_provenance(snapshot, analyze(snapshot))
 
 
-def test_the_vocabulary_is_the_conversations() -> None:
-    assert FIGURE_PHRASES is FIGURE_TOPICS
+def test_the_vocabulary_is_the_conversations(rows: list[FigureRow]) -> None:
+    """The phrases are the conversation's: an alias works here as it does in a question."""
+    from stock_agent.understanding.vocabulary import ALIASES
+
+    labels = [(row["group"], row["label"]) for row in rows]
+    assert "drawdown" in ALIASES["Max Drawdown (1Y)"]
+    assert figure_named("drawdown", labels) == "Max Drawdown (1Y)"
+    assert figure_named("macd", labels) is None  # three figures: not one row
+    assert figure_named("correlation", labels) == next(
+        label for _, label in labels if label.startswith("Correlation vs ")
+    )
 
 
 def test_every_label_of_the_record_finds_its_own_row(rows: list[FigureRow]) -> None:

@@ -50,3 +50,29 @@ def test_bounds_drop_the_oldest_turns_and_records_at_the_edge(turns: int) -> Non
     assert list(session["records"]) == symbols[turns - max_records : turns]
     assert last_tickers(session) == [symbols[turns - 1]]
     assert set(session_records(session)) == set(symbols[turns - max_records : turns])
+
+
+def test_the_session_keeps_what_follow_ups_can_ask_about_once() -> None:
+    from stock_agent import formatting
+    from stock_agent.memory.session import remembered_figure_groups
+
+    session = None
+    for i, symbol in enumerate(["AAPL", "MSFT", "KO"]):
+        session = remember_turn(
+            session,
+            turn={"request_id": f"r{i}", "prompt": "p", "intent": "analyze", "tickers": [symbol]},
+            records={symbol: session_record(symbol)},
+            max_turns=5,
+            max_records=2,
+        )
+    assert session is not None and list(session["records"]) == ["MSFT", "KO"]
+    groups = remembered_figure_groups(session)
+    record = session_record("KO")
+    expected = formatting.figure_label_groups(record.snapshot, record.analysis)
+    assert [title for title, _ in groups] == [title for title, _ in expected]
+    assert all(labels == sorted(set(labels), key=labels.index) for _, labels in groups)
+    # a session saved before the groups were kept reads them from its records
+    older = {"turns": session["turns"], "records": session["records"]}
+    assert remembered_figure_groups(older) == groups  # type: ignore[arg-type]
+    assert remembered_figure_groups(None) == []
+    assert json.loads(json.dumps(session)) == session  # plain JSON

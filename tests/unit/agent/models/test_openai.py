@@ -8,6 +8,7 @@ test stays well under two seconds.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -170,3 +171,33 @@ def test_retry_after_header_forms() -> None:
     assert parse_retry_after(None) is None
     assert parse_retry_after("soon") is None
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a date in the past
+
+
+PLAN_FORMAT = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "request_plan",
+        "schema": {"type": "object", "properties": {"intent": {"enum": ["analyze"]}}},
+        "strict": True,
+    },
+}
+
+
+def test_openai_sends_the_response_format_vllm_enforces(vllm: FakeVLLM) -> None:
+    vllm.enqueue(body=chat_completion('{"intent": "analyze"}'))
+    profile = dataclasses.replace(call_profile(max_tokens=64), response_format=PLAN_FORMAT)
+    result = openai_client(vllm).chat(profile, MESSAGES)
+    assert result.content == '{"intent": "analyze"}'
+    [request] = vllm.requests
+    assert request.body["response_format"] == PLAN_FORMAT
+    assert "tools" not in request.body
+
+
+def test_a_response_format_vllm_would_refuse_is_refused_by_the_profile() -> None:
+    for bad in (
+        {"type": "xml"},
+        {"type": "json_schema"},
+        {"type": "json_schema", "json_schema": {"name": "x"}},
+    ):
+        with pytest.raises(ValueError, match="response_format"):
+            dataclasses.replace(call_profile(max_tokens=64), response_format=bad)

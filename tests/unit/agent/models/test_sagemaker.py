@@ -10,6 +10,7 @@ test stays well under two seconds.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -305,3 +306,16 @@ def test_sagemaker_lazy_client_has_our_timeouts_and_no_botocore_retries(
     assert config.retries["total_max_attempts"] == 1
     assert client.chat(call_profile(max_tokens=16), MESSAGES).content
     assert runtime.requests[0].inference_component == "ic"
+
+
+def test_sagemaker_carries_the_response_format_to_invocations(
+    vllm: FakeVLLM, runtime: FakeSageMakerRuntime
+) -> None:
+    """The same body through /invocations: vLLM routes a body with messages to chat."""
+    fmt = {"type": "json_schema", "json_schema": {"name": "request_plan", "schema": {}}}
+    vllm.enqueue(body=chat_completion('{"intent": "analyze"}'))
+    profile = dataclasses.replace(call_profile(max_tokens=64), response_format=fmt)
+    result = sagemaker_client(runtime).chat(profile, MESSAGES)
+    assert result.content == '{"intent": "analyze"}'
+    [sent] = vllm.chat_requests
+    assert sent["response_format"] == fmt and vllm.requests[-1].path == "/invocations"

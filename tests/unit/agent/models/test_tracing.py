@@ -89,3 +89,17 @@ def test_a_failed_call_marks_the_span_and_reraises(spans: InMemorySpanExporter) 
     assert (span.attributes or {})["error.type"] == "model_throttled"
     assert "gen_ai.usage.input_tokens" not in (span.attributes or {})
     assert "gen_ai.prompt.0.content" not in (span.attributes or {})
+
+
+def test_a_structured_call_says_its_output_is_json_and_passes_the_profile_on(
+    spans: InMemorySpanExporter,
+) -> None:
+    fmt = {"type": "json_schema", "json_schema": {"name": "request_plan", "schema": {}}}
+    client = traced_client(ChatResult(content="{}"))
+    turns = [{"role": "user", "content": "x"}]
+    client.chat(call_profile(max_tokens=16, response_format=fmt), turns)
+    [span] = spans.get_finished_spans()
+    assert (span.attributes or {})["gen_ai.output.type"] == "json"
+    assert client.inner.calls[-1]["profile"].response_format == fmt  # type: ignore[attr-defined]
+    client.chat(call_profile(max_tokens=16), turns)
+    assert "gen_ai.output.type" not in (spans.get_finished_spans()[-1].attributes or {})

@@ -20,12 +20,8 @@ from pypdf import PdfReader
 from stock_agent import formatting
 from stock_agent.analysis.cli import render_table
 from stock_agent.analysis.track_record import compute_track_record
-from stock_agent.answering.conversation import (
-    allowed_answer_figures,
-    answer_facts,
-    deterministic_answer,
-    parse_question,
-)
+from stock_agent.answering.answers import deterministic_answer
+from stock_agent.answering.conversation import allowed_answer_figures, answer_facts
 from stock_agent.answering.number_check import check_narrative
 from stock_agent.cli import main
 from stock_agent.market_data import SimulatedProvider, YFinanceProvider
@@ -33,6 +29,8 @@ from stock_agent.memory.session import SessionRecord, pack_record, unpack_record
 from stock_agent.records import Narrative, ReportRef, to_jsonable
 from stock_agent.reports.pdf import render_report
 from stock_agent.tools import analyze_stock_performance
+from stock_agent.understanding.plan import RequestPlan
+from stock_agent.understanding.vocabulary import build_vocabulary
 
 from eval.pdf import flat
 
@@ -119,10 +117,13 @@ def test_the_json_result_carries_the_record_with_provenance(tmp_path: Path) -> N
     ],
 )
 def test_questions_about_the_track_record_are_answered_from_it(prompt: str) -> None:
-    question = parse_question(prompt)
-    assert question is not None and "track_record" in question.verdicts
     records = {"AAPL": _record("AAPL")}
-    text = deterministic_answer(question, records)
+    record = records["AAPL"]
+    vocabulary = build_vocabulary(formatting.figure_label_groups(record.snapshot, record.analysis))
+    aspects = vocabulary.aspects_in(prompt)
+    assert "Track Record Reading" in aspects and "Recent Signal 1" in aspects
+    plan = RequestPlan("question", subjects=("AAPL",), aspects=aspects, reused=("AAPL",))
+    text = deterministic_answer(plan, records)
     track = records["AAPL"].analysis.track_record
     assert track is not None and track.reading in text
     assert formatting.fmt_signal(track.recent[-1], excess=True) in text

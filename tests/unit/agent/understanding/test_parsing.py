@@ -14,7 +14,6 @@ from stock_agent.understanding.parsing import (
     canonical_ticker,
     no_ticker_error,
     parse_request,
-    tickers_from_candidates,
 )
 
 KNOWN = frozenset({"SIM_STOCK", "AAPL", "MSFT", "TSLA", "BRK.B", "NVDA", "AMZN", "GOOGL"})
@@ -57,7 +56,7 @@ def test_parse_table(prompt: str, tickers: tuple[str, ...]) -> None:
 def test_request_words_are_not_tickers(prompt: str) -> None:
     parsed = parse_request(prompt, known_symbols=KNOWN)
     assert parsed.tickers == ()
-    assert not parsed.needs_model
+    assert not parsed.company_hints
 
 
 def test_dollar_prefix_overrides_stopwords() -> None:
@@ -65,22 +64,15 @@ def test_dollar_prefix_overrides_stopwords() -> None:
     assert parse_request("analyze $A and $IT", known_symbols=KNOWN).tickers == ("A", "IT")
 
 
-def test_intent() -> None:
-    assert parse_request("Analyze SIM_STOCK").intent == "analyze"
-    assert parse_request("Compare AAPL and MSFT").intent == "compare"
-    assert parse_request("AAPL vs MSFT").intent == "compare"
-    assert parse_request("AAPL MSFT").intent == "compare"
-
-
-def test_company_name_needs_model() -> None:
+def test_words_that_may_name_a_company_are_hints() -> None:
     """No ticker, but words that may name a company: the graph asks the model once."""
     parsed = parse_request("analyze apple", known_symbols=KNOWN)
     assert parsed.tickers == ()
     assert parsed.company_hints == ("apple",)
-    assert parsed.needs_model
-    assert parse_request("How is Apple doing?", known_symbols=KNOWN).needs_model
+    assert parsed.company_hints
+    assert parse_request("How is Apple doing?", known_symbols=KNOWN).company_hints
     # Chit-chat without an analysis word or a capitalised name does not reach the model.
-    assert not parse_request("hello there", known_symbols=KNOWN).needs_model
+    assert not parse_request("hello there", known_symbols=KNOWN).company_hints
 
 
 def test_five_tickers_allowed_six_rejected() -> None:
@@ -113,20 +105,6 @@ def test_canonical_ticker(raw: str, canonical: str | None) -> None:
     assert canonical_ticker(raw) == canonical
 
 
-def test_model_candidates_are_validated_by_the_parser_rules() -> None:
-    """A model answer can only yield well-formed, known symbols; junk is dropped."""
-    got = tickers_from_candidates(
-        ["aapl", "AAPL", "brk-b", "NOT_KNOWN", 42, None, "rm -rf /", "../etc"],
-        known_symbols=KNOWN,
-    )
-    assert got == ("AAPL", "BRK.B")
-    # With a provider that cannot enumerate its symbols, the shape check alone applies.
-    assert tickers_from_candidates(["xyz", "a b"]) == ("XYZ",)
-    with pytest.raises(AgentError) as info:
-        tickers_from_candidates(["A1", "B1", "C1", "D1", "E1", "F1"])
-    assert info.value.code == "too_many_tickers"
-
-
 def test_no_ticker_error_explains_how_to_ask() -> None:
     err = no_ticker_error(prompt_hints=("apple",), model_asked=False)
     assert err.code == "no_ticker" and err.http_status == 422
@@ -145,6 +123,20 @@ def test_a_dollar_suggestion_only_for_known_symbols_written_in_capitals() -> Non
     assert parse_request("analyze t please", known_symbols=known).dollar_hints == ()
     assert parse_request("Is it a buy", known_symbols=known).dollar_hints == ()
     assert "'Analyze $T'" in no_ticker_error(dollar_hints=("T",)).message
+    four = no_ticker_error(dollar_hints=("T", "A", "V", "F")).message
+    assert "'Analyze $T and $A and $V'" in four and "$F" not in four  # three at most
+    assert "'T', 'A', 'V' is read" in four and "'F'" not in four
+
+
+def test_an_upper_case_word_with_a_separator_is_a_ticker_of_any_length() -> None:
+    assert parse_request("Analyze XYZ.B", known_symbols=()).tickers == ("XYZ.B",)
+    assert parse_request("Analyze SIM_FOOBAR", known_symbols=()).tickers == ("SIM_FOOBAR",)
+    assert parse_request("Analyze FOOBAR", known_symbols=()).tickers == ()  # six letters
+
+
+def test_a_lower_case_word_with_an_underscore_is_written_like_a_ticker() -> None:
+    assert parse_request("analyze foo_bar", known_symbols=()).tickers == ("FOO_BAR",)
+    assert parse_request("analyze foo", known_symbols=()).tickers == ()
 
 
 @pytest.mark.parametrize(
@@ -205,3 +197,45 @@ def test_no_ticker_error_says_whether_a_model_was_asked() -> None:
     asked = no_ticker_error(prompt_hints=("apple",), model_asked=True)
     assert "the model could not map the company name" in asked.message
     assert no_ticker_error().message.startswith("no stock ticker found in the request; name one")
+
+
+# --------------------------------------------------------------------------- figure words
+
+
+@pytest.mark.parametrize(
+    ("prompt", "tickers"),
+    [
+        ("and its FCF margin?", ()),
+        ("RSI and SMA 50?", ()),
+        ("what's the EPS of AAPL", ("AAPL",)),
+        # written with a $, the same word is a ticker, even one the provider knows
+        ("Analyze $FCF", ("FCF",)),
+        ("what about $RSI?", ("RSI",)),
+        ("$rsi vs AAPL", ("RSI", "AAPL")),
+    ],
+)
+def test_a_word_that_names_a_figure_is_no_ticker_without_a_dollar(
+    prompt: str, tickers: tuple[str, ...]
+) -> None:
+    known = {"AAPL", "RSI", "FCF", "SMA"}  # real listings that collide with figure words
+    parsed = parse_request(prompt, known_symbols=known, figure_words={"FCF", "RSI", "SMA", "EPS"})
+    assert parsed.tickers == tickers
+    assert not {"FCF", "RSI", "SMA"} & set(parsed.company_hints)
+    # without the figure words the same prompts read the abbreviations as tickers
+    if "$" not in prompt and tickers == ():
+        assert parse_request(prompt, known_symbols=known).tickers
+
+
+@pytest.mark.parametrize(
+    ("prompt", "tickers"),
+    [
+        ("so sánh cổ phiếu apple với microsoft", ()),  # the "v" of "với" is not Visa
+        ("Analiza la acción de V", ("V",)),  # an "ó" next to "acci" does not make a word
+        ("NVDAの株を分析してください", ("NVDA",)),  # other scripts still end a word
+        ("café KO", ("KO",)),
+        ("BRK.Bé", ("BRK",)),  # a suffix glued to an accented letter is left off
+    ],
+)
+def test_a_word_is_never_cut_out_of_a_latin_word(prompt: str, tickers: tuple[str, ...]) -> None:
+    parsed = parse_request(prompt, known_symbols={"V", "KO", "NVDA", "BRK.B"})
+    assert parsed.tickers == tickers
