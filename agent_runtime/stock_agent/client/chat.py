@@ -52,7 +52,7 @@ def _result_text(result: dict[str, Any]) -> str:
     for item in result.get("results", []):
         lines.append(f"Report: {item['report']['uri']}")
     comparison = result.get("comparison")
-    if comparison:
+    if comparison and comparison.get("report"):
         lines.append(f"Comparison report: {comparison['report']['uri']}")
     return "\n".join(lines) + "\n"
 

@@ -138,9 +138,11 @@ class UserProfile:
         watchlist = [t for t in tickers if _plain_ticker(t)] if isinstance(tickers, list) else []
         stated = raw.get("preferences")
         preferences: dict[str, str] = {}
-        for key, value in (stated.items() if isinstance(stated, Mapping) else ()):
-            if isinstance(key, str) and isinstance(value, str) and not preference_problem(
-                key, value
+        for key, value in stated.items() if isinstance(stated, Mapping) else ():
+            if (
+                isinstance(key, str)
+                and isinstance(value, str)
+                and not preference_problem(key, value)
             ):
                 preferences[key] = value
             else:
@@ -474,9 +476,7 @@ class AgentCoreProfiles:
             if current.preferences.get(key) != value:
                 creates.append((prefs, {"kind": "preference", "key": key, "value": value}))
         if new.subscribed != current.subscribed:
-            marks = self._list(
-                namespace=subscriber_namespace(actor), max_records=AGENTCORE_PAGE
-            )
+            marks = self._list(namespace=subscriber_namespace(actor), max_records=AGENTCORE_PAGE)
             if new.subscribed and not marks:
                 creates.append((subscriber_namespace(actor), {"kind": "subscriber"}))
             if not new.subscribed:
@@ -514,9 +514,7 @@ class AgentCoreProfiles:
             batch = records[start : start + AGENTCORE_PAGE]
             answer = self._call(
                 "batch_delete_memory_records",
-                records=[
-                    {"memoryRecordId": r.record_id, "namespace": r.namespace} for r in batch
-                ],
+                records=[{"memoryRecordId": r.record_id, "namespace": r.namespace} for r in batch],
             )
             failed = answer.get("failedRecords") or []
             if failed:
