@@ -365,7 +365,7 @@ _PDF_ON = re.compile(
 _RISK_WORD = "|".join(re.escape(w) for w in sorted(RISK_PROFILE_WORDS, key=len, reverse=True))
 _RISK_PROFILE = re.compile(
     rf"\b(?:i'?m|i am|as)\s+(?:an?\s+|quite\s+an?\s+|more\s+of\s+an?\s+)?(?P<word>{_RISK_WORD})"
-    r"(?:\s+\w+)?\s+investor\b|"
+    r"(?:\s+[\w-]+)?\s+investor\b|"
     rf"\bmy risk (?:profile|tolerance|appetite) is (?:\w+\s+)?(?P<level>{_RISK_WORD})\b",
     re.I,
 )
@@ -437,7 +437,8 @@ def read_memory_ask(prompt: str, *, names_tickers: bool) -> MemoryAsk | None:
         return MemoryAsk("watch")
     if names_tickers:
         return None
-    if _SHOW_LIST.search(prompt):
+    comparative = _HIGHEST.search(prompt) or _LOWEST.search(prompt)
+    if _SHOW_LIST.search(prompt) and not comparative:  # "which stock on my list is safest?"
         return MemoryAsk("show_watchlist")
     if _REVIEW.search(prompt):
         return MemoryAsk("review")
