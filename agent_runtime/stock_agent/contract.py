@@ -71,7 +71,9 @@ if TYPE_CHECKING:
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 _SESSION_ID_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,256}")
-_KNOWN_KEYS = frozenset({"prompt", "session_id", "stream", "notify", "include_history"})
+_KNOWN_KEYS = frozenset(
+    {"prompt", "session_id", "stream", "notify", "include_history", "scheduled"}
+)
 SECTION_TITLES = {
     "data_gathering": "STOCK DATA GATHERING REPORT",
     "performance_analysis": "STOCK PERFORMANCE ANALYSIS",
@@ -94,6 +96,12 @@ class InvocationRequest:
     # Publish one SNS message about the run (stock_agent.server.notify); not with stream.
     notify: bool = False
     include_history: bool = False
+    # The scheduled run's watchlists: "stack" (the prompt, as configured) or "users" (each
+    # opted-in user's watchlist; stock_agent.server.scheduled). None: not a scheduled run.
+    watchlist_source: str | None = None
+
+
+WATCHLIST_SOURCES = ("stack", "users")
 
 
 def _reject_constant(name: str) -> Any:
@@ -219,8 +227,12 @@ def validate_payload(payload: Any) -> InvocationRequest:
             "invalid_payload",
             f"'include_history' must be true or false, not {_type_name(include_history)}",
         )
+    source = _watchlist_source(payload.get("scheduled"), present="scheduled" in payload)
+    if source is not None and stream:
+        raise AgentError("invalid_payload", "'scheduled' cannot be combined with 'stream'")
     ignored = tuple(sorted(str(k)[:40] for k in payload if k not in _KNOWN_KEYS))
     return InvocationRequest(
+        watchlist_source=source,
         prompt=prompt,
         session_id=session_id,
         stream=stream,
@@ -228,6 +240,24 @@ def validate_payload(payload: Any) -> InvocationRequest:
         notify=notify,
         include_history=include_history,
     )
+
+
+def _watchlist_source(scheduled: Any, *, present: bool) -> str | None:
+    """``scheduled``'s ``watchlist_source`` (``None`` when the payload has no ``scheduled``)."""
+    if not present:
+        return None
+    allowed = " or ".join(repr(s) for s in WATCHLIST_SOURCES)
+    if not isinstance(scheduled, dict) or set(scheduled) != {"watchlist_source"}:
+        raise AgentError(
+            "invalid_payload",
+            f"'scheduled' must be an object with one key, 'watchlist_source' ({allowed})",
+        )
+    source = scheduled["watchlist_source"]
+    if source not in WATCHLIST_SOURCES:
+        raise AgentError(
+            "invalid_payload", f"'scheduled.watchlist_source' must be {allowed}, not {source!r}"
+        )
+    return str(source)
 
 
 def request_from_body(body: bytes) -> InvocationRequest:

@@ -112,3 +112,41 @@ def test_an_unreadable_memory_answers_degraded_never_5xx(tmp_path: Path) -> None
         assert body["results"][0]["symbol"] == "AAPL"
         status, body = invoke(running, {"prompt": "add MSFT to my watchlist"}, ALICE)
         assert status == 200 and body["degraded"] is True and "Nothing was" in body["answer"]
+
+
+SCHEDULED_USERS = {"watchlist_source": "users"}
+
+
+def test_the_scheduled_run_takes_each_opted_in_users_watchlist(tmp_path: Path) -> None:
+    env = {"MEMORY_BACKEND": "sqlite", "SESSION_DB": str(tmp_path / "s.sqlite"),
+           "SCHEDULE_MAX_SUBSCRIBERS": "2"}  # fmt: skip
+    with start_agent_server(reports_dir=tmp_path / "reports", env=env) as running:
+        # Nobody opted in yet: the stack's list, as before, and the response says why.
+        status, body = invoke(running, {"prompt": "Analyze KO", "scheduled": SCHEDULED_USERS})
+        assert status == 200 and body["tickers"] == ["KO"]
+        fallback = "no user has opted in with a watchlist"
+        assert body["scheduled"] == {"watchlist_source": "stack", "fallback": fallback}
+        for user, tickers, opted in (("alice", "NVDA and AMD", True), ("bob", "TSLA", False),
+                                     ("carol", "INTC", True), ("dave", "PFE", True)):  # fmt: skip
+            headers = {USER_ID: user}
+            invoke(running, {"prompt": f"add {tickers} to my watchlist"}, headers)
+            if opted:
+                status, body = invoke(
+                    running, {"prompt": "include my watchlist in the scheduled report"}, headers
+                )
+                assert body["user"]["preferences"] == {"scheduled_watchlist": "on"}
+        status, body = invoke(running, {"prompt": "Analyze KO", "scheduled": SCHEDULED_USERS})
+        assert status == 200 and body["scheduled"]["watchlist_source"] == "users"
+        users = body["scheduled"]["users"]
+        # At most SCHEDULE_MAX_SUBSCRIBERS users, the earliest opted in first; never Bob.
+        assert [u["tickers"] for u in users] == [["NVDA", "AMD"], ["INTC"]]
+        assert users[0]["comparison"]["uri"].endswith(".pdf")
+        assert body["tickers"] == ["NVDA", "AMD", "INTC"] and "KO" not in body["tickers"]
+        assert all(u["user"].startswith("actor-") for u in users)  # opaque keys, no names
+        # The stack's list stays what it was when the payload asks for it.
+        status, body = invoke(running, {"prompt": "Analyze KO",
+                                        "scheduled": {"watchlist_source": "stack"}})  # fmt: skip
+        assert status == 200 and body["tickers"] == ["KO"]
+        status, body = invoke(running, {"prompt": "Analyze KO",
+                                        "scheduled": {"watchlist_source": "everyone"}})  # fmt: skip
+        assert status == 400 and "'stack' or 'users'" in body["error"]["message"]

@@ -54,7 +54,7 @@ from ..errors import AgentError, internal_error
 from ..observability.logging_setup import configure_logging, quiet_agentcore_handlers, request_scope
 from ..reports import render_pool, storage
 from ..settings import AgentSettings, ConfigError
-from . import notify
+from . import notify, scheduled
 from .http_guard import GuardSettings, HttpGuard, server_config
 from .limits import Admission, AdmissionLimits
 
@@ -283,16 +283,20 @@ def create_app(
                             )
                         )
                     )
-                result = apply_request_options(
-                    stock_agent.invoke(
+                if request.watchlist_source == "users":
+                    run = scheduled.run_users_watchlists(
+                        stock_agent, prompt=request.prompt, request_id=request_id,
+                        warnings=warnings,
+                    )  # fmt: skip
+                else:
+                    run = stock_agent.invoke(
                         request.prompt,
                         request_id=request_id,
                         session_id=session_id,
                         actor=actor,
                         warnings=warnings,
-                    ),
-                    request,
-                )
+                    )
+                result = apply_request_options(run, request)
                 if not request.notify:
                     return result
                 return notify.after_run(result)
