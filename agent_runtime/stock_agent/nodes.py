@@ -740,7 +740,7 @@ def personal(state: AgentState, runtime: Runtime[RunContext]) -> Update:
         text = personal_text.preferences_text(plan.preferences)
     else:
         text = personal_text.forgotten_text(
-            "preferences" if action == "forget_preferences" else "everything", before
+            "preferences" if action == "forget_preferences" else "everything", before, after
         )
     _stage(runtime, "personal", status="done", action=action)
     return {

@@ -18,6 +18,7 @@ from tests.support.http_invoke import invoke as _post
 
 pytestmark = pytest.mark.slow
 
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     root = tmp_path_factory.mktemp("conversation")

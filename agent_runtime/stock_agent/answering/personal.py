@@ -55,9 +55,11 @@ def watchlist_text(profile: UserProfile, limit: int) -> str:
         return (
             "Your watchlist is empty. Add tickers with, e.g., 'add NVDA and AMD to my watchlist'."
         )
+    del limit  # the limit is named when a change would pass it (no count here: a number
+    # in an answer is a figure of the records, and these are not)
     return (
-        f"Your watchlist ({len(profile.watchlist)} of at most {limit} tickers): "
-        f"{_tickers(profile.watchlist)}. Ask 'how is my watchlist doing?' for a comparison."
+        f"Your watchlist: {_tickers(profile.watchlist)}. Ask 'how is my watchlist doing?' "
+        "for a comparison."
     )
 
 
@@ -123,14 +125,26 @@ def preferences_text(stated: Sequence[tuple[str, str]]) -> str:
     return " ".join(lines)
 
 
-def forgotten_text(what: str, before: UserProfile) -> str:
+def forgotten_text(what: str, before: UserProfile, after: UserProfile) -> str:
+    """What was forgotten, and what is left (a later read shows the same)."""
     if what == "preferences":
-        if not before.preferences:
-            return "There were no preferences to forget. Your watchlist is kept."
-        return "Forgotten: all your preferences (the defaults apply again). Your watchlist is kept."
+        done = (
+            "Forgotten: all your preferences (the defaults apply again)."
+            if before.preferences
+            else "There were no preferences to forget."
+        )
+        kept = (
+            f"Your watchlist is kept: {_tickers(after.watchlist)}."
+            if after.watchlist
+            else "Your watchlist is empty."
+        )
+        return f"{done} {kept}"
     if before.empty:
-        return "There was nothing to forget: no watchlist and no preferences were stored."
-    return "Forgotten: your watchlist and all your preferences. Nothing about you is stored now."
+        return "There was nothing to forget: your watchlist is empty and no preferences are stored."
+    return (
+        "Forgotten: your watchlist and all your preferences. Your watchlist is empty now and "
+        "nothing about you is stored."
+    )
 
 
 def empty_watchlist_text(action: str) -> str:

@@ -21,7 +21,7 @@ def test_the_risk_note_appears_only_for_a_stated_profile_and_never_as_advice() -
 def test_what_is_remembered_lists_everything_stored_and_marks_defaults() -> None:
     profile = UserProfile(("NVDA", "AMD"), {"answer_length": "brief"})
     text = personal.profile_text(profile, 10)
-    assert "NVDA, AMD" in text and "(2 of at most 10 tickers)" in text
+    assert "Your watchlist: NVDA, AMD." in text
     assert "- answer length: brief\n" in text
     assert "- comparison PDFs: on (default)" in text
     assert "- risk profile: unstated (default)" in text
