@@ -393,11 +393,12 @@ def grade_remembers(expect: Expectation, obs: Observation) -> Grade:
         return Grade.not_applicable(REMEMBERS)
     if not obs.succeeded:
         return Grade.failed(REMEMBERS, f"the turn failed (HTTP {obs.status})")
-    user = obs.response.get("user")
+    response = obs.response or {}
+    user = response.get("user")
     if not isinstance(user, dict):
         return Grade.failed(REMEMBERS, "the response has no 'user' block")
     answer = answer_of(obs) or ""
-    personal = obs.response.get("intent") == "personal"
+    personal = response.get("intent") == "personal"
     problems: list[str] = []
     if expect.identified is not None and bool(user.get("identified")) != expect.identified:
         problems.append(f"identified={user.get('identified')!r}, expected {expect.identified}")
@@ -419,7 +420,3 @@ def grade_remembers(expect: Expectation, obs: Observation) -> Grade:
     if problems:
         return Grade.failed(REMEMBERS, "; ".join(problems))
     return Grade.passed(REMEMBERS)
-
-
-def _names(text: str, ticker: str) -> bool:
-    return re.search(rf"(?<![\w.]){re.escape(ticker)}(?![\w])", text) is not None
