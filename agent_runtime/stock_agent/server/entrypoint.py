@@ -54,7 +54,7 @@ from ..errors import AgentError, internal_error
 from ..observability.logging_setup import configure_logging, quiet_agentcore_handlers, request_scope
 from ..reports import render_pool, storage
 from ..settings import AgentSettings, ConfigError
-from . import notify, scheduled
+from . import notify
 from .http_guard import GuardSettings, HttpGuard, server_config
 from .limits import Admission, AdmissionLimits
 
@@ -284,7 +284,9 @@ def create_app(
                         )
                     )
                 if request.watchlist_source == "users":
-                    run = scheduled.run_users_watchlists(
+                    from .scheduled import run_users_watchlists  # the graph: not at import
+
+                    run = run_users_watchlists(
                         stock_agent, prompt=request.prompt, request_id=request_id,
                         warnings=warnings,
                     )  # fmt: skip
