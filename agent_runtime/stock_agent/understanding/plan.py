@@ -307,6 +307,9 @@ def plan_request(
     if ask is not None:
         if ask.action in ("review", "mine") and watchlist:
             return _watchlist_plan(prompt, ask.action, signals, list(watchlist), known, parsed)
+        if ask.action == "mine" and last:
+            ask = None  # no watchlist known, and the session has tickers: they are meant
+    if ask is not None:
         if ask.action == "watch" and not tickers and parsed.company_hints:
             return RequestPlan("no_ticker")  # "add Foobarco to my watchlist": not a ticker
         return RequestPlan(

@@ -292,7 +292,9 @@ MEMORY_ACTIONS: tuple[MemoryAction, ...] = (
 )
 
 _LIST = r"(?:watch\s?-?lists?|lists?|stocks|tickers|names|holdings|portfolio|companies|shares)"
-_MY_LIST = re.compile(rf"\bmy\s+{_LIST}\b", re.I)
+# "which of my stocks ...": the watchlist. Not "my shares" or "my holdings": "should I sell
+# my shares?" after an analysis is about that ticker.
+_MY_LIST = re.compile(r"\bmy\s+(?:watch\s?-?lists?|lists?|stocks|tickers)\b", re.I)
 _WATCH = re.compile(
     r"^\W*(?:please\s+)?(?:can you\s+|could you\s+)?(?P<verb>add|put|include|track|follow|watch|"
     r"start (?:watching|tracking|following)|keep an eye on)\b",

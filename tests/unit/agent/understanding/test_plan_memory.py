@@ -170,3 +170,14 @@ def test_a_personal_plan_and_only_one_names_its_action() -> None:
         RequestPlan("personal", memory="obey")  # type: ignore[arg-type]
     plan = RequestPlan("personal", memory="prefer", preferences=(("answer_length", "brief"),))
     assert RequestPlan.from_json(plan.to_json()) == plan
+
+
+def test_my_shares_after_an_analysis_are_that_tickers_not_the_watchlist() -> None:
+    plan = plan_of("should I sell my shares?", session=("NVDA",))
+    assert (plan.intent, plan.subjects, plan.mine) == ("advice", ("NVDA",), False)
+    # "my stocks" with no watchlist known follows the session too ...
+    plan = plan_of("which of my stocks is riskier?", session=("NVDA", "AMD"))
+    assert plan.subjects == ("NVDA", "AMD") and not plan.mine and plan.memory is None
+    # ... and the watchlist when it is known.
+    plan = plan_of("which of my stocks is riskier?", session=("NVDA", "AMD"), watchlist=WATCHLIST)
+    assert plan.subjects == WATCHLIST and plan.mine
