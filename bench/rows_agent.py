@@ -174,7 +174,7 @@ class AgentBench:
                 figure=f"p50 {fmt_ms(cold)}",
                 target="≤ 60 ms",
                 ok=cold <= COLD_TRACK_RECORD_TARGET_S,
-                note=f"{tickers} tickers new to a fresh process, median of {repeats} processes; "
+                note=f"{tickers} ticker(s) new to a fresh process, median of {repeats} processes; "
                 f"11 years of simulated history alone {fmt_ms(cold_history)}; "
                 f"the record from a fetched history (every signal, no cache) "
                 f"{fmt_ms(compute_only)}; {record.signals} month-end signals",
