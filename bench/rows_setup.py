@@ -43,6 +43,10 @@ _PYTEST_SUMMARY = re.compile(r"=+ (?:(\d+) failed, )?(\d+) passed.*? in ([\d.]+)
 # Printed by tests/conftest.py when the heavy imports were compiled before pytest's clock.
 _WARM_UP = re.compile(r"^bytecode warm-up: \d+ import group\(s\) in ([\d.]+) s$", re.M)
 _FAILED_TEST = re.compile(r"^FAILED (\S+)", re.M)
+# Printed by tests/conftest.py at the end of the run.
+_PYTEST_CPU = re.compile(r"^pytest CPU: ([\d.]+) s", re.M)
+#: How many test files the notes name as the largest costs of the suite.
+TOP_FILES = 6
 # Variables of the calling shell that would change what the clone's make does.
 _DROPPED_ENV = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "VIRTUAL_ENV", "PYTHONPATH", "UV")
 
@@ -122,6 +126,25 @@ def pytest_seconds(output: str) -> tuple[int, float]:
     return int(passed), round(float(seconds) + warm_up, 2)
 
 
+def pytest_cpu_seconds(output: str) -> float | None:
+    """The CPU seconds the pytest run printed (itself, its workers and their subprocesses)."""
+    found = _PYTEST_CPU.findall(output)
+    return float(found[-1]) if found else None
+
+
+def seconds_per_file(junit_xml: Path) -> dict[str, float]:
+    """Test file -> the sum of its tests' times (setup, call and teardown), from JUnit XML."""
+    import xml.etree.ElementTree as ET
+
+    totals: dict[str, float] = {}
+    for case in ET.parse(junit_xml).iter("testcase"):
+        parts = (case.get("classname") or "?").split(".")
+        modules = [i for i, part in enumerate(parts) if part.startswith("test_")]
+        name = "/".join(parts[: modules[-1] + 1]) + ".py" if modules else parts[0]
+        totals[name] = totals.get(name, 0.0) + float(case.get("time") or 0.0)
+    return dict(sorted(totals.items(), key=lambda item: -item[1]))
+
+
 def failed_tests(output: str) -> list[str]:
     """The node ids pytest's short summary lists as FAILED."""
     return _FAILED_TEST.findall(output)
@@ -141,13 +164,27 @@ def measure_setup(*, repo: Path, ref: str = "HEAD") -> list[Row]:
         fresh_clone(repo, root / "cold", ref)
         demo_cold = timed(["make", "demo"], cwd=root / "cold", env=env)
         logger.info("row 8: cold make demo %.1f s", demo_cold.seconds)
-        test = timed(["make", "test"], cwd=root / "cold", env=env, may_fail=True)
+        junit = root / "suite.xml"
+        test = timed(
+            ["make", "test"],
+            cwd=root / "cold",
+            env={**env, "PYTEST_ARGS": f"--junitxml={junit}"},
+            may_fail=True,
+        )
+        per_file = seconds_per_file(junit) if junit.exists() else {}
         logger.info("row 8: make test %.1f s", test.seconds)
         shutil.rmtree(root / "cold", ignore_errors=True)
         fresh_clone(repo, root / "warm", ref)
         demo_warm = timed(["make", "demo"], cwd=root / "warm", env=env)
         logger.info("row 8: warm make demo %.1f s", demo_warm.seconds)
     passed, pytest_s = pytest_seconds(test.output)
+    cpu_s = pytest_cpu_seconds(test.output)
+    total = sum(per_file.values())
+    top = "; ".join(
+        f"{name.removeprefix('tests/')} {seconds:.0f} s"
+        for name, seconds in list(per_file.items())[:TOP_FILES]
+    )
+    where = f"; test time {total:.0f} s over the workers, largest: {top}" if per_file else ""
     failed = failed_tests(test.output)
     at = f"commit {commit}"
     failures = (
@@ -183,11 +220,11 @@ def measure_setup(*, repo: Path, ref: str = "HEAD") -> list[Row]:
         Row(
             number="8d",
             what="pytest wall time, every core",
-            figure=f"{pytest_s:.0f} s",
+            figure=f"{pytest_s:.0f} s" + (f", CPU {cpu_s:.0f} s" if cpu_s is not None else ""),
             target=f"≤ {PYTEST_TARGET_S:.0f} s",
             ok=pytest_s <= PYTEST_TARGET_S and not test.returncode,
             note=f"{at}; {passed} passed, {len(failed)} failed; pytest's own figure within 8c "
             "plus its bytecode warm-up, "
-            f"{os.cpu_count()} CPUs",
+            f"{os.cpu_count()} CPUs; CPU: pytest, its workers and their subprocesses{where}",
         ),
     ]

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import sys
 from pathlib import Path
 
@@ -52,9 +53,18 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the run's cache folder; print the CPU the run used (the setup benchmark
+    reads it: on a shared machine CPU time depends far less on the neighbours)."""
     folder = config.stash.get(_RUN_CACHE, None)
     if folder is not None:
         end_run_cache(folder)
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+        own_s, workers_s = own.ru_utime + own.ru_stime, workers.ru_utime + workers.ru_stime
+        sys.stdout.write(
+            f"pytest CPU: {own_s + workers_s:.1f} s (this process {own_s:.1f} s, "
+            f"its workers and subprocesses {workers_s:.1f} s)\n"
+        )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

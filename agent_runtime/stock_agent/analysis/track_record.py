@@ -47,7 +47,7 @@ from ..records import (
 )
 from .evidence import compute_indicators
 from .intervals import CONFIDENCE, difference_interval, effective_size, mean_interval
-from .scoring import analyze_technical, assess_risk, outlook_for
+from .signal_series import NEUTRAL_FUNDAMENTAL, SignalSeries, verdicts_of
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +57,6 @@ MIN_SIGNALS = 10
 DEFAULT_YEARS = 10
 #: How many of the latest signals the record keeps, pending ones included.
 RECENT_SIGNALS = 6
-#: The fundamental score the price-only outlook assumes (the neutral start).
-NEUTRAL_FUNDAMENTAL = 3
 HIGH_SCORES = frozenset({4, 5})
 LOW_SCORES = frozenset({1, 2})
 HORIZONS: tuple[tuple[Literal["1M", "3M"], int], ...] = (("1M", 1), ("3M", 3))
@@ -180,7 +178,8 @@ class _Series:
 
 
 def point_in_time_signal(series: _Series, index: int) -> TrackSignal:
-    """The verdicts a report on ``days[index]`` would have given from its prices alone."""
+    """The verdicts a report on ``days[index]`` would have given from its prices alone,
+    computed from scratch: the snapshot and indicators of that day's window."""
     history = series.history
     prices, bench = series.window(index)
     benchmark = (
@@ -201,18 +200,7 @@ def point_in_time_signal(series: _Series, index: int) -> TrackSignal:
         history_source=history.source,
     )
     indicators, _ = compute_indicators(snapshot)
-    technical = analyze_technical(snapshot, indicators)
-    risk, _ = assess_risk(snapshot, indicators)
-    return TrackSignal(
-        day=snapshot.as_of,
-        close=snapshot.current_price,
-        technical_score=technical.score,
-        trend=technical.trend,
-        momentum=technical.momentum,
-        volatility_level=technical.volatility_level,
-        risk_level=risk,
-        outlook=outlook_for(technical.score, NEUTRAL_FUNDAMENTAL, risk),
-    )
+    return verdicts_of(snapshot, indicators)
 
 
 def _with_outcome(
@@ -239,22 +227,32 @@ def _with_outcome(
 def signals_of(
     history: DailyHistory, *, since: date, cache: SignalCache | None = None
 ) -> list[TrackSignal]:
-    """Every month-end signal from ``since`` on, with its forward returns where measurable."""
+    """Every month-end signal from ``since`` on, with its forward returns where measurable.
+
+    Signals not in ``cache`` come from :class:`SignalSeries` (one pass over the
+    history, the same verdicts), else from scratch (:func:`point_in_time_signal`).
+    """
     series = _Series.of(history)
     ends = month_end_indices(history.prices)
     ends_by_month = {_month_key(history.prices[i].day): i for i in ends}
-    out: list[TrackSignal] = []
-    for index in ends:
-        day = history.prices[index].day
-        if day < since or history_start(day) < history.start:
-            continue  # before the period, or a report that day would have lacked a full year
-        signal = cache.get(day) if cache is not None else None
-        if signal is None:
-            signal = point_in_time_signal(series, index)
-            if cache is not None:
-                cache[day] = signal
-        out.append(_with_outcome(signal, series, ends_by_month))
-    return out
+    cache = {} if cache is None else cache
+    wanted = [
+        index
+        for index in ends
+        if history.prices[index].day >= since
+        # A report that day would have lacked a full year of history: no signal.
+        and history_start(history.prices[index].day) >= history.start
+    ]
+    missing = [index for index in wanted if history.prices[index].day not in cache]
+    running = SignalSeries.of(history) if missing else None
+    for index in missing:
+        found = running.signal(index) if running is not None else None
+        cache[history.prices[index].day] = (
+            found if found is not None else point_in_time_signal(series, index)
+        )
+    return [
+        _with_outcome(cache[history.prices[index].day], series, ends_by_month) for index in wanted
+    ]
 
 
 # ---------------------------------------------------------------------------

@@ -197,6 +197,13 @@ def _as_date(value: date) -> date:
     return value
 
 
+def annualized_volatility(log_returns: Sequence[float]) -> float:
+    """Sample stdev of daily log returns times sqrt(252) (0 with fewer than two)."""
+    if len(log_returns) < 2:
+        return 0.0
+    return statistics.stdev(log_returns) * math.sqrt(TRADING_DAYS_PER_YEAR)
+
+
 def build_snapshot(
     *,
     symbol: str,
@@ -251,12 +258,7 @@ def build_snapshot(
 
     year_base = year_ago_close(prices)
 
-    log_returns = [math.log(b / a) for a, b in itertools.pairwise(closes)]
-    volatility = (
-        statistics.stdev(log_returns) * math.sqrt(TRADING_DAYS_PER_YEAR)
-        if len(log_returns) > 1
-        else 0.0
-    )
+    volatility = annualized_volatility([math.log(b / a) for a, b in itertools.pairwise(closes)])
     recent_volumes = [p.volume for p in prices[-AVERAGE_VOLUME_SESSIONS:]]
 
     provided = {

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from bench.report import Results, Row, parse_table, write_results
-from bench.rows_setup import clean_env, failed_tests, pytest_seconds
+from bench.rows_setup import (
+    clean_env,
+    failed_tests,
+    pytest_cpu_seconds,
+    pytest_seconds,
+    seconds_per_file,
+)
 
 
 def _row(number: str, figure: str, ok: bool | None = True) -> Row:
@@ -66,6 +72,29 @@ def test_pytest_seconds_reads_the_last_summary_line() -> None:
     # The warm-up before pytest's clock counts (a fresh venv's first run).
     warmed = "bytecode warm-up: 2 import group(s) in 13.9 s\n" + output
     assert pytest_seconds(warmed) == (734, 59.58)
+
+
+def test_pytest_cpu_and_the_time_per_test_file_are_read_from_the_run() -> None:
+    printed = (
+        "== 3 passed in 1.00s ==\npytest CPU: 312.4 s (this process 20.1 s, its workers ...)\n"
+    )
+    assert pytest_cpu_seconds(printed) == 312.4
+    assert pytest_cpu_seconds("== 3 passed in 1.00s ==") is None
+
+
+def test_seconds_per_file_sums_each_files_tests_largest_first(tmp_path: Path) -> None:
+    junit = tmp_path / "suite.xml"
+    junit.write_text(
+        '<testsuites><testsuite name="pytest">'
+        '<testcase classname="tests.unit.a.test_x" name="t1" time="1.5"/>'
+        '<testcase classname="tests.unit.a.test_x.TestGroup" name="t2" time="2.0"/>'
+        '<testcase classname="tests.integration.test_y" name="t3[dev]" time="4.0"/>'
+        "</testsuite></testsuites>"
+    )
+    assert list(seconds_per_file(junit).items()) == [
+        ("tests/integration/test_y.py", 4.0),
+        ("tests/unit/a/test_x.py", 3.5),
+    ]
 
 
 def test_clean_env_hides_uv_and_points_every_cache_into_the_scratch_folder(

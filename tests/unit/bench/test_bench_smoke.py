@@ -138,10 +138,13 @@ def test_runner_rejects_bad_arguments(argv: list[str], capsys: pytest.CaptureFix
     assert "error:" in capsys.readouterr().err
 
 
-def test_row1b_times_the_track_record_cold_and_cached() -> None:
-    [row] = AgentBench(repo=REPO_ROOT, runs=2).row1b()
-    assert row.number == "1b" and "cached" in row.figure and "once" in row.figure
-    assert "month-end signals" in row.note
+def test_row1b_times_the_track_record_cold_and_cached_and_the_first_vocabulary() -> None:
+    cold, cached, vocabulary = AgentBench(repo=REPO_ROOT, runs=2).row1b(tickers=1, repeats=1)
+    assert [cold.number, cached.number, vocabulary.number] == ["1b", "1b", "1c"]
+    assert "(cold)" in cold.what and "(cached)" in cached.what
+    assert "1 ticker(s) new to a fresh process" in cold.note and "month-end signals" in cold.note
+    assert all(row.figure.startswith("p50 ") for row in (cold, cached))
+    assert vocabulary.figure.endswith("ms") and "fresh processes" in vocabulary.note
 
 
 def test_row1_and_row3_run_the_real_graph_with_tiny_n() -> None:
