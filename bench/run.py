@@ -26,7 +26,9 @@ from .report import Results, Row, render_table, write_results
 logger = logging.getLogger("bench")
 
 REPO = Path(__file__).resolve().parent.parent
-ALL_ROWS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "react", "eval", "gate")
+ALL_ROWS = (
+    "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "react", "eval", "gate",
+)  # fmt: skip
 
 
 def _positive_int(text: str) -> int:
@@ -212,6 +214,15 @@ def run(args: argparse.Namespace) -> Results:
             "MCP tool call vs the function",
             rows_mcp.TARGET,
             lambda: rows_mcp.row11(repo=REPO, runs=args.runs),
+        )
+    if "12" in selected:
+        from . import rows_memory
+
+        results.rows += _guarded(
+            "12",
+            "the user's long-term memory",
+            "read p50 ≤ 5 ms; watchlist review p50 ≤ 300 ms",
+            lambda: rows_memory.row12(runs=args.runs),
         )
     if "react" in selected:
 

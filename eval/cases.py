@@ -37,6 +37,14 @@ records, never from the case):
 - ``declined``: ``true``, a short decline of a price target or forecast that
   says what is available instead.
 
+Who sends a turn (``user_memory`` cases): ``user`` labels an identity (sent as
+a runtime user id unique to the run and case; a turn without one has no
+identity) and ``session`` which of the case's sessions the turn belongs to.
+What the user's long-term memory holds after the turn (the response's
+``user`` block): ``watchlist`` (the tickers, in order, each named by a
+personal answer), ``preferences`` (stated ones), ``identified`` (false: the
+answer says there is no memory without an identity).
+
 ``question`` (optional) names the question a case paraphrases: cases with the
 same ``question`` ask the same thing in different words (at least three each).
 
@@ -76,6 +84,8 @@ CATEGORIES = (
     "price_target",
     "names_in_sentences",
     "abbreviation",
+    # The user's long-term memory: watchlist and preferences across sessions.
+    "user_memory",
 )
 #: The categories whose pass rate (cases whose every grade passes) the report shows per class.
 CONVERSATION_CLASSES = CATEGORIES[CATEGORIES.index("figure_follow_up") :]
@@ -87,9 +97,10 @@ CAPABILITIES = (
     "company_names",  # company names resolve to tickers without a model
     "intent_routing",  # analyze vs compare decided by the request, not the ticker count
     "request_plan",  # one request plan per turn: any figure, comparatives, why, advice
+    "user_memory",  # watchlists and preferences across sessions, per identity
 )
 
-INTENTS = ("analyze", "compare", "question")
+INTENTS = ("analyze", "compare", "question", "personal")
 _ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{2,63}")
 _EXPECT_KEYS = frozenset(
     {
@@ -106,11 +117,17 @@ _EXPECT_KEYS = frozenset(
         "why",
         "advice",
         "declined",
+        "watchlist",
+        "preferences",
+        "identified",
     }
 )
 ORDERS = ("highest", "lowest")
 VERDICTS = ("technical", "fundamental", "risk", "outlook")
 _REQUEST_KEYS = ("prompt", "payload", "body", "oversize")
+#: Who sends a turn and in which of the case's sessions (user_memory cases).
+_CALLER_KEYS = ("user", "session")
+_LABEL_RE = re.compile(r"[a-z][a-z0-9-]{0,31}")
 
 
 class GoldenSetError(ValueError):
@@ -141,6 +158,18 @@ class Expectation:
     why: tuple[tuple[str, str], ...] = ()  # (symbol, verdict)
     advice: tuple[str, ...] = ()
     declined: bool = False
+    # The user's long-term memory after the turn (the response's "user" block).
+    watchlist: tuple[str, ...] | None = None
+    preferences: tuple[tuple[str, str], ...] | None = None
+    identified: bool | None = None
+
+    @property
+    def remembers(self) -> bool:
+        return (
+            self.watchlist is not None
+            or self.preferences is not None
+            or (self.identified is not None)
+        )
 
     @property
     def refusal(self) -> bool:
@@ -154,6 +183,10 @@ class Turn:
     payload: Any = None
     body: str | None = None
     oversize: int | None = None
+    # A label for who sends the turn (a runtime user id per run and case; none: no identity)
+    # and which of the case's sessions it belongs to (default: the case's one session).
+    user: str | None = None
+    session: str | None = None
 
     @property
     def streams(self) -> bool:
@@ -223,6 +256,15 @@ def _expectation(raw: Any, where: str) -> Expectation:
     declined = raw.get("declined", False)
     if not isinstance(declined, bool):
         raise GoldenSetError(f"{where}.expect.declined must be true or false")
+    preferences = raw.get("preferences")
+    if preferences is not None and not (
+        isinstance(preferences, dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in preferences.items())
+    ):
+        raise GoldenSetError(f"{where}.expect.preferences must be an object of strings")
+    identified = raw.get("identified")
+    if identified is not None and not isinstance(identified, bool):
+        raise GoldenSetError(f"{where}.expect.identified must be true or false")
     return Expectation(
         tickers=opt("tickers"),
         intent=intent,
@@ -237,6 +279,9 @@ def _expectation(raw: Any, where: str) -> Expectation:
         why=_why(raw.get("why", []), f"{where}.expect.why"),
         advice=opt("advice") or (),
         declined=declined,
+        watchlist=opt("watchlist"),
+        preferences=None if preferences is None else tuple(sorted(preferences.items())),
+        identified=identified,
     )
 
 
@@ -286,9 +331,13 @@ def _turn(raw: Any, where: str) -> Turn:
     given = [k for k in _REQUEST_KEYS if k in raw]
     if len(given) != 1:
         raise GoldenSetError(f"{where} must have exactly one of {', '.join(_REQUEST_KEYS)}")
-    unknown = set(raw) - {*_REQUEST_KEYS, "expect"}
+    unknown = set(raw) - {*_REQUEST_KEYS, *_CALLER_KEYS, "expect"}
     if unknown:
         raise GoldenSetError(f"{where} has unknown keys {sorted(unknown)}")
+    for key in _CALLER_KEYS:
+        label = raw.get(key)
+        if label is not None and not (isinstance(label, str) and _LABEL_RE.fullmatch(label)):
+            raise GoldenSetError(f"{where}.{key}={label!r}; expected [a-z0-9-], 1-32 characters")
     prompt = raw.get("prompt")
     if prompt is not None and not isinstance(prompt, str):
         raise GoldenSetError(f"{where}.prompt must be a string")
@@ -304,6 +353,8 @@ def _turn(raw: Any, where: str) -> Turn:
         payload=raw.get("payload"),
         body=body,
         oversize=oversize,
+        user=raw.get("user"),
+        session=raw.get("session"),
     )
 
 

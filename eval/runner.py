@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 ExtraGrader = Callable[[Expectation, Observation, Sequence[dict[str, Any]]], Grade]
 #: HOOK(reward): per-turn graders added to the deterministic ones (criterion name -> grader).
 EXTRA_GRADERS: dict[str, ExtraGrader] = {}
+#: A runtime user id's limit (InvokeAgentRuntime's runtimeUserId).
+MAX_USER_ID_CHARS = 1024
 
 
 @dataclass(frozen=True)
@@ -116,11 +118,17 @@ class RunResult:
 
 
 def run_case(case: Case, target: Target, *, run_id: str, budgets: Budgets) -> list[TurnOutcome]:
-    session_id = f"eval-{run_id}-{case.id}"[:256]
+    base = f"eval-{run_id}-{case.id}"
     history: list[dict[str, Any]] = []
     outcomes: list[TurnOutcome] = []
     for index, turn in enumerate(case.turns):
-        exchange = target.send(request_body(turn, session_id=session_id), session_id=session_id)
+        session_id = (f"{base}-{turn.session}" if turn.session else base)[:256]
+        body = request_body(turn, session_id=session_id)
+        if turn.user is None:
+            exchange = target.send(body, session_id=session_id)
+        else:  # a user of this run and case: a rerun never finds an earlier run's memory
+            user_id = f"{base}-{turn.user}"[-MAX_USER_ID_CHARS:]
+            exchange = target.send(body, session_id=session_id, user_id=user_id)
         obs = with_reports(
             observe(exchange),
             s3_client=getattr(target, "s3_client", None),

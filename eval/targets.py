@@ -31,6 +31,7 @@ from stock_agent.client.invoke_http import (
     is_loopback_url,
     post_json,
 )
+from stock_agent.memory.checkpoints import USER_ID_HEADER
 
 TRACE_MARKERS = ("Traceback (most recent call last)", 'File "', "site-packages")
 REPORT_READ_TIMEOUT_S = 60.0
@@ -55,7 +56,7 @@ class Target(Protocol):
     model: str
     local_files: bool  # its reports may be read from this machine's disk (file://)
 
-    def send(self, body: bytes, *, session_id: str) -> Exchange: ...
+    def send(self, body: bytes, *, session_id: str, user_id: str | None = None) -> Exchange: ...
 
     def close(self) -> None: ...
 
@@ -177,11 +178,12 @@ class InProcessTarget:
             create_app(ctx=ctx), base_url="http://localhost", raise_server_exceptions=False
         )
 
-    def send(self, body: bytes, *, session_id: str) -> Exchange:
+    def send(self, body: bytes, *, session_id: str, user_id: str | None = None) -> Exchange:
         started = time.perf_counter()
-        reply = self._client.post(
-            "/invocations", content=body, headers={"Content-Type": "application/json"}
-        )
+        headers = {"Content-Type": "application/json"}
+        if user_id is not None:
+            headers[USER_ID_HEADER] = user_id
+        reply = self._client.post("/invocations", content=body, headers=headers)
         return Exchange(
             status=reply.status_code,
             content_type=reply.headers.get("content-type", ""),
@@ -213,13 +215,16 @@ class UrlTarget:
         self.model = "as configured on the server"
         self.description = f"server at {self.url}"
 
-    def send(self, body: bytes, *, session_id: str) -> Exchange:
+    def send(self, body: bytes, *, session_id: str, user_id: str | None = None) -> Exchange:
         """One POST through the invoke client: a total time limit, a size cap, and every
         way the server can fail to answer (not HTTP, a bad status line, a body cut short)
         turned into a failed exchange the graders record, never an exception."""
         started = time.perf_counter()
         try:
-            reply = post_json(self.url, body, timeout_s=self.timeout_s, max_bytes=self.max_bytes)
+            reply = post_json(
+                self.url, body, timeout_s=self.timeout_s, max_bytes=self.max_bytes,
+                user_id=user_id,
+            )  # fmt: skip
             status, ctype, data = reply.status, reply.content_type, reply.body
         except InvokeFailure as err:
             status, ctype = 0, "application/json"
@@ -245,8 +250,10 @@ class RuntimeArnTarget:
         self.description = f"AgentCore runtime {arn} (qualifier {qualifier})"
 
     @staticmethod
-    def request(arn: str, qualifier: str, body: bytes, session_id: str) -> dict[str, Any]:
-        """The ``InvokeAgentRuntime`` parameters of one turn."""
+    def request(
+        arn: str, qualifier: str, body: bytes, session_id: str, user_id: str | None = None
+    ) -> dict[str, Any]:
+        """The ``InvokeAgentRuntime`` parameters of one turn (``runtimeUserId``: its user)."""
         if len(session_id) < MIN_RUNTIME_SESSION_ID_CHARS:
             raise ValueError(
                 f"runtimeSessionId must have at least {MIN_RUNTIME_SESSION_ID_CHARS} characters"
@@ -258,12 +265,13 @@ class RuntimeArnTarget:
             "contentType": "application/json",
             "accept": "application/json, text/event-stream",
             "payload": body,
+            **({"runtimeUserId": user_id} if user_id is not None else {}),
         }
 
-    def send(self, body: bytes, *, session_id: str) -> Exchange:
+    def send(self, body: bytes, *, session_id: str, user_id: str | None = None) -> Exchange:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        params = self.request(self.arn, self.qualifier, body, session_id)
+        params = self.request(self.arn, self.qualifier, body, session_id, user_id)
         started = time.perf_counter()
         try:
             response = self._client.invoke_agent_runtime(**params)

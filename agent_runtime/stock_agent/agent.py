@@ -29,7 +29,13 @@ from . import deadline
 from .context import Dependencies, RunContext
 from .errors import AgentError
 from .graph import AgentGraph, build_graph
-from .memory.checkpoints import GuardedSaver, build_checkpointer, thread_config, watch_memory
+from .memory.checkpoints import (
+    GuardedSaver,
+    actor_key,
+    build_checkpointer,
+    thread_config,
+    watch_memory,
+)
 from .models.client import GENAI_PROVIDER_NAMES
 from .nodes import classify
 from .observability import metrics, tracing
@@ -141,7 +147,12 @@ class StockAgent:
         deps = self.dependencies  # build the clients first: a config error surfaces plainly
         graph = self._graph_for(session_id)
         state = turn_input(
-            request_id=request_id, session_id=session_id, prompt=prompt, warnings=list(warnings)
+            request_id=request_id,
+            session_id=session_id,
+            prompt=prompt,
+            warnings=list(warnings),
+            # The user's long-term memory is the identity's, with or without a session.
+            actor=actor_key(actor) if actor else None,
         )
         config: dict[str, Any] = {}
         if session_id is not None:

@@ -5,7 +5,7 @@ Commands::
     stock-agent analyze "Analyze SIM_STOCK for investment purposes" [--json]
     stock-agent serve [--host 127.0.0.1] [--port 8080]
     stock-agent mcp [--http [--host 127.0.0.1] [--port 8000]]   (the tools over MCP)
-    stock-agent chat [--session ID] [--db .stock-agent/sessions.sqlite]
+    stock-agent chat [--session ID] [--db .stock-agent/sessions.sqlite] [--user NAME]
     stock-agent invoke "Compare AAPL and MSFT" --url http://127.0.0.1:8080
     stock-agent invoke "..." --runtime-arn arn:aws:bedrock-agentcore:...  [--qualifier live]
     stock-agent invoke "..." --stack-name GptOssAgent-dev-Runtime    (reads the stack outputs)
@@ -113,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="a conversation in the terminal (history in SQLite)")
     chat.add_argument("--session", help="resume this session id (default: a new one)")
     chat.add_argument("--db", help="SQLite file of the sessions (SESSION_DB)")
+    chat.add_argument(
+        "--user",
+        help="whose watchlist and preferences (default: your login name); the same "
+        "identity as a runtime user id over HTTP",
+    )
     _add_settings(chat)
 
     serve = sub.add_parser("serve", help="serve the AgentCore HTTP contract")
@@ -282,6 +287,7 @@ def cmd_chat(args: argparse.Namespace, out: TextIO) -> int:
     from .agent import StockAgent
     from .client.chat import new_session_id, run_chat, terminal_lines
     from .contract import validate_payload
+    from .memory.checkpoints import user_id_problem
 
     ctx = _settings(args)
     try:
@@ -297,6 +303,10 @@ def cmd_chat(args: argparse.Namespace, out: TextIO) -> int:
         raise CliError(f"invalid settings: {err}", exit_code=2) from None
     except AgentError as err:
         raise CliError(f"--session: {err.message}", exit_code=2) from None
+    user = args.user if args.user is not None else _login_name()
+    problem = user_id_problem(user)
+    if problem:
+        raise CliError(f"--user: {problem}", exit_code=2)
     interactive = sys.stdin.isatty()
     run_chat(
         agent,
@@ -304,8 +314,19 @@ def cmd_chat(args: argparse.Namespace, out: TextIO) -> int:
         out,
         session_id=session_id.session_id or new_session_id(),
         echo=not interactive,
+        actor=f"user:{user}",
     )
     return 0
+
+
+def _login_name() -> str:
+    """The OS user running the chat: a laptop's one user is who the memory belongs to."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        return "local"
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:

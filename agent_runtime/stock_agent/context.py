@@ -25,6 +25,12 @@ from .market_data import (
     known_symbols,
 )
 from .market_data.common_names import COMMON_NAMES
+from .memory.user_profile import (
+    InMemoryProfiles,
+    ProfileLimits,
+    UserProfileStore,
+    build_profile_store,
+)
 from .models.client import build_model_client
 from .models.types import CallProfile, ModelClient
 from .prompts import (
@@ -69,6 +75,19 @@ def reference_figure_groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple((title, tuple(labels)) for title, labels in groups)
 
 
+def profile_limits(ctx: AgentSettings) -> ProfileLimits:
+    """The bounds of a user's profile, from the settings."""
+    return ProfileLimits(
+        max_tickers=ctx.user_watchlist_max_tickers, max_preferences=ctx.user_max_preferences
+    )
+
+
+def default_profiles() -> UserProfileStore:
+    """Profiles in this process, bounded by the default settings (a test's agent)."""
+    defaults = AgentSettings()
+    return InMemoryProfiles(limits=profile_limits(defaults), max_users=defaults.memory_max_users)
+
+
 @dataclass(frozen=True)
 class Dependencies:
     """What the nodes call out to; built from settings, or injected by tests."""
@@ -84,6 +103,8 @@ class Dependencies:
     # Symbols a model-proposed ticker must be one of; empty = the shape check only.
     model_symbols: frozenset[str] = frozenset()
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # The users' long-term memory (watchlists, preferences), beside the session store.
+    profiles: UserProfileStore = field(default_factory=lambda: default_profiles())
 
     @classmethod
     def from_settings(
@@ -94,6 +115,7 @@ class Dependencies:
         provider: MarketDataProvider | None = None,
         store: storage.ReportStore | None = None,
         names: NameLookup | None = None,
+        profiles: UserProfileStore | None = None,
     ) -> Dependencies:
         """Build every dependency ``ctx`` names; any of them may be given instead."""
         return cls(
@@ -108,6 +130,15 @@ class Dependencies:
             names=names or name_lookup_for(ctx.data_provider, universe_names=_universe_names()),
             # The simulated provider can enumerate its symbols; a real one cannot.
             model_symbols=known_symbols() if ctx.data_provider == "simulated" else frozenset(),
+            profiles=profiles
+            or build_profile_store(
+                backend=ctx.memory_backend,
+                limits=profile_limits(ctx),
+                session_db=ctx.session_db,
+                max_users=ctx.memory_max_users,
+                memory_id=ctx.agentcore_memory_id,
+                region=ctx.aws_region,
+            ),
         )
 
     @property

@@ -46,6 +46,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import (
@@ -58,7 +59,10 @@ from typing import (
 from typing_extensions import TypedDict
 
 from . import bounded_json, formatting
+from .answering import personal
 from .errors import AgentError
+from .memory.session import session_records
+from .memory.user_profile import UserProfile
 from .records import Narrative, ReportRef, StockAnalysis, StockSnapshot, to_jsonable
 from .settings import MAX_PROMPT_CHARS, AgentSettings
 
@@ -67,7 +71,9 @@ if TYPE_CHECKING:
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 _SESSION_ID_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,256}")
-_KNOWN_KEYS = frozenset({"prompt", "session_id", "stream", "notify", "include_history"})
+_KNOWN_KEYS = frozenset(
+    {"prompt", "session_id", "stream", "notify", "include_history", "scheduled"}
+)
 SECTION_TITLES = {
     "data_gathering": "STOCK DATA GATHERING REPORT",
     "performance_analysis": "STOCK PERFORMANCE ANALYSIS",
@@ -90,6 +96,12 @@ class InvocationRequest:
     # Publish one SNS message about the run (stock_agent.server.notify); not with stream.
     notify: bool = False
     include_history: bool = False
+    # The scheduled run's watchlists: "stack" (the prompt, as configured) or "users" (each
+    # opted-in user's watchlist; stock_agent.server.scheduled). None: not a scheduled run.
+    watchlist_source: str | None = None
+
+
+WATCHLIST_SOURCES = ("stack", "users")
 
 
 def _reject_constant(name: str) -> Any:
@@ -215,8 +227,12 @@ def validate_payload(payload: Any) -> InvocationRequest:
             "invalid_payload",
             f"'include_history' must be true or false, not {_type_name(include_history)}",
         )
+    source = _watchlist_source(payload.get("scheduled"), present="scheduled" in payload)
+    if source is not None and stream:
+        raise AgentError("invalid_payload", "'scheduled' cannot be combined with 'stream'")
     ignored = tuple(sorted(str(k)[:40] for k in payload if k not in _KNOWN_KEYS))
     return InvocationRequest(
+        watchlist_source=source,
         prompt=prompt,
         session_id=session_id,
         stream=stream,
@@ -224,6 +240,24 @@ def validate_payload(payload: Any) -> InvocationRequest:
         notify=notify,
         include_history=include_history,
     )
+
+
+def _watchlist_source(scheduled: Any, *, present: bool) -> str | None:
+    """``scheduled``'s ``watchlist_source`` (``None`` when the payload has no ``scheduled``)."""
+    if not present:
+        return None
+    allowed = " or ".join(repr(s) for s in WATCHLIST_SOURCES)
+    if not isinstance(scheduled, dict) or set(scheduled) != {"watchlist_source"}:
+        raise AgentError(
+            "invalid_payload",
+            f"'scheduled' must be an object with one key, 'watchlist_source' ({allowed})",
+        )
+    source = scheduled["watchlist_source"]
+    if source not in WATCHLIST_SOURCES:
+        raise AgentError(
+            "invalid_payload", f"'scheduled.watchlist_source' must be {allowed}, not {source!r}"
+        )
+    return str(source)
 
 
 def request_from_body(body: bytes) -> InvocationRequest:
@@ -484,10 +518,11 @@ def build_response(
             {"symbol": s, "stage": f["stage"], "code": f["code"], "message": f["message"]}
             for s, f in failures.items()
         ],
-        "text": _turn_text(state, per_ticker, warnings),
+        "text": _turn_text(state, per_ticker, warnings, tickers),
         "answer": state.get("answer"),
         "plan": state.get("plan"),
         "comparison": _comparison_json(state.get("comparison"), link=link),
+        "user": _user_json(state),
         "model_status": model_status,
         "metrics": {
             "timings_ms": dict(state.get("timings_ms", {})),
@@ -534,22 +569,74 @@ def _comparison_json(comparison: dict[str, Any] | None, *, link: Any) -> dict[st
     return body
 
 
+def _profile(state: AgentState) -> UserProfile | None:
+    raw = (state.get("user") or {}).get("profile")
+    return UserProfile.from_json(raw) if raw is not None else None
+
+
+def _user_json(state: AgentState) -> dict[str, Any]:
+    """What the turn knew of its user: whether identified, and the profile when read."""
+    user = state.get("user") or {}
+    profile = _profile(state)
+    body: dict[str, Any] = {"identified": bool(user.get("identified"))}
+    if profile is not None:
+        body.update(profile.to_json())
+    elif user.get("unread"):
+        body["unread"] = user["unread"]
+    return body
+
+
 def _turn_text(
-    state: AgentState, per_ticker: list[tuple[str, dict[str, str]]], warnings: list[str]
+    state: AgentState,
+    per_ticker: list[tuple[str, dict[str, str]]],
+    warnings: list[str],
+    tickers: Sequence[TickerResult] = (),
 ) -> str:
     """The answer of a question from the session; or the three sections (plus the
-    comparison and the answer, when the turn analysed tickers to answer a question)."""
+    comparison and the answer, when the turn analysed tickers to answer a question).
+
+    The user's preferences shape it (:mod:`.answering.personal`): brief replaces the
+    three sections by a line of verdicts per ticker; a stated risk profile adds its note.
+    """
     answer = state.get("answer")
+    profile = _profile(state)
+    note = _risk_note(state, profile, tickers)
     if answer and not per_ticker:
+        extra = f"\n\nFOR YOU:\n{note}" if note else ""
         tail = "\n\nWARNINGS:\n" + "\n".join(f"- {w}" for w in warnings) if warnings else ""
-        return f"ANSWER:\n{_RULE}\n{answer}{tail}\n"
-    text = render_text(per_ticker, warnings)
+        return f"ANSWER:\n{_RULE}\n{answer}{extra}{tail}\n"
+    if profile is not None and profile.preference("answer_length") == "brief":
+        lines = [personal.brief_section(t.snapshot, t.analysis, t.report) for t in tickers]
+        text = f"SUMMARY (brief, as you asked):\n{_RULE}\n" + "\n".join(lines) + "\n"
+        if warnings:
+            text += "\n" + _lines("WARNINGS:", [f"- {w}" for w in warnings]) + "\n"
+    else:
+        text = render_text(per_ticker, warnings)
     comparison = state.get("comparison")
     if comparison:
         text += f"\nCOMPARISON:\n{_RULE}\n{comparison['narrative']}\n"
     if answer:
         text += f"\nANSWER:\n{_RULE}\n{answer}\n"
+    if note:
+        text += f"\nFOR YOU:\n{_RULE}\n{note}\n"
     return text
+
+
+def _risk_note(
+    state: AgentState, profile: UserProfile | None, tickers: Sequence[TickerResult]
+) -> str | None:
+    """The risk profile's note where risk matters: a report, advice, a risk question."""
+    if profile is None:
+        return None
+    plan = state.get("plan") or {}
+    risky = bool(tickers) or plan.get("intent") == "advice" or "risk" in plan.get("aspects", ())
+    if not risky:
+        return None
+    risks = [(t.symbol, t.analysis.risk_level) for t in tickers]
+    if not risks:
+        records = session_records(state.get("session"), symbols=plan.get("subjects", ()))
+        risks = [(s, r.analysis.risk_level) for s, r in records.items()]
+    return personal.risk_note(profile, risks)
 
 
 def error_body(err: AgentError) -> dict[str, Any]:

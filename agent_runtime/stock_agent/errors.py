@@ -26,6 +26,10 @@ ERROR_STATUS: dict[str, int] = {
     "no_context": 422,
     "unknown_ticker": 422,
     "unknown_figure": 422,
+    # The user's long-term memory: a change over a bound or outside a closed list.
+    "watchlist_full": 422,
+    "too_many_preferences": 422,
+    "invalid_preference": 422,
     "market_data_unavailable": 503,
     # A follow-up needs the session and the session store did not answer: try again.
     "memory_unavailable": 503,

@@ -6,6 +6,7 @@
                                 │        (the model fills the same request plan)  │
                                 ├───────────────────────────────────────────────┤
                                 ├─ question → answer_question → remember → respond → END
+                                ├─ personal (the user's watchlist, preferences) → remember
                                 ├─ analyze / compare → data_gathering_agent
                                 │    → performance_analysis_agent → narrative
                                 │    → report_generation_agent ─┬─ compare → comparison_report
@@ -50,6 +51,7 @@ def build_graph(*, checkpointer: BaseCheckpointSaver[Any] | None = None) -> Agen
     graph.add_node("report_generation_agent", nodes.report_generation_agent)
     graph.add_node("comparison_report", nodes.comparison_report)
     graph.add_node("answer_question", nodes.answer_question)
+    graph.add_node("personal", nodes.personal)
     graph.add_node("remember", nodes.remember)
     graph.add_node("respond", nodes.respond)
 
@@ -61,6 +63,7 @@ def build_graph(*, checkpointer: BaseCheckpointSaver[Any] | None = None) -> Agen
             "unsure": "fill_plan",
             "analyze_or_compare": "data_gathering_agent",
             "question": "answer_question",
+            "personal": "personal",
             "refused": "respond",
         },
     )
@@ -70,6 +73,7 @@ def build_graph(*, checkpointer: BaseCheckpointSaver[Any] | None = None) -> Agen
         {
             "analyze_or_compare": "data_gathering_agent",
             "question": "answer_question",
+            "personal": "personal",
             "refused": "respond",
         },
     )
@@ -99,6 +103,9 @@ def build_graph(*, checkpointer: BaseCheckpointSaver[Any] | None = None) -> Agen
         {"answer": "answer_question", "done": "remember"},
     )
     graph.add_edge("answer_question", "remember")
+    graph.add_conditional_edges(
+        "personal", nodes.after_personal, {"done": "remember", "refused": "respond"}
+    )
     graph.add_edge("remember", "respond")
     graph.add_edge("respond", END)
     return graph.compile(checkpointer=checkpointer)

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from langgraph.runtime import Runtime
 
 from . import contract, deadline
+from .answering import personal as personal_text
 from .answering.checked_text import CheckedText
 from .answering.conversation import write_answer
 from .answering.narrative import NarrativeOutcome, write_narrative
@@ -41,6 +42,13 @@ from .memory.session import (
     remember_turn,
     remembered_figure_groups,
     session_records,
+)
+from .memory.user_profile import (
+    ProfileUnavailable,
+    UserProfile,
+    with_preferences,
+    with_tickers,
+    without_tickers,
 )
 from .models.types import ModelError
 from .models.warmup import lookup_error, wake_model
@@ -175,9 +183,14 @@ def turn_vocabulary(session: SessionMemory | None) -> Vocabulary:
 
 
 def plan_turn(
-    prompt: str, deps: Dependencies, session: SessionMemory | None
+    prompt: str,
+    deps: Dependencies,
+    session: SessionMemory | None,
+    *,
+    watchlist: tuple[str, ...] | None = None,
 ) -> tuple[RequestPlan, ParsedRequest]:
-    """The rules' plan of ``prompt`` given the session (and what the parser found)."""
+    """The rules' plan of ``prompt`` given the session and the user's watchlist (``None``:
+    not known), and what the parser found."""
     vocabulary = turn_vocabulary(session)
     parsed = parse_request(
         prompt, known_symbols=deps.parser_symbols, figure_words=vocabulary.figure_words
@@ -191,6 +204,7 @@ def plan_turn(
         last=last_tickers(session),
         vocabulary=vocabulary,
         model_available=deps.model_configured,
+        watchlist=watchlist,
     )
     return plan, parsed
 
@@ -262,23 +276,62 @@ def _plan_update(
     return update
 
 
+def _user_context(state: AgentState, deps: Dependencies) -> tuple[dict[str, Any], Update]:
+    """The user's long-term memory for this turn, read once: ``state["user"]`` and, when the
+    store failed, the warning that the turn goes on without it."""
+    actor = state.get("actor")
+    if not actor:
+        return {"identified": False}, {}
+    try:
+        profile = deps.profiles.read(actor)
+    except ProfileUnavailable as err:
+        logger.warning("user memory read failed", extra={"error": str(err)})
+        warning = personal_text.unread_warning(str(err))
+        return {"identified": True, "unread": str(err)}, {
+            "warnings": [warning], "degraded_reasons": [warning]}  # fmt: skip
+    return {"identified": True, "profile": profile.to_json()}, {}
+
+
+def user_profile(state: AgentState) -> UserProfile | None:
+    """This turn's profile of the user, ``None`` without an identity or when unread."""
+    raw = (state.get("user") or {}).get("profile")
+    return UserProfile.from_json(raw) if raw is not None else None
+
+
 def understand_request(state: AgentState, runtime: Runtime[RunContext]) -> Update:
-    """The turn's request plan by the rules; an unsure plan waits for ``fill_plan``."""
+    """The turn's request plan by the rules; an unsure plan waits for ``fill_plan``.
+
+    The user's long-term memory is read first: "how is my watchlist doing?" is planned
+    over the watchlist.
+    """
     started = time.perf_counter()
     deps = runtime.context.deps
     if deps.model_configured:  # start a sleeping model while the data is gathered
         wake_model(deps.model, progress=runtime.stream_writer)
+    user, read = _user_context(state, deps)
+    profile = UserProfile.from_json(user["profile"]) if "profile" in user else None
     timing = {"understand_request": _elapsed_ms(started)}
     try:
-        plan, parsed = plan_turn(state["prompt"], deps, state.get("session"))
+        plan, parsed = plan_turn(
+            state["prompt"], deps, state.get("session"),
+            watchlist=profile.watchlist if profile is not None else None,
+        )  # fmt: skip
     except AgentError as err:
         _stage(runtime, "understand_request", status="failed", error=_error(err))
-        return {"error": _error(err), "timings_ms": timing}
+        return {**read, "user": user, "error": _error(err), "timings_ms": timing}
     if not plan.confident and deps.model_configured:
         _stage(runtime, "understand_request", status="unsure", intent=plan.intent)
-        return {"plan": plan.to_json(), "timings_ms": {"understand_request": _elapsed_ms(started)}}
+        return {**read, "user": user, "plan": plan.to_json(),
+                "timings_ms": {"understand_request": _elapsed_ms(started)}}  # fmt: skip
     update = _plan_update(state, runtime, plan, parsed)
-    return {**update, "timings_ms": {"understand_request": _elapsed_ms(started)}}
+    warnings = [*read.get("warnings", []), *update.pop("warnings", [])]
+    return {
+        **read,
+        **update,
+        "warnings": warnings,
+        "user": user,
+        "timings_ms": {"understand_request": _elapsed_ms(started)},
+    }
 
 
 def _model_plan(
@@ -552,6 +605,11 @@ def _finished_records(state: AgentState) -> dict[str, SessionRecord]:
     }
 
 
+def _comparison_pdfs_wanted(state: AgentState) -> bool:
+    profile = user_profile(state)
+    return profile is None or profile.preference("comparison_pdfs") == "on"
+
+
 def comparison_report(state: AgentState, runtime: Runtime[RunContext]) -> Update:
     """One comparison PDF of every analysed ticker: table, rebased chart, leaders, narrative."""
     started = time.perf_counter()
@@ -568,6 +626,7 @@ def comparison_report(state: AgentState, runtime: Runtime[RunContext]) -> Update
             use_model=deps.model_configured and not state.get("degraded_reasons"),
             generated_at=deps.clock(),
             request_id=state["request_id"],
+            render_pdf=_comparison_pdfs_wanted(state),
         )
     except AgentError as err:
         _stage(runtime, "comparison_report", status="failed", error=_error(err))
@@ -612,6 +671,123 @@ def answer_question(state: AgentState, runtime: Runtime[RunContext]) -> Update:
         "answer": outcome.text,
         "timings_ms": {"answer_question": _elapsed_ms(started)},
     }
+
+
+def _unknown_tickers(symbols: Sequence[str], deps: Dependencies) -> list[tuple[str, str]]:
+    """The symbols the data provider does not know, each with why (nothing is stored)."""
+    if deps.model_symbols:  # the simulated provider lists its symbols
+        return [(s, "not a ticker the data provider knows") for s in symbols
+                if s not in deps.model_symbols]  # fmt: skip
+    unknown: list[tuple[str, str]] = []
+    for symbol in symbols:
+        try:
+            gather_stock_data(symbol, provider=deps.provider, as_of=deps.clock().date())
+        except AgentError as err:
+            unknown.append((symbol, err.message))
+    return unknown
+
+
+def personal(state: AgentState, runtime: Runtime[RunContext]) -> Update:
+    """A turn about the user's long-term memory: change it or say what it holds.
+
+    Without an identity there is no long-term memory, and the answer says why; a
+    store that did not answer leaves the turn answered, degraded, and says what was
+    not read or saved. A change over a bound, a value outside its closed list, or an
+    unknown ticker is refused whole (422), nothing written.
+    """
+    started = time.perf_counter()
+    deps = runtime.context.deps
+    plan = RequestPlan.from_json(state.get("plan") or {})
+    action = plan.memory or "show_profile"
+    user = state.get("user") or {}
+    actor = state.get("actor")
+    limit = deps.profiles.limits.max_tickers
+    done: Update = {"timings_ms": {"personal": _elapsed_ms(started)}}
+    if not actor:
+        _stage(runtime, "personal", status="skipped", action=action)
+        return {**done, "answer": personal_text.NO_IDENTITY}
+    profile = user_profile(state)
+    if profile is None:  # the read failed: the warning is in the state already
+        _stage(runtime, "personal", status="failed", action=action)
+        why = personal_text.unread_warning(str(user.get("unread", "not read")))
+        verb = "shown" if action in ("show_watchlist", "show_profile") else "changed"
+        return {**done, "answer": f"Nothing was {verb}: {why}."}
+    if action in ("show_watchlist", "show_profile", "review", "mine"):
+        if action == "show_profile":
+            text = personal_text.profile_text(profile, limit)
+        elif action == "show_watchlist":
+            text = personal_text.watchlist_text(profile, limit)
+        else:
+            text = personal_text.empty_watchlist_text(action)
+        _stage(runtime, "personal", status="done", action=action)
+        return {**done, "answer": text}
+    try:
+        before, after = _change_profile(plan, actor, profile, deps)
+    except AgentError as err:
+        _stage(runtime, "personal", status="failed", action=action, error=_error(err))
+        return {**done, "error": _error(err)}
+    except ProfileUnavailable as err:
+        logger.warning("user memory write failed", extra={"error": str(err)})
+        warning = personal_text.unsaved_warning(str(err))
+        _stage(runtime, "personal", status="failed", action=action)
+        return {**done, "answer": f"Nothing was changed: {warning}.",
+                "warnings": [warning], "degraded_reasons": [warning]}  # fmt: skip
+    if action == "watch":
+        text = personal_text.watch_text(before, after, plan.subjects, limit)
+    elif action == "unwatch":
+        text = personal_text.unwatch_text(before, after, plan.subjects, limit)
+    elif action == "prefer":
+        text = personal_text.preferences_text(plan.preferences)
+    else:
+        text = personal_text.forgotten_text(
+            "preferences" if action == "forget_preferences" else "everything", before, after
+        )
+    _stage(runtime, "personal", status="done", action=action)
+    return {
+        **done,
+        "answer": text,
+        "user": {**user, "profile": after.to_json()},
+        "timings_ms": {"personal": _elapsed_ms(started)},
+    }
+
+
+def _change_profile(
+    plan: RequestPlan, actor: str, profile: UserProfile, deps: Dependencies
+) -> tuple[UserProfile, UserProfile]:
+    """Apply the plan's change through the store; (before, after). Raises the caller's
+    error (nothing written) or :class:`ProfileUnavailable`."""
+    action = plan.memory
+    if action in ("watch", "unwatch") and not plan.subjects:
+        raise AgentError(
+            "no_ticker",
+            f"name the ticker to {'add to' if action == 'watch' else 'drop from'} your "
+            f"watchlist, e.g. '{'add NVDA to' if action == 'watch' else 'drop NVDA from'} "
+            "my watchlist'; nothing was changed",
+        )
+    if action == "watch":
+        unknown = _unknown_tickers(plan.subjects, deps)
+        if unknown:
+            raise AgentError(
+                "unknown_ticker",
+                "; ".join(f"{s}: {why}" for s, why in unknown)
+                + ". Nothing was added to your watchlist",
+            )
+    before: list[UserProfile] = []
+
+    def change(current: UserProfile) -> UserProfile:
+        before.append(current)
+        if action == "watch":
+            return with_tickers(current, plan.subjects)
+        if action == "unwatch":
+            return without_tickers(current, plan.subjects)
+        if action == "prefer":
+            return with_preferences(current, plan.preferences)
+        if action == "forget_preferences":
+            return replace(current, preferences={})
+        return UserProfile()
+
+    after = deps.profiles.update(actor, change)
+    return (before[-1] if before else profile), after
 
 
 def remember(state: AgentState, runtime: Runtime[RunContext]) -> Update:
@@ -670,7 +846,7 @@ def respond(state: AgentState, runtime: Runtime[RunContext]) -> Update:
 
 def route_after_understanding(state: AgentState) -> str:
     """``unsure`` (to ``fill_plan``: the rules were unsure and a model is configured) |
-    ``question`` | ``analyze_or_compare`` | ``refused`` (no ticker, no context, ...)."""
+    ``question`` | ``personal`` | ``analyze_or_compare`` | ``refused`` (no ticker, ...)."""
     if state.get("error"):
         return "refused"
     plan = state.get("plan") or {}
@@ -680,9 +856,12 @@ def route_after_understanding(state: AgentState) -> str:
 
 
 def route_after_plan(state: AgentState) -> str:
-    """After the model's plan: ``question`` | ``analyze_or_compare`` | ``refused``."""
+    """After the model's plan: ``question`` | ``personal`` | ``analyze_or_compare`` |
+    ``refused``."""
     if state.get("error"):
         return "refused"
+    if state.get("intent") == "personal":
+        return "personal"
     if state.get("intent") == "question":
         return "question"
     return "analyze_or_compare"
@@ -711,3 +890,8 @@ def route_after_reports(state: AgentState) -> str:
 def route_after_comparison(state: AgentState) -> str:
     """``answer`` when the plan asked a question of the compared tickers, else ``done``."""
     return "answer" if _owes_answer(state) else "done"
+
+
+def after_personal(state: AgentState) -> str:
+    """``done`` (to ``remember``) | ``refused`` (a change refused whole: to ``respond``)."""
+    return "refused" if state.get("error") else "done"

@@ -42,6 +42,14 @@ MEMORY_SESSION_IDLE_SECONDS    ``memory``: a session unused this long is dropped
                                3600); a follow-up in a dropped session is ``no_context``
 SESSION_MAX_TURNS              turns a session remembers, oldest out (default 20)
 SESSION_MAX_RECORDS            ticker records a session remembers, oldest out (default 10)
+USER_WATCHLIST_MAX_TICKERS     tickers a user's watchlist holds at most (default 10); a
+                               change past it is refused whole (``watchlist_full``, 422)
+USER_MAX_PREFERENCES           preferences a user may state, 1..4 (default 4, all of them);
+                               past it: ``too_many_preferences``, 422
+MEMORY_MAX_USERS               ``memory``: user profiles kept at most; the least recently
+                               used goes first (default 500)
+SCHEDULE_MAX_SUBSCRIBERS       opted-in users whose watchlists one scheduled run reads at
+                               most (default 100)
 REPORT_URL_EXPIRES_SECONDS     presigned report URL lifetime in seconds, 60..3600, or ``off``
                                for no report links (default 3600)
 OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT
@@ -83,6 +91,8 @@ SERVER_PROTOCOLS = ("http", "mcp")
 # Limits that are part of the contract, not tuning knobs.
 MAX_TICKERS_PER_REQUEST = 5
 MAX_PROMPT_CHARS = 4096
+# The preferences a user can state (memory.user_profile.PREFERENCES has their values).
+USER_PREFERENCE_KINDS = 4
 
 
 class ConfigError(ValueError):
@@ -119,6 +129,10 @@ _ENV_NAMES: dict[str, str] = {
     "memory_max_sessions": "MEMORY_MAX_SESSIONS",
     "memory_session_idle_seconds": "MEMORY_SESSION_IDLE_SECONDS",
     "report_url_expires_seconds": "REPORT_URL_EXPIRES_SECONDS",
+    "user_watchlist_max_tickers": "USER_WATCHLIST_MAX_TICKERS",
+    "user_max_preferences": "USER_MAX_PREFERENCES",
+    "memory_max_users": "MEMORY_MAX_USERS",
+    "schedule_max_subscribers": "SCHEDULE_MAX_SUBSCRIBERS",
     "trace_model_content": "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
     "model_adapter": "MODEL_ADAPTER",
     "run_records": "RUN_RECORDS",
@@ -173,6 +187,10 @@ class AgentSettings:
     session_max_records: int = 10
     memory_max_sessions: int = 500
     memory_session_idle_seconds: float = 3600.0
+    user_watchlist_max_tickers: int = 10
+    user_max_preferences: int = USER_PREFERENCE_KINDS
+    memory_max_users: int = 500
+    schedule_max_subscribers: int = 100
     # None: no report links (the runtime role may not read reports back).
     report_url_expires_seconds: int | None = 3600
     trace_model_content: bool = False
@@ -255,6 +273,14 @@ class AgentSettings:
             raise bad("memory_max_sessions", "an integer in [1, 100000]")
         if not 1 <= self.memory_session_idle_seconds <= 7 * 24 * 3600:
             raise bad("memory_session_idle_seconds", "a number of seconds in [1, 604800]")
+        if not 1 <= self.user_watchlist_max_tickers <= 50:
+            raise bad("user_watchlist_max_tickers", "an integer in [1, 50]")
+        if not 1 <= self.user_max_preferences <= USER_PREFERENCE_KINDS:
+            raise bad("user_max_preferences", f"an integer in [1, {USER_PREFERENCE_KINDS}]")
+        if not 1 <= self.memory_max_users <= 100_000:
+            raise bad("memory_max_users", "an integer in [1, 100000]")
+        if not 1 <= self.schedule_max_subscribers <= 1000:
+            raise bad("schedule_max_subscribers", "an integer in [1, 1000]")
         if self.agentcore_memory_id is not None and not _MEMORY_ID.fullmatch(
             self.agentcore_memory_id
         ):

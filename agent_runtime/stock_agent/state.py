@@ -43,6 +43,11 @@ class AgentState(TypedDict, total=False):
     request_id: str
     session_id: str | None
     prompt: str
+    # The caller's opaque actor key (memory.checkpoints.actor_key); None: no identity
+    actor: str | None
+    # The user's long-term memory this turn: {"identified", "profile" (UserProfile JSON)
+    # when read, "unread" (why not) when the store failed}
+    user: dict[str, Any]
     # understand_request (and fill_plan)
     # analyze | compare | question: the conditional edges route on it, the response reports it
     intent: str
@@ -96,6 +101,7 @@ def turn_input(
     session_id: str | None,
     prompt: str,
     warnings: list[str],
+    actor: str | None = None,
 ) -> dict[str, Any]:
     """The graph input of one turn: every per-turn key fresh, ``session`` untouched."""
     overwrite = "__overwrite__"  # langgraph.channels.binop's sentinel, JSON-safe
@@ -106,6 +112,8 @@ def turn_input(
         "request_id": request_id,
         "session_id": session_id,
         "prompt": prompt,
+        "actor": actor,
+        "user": {"identified": actor is not None},
         "intent": "analyze",
         "tickers": [],
         "plan": None,

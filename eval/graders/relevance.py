@@ -15,7 +15,11 @@ turns and of this one), never from numbers written into a case:
 - :func:`grade_advice`: each ticker's outlook with its two scores and risk
   level, the not-investment-advice statement, and no buy/sell call;
 - :func:`grade_declined`: a price target or forecast declined in at most two
-  sentences that say what is available instead.
+  sentences that say what is available instead;
+- :func:`grade_remembers`: the user's long-term memory after the turn (the
+  response's ``user`` block) is what the case's earlier turns stored: its
+  watchlist, every ticker of it named by a personal answer, the stated
+  preferences; and without an identity the answer says why nothing is kept.
 
 "Winner first" is the convention the agent's answers follow (the answer leads
 with the answer); a model that buries the winner fails it on purpose.
@@ -39,8 +43,10 @@ WINNER = "answer_names_winner"
 WHY = "answer_explains_why"
 ADVICE = "answer_outlook_not_advice"
 DECLINED = "answer_declines_forecast"
+REMEMBERS = "answer_remembers_user"
 
-RELEVANCE_CRITERIA = (FIGURES, WINNER, WHY, ADVICE, DECLINED)
+RELEVANCE_CRITERIA = (FIGURES, WINNER, WHY, ADVICE, DECLINED, REMEMBERS)
+_NO_IDENTITY = re.compile(r"\bno identity\b|\bidentify\b", re.IGNORECASE)
 
 RISK_ORDER = {"LOW": 0, "MEDIUM": 1, "HIGH": 2}
 OUTLOOK_ORDER = {"negative": 0, "neutral": 1, "positive": 2}
@@ -377,4 +383,40 @@ def grade_relevance(
         grade_why(expect, obs, history=history),
         grade_advice(expect, obs, history=history),
         grade_declined(expect, obs),
+        grade_remembers(expect, obs),
     ]
+
+
+def grade_remembers(expect: Expectation, obs: Observation) -> Grade:
+    """The user's memory after the turn, and a personal answer that says it (module doc)."""
+    if not expect.remembers:
+        return Grade.not_applicable(REMEMBERS)
+    if not obs.succeeded:
+        return Grade.failed(REMEMBERS, f"the turn failed (HTTP {obs.status})")
+    response = obs.response or {}
+    user = response.get("user")
+    if not isinstance(user, dict):
+        return Grade.failed(REMEMBERS, "the response has no 'user' block")
+    answer = answer_of(obs) or ""
+    personal = response.get("intent") == "personal"
+    problems: list[str] = []
+    if expect.identified is not None and bool(user.get("identified")) != expect.identified:
+        problems.append(f"identified={user.get('identified')!r}, expected {expect.identified}")
+    if expect.identified is False and personal and not _NO_IDENTITY.search(answer):
+        problems.append("the answer does not say that memory needs an identity")
+    if expect.watchlist is not None:
+        held = user.get("watchlist")
+        if held != list(expect.watchlist):
+            problems.append(f"watchlist {held!r}, expected {list(expect.watchlist)}")
+        missing = [t for t in expect.watchlist if personal and not _names(answer, t)]
+        if missing:
+            problems.append(f"the answer does not name {', '.join(missing)}")
+        if personal and not expect.watchlist and "empty" not in answer.lower():
+            problems.append("the answer does not say the watchlist is empty")
+    if expect.preferences is not None:
+        stated = user.get("preferences")
+        if stated != dict(expect.preferences):
+            problems.append(f"preferences {stated!r}, expected {dict(expect.preferences)}")
+    if problems:
+        return Grade.failed(REMEMBERS, "; ".join(problems))
+    return Grade.passed(REMEMBERS)

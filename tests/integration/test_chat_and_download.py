@@ -75,6 +75,19 @@ def test_chat_refuses_a_bad_session_id(tmp_path: Path) -> None:
     assert done.returncode == 2 and done.stderr.startswith("stock-agent: --session:")
 
 
+def test_chat_remembers_its_user_across_sessions_and_not_another(tmp_path: Path) -> None:
+    first = _chat(tmp_path, "add NVDA and amd to my watchlist\n", "--user", "alice")
+    assert first.returncode == 0, first.stderr
+    assert "Added NVDA, AMD to your watchlist" in first.stdout
+    # A new process and a new session of the same user: the watchlist is there.
+    second = _chat(tmp_path, "what's on my watchlist?\n", "--user", "alice")
+    assert "Your watchlist: NVDA, AMD." in second.stdout
+    other = _chat(tmp_path, "what's on my watchlist?\n", "--user", "bob")
+    assert "Your watchlist is empty" in other.stdout
+    bad = _chat(tmp_path, "", "--user", " padded ")
+    assert bad.returncode == 2 and bad.stderr.startswith("stock-agent: --user:")
+
+
 def test_invoke_download_saves_every_pdf_of_a_response(
     agent_server: RunningServer, tmp_path: Path
 ) -> None:

@@ -6,51 +6,17 @@ arrives in the same two headers AgentCore passes to the container.
 
 from __future__ import annotations
 
-import base64
-import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.integration.conftest import RunningServer, start_agent_server
+from tests.support.http_invoke import SESSION_HEADER, USER_ID
+from tests.support.http_invoke import bearer as _jwt
+from tests.support.http_invoke import invoke as _post
 
 pytestmark = pytest.mark.slow
-
-USER_ID = "X-Amzn-Bedrock-AgentCore-Runtime-User-Id"
-SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
-
-
-def _jwt(sub: str) -> str:
-    def part(value: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
-
-    return f"Bearer {part({'alg': 'none'})}.{part({'sub': sub})}.c2ln"
-
-
-def _post(
-    server: RunningServer, payload: dict[str, Any], headers: dict[str, str] | None = None
-) -> tuple[int, Any]:
-    request = urllib.request.Request(
-        server.url + "/invocations",
-        data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json", **(headers or {})},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as reply:
-            body = reply.read().decode()
-            status = reply.status
-            kind = reply.headers.get("content-type", "")
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
-    if kind.startswith("text/event-stream"):
-        events = [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: ")]
-        return status, events
-    return status, json.loads(body)
 
 
 @pytest.fixture(scope="module")

@@ -25,9 +25,12 @@ pytestmark = pytest.mark.slow
 ROUNDS = 5
 
 
-def _turns(db: Path, session_id: str) -> list[str]:
+CHAT_USER = "terminal-user"
+
+
+def _turns(db: Path, session_id: str, actor: str | None = None) -> list[str]:
     saver = GuardedSaver(sqlite_saver(db))
-    saved = saver.get_tuple(thread_config(session_id=session_id, actor=None))
+    saved = saver.get_tuple(thread_config(session_id=session_id, actor=actor))
     assert saved is not None
     return [t["request_id"] for t in saved.checkpoint["channel_values"]["session"]["turns"]]
 
@@ -66,7 +69,8 @@ def test_two_servers_on_one_session_file_keep_every_turn_they_say_they_saved(
 
 def _chat(db: Path, lines: list[tuple[float, str]], cwd: Path) -> subprocess.Popen[bytes]:
     """A ``stock-agent chat`` fed ``lines`` at the given seconds after it starts."""
-    command = [str(STOCK_AGENT), "chat", "--db", str(db), "--session", "two-terminals"]
+    command = [str(STOCK_AGENT), "chat", "--db", str(db), "--session", "two-terminals",
+               "--user", CHAT_USER]  # fmt: skip
     if not STOCK_AGENT.exists():
         command = [sys.executable, "-m", "stock_agent.cli", *command[1:]]
     feeder = "; ".join(f"sleep {delay}; echo {json.dumps(text)}" for delay, text in lines)
@@ -90,10 +94,10 @@ def test_two_chat_terminals_on_one_session_keep_both_terminals_turns(tmp_path: P
     outputs = [terminal.communicate(timeout=180)[0].decode() for terminal in terminals]
     assert all(terminal.returncode == 0 for terminal in terminals), outputs
     assert time.monotonic() - started < 180
-    kept = _turns(db, "two-terminals")
+    kept = _turns(db, "two-terminals", actor=f"user:{CHAT_USER}")
     tickers = []
     saver = GuardedSaver(sqlite_saver(db))
-    saved = saver.get_tuple(thread_config(session_id="two-terminals", actor=None))
+    saved = saver.get_tuple(thread_config(session_id="two-terminals", actor=f"user:{CHAT_USER}"))
     assert saved is not None
     for turn in saved.checkpoint["channel_values"]["session"]["turns"]:
         tickers += turn["tickers"]

@@ -25,9 +25,11 @@ def plan_of(
     last: tuple[str, ...] | None = None,
     model: bool = False,
     known: frozenset[str] | None = None,
+    watchlist: tuple[str, ...] | None = None,
 ) -> RequestPlan:
     """The rules' plan of ``prompt`` in a session holding ``session`` (the last turn's too,
-    unless ``last`` says otherwise); ``model``: a model is configured."""
+    unless ``last`` says otherwise); ``model``: a model is configured; ``watchlist``: the
+    user's (``None``: not known)."""
     parsed = parse_request(
         prompt,
         known_symbols=DEPS.parser_symbols if known is None else known,
@@ -42,4 +44,5 @@ def plan_of(
         last=session if last is None else last,
         vocabulary=VOCABULARY,
         model_available=model,
+        watchlist=watchlist,
     )

@@ -52,7 +52,7 @@ def _result_text(result: dict[str, Any]) -> str:
     for item in result.get("results", []):
         lines.append(f"Report: {item['report']['uri']}")
     comparison = result.get("comparison")
-    if comparison:
+    if comparison and comparison.get("report"):
         lines.append(f"Comparison report: {comparison['report']['uri']}")
     return "\n".join(lines) + "\n"
 
@@ -65,9 +65,11 @@ def run_chat(
     session_id: str,
     prompt: str = "> ",
     echo: bool = False,
+    actor: str | None = None,
 ) -> int:
     """Answer each line as a turn of ``session_id``; the number of turns that failed.
 
+    ``actor``: whose session and long-term memory (``user:<login>`` from ``--user``).
     ``echo`` repeats each input line after the prompt (input piped from a file
     is not shown by the terminal, so a transcript would lose the questions).
     """
@@ -89,9 +91,12 @@ def run_chat(
         turn += 1
         try:
             request = validate_payload({"prompt": text, "session_id": session_id})
-            agent.preflight(request.prompt, session_id=session_id)
+            agent.preflight(request.prompt, session_id=session_id, actor=actor)
             for event in agent.stream(
-                request.prompt, request_id=f"{session_id}-{turn}", session_id=session_id
+                request.prompt,
+                request_id=f"{session_id}-{turn}",
+                session_id=session_id,
+                actor=actor,
             ):
                 if event.get("event") == "result":
                     out.write(_result_text(event))

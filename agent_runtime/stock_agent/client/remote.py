@@ -119,10 +119,20 @@ def _truncated_stream(events: list[Any]) -> str:
     )
 
 
+def _shaped_for_the_user(response: dict[str, Any]) -> bool:
+    """The server shaped the text by the user's stated preferences (brief, a risk note):
+    its ``text`` is the answer, not a re-rendering of the sections."""
+    user = response.get("user")
+    preferences = user.get("preferences") if isinstance(user, dict) else None
+    return isinstance(preferences, dict) and bool(
+        {"answer_length", "risk_profile"} & set(preferences)
+    )
+
+
 def _render_sections(response: dict[str, Any]) -> str:
     """The three sections, from each result's ``sections``; missing ones are named."""
     results = response.get("results")
-    if not isinstance(results, list) or not results:
+    if not isinstance(results, list) or not results or _shaped_for_the_user(response):
         text = response.get("text")
         if isinstance(text, str) and text.strip():
             return text if text.endswith("\n") else text + "\n"

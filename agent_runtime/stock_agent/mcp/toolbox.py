@@ -44,7 +44,7 @@ from ..contract import (
     report_json,
 )
 from ..deadline import map_bounded
-from ..errors import AgentError
+from ..errors import AgentError, internal_error
 from ..memory.session import SessionRecord
 from ..nodes import MAX_WORKERS, all_failed_error
 from ..records import Narrative, ReportRef, StockAnalysis, StockSnapshot, to_jsonable
@@ -257,17 +257,20 @@ class Toolbox:
             generated_at=self.deps.clock(),
             request_id=request_id,
         )
+        report = outcome_.report
+        if report is None:  # the tools always ask for the PDF (render_pdf's default)
+            raise internal_error()
         structured = {
             **outcome_.as_json(),
-            "report": self.report_json(outcome_.report),
+            "report": self.report_json(report),
             "reports": {s: self.report_json(r.report) for s, r in records.items()},
         }
         lines = [
             f"COMPARISON of {', '.join(symbols)} ({outcome_.narrative.source}):",
             outcome_.narrative.text,
             "",
-            f"Comparison PDF: {outcome_.report.uri} ({formatting.fmt_int(outcome_.report.bytes)} "
-            f"bytes, SHA-256 {outcome_.report.sha256})",
+            f"Comparison PDF: {report.uri} ({formatting.fmt_int(report.bytes)} "
+            f"bytes, SHA-256 {report.sha256})",
             *(f"{s} PDF: {r.report.uri}" for s, r in records.items()),
         ]
         return ToolOutput(structured=structured, text="\n".join(lines))

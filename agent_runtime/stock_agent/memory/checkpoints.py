@@ -159,6 +159,15 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def actor_key(actor: str) -> str:
+    """The opaque key of an identity: what every store files the actor's data under.
+
+    Fits AgentCore Memory's ``actorId`` and namespace patterns whatever the
+    identity was, and never reveals it.
+    """
+    return f"actor-{_digest(actor)[:40]}"
+
+
 def thread_config(*, session_id: str, actor: str | None) -> RunnableConfig:
     """The checkpointer keys of one session of one actor.
 
@@ -166,7 +175,7 @@ def thread_config(*, session_id: str, actor: str | None) -> RunnableConfig:
     ``[a-zA-Z0-9-_]``; ``actorId``: ≤ 255) whatever the caller sent, and the
     thread id includes the actor, so local checkpointers isolate actors too.
     """
-    actor_id = f"actor-{_digest(actor)[:40]}" if actor else ANONYMOUS_ACTOR
+    actor_id = actor_key(actor) if actor else ANONYMOUS_ACTOR
     thread_id = f"{actor_id}-s-{_digest(session_id)[:48]}"
     return {"configurable": {"thread_id": thread_id, "actor_id": actor_id}}
 

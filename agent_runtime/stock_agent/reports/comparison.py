@@ -357,7 +357,7 @@ class ComparisonOutcome:
     table: dict[str, dict[str, str]]
     leaders: list[Leader]
     narrative: CheckedText
-    report: ReportRef
+    report: ReportRef | None  # None: the user asked for comparisons without their PDF
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -366,7 +366,9 @@ class ComparisonOutcome:
             "leaders": self.leaders,
             "narrative": self.narrative.text,
             "narrative_source": self.narrative.source,
-            "report": {
+            "report": None
+            if self.report is None
+            else {
                 "uri": self.report.uri,
                 "key": self.report.key,
                 "bytes": self.report.bytes,
@@ -384,10 +386,13 @@ def generate_comparison_report(
     use_model: bool,
     generated_at: datetime,
     request_id: str,
+    render_pdf: bool = True,
 ) -> ComparisonOutcome:
     """Render and store the comparison of ``records`` (2 or more) under a fresh dated key.
 
     The narrative is the model's checked text (``profile``), else the deterministic one.
+    ``render_pdf=False`` (the user's preference): the same table, leaders and narrative,
+    no PDF.
     """
     leads = leaders(records)
     facts = _facts(records, leads)
@@ -402,6 +407,14 @@ def generate_comparison_report(
         ),
         use_model=use_model,
     )
+    if not render_pdf:
+        return ComparisonOutcome(
+            symbols=tuple(records),
+            table=comparison_table(records),
+            leaders=leads,
+            narrative=checked,
+            report=None,
+        )
     source_line = (
         "Source: written by the language model from the table above (number-checked)."
         if checked.source == "model"

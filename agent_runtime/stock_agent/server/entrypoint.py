@@ -283,16 +283,22 @@ def create_app(
                             )
                         )
                     )
-                result = apply_request_options(
-                    stock_agent.invoke(
+                if request.watchlist_source == "users":
+                    from .scheduled import run_users_watchlists  # the graph: not at import
+
+                    run = run_users_watchlists(
+                        stock_agent, prompt=request.prompt, request_id=request_id,
+                        warnings=warnings,
+                    )  # fmt: skip
+                else:
+                    run = stock_agent.invoke(
                         request.prompt,
                         request_id=request_id,
                         session_id=session_id,
                         actor=actor,
                         warnings=warnings,
-                    ),
-                    request,
-                )
+                    )
+                result = apply_request_options(run, request)
                 if not request.notify:
                     return result
                 return notify.after_run(result)

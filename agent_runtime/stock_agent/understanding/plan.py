@@ -24,6 +24,13 @@ Intents:
 ``declined``
     a price target or forecast: declined in one sentence that says what is
     available instead.
+``personal``
+    the user's long-term memory (:data:`~.signals.MEMORY_ACTIONS` in
+    ``memory``): add or drop watchlist tickers, show the watchlist, state or
+    forget preferences, "what do you remember about me?". "How is my
+    watchlist doing?" and "which of my stocks ..." are not personal when the
+    watchlist is known: they are a comparison or a question with the
+    watchlist as subjects (``mine``).
 ``out_of_scope`` / ``no_ticker`` / ``no_context``
     nothing about stocks (a refusal with a hint) / a stock request that names
     no ticker / a follow-up in a session with nothing to follow.
@@ -48,11 +55,14 @@ from ..settings import MAX_TICKERS_PER_REQUEST
 from .parsing import ParsedRequest, canonical_ticker
 from .signals import (
     MAX_ASPECTS,
+    MEMORY_ACTIONS,
     OPERATORS,
     TIME_FRAMES,
+    MemoryAction,
     Operator,
     Signals,
     TimeFrame,
+    read_memory_ask,
     read_signals,
 )
 from .vocabulary import VERDICTS, Vocabulary
@@ -63,11 +73,12 @@ PlanIntent = Literal[
     "question",
     "advice",
     "declined",
+    "personal",
     "out_of_scope",
     "no_ticker",
     "no_context",
 ]
-Route = Literal["analyze", "compare", "question", "refused"]
+Route = Literal["analyze", "compare", "question", "personal", "refused"]
 
 INTENTS: tuple[PlanIntent, ...] = (
     "analyze",
@@ -75,6 +86,7 @@ INTENTS: tuple[PlanIntent, ...] = (
     "question",
     "advice",
     "declined",
+    "personal",
     "out_of_scope",
     "no_ticker",
     "no_context",
@@ -117,6 +129,11 @@ class RequestPlan:
     source: Literal["rules", "model"] = "rules"
     # A refusal's message, or a note for the response's warnings.
     note: str = ""
+    # The user's long-term memory: what a personal turn does, the preferences it states,
+    # and whether the subjects are the user's watchlist ("how is my watchlist doing?").
+    memory: MemoryAction | None = None
+    preferences: tuple[tuple[str, str], ...] = ()
+    mine: bool = False
 
     def __post_init__(self) -> None:
         if self.intent not in INTENTS:
@@ -144,6 +161,10 @@ class RequestPlan:
             )
         if self.source not in ("rules", "model"):
             raise PlanError(f"source={self.source!r}; allowed: rules, model")
+        if self.memory is not None and self.memory not in MEMORY_ACTIONS:
+            raise PlanError(f"memory={self.memory!r}; allowed: {', '.join(MEMORY_ACTIONS)}")
+        if (self.intent == "personal") != (self.memory is not None):
+            raise PlanError("a personal plan, and only one, names its memory action")
 
     @property
     def refused(self) -> bool:
@@ -180,6 +201,8 @@ class RequestPlan:
         """Where the graph goes: answer from the session, analyse first, or refuse."""
         if self.refused:
             return "refused"
+        if self.intent == "personal":
+            return "personal"
         if self.intent == "declined":
             return "question"
         if self.answers and set(self.subjects) <= set(self.reused):
@@ -195,6 +218,7 @@ class RequestPlan:
         body = asdict(self)
         body["subjects"], body["aspects"] = list(self.subjects), list(self.aspects)
         body["reused"] = list(self.reused)
+        body["preferences"] = [list(pair) for pair in self.preferences]
         return body
 
     @classmethod
@@ -211,6 +235,9 @@ class RequestPlan:
             confident=bool(raw.get("confident", True)),
             source=raw.get("source", "rules"),
             note=str(raw.get("note", "")),
+            memory=raw.get("memory"),
+            preferences=tuple((str(k), str(v)) for k, v in raw.get("preferences", ())),
+            mine=bool(raw.get("mine")),
         )
 
 
@@ -260,9 +287,12 @@ def plan_request(
     last: Sequence[str],
     vocabulary: Vocabulary,
     model_available: bool,
+    watchlist: Sequence[str] | None = None,
 ) -> RequestPlan:
     """The plan of one turn by the rules (module docstring).
 
+    ``watchlist``: the user's watchlist, ``None`` when not known (no identity,
+    or its memory was not read);
     ``named``: tickers the prompt names (parser, then company names);
     ``remembered``: symbols with records in the session; ``last``: the
     previous turn's tickers that are still remembered. Raises
@@ -272,6 +302,22 @@ def plan_request(
     known = frozenset(remembered)
     tickers = list(dict.fromkeys(named))
     last = list(last)
+
+    ask = read_memory_ask(prompt, names_tickers=bool(tickers))
+    if ask is not None:
+        if ask.action in ("review", "mine") and watchlist:
+            return _watchlist_plan(prompt, ask.action, signals, list(watchlist), known, parsed)
+        if ask.action == "mine" and last:
+            ask = None  # no watchlist known, and the session has tickers: they are meant
+    if ask is not None:
+        if ask.action == "watch" and not tickers and parsed.company_hints:
+            return RequestPlan("no_ticker")  # "add Foobarco to my watchlist": not a ticker
+        return RequestPlan(
+            "personal",
+            subjects=tuple(tickers) if ask.action in ("watch", "unwatch") else (),
+            memory=ask.action,
+            preferences=ask.preferences,
+        )
 
     if signals.forecast and (tickers or last) and not signals.requests_analysis:
         subjects = tuple(tickers or last)
@@ -301,6 +347,37 @@ def plan_request(
         "out_of_scope", subjects=tuple(last) if unsure else (), reused=tuple(last) if unsure
         else (), confident=not unsure, note=OUT_OF_SCOPE_MESSAGE,
     )  # fmt: skip
+
+
+def _watchlist_plan(
+    prompt: str,
+    action: MemoryAction,
+    signals: Signals,
+    watchlist: list[str],
+    known: frozenset[str],
+    parsed: ParsedRequest,
+) -> RequestPlan:
+    """ "How is my watchlist doing?" (a comparison of it) or "which of my stocks ...?" (a
+    question over it); a watchlist longer than one request takes its first tickers, said."""
+    subjects = watchlist[:MAX_TICKERS_PER_REQUEST]
+    note = (
+        f"your watchlist has {len(watchlist)} tickers; this answer covers the first "
+        f"{len(subjects)} ({', '.join(subjects)}), the most one request analyses"
+        if len(watchlist) > len(subjects)
+        else ""
+    )
+    if action == "mine" and signals.asks:
+        plan = _question_plan(prompt, signals, subjects, [], known, parsed, False)
+        if plan is not None:
+            return replace(plan, mine=True, note=note or plan.note)
+    intent: PlanIntent = "compare" if len(subjects) > 1 else "analyze"
+    return RequestPlan(
+        intent,
+        subjects=tuple(subjects),
+        reused=tuple(s for s in subjects if s in known),
+        mine=True,
+        note=note,
+    )
 
 
 def _question_plan(

@@ -17,7 +17,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from .vocabulary import VERDICTS, Vocabulary, words
+from .vocabulary import RISK_PROFILE_WORDS, VERDICTS, Vocabulary, words
 
 Operator = Literal["highest", "lowest"]
 TimeFrame = Literal["1M", "3M", "YTD", "1Y"]
@@ -262,3 +262,191 @@ def read_signals(prompt: str, vocabulary: Vocabulary) -> Signals:
         analysis_words=bool(_ANALYSIS_WORDS.search(text)),
         requests_analysis=bool(_REQUESTS_ANALYSIS.match(text)),
     )
+
+
+# ---------------------------------------------------------------------------
+# what the prompt asks of the user's long-term memory
+# ---------------------------------------------------------------------------
+
+MemoryAction = Literal[
+    "watch",
+    "unwatch",
+    "show_watchlist",
+    "review",
+    "mine",
+    "prefer",
+    "show_profile",
+    "forget_preferences",
+    "forget_everything",
+]
+MEMORY_ACTIONS: tuple[MemoryAction, ...] = (
+    "watch",
+    "unwatch",
+    "show_watchlist",
+    "review",
+    "mine",
+    "prefer",
+    "show_profile",
+    "forget_preferences",
+    "forget_everything",
+)
+
+_LIST = r"(?:watch\s?-?lists?|lists?|stocks|tickers|names|holdings|portfolio|companies|shares)"
+# "which of my stocks ...": the watchlist. Not "my shares" or "my holdings": "should I sell
+# my shares?" after an analysis is about that ticker.
+_MY_LIST = re.compile(r"\bmy\s+(?:watch\s?-?lists?|lists?|stocks|tickers)\b", re.I)
+_WATCH = re.compile(
+    r"^\W*(?:please\s+)?(?:can you\s+|could you\s+)?(?P<verb>add|put|include|track|follow|watch|"
+    r"start (?:watching|tracking|following)|keep an eye on)\b",
+    re.I,
+)
+_TO_LIST = re.compile(rf"\b(?:to|on|in|into|onto)\s+(?:my|the)\s+{_LIST}\b", re.I)
+_UNWATCH = re.compile(
+    r"^\W*(?:please\s+)?(?:can you\s+|could you\s+)?(?P<verb>drop|remove|delete|unwatch|take|"
+    r"stop (?:watching|tracking|following)|forget about)\b",
+    re.I,
+)
+_FROM_LIST = re.compile(rf"\b(?:from|off|out of)\s+(?:my|the)\s+{_LIST}\b", re.I)
+_SHOW_LIST = re.compile(
+    rf"\b(?:what(?:'s| is| are)?|which(?: stocks| tickers)?(?: are)?|who(?:'s| is)?)\s+(?:\w+\s+)?"
+    rf"(?:on|in)\s+my\s+{_LIST}\b|"
+    rf"\b(?:show|list|see|read|display|give)\s+(?:me\s+)?(?:back\s+)?my\s+{_LIST}\b|"
+    r"\bwhat (?:am i|do i) (?:watching|watch|following|follow|tracking|track)\b|"
+    r"\bwhich (?:stocks|tickers|companies) (?:am i|do i) (?:watching|watch|following|follow|"
+    r"tracking|track)\b",
+    re.I,
+)
+_REVIEW = re.compile(
+    rf"\bhow(?:'s| is| are| has| have)\s+(?:\w+\s+)?my\s+{_LIST}\s+(?:doing|done|performing|"
+    r"going|looking|holding up)\b|"
+    rf"\b(?:review|compare|check(?: on)?|analy[sz]e|update me on|report on|rundown of)\s+"
+    rf"(?:all\s+)?my\s+{_LIST}\b|"
+    rf"\bhow(?:'s| is| are)\s+(?:everything|the stocks|the tickers)\s+(?:on|in)\s+my\s+{_LIST}\b",
+    re.I,
+)
+_SHOW_PROFILE = re.compile(
+    r"\bwhat (?:do|did) you (?:remember|know|keep|store|have|recall) (?:about|on|of) me\b|"
+    r"\bwhat have you (?:stored|saved|kept|remembered|got) (?:about|on) me\b|"
+    r"\b(?:show|list|what are|tell me)\s+(?:me\s+)?my\s+(?:preferences|settings|profile)\b|"
+    r"\bwhat do you know about my (?:preferences|settings)\b",
+    re.I,
+)
+_FORGET_PREFERENCES = re.compile(
+    r"\b(?:forget|reset|clear|delete|erase|drop|remove|wipe)\s+(?:all\s+)?(?:of\s+)?my\s+"
+    r"(?:preferences|settings)\b",
+    re.I,
+)
+_FORGET_EVERYTHING = re.compile(
+    r"\bforget (?:everything|all(?: of it)?|all about me|me)\b|"
+    r"\b(?:delete|erase|wipe|clear|remove)\s+(?:all\s+(?:of\s+)?)?(?:my (?:data|profile|memory|"
+    r"information|info)|everything (?:about me|you (?:know|remember|have)))\b",
+    re.I,
+)
+_BRIEF = re.compile(
+    r"\bkeep (?:(?:the |your |my )?(?:answers?|responses?|replies|it|them|things) )?"
+    r"(?:brief|short|concise|shorter)\b|\bbe (?:brief|concise|short)\b|"
+    r"\b(?:brief|short|shorter|concise) (?:answers|responses|replies)\b|\bless detail\b",
+    re.I,
+)
+_DETAILED = re.compile(
+    r"\b(?:detailed|longer|full|complete) (?:answers|responses|replies)\b|"
+    r"\bbe (?:detailed|thorough)\b|\bmore detail(?:s|ed)?\b|\bthe full (?:details|report) again\b",
+    re.I,
+)
+_PDF_OFF = re.compile(
+    r"\b(?:skip|no|without|drop|stop(?: sending| making)?|don'?t (?:send|need|want|make|attach)|"
+    r"leave out|omit)\s+(?:me\s+)?(?:the\s+|any\s+)?(?:comparison\s+)?pdfs?\b",
+    re.I,
+)
+_PDF_ON = re.compile(
+    r"\b(?:send|attach|include|give me|make|want|need)\s+(?:me\s+)?(?:the\s+)?(?:comparison\s+)?"
+    r"pdfs?\s+(?:again|back|from now on)\b|\bpdfs? (?:again|back) please\b|"
+    r"\bturn (?:the\s+)?pdfs? (?:back\s+)?on\b",
+    re.I,
+)
+_RISK_WORD = "|".join(re.escape(w) for w in sorted(RISK_PROFILE_WORDS, key=len, reverse=True))
+_RISK_PROFILE = re.compile(
+    rf"\b(?:i'?m|i am|as)\s+(?:an?\s+|quite\s+an?\s+|more\s+of\s+an?\s+)?(?P<word>{_RISK_WORD})"
+    r"(?:\s+[\w-]+)?\s+investor\b|"
+    rf"\bmy risk (?:profile|tolerance|appetite) is (?:\w+\s+)?(?P<level>{_RISK_WORD})\b",
+    re.I,
+)
+_SUBSCRIBE = re.compile(
+    rf"\b(?:include|put|add|use)\s+my\s+{_LIST}\s+(?:in|into|for|on)\s+(?:the\s+)?scheduled\b|"
+    r"\b(?:send|give) me (?:the )?scheduled (?:reports?|runs?)\b|"
+    r"\b(?:opt|sign)\s+(?:me\s+)?(?:in(?:to)?|up)\b[^.?!]*\bschedul|"
+    r"\bsubscribe me\b[^.?!]*\bschedul",
+    re.I,
+)
+_UNSUBSCRIBE = re.compile(
+    r"\b(?:stop|cancel|no more|opt (?:me )?out of|unsubscribe (?:me )?from|leave me out of|"
+    r"remove me from|take me off)\s+(?:the\s+|my\s+)?scheduled\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class MemoryAsk:
+    """What the prompt asks of the user's long-term memory (``None`` when nothing)."""
+
+    action: MemoryAction
+    preferences: tuple[tuple[str, str], ...] = ()
+
+
+def _stated_preferences(text: str) -> tuple[tuple[str, str], ...]:
+    stated: dict[str, str] = {}
+    if _BRIEF.search(text):
+        stated["answer_length"] = "brief"
+    elif _DETAILED.search(text):
+        stated["answer_length"] = "detailed"
+    if _PDF_OFF.search(text):
+        stated["comparison_pdfs"] = "off"
+    elif _PDF_ON.search(text):
+        stated["comparison_pdfs"] = "on"
+    risk = _RISK_PROFILE.search(text)
+    if risk:
+        word = (risk.group("word") or risk.group("level") or "").lower()
+        stated["risk_profile"] = RISK_PROFILE_WORDS[word]
+    if _UNSUBSCRIBE.search(text):
+        stated["scheduled_watchlist"] = "off"
+    elif _SUBSCRIBE.search(text):
+        stated["scheduled_watchlist"] = "on"
+    return tuple(stated.items())
+
+
+def read_memory_ask(prompt: str, *, names_tickers: bool) -> MemoryAsk | None:
+    """The memory action ``prompt`` asks for, or ``None`` (then it is an ordinary request).
+
+    ``names_tickers``: the prompt names tickers (parser or company names). A
+    preference stated beside tickers ("analyze AAPL, keep it short") is not
+    stored: the request is the analysis.
+    """
+    if _FORGET_EVERYTHING.search(prompt) and not names_tickers:
+        return MemoryAsk("forget_everything")
+    if _FORGET_PREFERENCES.search(prompt):
+        return MemoryAsk("forget_preferences")
+    if _SHOW_PROFILE.search(prompt):
+        return MemoryAsk("show_profile")
+    watch, unwatch = _WATCH.match(prompt), _UNWATCH.match(prompt)
+    if unwatch and (_FROM_LIST.search(prompt) or names_tickers):
+        return MemoryAsk("unwatch")
+    if _FROM_LIST.search(prompt) and re.search(r"\b(?:remove|delete|drop|take)\b", prompt, re.I):
+        return MemoryAsk("unwatch")
+    if watch and (_TO_LIST.search(prompt) or (names_tickers and watch.group("verb").lower() not in
+                                               ("add", "put", "include"))):  # fmt: skip
+        return MemoryAsk("watch")
+    if _TO_LIST.search(prompt) and re.search(r"\b(?:add|put|include)\b", prompt, re.I):
+        return MemoryAsk("watch")
+    if names_tickers:
+        return None
+    comparative = _HIGHEST.search(prompt) or _LOWEST.search(prompt)
+    if _SHOW_LIST.search(prompt) and not comparative:  # "which stock on my list is safest?"
+        return MemoryAsk("show_watchlist")
+    if _REVIEW.search(prompt):
+        return MemoryAsk("review")
+    preferences = _stated_preferences(prompt)
+    if preferences:
+        return MemoryAsk("prefer", preferences)
+    if _MY_LIST.search(prompt):
+        return MemoryAsk("mine")
+    return None

@@ -49,6 +49,18 @@ from .scan import scan
 #: The four verdicts an answer can explain (their points are in the analysis).
 VERDICTS = ("technical", "fundamental", "risk", "outlook")
 
+#: The words people describe their risk profile with, to the profile's closed list
+#: (:data:`stock_agent.memory.user_profile.PREFERENCES`).
+RISK_PROFILE_WORDS: Mapping[str, str] = {
+    "conservative": "conservative", "cautious": "conservative", "careful": "conservative",
+    "risk-averse": "conservative", "risk averse": "conservative", "low": "conservative",
+    "defensive": "conservative",
+    "balanced": "balanced", "moderate": "balanced", "medium": "balanced",
+    "middle-of-the-road": "balanced",
+    "aggressive": "aggressive", "bold": "aggressive", "risk-taking": "aggressive",
+    "high": "aggressive", "growth": "aggressive", "adventurous": "aggressive",
+}  # fmt: skip
+
 #: Words for the verdicts (a verdict is an aspect like a figure label).
 VERDICT_WORDS: Mapping[str, tuple[str, ...]] = {
     "technical": ("technical", "technicals", "technical score", "technical rating", "trend",

@@ -209,6 +209,16 @@ def test_conversation_rows_measure_every_figure_with_tiny_n() -> None:
     assert plans.ok and plans.figure.startswith("max 1 when the rules cannot read it")
 
 
+def test_memory_rows_measure_both_figures_with_tiny_n() -> None:
+    from bench.rows_memory import row12
+
+    rows = row12(runs=1)
+    assert [r.number for r in rows] == ["12a", "12b"]
+    assert all(r.ok is not None and r.figure.startswith("p50 ") for r in rows)
+    assert "SQLite" in rows[0].note and "in memory" in rows[0].note
+    assert "12" in bench_run.ALL_ROWS
+
+
 def test_eval_row_is_not_measured_without_the_harness(tmp_path: Path) -> None:
     from bench.rows_eval import measure_eval
 

@@ -42,7 +42,7 @@ def test_every_conversation_question_has_three_paraphrases_and_a_relevance_grade
         last = case.turns[-1].expect
         graded = (
             last.figures or last.winner or last.why or last.advice or last.declined
-            or last.tickers or last.refusal
+            or last.tickers or last.refusal or last.remembers
         )  # fmt: skip
         assert graded, f"{case.id} grades nothing about its answer"
         # the same question is asked in different words, never twice alike

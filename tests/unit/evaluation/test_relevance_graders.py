@@ -17,12 +17,14 @@ import pytest
 
 from eval.cases import Expectation, Winner
 from eval.graders.relevance import (
+    RELEVANCE_CRITERIA,
     aspect_standing,
     factor_name,
     grade_advice,
     grade_declined,
     grade_figures,
     grade_relevance,
+    grade_remembers,
     grade_why,
     grade_winner,
     moving_factors,
@@ -286,5 +288,41 @@ def test_a_forecast_is_declined_briefly_with_what_is_available() -> None:
 
 def test_grade_relevance_runs_every_grader_in_order(session: dict) -> None:
     grades = grade_relevance(Expectation(), answered("x"), history=list(session.values()))
-    assert [g.outcome for g in grades] == ["n/a"] * 5
+    assert [g.outcome for g in grades] == ["n/a"] * len(RELEVANCE_CRITERIA)
     assert dataclasses.is_dataclass(grades[0])
+
+
+def personal_turn(answer: str, user: dict[str, Any]) -> Observation:
+    response = {"intent": "personal", "results": [], "answer": answer, "user": user}
+    return Observation(200, True, (), response, None, "", 1.0)
+
+
+def test_grade_remembers_passes_the_users_memory_said_and_fails_each_way_of_missing_it() -> None:
+    held = {"identified": True, "watchlist": ["NVDA", "AMD"], "preferences": {"x": "y"}}
+    expect = Expectation(watchlist=("NVDA", "AMD"), preferences=(("x", "y"),))
+    good = personal_turn("Your watchlist: NVDA, AMD.", held)
+    assert grade_remembers(expect, good).outcome == "pass"
+    failing = [
+        personal_turn("Your watchlist: NVDA, AMD.", {**held, "watchlist": ["NVDA"]}),
+        personal_turn("Your watchlist: NVDA.", held),  # the answer leaves AMD out
+        personal_turn("Your watchlist: NVDA, AMDX.", held),  # a longer symbol is not AMD
+        personal_turn("Your watchlist: NVDA, AMD.", {**held, "preferences": {}}),
+        personal_turn("Your watchlist: NVDA, AMD.", {"identified": True}),
+    ]
+    for obs in failing:
+        assert grade_remembers(expect, obs).outcome == "fail", obs.response
+    assert grade_remembers(Expectation(), good).outcome == "n/a"
+
+
+def test_grade_remembers_wants_the_answer_to_say_why_without_an_identity() -> None:
+    expect = Expectation(identified=False)
+    said = personal_turn("this request carries no identity, so nothing was kept", {
+        "identified": False})  # fmt: skip
+    silent = personal_turn("Your watchlist is empty.", {"identified": False})
+    claimed = personal_turn("no identity", {"identified": True})
+    assert grade_remembers(expect, said).outcome == "pass"
+    assert grade_remembers(expect, silent).outcome == "fail"
+    assert grade_remembers(expect, claimed).outcome == "fail"
+    empty = Expectation(watchlist=())
+    forgotten = personal_turn("Forgotten.", {"identified": True, "watchlist": []})
+    assert grade_remembers(empty, forgotten).outcome == "fail"

@@ -30,6 +30,7 @@ def test_the_thresholds_file_names_every_criterion() -> None:
         "company_names",
         "intent_routing",
         "request_plan",
+        "user_memory",
     }
 
 

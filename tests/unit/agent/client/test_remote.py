@@ -38,6 +38,16 @@ def test_render_full_response() -> None:
     assert "D1" in text and "P1" in text and "R1" in text
 
 
+def test_a_text_shaped_by_the_users_preferences_is_shown_as_the_server_wrote_it() -> None:
+    sections = {"data_gathering": "D1", "performance_analysis": "P1", "report_generation": "R1"}
+    brief = "SUMMARY (brief, as you asked):\nAAPL: outlook NEUTRAL\n"
+    for stated, shown in (({"answer_length": "brief"}, True), ({"risk_profile": "balanced"}, True),
+                          ({"comparison_pdfs": "off"}, False), ({}, False)):  # fmt: skip
+        body = _response(sections, text=brief, user={"identified": True, "preferences": stated})
+        text, code = render_invoke_body(body)
+        assert code == 0 and (text == brief) is shown and ("D1" in text) is not shown, stated
+
+
 def test_render_missing_sections_names_them() -> None:
     text, code = render_invoke_body(_response({"data_gathering": "D1"}))
     assert code == 0
