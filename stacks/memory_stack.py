@@ -1,17 +1,23 @@
-"""Session memory: an AgentCore Memory that keeps the agent's conversations.
+"""The agent's AgentCore Memory: its conversations and what it remembers about each user.
 
-Uses the stable L2 ``aws_cdk.aws_bedrockagentcore.Memory`` with short-term
-memory only (no extraction strategies): the agent stores LangGraph
-checkpoints as events through ``AgentCoreMemorySaver``, and events expire
-after the stage's ``memory.event_expiry_days``, so the memory bounds itself.
+Uses the stable L2 ``aws_cdk.aws_bedrockagentcore.Memory`` with no extraction
+strategies. Short-term: the agent stores LangGraph checkpoints as events
+through ``AgentCoreMemorySaver``, and events expire after the stage's
+``memory.event_expiry_days``, so the sessions bound themselves. Long-term:
+each user's watchlist and preferences are memory records the agent writes
+directly (``BatchCreateMemoryRecords``) under the namespace of that user's
+verified identity; direct writes need neither a strategy nor a namespace
+declared on the resource, so the resource itself is unchanged by them.
 
 * **No execution role.** The L2 creates one for extraction strategies; with
   none, the service never assumes it, so it is removed: every role of the
   app lives in the IAM stack, and the runtime role's access to this memory
   is a statement there (``CreateEvent``/``ListEvents`` on this ARN only).
 * **Always destroyed with the stack.** Sessions are short-lived working
-  state, not records; a retained memory would also keep its generated name
-  and block a redeploy.
+  state; a user's watchlist and preferences are small and restated in a
+  sentence, and ``cdk destroy`` is the documented way to remove everything
+  the app stored (docs/memory.md). A retained memory would also keep its
+  generated name and block a redeploy.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from stacks.config import MemorySettings
 
 
 class MemoryStack(Stack):
-    """The AgentCore Memory of one stage's agent sessions."""
+    """The AgentCore Memory of one stage's agent: sessions and user records."""
 
     def __init__(
         self,

@@ -185,6 +185,7 @@ class RuntimeStack(Stack):
                 timezone=schedule.timezone,
                 prompt=schedule.prompt(),
                 notify=schedule.notify,
+                watchlist_source=schedule.watchlist_source,
                 runtime_arn=self.runtime.agent_runtime_arn,
                 runtime_endpoint_name=runtime.endpoint_name,
                 execution_role=watchlist_role,

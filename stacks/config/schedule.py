@@ -22,6 +22,10 @@ SCHEDULE_RATE_PATTERN = re.compile(
 SCHEDULE_MAX_RETRY_ATTEMPTS = 185
 SCHEDULE_MIN_EVENT_AGE_SECONDS = 60
 SCHEDULE_MAX_EVENT_AGE_SECONDS = 86_400
+# Where a scheduled run takes its tickers: the stack's list, or each opted-in user's
+# watchlist from long-term memory (the stack's list stays the fallback when nobody has
+# opted in, so it is required either way).
+WATCHLIST_SOURCES = ("stack", "users")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,7 +33,9 @@ class ScheduleSettings:
     """Optional scheduled reports of a watchlist (off while ``watchlist`` is empty).
 
     EventBridge Scheduler invokes the agent runtime with the watchlist as the
-    prompt; with ``notify`` the agent publishes one SNS message per run.
+    prompt; with ``notify`` the agent publishes one SNS message per run. With
+    ``watchlist_source="users"`` the run takes the watchlist of every user who
+    opted in (docs/memory.md), and the stack's list when nobody has.
     """
 
     watchlist: tuple[str, ...] = ()
@@ -39,6 +45,7 @@ class ScheduleSettings:
     notify: bool = True
     retry_attempts: int = 2
     max_event_age_seconds: int = 3600
+    watchlist_source: str = "stack"
 
     @property
     def enabled(self) -> bool:
@@ -79,6 +86,13 @@ class ScheduleSettings:
             "an IANA time zone such as America/New_York or UTC",
         )
         flag("schedule.notify", self.notify)
+        require(
+            self.watchlist_source in WATCHLIST_SOURCES,
+            "schedule.watchlist_source",
+            self.watchlist_source,
+            " or ".join(WATCHLIST_SOURCES)
+            + " (users: each opted-in user's watchlist, the stack's list as the fallback)",
+        )
         positive(
             "schedule.retry_attempts",
             self.retry_attempts,

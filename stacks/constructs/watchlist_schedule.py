@@ -2,8 +2,9 @@
 
 The schedule's universal target calls ``bedrock-agentcore:InvokeAgentRuntime``
 (``arn:<partition>:scheduler:::aws-sdk:bedrockagentcore:invokeAgentRuntime``)
-with the watchlist as the prompt and ``"notify": true`` when asked, on the
-runtime's named endpoint. A failed invocation is retried
+with the watchlist as the prompt, ``"notify": true`` when asked and
+``"scheduled": {"watchlist_source": "users"}`` when the users' own watchlists
+are the source, on the runtime's named endpoint. A failed invocation is retried
 (``retry_attempts``, within ``max_event_age_seconds``), then sent to an
 SQS dead-letter queue, KMS-encrypted (AWS-managed key) and TLS-only; the
 Monitoring stack alarms on it. The execution role comes from the IAM
@@ -51,11 +52,19 @@ SCHEDULE_GROUP_LOGICAL_ID = "WatchlistScheduleGroup"
 DEAD_LETTER_RETENTION_DAYS = 14
 
 
-def watchlist_payload(*, prompt: str, notify: bool) -> dict[str, Any]:
-    """The JSON payload the schedule sends: the agent's own invocation contract."""
+def watchlist_payload(
+    *, prompt: str, notify: bool, watchlist_source: str = "stack"
+) -> dict[str, Any]:
+    """The JSON payload the schedule sends: the agent's own invocation contract.
+
+    ``watchlist_source="users"`` asks the agent to run each opted-in user's
+    watchlist, with ``prompt`` (the stack's list) as the fallback.
+    """
     payload: dict[str, Any] = {"prompt": prompt}
     if notify:
         payload["notify"] = True
+    if watchlist_source != "stack":
+        payload["scheduled"] = {"watchlist_source": watchlist_source}
     return payload
 
 
@@ -73,6 +82,7 @@ class WatchlistSchedule(Construct):
         timezone: str,
         prompt: str,
         notify: bool,
+        watchlist_source: str,
         runtime_arn: str,
         runtime_endpoint_name: str,
         execution_role: iam.IRole,
@@ -102,7 +112,9 @@ class WatchlistSchedule(Construct):
             reason="This queue is itself the dead-letter queue of the watchlist schedule; "
             "a dead-letter queue of a dead-letter queue would only move the messages.",
         )
-        self.payload = watchlist_payload(prompt=prompt, notify=notify)
+        self.payload = watchlist_payload(
+            prompt=prompt, notify=notify, watchlist_source=watchlist_source
+        )
         request = {
             "AgentRuntimeArn": runtime_arn,
             "Qualifier": runtime_endpoint_name,

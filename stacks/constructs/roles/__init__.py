@@ -13,6 +13,7 @@ from .runtime_baseline import RUNTIME_METRICS_NAMESPACE
 from .runtime_execution_role import (
     SAGEMAKER_INVOKE_ACTIONS,
     SESSION_MEMORY_ACTIONS,
+    USER_MEMORY_ACTIONS,
     RuntimeExecutionRole,
 )
 from .sagemaker_execution_role import SageMakerExecutionRole
@@ -24,6 +25,7 @@ __all__ = [
     "RUNTIME_METRICS_NAMESPACE",
     "SAGEMAKER_INVOKE_ACTIONS",
     "SESSION_MEMORY_ACTIONS",
+    "USER_MEMORY_ACTIONS",
     "WILDCARD_RESOURCE_ACTIONS",
     "EvaluationExecutionRole",
     "McpGatewayRole",

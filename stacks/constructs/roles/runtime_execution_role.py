@@ -3,8 +3,8 @@
 Every runtime's baseline (:mod:`.runtime_baseline`: image, logs, traces,
 metrics, workload tokens, report objects, the trust), plus: invoke exactly
 the stage's endpoint and inference component; publish run notifications;
-read and write its session memory. The scopes are the narrowest the names
-allow.
+read and write its session memory; keep each user's long-term records (watchlist,
+preferences) in the same memory. The scopes are the narrowest the names allow.
 """
 
 from __future__ import annotations
@@ -31,6 +31,14 @@ SAGEMAKER_INVOKE_ACTIONS = [
 # (langgraph-checkpoint-aws) calls when the agent reads and writes a session;
 # DeleteEvent (delete_thread) is never used.
 SESSION_MEMORY_ACTIONS = ["bedrock-agentcore:CreateEvent", "bedrock-agentcore:ListEvents"]
+# Data-plane actions of the user's long-term memory (stock_agent.memory's AgentCore
+# profile store): records are written directly, listed by the actor's namespace and
+# deleted on "forget"; no extraction strategy, so no RetrieveMemoryRecords.
+USER_MEMORY_ACTIONS = [
+    "bedrock-agentcore:BatchCreateMemoryRecords",
+    "bedrock-agentcore:BatchDeleteMemoryRecords",
+    "bedrock-agentcore:ListMemoryRecords",
+]
 
 
 class RuntimeExecutionRole(iam.Role):
@@ -73,6 +81,16 @@ class RuntimeExecutionRole(iam.Role):
                 iam.PolicyStatement(
                     sid="SessionMemory",
                     actions=SESSION_MEMORY_ACTIONS,
+                    resources=[session_memory.memory_arn],
+                )
+            )
+            # The actor's namespace is chosen by the agent from the verified identity;
+            # IAM scopes the records to this memory (the service authorization reference
+            # lists no namespace condition key for these actions).
+            statements.append(
+                iam.PolicyStatement(
+                    sid="UserMemory",
+                    actions=USER_MEMORY_ACTIONS,
                     resources=[session_memory.memory_arn],
                 )
             )

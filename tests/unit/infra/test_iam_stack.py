@@ -24,6 +24,7 @@ from stacks.constructs.roles import (
     RUNTIME_METRICS_NAMESPACE,
     SAGEMAKER_INVOKE_ACTIONS,
     SESSION_MEMORY_ACTIONS,
+    USER_MEMORY_ACTIONS,
     WILDCARD_RESOURCE_ACTIONS,
 )
 from tests.support.cdk_synth import flipped_templates, resources, variant_templates
@@ -163,7 +164,7 @@ def test_runtime_role_is_scoped_to_our_endpoint_bucket_and_image(
     assert set(statements) == {
         "PullAgentImage", "EcrLogin", "RuntimeLogGroups", "RuntimeLogStreams",
         "DescribeLogGroups", "XRay", "PublishRuntimeMetrics", "WorkloadAccessToken",
-        "InvokeModel", "WriteReports", "SessionMemory",
+        "InvokeModel", "WriteReports", "SessionMemory", "UserMemory",
     }  # fmt: skip
     memory = statements["SessionMemory"]
     # exactly the data-plane calls of AgentCoreMemorySaver, on this stage's memory only
@@ -171,6 +172,15 @@ def test_runtime_role_is_scoped_to_our_endpoint_bucket_and_image(
     assert memory["Action"] == ["bedrock-agentcore:CreateEvent", "bedrock-agentcore:ListEvents"]
     arn = memory["Resource"]
     assert "Fn::ImportValue" in arn and "SessionMemory" in arn["Fn::ImportValue"], arn
+    # the user's long-term records: write, list, delete, on the same memory only
+    user_memory = statements["UserMemory"]
+    assert user_memory["Action"] == USER_MEMORY_ACTIONS
+    assert user_memory["Action"] == [
+        "bedrock-agentcore:BatchCreateMemoryRecords",
+        "bedrock-agentcore:BatchDeleteMemoryRecords",
+        "bedrock-agentcore:ListMemoryRecords",
+    ]
+    assert user_memory["Resource"] == arn
     invoke = statements["InvokeModel"]
     assert invoke["Action"] == SAGEMAKER_INVOKE_ACTIONS
     prefix = "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:"

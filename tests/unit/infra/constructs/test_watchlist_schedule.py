@@ -12,13 +12,18 @@ import json
 from typing import Any
 
 import pytest
+from stock_agent.contract import WATCHLIST_SOURCES as AGENT_WATCHLIST_SOURCES
 from stock_agent.contract import validate_payload
 from stock_agent.settings import MAX_TICKERS_PER_REQUEST
 from stock_agent.understanding import parsing
 
 from stacks.app_builder import stage_stacks
 from stacks.config import ConfigError, load_stage
-from stacks.config.schedule import MAX_WATCHLIST_TICKERS, WATCHLIST_TICKER_PATTERN
+from stacks.config.schedule import (
+    MAX_WATCHLIST_TICKERS,
+    WATCHLIST_SOURCES,
+    WATCHLIST_TICKER_PATTERN,
+)
 from stacks.constructs.watchlist_schedule import watchlist_payload
 from tests.support.cdk_synth import (
     SCHEDULED_WATCHLIST,
@@ -43,7 +48,8 @@ def _text(value: Any) -> str:
 
 @pytest.fixture(scope="module")
 def scheduled() -> dict[str, dict[str, Any]]:
-    return synth_templates("dev", schedule__watchlist=WATCHLIST)
+    # the users' own watchlists as the source: the stack's list is still the prompt
+    return synth_templates("dev", schedule__watchlist=WATCHLIST, schedule__watchlist_source="users")
 
 
 def _input(templates: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -121,6 +127,7 @@ def test_the_payload_passes_the_agents_own_validation_and_names_the_watchlist(
     assert validated.ignored_keys == ()
     assert validated.notify is True
     assert not validated.stream
+    assert validated.watchlist_source == "users"
     assert list(parsing.parse_request(validated.prompt).tickers) == WATCHLIST.split(",")
 
 
@@ -128,6 +135,41 @@ def test_payload_without_notify_is_a_plain_analysis_request() -> None:
     payload = watchlist_payload(prompt="Analyze SIM_STOCK for investment purposes", notify=False)
     assert payload == {"prompt": "Analyze SIM_STOCK for investment purposes"}
     assert validate_payload(payload).notify is False
+
+
+def test_users_source_asks_the_agent_for_the_opted_in_watchlists() -> None:
+    payload = watchlist_payload(
+        prompt="Analyze AAPL, MSFT for investment purposes", notify=True, watchlist_source="users"
+    )
+    assert payload["scheduled"] == {"watchlist_source": "users"}
+    validated = validate_payload(payload)
+    assert validated.ignored_keys == ()
+    assert validated.watchlist_source == "users"
+    assert validated.notify is True
+    # the stack's list stays the prompt: the agent's fallback when nobody opted in
+    assert list(parsing.parse_request(validated.prompt).tickers) == ["AAPL", "MSFT"]
+    # "stack" is today's payload, without the key
+    stack = watchlist_payload(prompt="Analyze AAPL", notify=False, watchlist_source="stack")
+    assert stack == {"prompt": "Analyze AAPL"}
+    assert validate_payload(stack).watchlist_source is None
+
+
+def test_watchlist_sources_are_the_agents() -> None:
+    assert WATCHLIST_SOURCES == AGENT_WATCHLIST_SOURCES
+
+
+@pytest.mark.parametrize("source", ["stack", "users"])
+def test_watchlist_source_accepts_the_two_sources(source: str) -> None:
+    config = load_stage("dev", {"schedule.watchlist": "AAPL", "schedule.watchlist_source": source})
+    assert config.schedule.watchlist_source == source
+
+
+@pytest.mark.parametrize("source", ["Users", "user", "", "all"])
+def test_watchlist_source_refuses_anything_else_naming_key_and_values(source: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_stage("dev", {"schedule.watchlist": "AAPL", "schedule.watchlist_source": source})
+    message = str(err.value)
+    assert "schedule.watchlist_source" in message and "stack or users" in message
 
 
 def test_watchlist_limits_match_the_agents() -> None:
