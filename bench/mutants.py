@@ -21,7 +21,9 @@ Operators: comparison flips (``<``/``<=``, ``>``/``>=``, ``==``/``!=``,
 ``in``/``not in``, ``is``/``is not``); arithmetic swaps (``+``/``-``,
 ``*``/``/``); ``and``/``or``; dropping ``not`` and unary minus; number
 constants (``n`` -> ``n + 1``, ``0.2`` -> ``0.21``, i.e. +5 %); ``True``/``False``;
-``+=``/``-=`` swaps and deleting an augmented assignment. String constants are
+``+=``/``-=`` swaps and deleting an augmented assignment; deleting a ``for`` or
+``while`` loop, or a statement that is only a call (``rows.append(...)``;
+these two since 2026-12-08, so rows recorded before then did not draw them). String constants are
 not mutated (messages are checked by the tests that care, and mutating
 every literal mostly measures prose).
 
@@ -171,6 +173,28 @@ TARGETS: tuple[Target, ...] = (
         "contract.py",
         ("tests/unit/agent/test_contract.py",),
         functions=("parse_body", "validate_payload", "_bad_char", "_type_name"),
+    ),
+    Target(
+        "contract (response)",
+        "contract.py",
+        ("tests/unit/agent/test_contract_response.py", "tests/unit/agent/test_contract.py"),
+        functions=(
+            "_lines",
+            "data_gathering_section",
+            "performance_analysis_section",
+            "report_generation_section",
+            "ticker_sections",
+            "render_text",
+            "data_json",
+            "narrative_json",
+            "analysis_json",
+            "apply_request_options",
+            "report_json",
+            "build_response",
+            "starting_model_status",
+            "_comparison_json",
+            "_turn_text",
+        ),
     ),
 )
 
@@ -430,6 +454,15 @@ def _variants(node: ast.AST, parent: ast.AST) -> Iterator[tuple[str, ast.AST | N
         op = "+=" if isinstance(node.op, ast.Add) else "-="
         yield f"{op} -> {'-=' if op == '+=' else '+='}", new
         yield f"delete `{ast.unparse(node)}`", None
+    elif isinstance(node, (ast.For, ast.While)):
+        over = node.iter if isinstance(node, ast.For) else node.test
+        yield f"delete the loop over `{ast.unparse(over)[:50]}`", None
+    elif (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Call)
+        and not _is_logging_call(node.value)
+    ):
+        yield f"delete `{ast.unparse(node.value)[:60]}`", None
 
 
 class _Replace(ast.NodeTransformer):
@@ -551,6 +584,8 @@ def run_target(
         if not mutants:
             return [], total
     tests = tuple(t for t in target.tests if (REPO / t).exists())
+    if not tests:  # pytest with no paths would run the whole suite
+        raise SystemExit(f"{target.name}: none of its tests exist ({target.tests})")
     outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
         work = Path(tmp)
