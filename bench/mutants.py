@@ -198,6 +198,33 @@ TARGETS: tuple[Target, ...] = (
     ),
 )
 
+#: The other top-level modules of the package, each against the tests at its own path
+#: (``tests/unit/agent/test_<module>*.py``, as tests/README.md places them).
+TOP_LEVEL_TARGETS: tuple[Target, ...] = (
+    Target("agent", "agent.py", ("tests/unit/agent/test_agent_memory_outage.py",)),
+    Target("graph", "graph.py", ("tests/unit/agent/test_graph.py",)),
+    Target("nodes", "nodes.py", ("tests/unit/agent/test_nodes.py",)),
+    Target("state", "state.py", ("tests/unit/agent/test_state.py",)),
+    Target("context", "context.py", ("tests/unit/agent/test_context.py",)),
+    Target("errors", "errors.py", ("tests/unit/agent/test_errors.py",)),
+    Target("records", "records.py", ("tests/unit/agent/test_records.py",)),
+    Target("prompts", "prompts.py", ("tests/unit/agent/test_prompts.py",)),
+    Target("deadline", "deadline.py", ("tests/unit/agent/test_deadline.py",)),
+    Target("tools", "tools.py", ("tests/unit/agent/test_tools.py",)),
+    Target("settings", "settings.py", ("tests/unit/agent/test_settings.py",)),
+    Target(
+        "cli",
+        "cli.py",
+        (
+            "tests/unit/agent/test_cli_bad_input.py",
+            "tests/unit/agent/test_cli.py",
+        ),
+    ),
+    Target("bounded_json", "bounded_json.py", ("tests/unit/agent/test_bounded_json.py",)),
+    Target("container", "container.py", ("tests/unit/agent/test_container.py",)),
+)
+TARGETS += TOP_LEVEL_TARGETS
+
 #: Survivors that cannot be killed because they do not change behaviour, keyed by
 #: ``module:line:description`` as the report prints them, with the reason.
 EQUIVALENT: dict[str, str] = {
