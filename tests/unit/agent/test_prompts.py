@@ -92,6 +92,10 @@ def test_a_narrative_retry_shows_the_rejected_answer_and_why() -> None:
     assert narrative_messages(payload, rejection="why")[2] == {"role": "assistant", "content": ""}
 
 
+#: What of the plan the answer call is shown (its bookkeeping, e.g. ``source``, is not).
+PLAN_KEYS = ("intent", "subjects", "aspects", "operator", "time_frame", "why")
+
+
 def test_an_answer_is_asked_with_the_facts_the_plan_and_the_records_answer() -> None:
     facts = [{"symbol": "AAPL"}]
     plan = {"intent": "question", "subjects": ["AAPL"], "aspects": ["Beta"], "operator": None,
@@ -100,8 +104,7 @@ def test_an_answer_is_asked_with_the_facts_the_plan_and_the_records_answer() -> 
     assert _data(turn) == {
         "facts": facts,
         "question": "what is its beta?",
-        "plan": {k: plan[k] for k in ("intent", "subjects", "aspects", "operator",
-                                      "time_frame", "why")},  # fmt: skip
+        "plan": {k: plan[k] for k in PLAN_KEYS},
         "from_records": "Beta: 1.20",
     }
     [bare] = answer_turns("what is its beta?", facts)
@@ -115,9 +118,12 @@ def test_a_small_universe_is_listed_to_the_plan(count: int, listed: bool) -> Non
     symbols = [f"S{i:03d}" for i in range(count)]
     prompt = plan_system_prompt(reversed(symbols))
     if listed:
-        assert prompt == f"{PLAN_SYSTEM_PROMPT}\nOnly these symbols are available: " + ", ".join(
-            symbols
-        ) + "."
+        assert (
+            prompt
+            == f"{PLAN_SYSTEM_PROMPT}\nOnly these symbols are available: "
+            + ", ".join(symbols)
+            + "."
+        )
     else:
         assert prompt == PLAN_SYSTEM_PROMPT
 
