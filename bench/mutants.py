@@ -209,7 +209,11 @@ TOP_LEVEL_TARGETS: tuple[Target, ...] = (
     Target("errors", "errors.py", ("tests/unit/agent/test_errors.py",)),
     Target("records", "records.py", ("tests/unit/agent/test_records.py",)),
     Target("prompts", "prompts.py", ("tests/unit/agent/test_prompts.py",)),
-    Target("deadline", "deadline.py", ("tests/unit/agent/test_deadline.py",)),
+    Target(
+        "deadline",
+        "deadline.py",
+        ("tests/unit/agent/test_deadline.py", "tests/unit/agent/test_deadline_edges.py"),
+    ),
     Target("tools", "tools.py", ("tests/unit/agent/test_tools.py",)),
     Target("settings", "settings.py", ("tests/unit/agent/test_settings.py",)),
     Target(
