@@ -59,7 +59,7 @@ def test_progress_reaches_the_requests_stream_and_a_failing_stream_is_ignored() 
         emit_progress({"stage": "narrative"})  # does not raise
 
 
-# --- the watchdog ---------------------------------------------------------------------------------
+# --- the watchdog ------------------------------------------------------------------------------
 
 
 def _watchdog_threads() -> int:
@@ -89,7 +89,7 @@ def test_an_alarm_never_fires_early_and_waiting_costs_no_cpu() -> None:
     assert time.process_time() - cpu < 0.2  # the thread sleeps until the alarm is due
 
 
-# --- sockets ----------------------------------------------------------------------------------------
+# --- sockets -----------------------------------------------------------------------------------
 
 
 def _blocked_read(sock: socket.socket) -> tuple[threading.Thread, list[bytes]]:
@@ -127,7 +127,7 @@ def test_a_socket_is_shut_at_its_deadline_and_left_alone_after_the_block() -> No
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         body = b"ok"
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -135,7 +135,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -160,7 +160,7 @@ def test_a_timed_connection_keeps_its_socket_after_a_closing_response(loopback_u
     conn.close()
 
 
-# --- bounded maps -------------------------------------------------------------------------------------
+# --- bounded maps ------------------------------------------------------------------------------
 
 
 def test_one_worker_runs_one_item_at_a_time() -> None:
