@@ -215,7 +215,11 @@ TOP_LEVEL_TARGETS: tuple[Target, ...] = (
         ("tests/unit/agent/test_deadline.py", "tests/unit/agent/test_deadline_edges.py"),
     ),
     Target("tools", "tools.py", ("tests/unit/agent/test_tools.py",)),
-    Target("settings", "settings.py", ("tests/unit/agent/test_settings.py",)),
+    Target(
+        "settings",
+        "settings.py",
+        ("tests/unit/agent/test_settings_edges.py", "tests/unit/agent/test_settings.py"),
+    ),
     Target(
         "cli",
         "cli.py",
