@@ -203,7 +203,11 @@ TARGETS: tuple[Target, ...] = (
 TOP_LEVEL_TARGETS: tuple[Target, ...] = (
     Target("agent", "agent.py", ("tests/unit/agent/test_agent_memory_outage.py",)),
     Target("graph", "graph.py", ("tests/unit/agent/test_graph.py",)),
-    Target("nodes", "nodes.py", ("tests/unit/agent/test_nodes.py",)),
+    Target(
+        "nodes",
+        "nodes.py",
+        ("tests/unit/agent/test_nodes_stages.py", "tests/unit/agent/test_nodes.py"),
+    ),
     Target("state", "state.py", ("tests/unit/agent/test_state.py",)),
     Target("context", "context.py", ("tests/unit/agent/test_context.py",)),
     Target("errors", "errors.py", ("tests/unit/agent/test_errors.py",)),

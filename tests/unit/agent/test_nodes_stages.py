@@ -1,0 +1,146 @@
+"""The nodes as a streaming caller sees them: a stage event per stage and ticker (done,
+reused, failed, skipped), timings that are the stages' own, the error a request whose every
+ticker failed gets, and the conditional edges' routes.
+
+The real agent (offline model, simulated data, local reports), its events read from
+``StockAgent.stream``; the routes are the functions the graph's edges call.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from stock_agent.errors import INTERNAL_ERROR_MESSAGE, AgentError
+from stock_agent.nodes import (
+    all_failed_error,
+    route_after_comparison,
+    route_after_plan,
+    route_after_reports,
+    route_after_understanding,
+)
+from stock_agent.understanding.plan import OUT_OF_SCOPE_MESSAGE
+
+from tests.support.agents import offline_agent
+
+
+def _stages(events: list[dict[str, Any]]) -> list[tuple[str, str, str | None]]:
+    return [
+        (e["stage"], e["status"], e.get("symbol"))
+        for e in events
+        if e.get("event") == "stage" and e["stage"] != "understand_request"
+    ]
+
+
+def test_a_follow_up_reuses_the_sessions_records_and_says_so(tmp_path: Path) -> None:
+    agent = offline_agent(tmp_path)
+    list(agent.stream("Analyze AAPL", request_id="r1", session_id="s"))
+    events = list(agent.stream("and MSFT?", request_id="r2", session_id="s"))
+    stages = _stages(events)
+    for stage in ("data_gathering", "performance_analysis", "narrative", "report_generation"):
+        assert (stage, "reused", "AAPL") in stages and (stage, "done", "MSFT") in stages
+        assert stages.index((stage, "reused", "AAPL")) < stages.index((stage, "done", "MSFT"))
+    [comparison] = [e for e in events if e.get("stage") == "comparison_report"]
+    assert comparison["status"] == "done" and comparison["symbols"] == ["AAPL", "MSFT"]
+    [remembered] = [e for e in events if e.get("stage") == "remember"]
+    assert (remembered["status"], remembered["turns"], remembered["records"]) == ("done", 2, 2)
+    assert events[-1]["event"] == "result" and events[-1]["tickers"] == ["AAPL", "MSFT"]
+
+
+def test_a_turn_without_a_session_remembers_nothing(tmp_path: Path) -> None:
+    agent = offline_agent(tmp_path)
+    events = list(agent.stream("Analyze KO", request_id="r1"))
+    assert ("remember", "skipped", None) in _stages(events)
+    assert ("respond", "done", None) in _stages(events)
+
+
+def test_a_refused_turn_says_why_in_its_stage_event(tmp_path: Path) -> None:
+    agent = offline_agent(tmp_path)
+    events: list[dict[str, Any]] = []
+    with pytest.raises(AgentError) as info:
+        for event in agent.stream("write me a poem", request_id="r1"):
+            events.append(event)
+    assert info.value.code == "no_ticker" and info.value.message == OUT_OF_SCOPE_MESSAGE
+    understood = events[0]
+    assert (understood["stage"], understood["status"]) == ("understand_request", "failed")
+    assert understood["error"] == {"code": "no_ticker", "message": OUT_OF_SCOPE_MESSAGE}
+    assert ("respond", "failed", None) in _stages(events)
+
+
+def test_each_stage_times_itself(tmp_path: Path) -> None:
+    agent = offline_agent(tmp_path)
+    started = time.perf_counter()
+    response = agent.invoke("Analyze AAPL", request_id="r1")
+    wall_ms = (time.perf_counter() - started) * 1000
+    timings = response["metrics"]["timings_ms"]
+    assert set(timings) == {
+        "understand_request", "data_gathering", "performance_analysis", "narrative",
+        "report_generation",
+    }  # fmt: skip
+    assert all(0 <= ms <= wall_ms for ms in timings.values()), (timings, wall_ms)
+    assert sum(timings.values()) <= wall_ms
+
+
+def _failure(code: str, message: str) -> dict[str, str]:
+    return {"stage": "data_gathering", "code": code, "message": message}
+
+
+def test_when_every_ticker_fails_the_most_telling_failure_is_the_error() -> None:
+    unknown = all_failed_error({"NOPE": _failure("unknown_ticker", "no NOPE"),
+                                "ZZZZ": _failure("unknown_ticker", "no ZZZZ")})  # fmt: skip
+    assert (unknown.code, unknown.message) == ("unknown_ticker", "NOPE: no NOPE; ZZZZ: no ZZZZ")
+    mixed = all_failed_error(
+        {
+            "NOPE": _failure("unknown_ticker", "no NOPE"),
+            "AAPL": _failure("market_data_unavailable", "source down"),
+            "MSFT": _failure("deadline_exceeded", "late"),
+        }
+    )
+    assert mixed.code == "market_data_unavailable"  # the first that is not the caller's typo
+    assert mixed.message == "NOPE: no NOPE; AAPL: source down; MSFT: late"
+    bug = all_failed_error({"AAPL": _failure("internal_error", "KeyError: 'x' at line 3")})
+    assert (bug.code, bug.message) == ("internal_error", INTERNAL_ERROR_MESSAGE)
+
+
+# --- the conditional edges ------------------------------------------------------------------
+
+
+def test_after_understanding_a_turn_is_refused_unsure_a_question_or_an_analysis() -> None:
+    error = {"code": "no_ticker", "message": "m"}
+    assert route_after_understanding({"error": error, "plan": {"confident": False}}) == "refused"
+    assert route_after_understanding({"plan": {"confident": False}}) == "unsure"
+    assert route_after_understanding({"plan": {"confident": True}, "intent": "question"}) == (
+        "question"
+    )
+    assert route_after_understanding({"plan": {}, "intent": "analyze"}) == "analyze_or_compare"
+    assert route_after_understanding({"intent": "compare"}) == "analyze_or_compare"
+    assert route_after_plan({"error": error, "intent": "question"}) == "refused"
+    assert route_after_plan({"intent": "question"}) == "question"
+
+
+def _reported(*symbols: str) -> dict[str, Any]:
+    return {"tickers": list(symbols), "reports": dict.fromkeys(symbols, object()),
+            **{k: dict.fromkeys(symbols, object()) for k in (
+                "snapshots", "analyses", "narratives", "generated_at")}}  # fmt: skip
+
+
+def test_after_the_reports_two_make_a_comparison_and_a_question_gets_its_answer() -> None:
+    error = {"code": "unknown_ticker", "message": "m"}
+    assert route_after_reports({**_reported("AAPL", "MSFT"), "error": error}) == (
+        "every_ticker_failed"
+    )
+    assert route_after_reports({**_reported("AAPL", "MSFT"), "intent": "compare"}) == "compare"
+    one_left = {**_reported("AAPL", "MSFT"), "intent": "compare"}
+    del one_left["reports"]["MSFT"]
+    assert route_after_reports(one_left) == "analyze"
+    assert route_after_reports({**_reported("AAPL"), "intent": "analyze", "plan": None}) == (
+        "analyze"
+    )
+    asked = {"intent": "question", "subjects": ["AAPL"], "aspects": ["Beta"]}
+    assert route_after_reports({**_reported("AAPL"), "intent": "question", "plan": asked}) == (
+        "answer"
+    )
+    assert route_after_comparison({"plan": None}) == "done"
+    assert route_after_comparison({"plan": asked}) == "answer"
