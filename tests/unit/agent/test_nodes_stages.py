@@ -8,12 +8,17 @@ The real agent (offline model, simulated data, local reports), its events read f
 
 from __future__ import annotations
 
+import threading
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+from stock_agent.agent import StockAgent
+from stock_agent.context import Dependencies
 from stock_agent.errors import INTERNAL_ERROR_MESSAGE, AgentError
+from stock_agent.market_data import get_provider
 from stock_agent.nodes import (
     all_failed_error,
     route_after_comparison,
@@ -21,6 +26,7 @@ from stock_agent.nodes import (
     route_after_reports,
     route_after_understanding,
 )
+from stock_agent.settings import AgentSettings
 from stock_agent.understanding.plan import OUT_OF_SCOPE_MESSAGE
 
 from tests.support.agents import offline_agent
@@ -144,3 +150,58 @@ def test_after_the_reports_two_make_a_comparison_and_a_question_gets_its_answer(
     )
     assert route_after_comparison({"plan": None}) == "done"
     assert route_after_comparison({"plan": asked}) == "answer"
+
+
+# --- bounds: threads per stage, and the request's deadline on the data ------------------------
+
+
+class _SlowProvider:
+    """The simulated provider, each snapshot taking ``delay`` seconds; counts how many run
+    at once."""
+
+    def __init__(self, delay: float) -> None:
+        self.inner = get_provider("simulated")
+        self.name = self.inner.name
+        self.delay = delay
+        self.running = self.most = 0
+        self.lock = threading.Lock()
+
+    def snapshot(self, symbol: str, *, as_of: date) -> Any:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            time.sleep(self.delay)
+            return self.inner.snapshot(symbol, as_of=as_of)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def _agent_on(tmp_path: Path, provider: _SlowProvider, **values: Any) -> StockAgent:
+    settings = AgentSettings.from_env({}, reports_dir=str(tmp_path), **values)
+    return StockAgent(
+        ctx=settings, dependencies=Dependencies.from_settings(settings, provider=provider)
+    )
+
+
+def test_a_stage_runs_at_most_four_tickers_at_once(tmp_path: Path) -> None:
+    provider = _SlowProvider(0.3)
+    response = _agent_on(tmp_path, provider).invoke(
+        "Compare AAPL, MSFT, NVDA, KO and JPM", request_id="r1"
+    )
+    assert len(response["results"]) == 5
+    assert provider.most == 4
+
+
+def test_the_data_stage_gets_no_grace_past_the_deadline(tmp_path: Path) -> None:
+    provider = _SlowProvider(4.0)
+    agent = _agent_on(tmp_path, provider, request_deadline_seconds=0.5)
+    started = time.monotonic()
+    with pytest.raises(AgentError) as info:
+        agent.invoke("Analyze KO", request_id="r1")
+    assert info.value.code == "deadline_exceeded"
+    assert time.monotonic() - started < 3.0  # the stage stops at the deadline, not 5 s after
