@@ -630,6 +630,9 @@ def run_target(
         work = Path(tmp)
         shutil.copytree(REPO / "agent_runtime", work / "agent_runtime",
                         ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))  # fmt: skip
+        # The package finds the checkout beside it (``stock-agent eval`` runs ``python -m
+        # eval`` there): the copy's checkout is the real one's ``eval/``.
+        (work / "eval").symlink_to(REPO / "eval", target_is_directory=True)
         module = work / "agent_runtime" / "stock_agent" / target.path
         original = module.read_text(encoding="utf-8")
         clean, baseline = _run_tests(work, tests, timeout=900)
