@@ -201,7 +201,11 @@ TARGETS: tuple[Target, ...] = (
 #: The other top-level modules of the package, each against the tests at its own path
 #: (``tests/unit/agent/test_<module>*.py``, as tests/README.md places them).
 TOP_LEVEL_TARGETS: tuple[Target, ...] = (
-    Target("agent", "agent.py", ("tests/unit/agent/test_agent_memory_outage.py",)),
+    Target(
+        "agent",
+        "agent.py",
+        ("tests/unit/agent/test_agent.py", "tests/unit/agent/test_agent_memory_outage.py"),
+    ),
     Target("graph", "graph.py", ("tests/unit/agent/test_graph.py",)),
     Target(
         "nodes",
