@@ -8,6 +8,7 @@ The real agent (offline model, simulated data, local reports), its events read f
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import date
@@ -19,6 +20,7 @@ from stock_agent.agent import StockAgent
 from stock_agent.context import Dependencies
 from stock_agent.errors import INTERNAL_ERROR_MESSAGE, AgentError
 from stock_agent.market_data import get_provider
+from stock_agent.models.types import ChatResult, Usage
 from stock_agent.nodes import (
     all_failed_error,
     route_after_comparison,
@@ -29,7 +31,8 @@ from stock_agent.nodes import (
 from stock_agent.settings import AgentSettings
 from stock_agent.understanding.plan import OUT_OF_SCOPE_MESSAGE
 
-from tests.support.agents import offline_agent
+from tests.support.agents import agent_on, offline_agent
+from tests.support.spans import ScriptedModel
 
 
 def _stages(events: list[dict[str, Any]]) -> list[tuple[str, str, str | None]]:
@@ -205,3 +208,44 @@ def test_the_data_stage_gets_no_grace_past_the_deadline(tmp_path: Path) -> None:
         agent.invoke("Analyze KO", request_id="r1")
     assert info.value.code == "deadline_exceeded"
     assert time.monotonic() - started < 3.0  # the stage stops at the deadline, not 5 s after
+
+
+# --- the model fills the plan the rules were unsure of ------------------------------------------
+# A scripted model client (the GPU model cannot run here): it answers every call with one
+# chat-completions result, as the real clients return it.
+
+UNSURE = "analyze the iphone maker stock"  # no ticker the rules can name with confidence
+
+
+def _plan_json(*subjects: str) -> str:
+    return json.dumps({"intent": "analyze", "subjects": list(subjects), "aspects": [],
+                       "operator": None, "time_frame": None, "why": False})  # fmt: skip
+
+
+def test_tickers_the_model_inferred_are_said_to_be_inferred(tmp_path: Path) -> None:
+    usage = Usage(prompt_tokens=50, completion_tokens=20)
+    model = ScriptedModel(ChatResult(content=_plan_json("AAPL"), finish_reason="stop", usage=usage))
+    response = agent_on(AgentSettings(reports_dir=str(tmp_path)), model=model).invoke(
+        UNSURE, request_id="r1"
+    )
+    assert response["tickers"] == ["AAPL"] and response["plan"]["source"] == "model"
+    assert "tickers AAPL were inferred by the model from the request" in response["warnings"]
+    assert model.calls[0]["profile"].purpose == "request_plan"
+    assert response["metrics"]["prompt_tokens"] >= 50
+
+
+@pytest.mark.parametrize(
+    ("finish_reason", "says"),
+    [
+        ("stop", "the model could not map the company name to a known ticker"),
+        ("length", "the model ran out of its answer budget while reading the request"),
+    ],
+)
+def test_an_unreadable_plan_leaves_the_rules_refusal_saying_why(
+    tmp_path: Path, finish_reason: str, says: str
+) -> None:
+    model = ScriptedModel(ChatResult(content="not json", finish_reason=finish_reason))
+    agent = agent_on(AgentSettings(reports_dir=str(tmp_path)), model=model)
+    with pytest.raises(AgentError) as info:
+        agent.invoke(UNSURE, request_id="r1")
+    assert info.value.code == "no_ticker" and says in info.value.message
