@@ -357,6 +357,20 @@ EQUIVALENT: dict[str, str] = {
         "the deadline to the nanosecond, which no test can arrange; either way the next "
         "check stops. Not killable rather than strictly equivalent."
     ),
+    "bounded_json:45:15:> -> >=": (
+        "`depth >= deepest` also re-assigns the same depth and re-asks `stop_above`, which "
+        "already answered when that depth was first reached: the count and the early return "
+        "are the same."
+    ),
+    "graph:103:4:delete `graph.add_edge('respond', END)`": (
+        "LangGraph ends a run at a node with no outgoing edge and draws its edge to "
+        "`__end__` all the same (docs/graph.md is unchanged): the explicit edge only says so."
+    ),
+    "state:39:34:False -> True": (
+        "`AgentState(TypedDict, total=True)` changes only `__required_keys__`, which nothing "
+        "reads at run time (LangGraph builds its channels from the annotations); the nodes' "
+        "partial updates are type-checked, not validated."
+    ),
     "formatting:155:41:< -> <=": (
         "`fmt_ratio(0)` prints `0.00`; `_signed` adds a minus only to text with a non-zero "
         "digit, so marking zero as negative changes nothing."
