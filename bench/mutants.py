@@ -362,6 +362,23 @@ EQUIVALENT: dict[str, str] = {
         "already answered when that depth was first reached: the count and the early return "
         "are the same."
     ),
+    "prompts:214:7:or -> and": (
+        "`start == -1 and end <= start` lets a text with no object, or with its only '}' "
+        "before its only '{', reach the parser; the slice it parses is then empty (or the "
+        "lone last '}'), which is not JSON: None either way."
+    ),
+    "prompts:214:17:1 -> 2": (
+        "`start == -2` never holds; a text without '{' then reaches the parser with a slice "
+        "that is empty or the lone last '}', which is not JSON: None either way."
+    ),
+    "prompts:214:22:<= -> <": (
+        "`end` and `start` index different characters ('}' and '{'), so they are equal only "
+        "when both are -1, which `start == -1` has already answered."
+    ),
+    "deadline:343:55:True -> False": (
+        "`zip(items, futures, strict=False)`: one future is submitted per item, so the two "
+        "lists always have one length."
+    ),
     "graph:103:4:delete `graph.add_edge('respond', END)`": (
         "LangGraph ends a run at a node with no outgoing edge and draws its edge to "
         "`__end__` all the same (docs/graph.md is unchanged): the explicit edge only says so."

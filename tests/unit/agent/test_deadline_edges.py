@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 from stock_agent.deadline import (
+    DEADLINE_MARGIN_S,
     RequestControl,
     Watchdog,
     connection_socket,
@@ -26,6 +27,8 @@ from stock_agent.deadline import (
     timed_connection,
 )
 from stock_agent.errors import AgentError
+
+from tests.support.paths import REPO_ROOT
 
 
 def test_what_is_left_counts_down_from_the_budget() -> None:
@@ -204,3 +207,34 @@ def test_without_grace_waiting_stops_at_the_deadline_and_abandoned_items_never_s
     assert str(results[0][1]) == "A: the data gathering stage ran out of time"
     time.sleep(1.8)  # A's thread finishes; B and C were never started
     assert started == ["A"]
+
+
+def test_an_item_done_within_the_grace_is_kept() -> None:
+    def work(item: str) -> str:
+        time.sleep(0.3)
+        return item.lower()
+
+    with request_control(RequestControl(deadline=time.monotonic() + 0.1)):
+        assert list(map_bounded(work, ["A"], max_workers=1, stage="narrative", grace_s=1.0)) == [
+            ("A", "a")
+        ]
+
+
+def test_a_caller_that_stops_reading_starts_no_more_work() -> None:
+    started: list[str] = []
+
+    def work(item: str) -> str:
+        started.append(item)
+        time.sleep(0.2)
+        return item
+
+    results = map_bounded(work, ["A", "B", "C", "D"], max_workers=1, stage="x")
+    assert next(results) == ("A", "A")
+    results.close()  # e.g. the stream's reader went away
+    time.sleep(0.7)
+    assert started[:1] == ["A"] and "C" not in started and "D" not in started
+
+
+def test_a_response_comes_back_by_the_deadline_plus_the_stated_margin() -> None:
+    decisions = (REPO_ROOT / "docs" / "decisions.md").read_text(encoding="utf-8")
+    assert f"a response comes back by the deadline plus {DEADLINE_MARGIN_S:g} s" in decisions

@@ -141,6 +141,7 @@ def test_the_plan_is_asked_with_the_message_and_the_sessions_tickers_as_data() -
         ('  Here it is: {"a": {"b": 1}} hope that helps  ', {"a": {"b": 1}}),
         ("{}", {}),
         ('{"a": 1}.', {"a": 1}),
+        ('x{"a": 1}', {"a": 1}),
         ("no object here", None),
         ("", None),
         ("}{", None),
