@@ -130,3 +130,14 @@ def test_an_adapter_needs_a_model_to_adapt() -> None:
     assert served.served_model == "a1"
     with pytest.raises(ConfigError, match="MODEL_ADAPTER='a1' is invalid: expected unset when"):
         AgentSettings(model_adapter="a1")
+
+
+def test_an_override_of_none_means_unset_except_for_a_setting_that_can_be_off() -> None:
+    """The command line passes None for every option not given; only a link lifetime set to
+    None means 'off'."""
+    unset = AgentSettings.from_env({"REPORTS_DIR": "from-env"}, reports_dir=None, stage=None)
+    assert (unset.reports_dir, unset.stage) == ("from-env", "local")
+    off = AgentSettings.from_env(
+        {"REPORT_URL_EXPIRES_SECONDS": "600"}, report_url_expires_seconds=None
+    )
+    assert off.report_url_expires_seconds is None
