@@ -379,6 +379,14 @@ EQUIVALENT: dict[str, str] = {
         "`zip(items, futures, strict=False)`: one future is submitted per item, so the two "
         "lists always have one length."
     ),
+    "nodes:189:82:True -> False": (
+        "`zip(parsed.offsets, parsed.tickers, strict=False)`: the parser records one offset "
+        "per ticker it finds, so the two always have one length."
+    ),
+    "nodes:224:39:or -> and": (
+        "`plan.note and OUT_OF_SCOPE_MESSAGE`: every out-of-scope plan, the rules' and the "
+        "model's, carries `OUT_OF_SCOPE_MESSAGE` as its note, so both give that message."
+    ),
     "graph:103:4:delete `graph.add_edge('respond', END)`": (
         "LangGraph ends a run at a node with no outgoing edge and draws its edge to "
         "`__end__` all the same (docs/graph.md is unchanged): the explicit edge only says so."

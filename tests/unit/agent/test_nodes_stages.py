@@ -249,3 +249,31 @@ def test_an_unreadable_plan_leaves_the_rules_refusal_saying_why(
     with pytest.raises(AgentError) as info:
         agent.invoke(UNSURE, request_id="r1")
     assert info.value.code == "no_ticker" and says in info.value.message
+
+
+# --- questions answered from the session ----------------------------------------------------------
+
+
+def test_a_figure_question_is_answered_from_the_session(tmp_path: Path) -> None:
+    agent = offline_agent(tmp_path)
+    first = agent.invoke("Analyze AAPL", request_id="r1", session_id="s")
+    beta = first["results"][0]["key_figures"]["Beta"]
+    events = list(agent.stream("what is its beta?", request_id="r2", session_id="s"))
+    response = events[-1]
+    assert (response["intent"], response["tickers"], response["results"]) == (
+        "question",
+        ["AAPL"],
+        [],
+    )
+    assert f"- Beta: {beta}" in response["answer"]
+    [answered] = [e for e in events if e.get("stage") == "answer_question"]
+    assert answered["status"] == "done" and answered["tickers"] == ["AAPL"]
+
+
+def test_a_ticker_that_failed_this_turn_is_left_out_of_the_answer(tmp_path: Path) -> None:
+    agent = offline_agent(tmp_path)
+    agent.invoke("Analyze AAPL", request_id="r1", session_id="s")
+    response = agent.invoke("what are the betas of AAPL and NOPE?", request_id="r2", session_id="s")
+    assert [f["symbol"] for f in response["failed"]] == ["NOPE"]
+    assert response["answer"].startswith("AAPL (Apple Inc.)") and "Beta" in response["answer"]
+    assert "NOPE" not in response["answer"]
