@@ -232,6 +232,7 @@ TOP_LEVEL_TARGETS: tuple[Target, ...] = (
         "cli",
         "cli.py",
         (
+            "tests/unit/agent/test_cli_docs.py",
             "tests/unit/agent/test_cli_bad_input.py",
             "tests/unit/agent/test_cli.py",
         ),
