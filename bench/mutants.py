@@ -388,6 +388,13 @@ EQUIVALENT: dict[str, str] = {
         "`plan.note and OUT_OF_SCOPE_MESSAGE`: every out-of-scope plan, the rules' and the "
         "model's, carries `OUT_OF_SCOPE_MESSAGE` as its note, so both give that message."
     ),
+    "nodes:598:38:in -> not in": (
+        "`answer_question` narrows `reused` to the answerable tickers only to keep the plan "
+        "valid (reused within subjects); a reused ticker comes from the session, so it is "
+        "always answerable, and nothing after this reads `reused` (`write_answer` and the "
+        "answer's prompt use the subjects and aspects): keeping none instead of all changes "
+        "no answer."
+    ),
     "graph:103:4:delete `graph.add_edge('respond', END)`": (
         "LangGraph ends a run at a node with no outgoing edge and draws its edge to "
         "`__end__` all the same (docs/graph.md is unchanged): the explicit edge only says so."
