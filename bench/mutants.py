@@ -94,7 +94,7 @@ TARGETS: tuple[Target, ...] = (
     Target(
         "formatting",
         "formatting.py",
-        ("tests/unit/agent/test_formatting.py",),
+        ("tests/unit/agent/test_formatting.py", "tests/unit/agent/test_formatting_track_record.py"),
     ),
     Target(
         "answering.narrative",
