@@ -395,6 +395,26 @@ EQUIVALENT: dict[str, str] = {
         "answer's prompt use the subjects and aspects): keeping none instead of all changes "
         "no answer."
     ),
+    "formatting:160:25:< -> <=": (
+        "`fmt_pct(0)` prints `0.00%`, unsigned either way (no non-zero digit); the same "
+        "line as `formatting:147:25` before the module grew."
+    ),
+    "formatting:195:35:100 -> 101": (
+        "Percentiles are 0..100: `n % 101` and `n % 100` differ only at 100, which takes "
+        "`th` both ways (was `formatting:182:35`)."
+    ),
+    "formatting:478:56:5 -> 6": (
+        "Technical scores are 1..5: a kind for score 6 finds no bucket and adds no row."
+    ),
+    "formatting:696:7:or -> and": (
+        "Callers pass only text that holds digits, or `n/a` (which both versions reject), so "
+        "the guard's second half never decides (was `formatting:465:7`)."
+    ),
+    "formatting:752:4:delete `allowed.add(as_of.isoformat())`": (
+        "The number check reads a date in a text as its three numbers (2026-11-30 is 2026, "
+        "11 and 30, each allowed on its own line above); the whole ISO date is never a "
+        "token, so allowing it changes no verdict."
+    ),
     "graph:103:4:delete `graph.add_edge('respond', END)`": (
         "LangGraph ends a run at a node with no outgoing edge and draws its edge to "
         "`__end__` all the same (docs/graph.md is unchanged): the explicit edge only says so."
