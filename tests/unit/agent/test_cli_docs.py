@@ -5,13 +5,17 @@ codes they rely on hold."""
 from __future__ import annotations
 
 import io
+import json
 import re
 import shlex
 from pathlib import Path
 
 import pytest
 from stock_agent import cli
+from stock_agent.mcp.toolbox import Toolbox
+from stock_agent.settings import AgentSettings
 
+from tests.support.mcp_servers import mcp_url, serve_mcp_in_thread
 from tests.support.paths import REPO_ROOT
 
 PAGES = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
@@ -81,3 +85,40 @@ def test_ctrl_c_ends_the_command_with_the_shells_code(
     out = io.StringIO()
     argv = ["chat", "--db", str(tmp_path / "s.sqlite"), "--reports-dir", str(tmp_path)]
     assert cli.main(argv, out=out) == 130
+
+
+def test_every_settings_option_reaches_the_settings(tmp_path: Path) -> None:
+    argv = [
+        "analyze", "Analyze KO", "--reports-dir", str(tmp_path), "--model-provider", "openai",
+        "--openai-base-url", "http://127.0.0.1:8000/v1", "--openai-model", "gpt-oss-20b",
+        "--model-adapter", "narrator-v1", "--data-provider", "simulated", "--log-level", "ERROR",
+    ]  # fmt: skip
+    settings = cli._settings(cli.build_parser().parse_args(argv))
+    assert (settings.reports_dir, settings.model_provider, settings.openai_base_url) == (
+        str(tmp_path),
+        "openai",
+        "http://127.0.0.1:8000/v1",
+    )
+    assert (settings.openai_model, settings.model_adapter, settings.served_model) == (
+        "gpt-oss-20b",
+        "narrator-v1",
+        "narrator-v1",
+    )
+    assert (settings.data_provider, settings.log_level) == ("simulated", "ERROR")
+
+
+@pytest.mark.slow  # serves the MCP app
+def test_a_tool_called_with_json_prints_the_result_as_the_docs_show_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/usage.md shows ``invoke --mcp ... get_figure ... --json``: the tool result as
+    JSON indented by two spaces. A real MCP server in a thread answers."""
+    toolbox = Toolbox.from_settings(AgentSettings.from_env({}, reports_dir=str(tmp_path)))
+    with serve_mcp_in_thread(toolbox) as url:
+        out = io.StringIO()
+        argv = ["invoke", "--mcp", "--url", mcp_url(url), "get_figure",
+                '{"symbol": "AAPL", "figure": "beta"}', "--json"]  # fmt: skip
+        assert cli.main(argv, out=out) == 0, capsys.readouterr().err
+    printed = out.getvalue()
+    assert json.loads(printed)["structuredContent"]["figure"]["label"] == "Beta"
+    assert printed.startswith('{\n  "content": [\n    {\n      "type": "text",')

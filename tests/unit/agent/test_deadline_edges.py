@@ -152,6 +152,7 @@ def loopback_url() -> Iterator[str]:
     server.server_close()
 
 
+@pytest.mark.slow  # serves HTTP on loopback
 def test_a_timed_connection_keeps_its_socket_after_a_closing_response(loopback_url: str) -> None:
     conn = timed_connection(loopback_url, timeout=5.0)
     conn.request("GET", "/")
