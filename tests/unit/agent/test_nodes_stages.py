@@ -20,7 +20,7 @@ from stock_agent.agent import StockAgent
 from stock_agent.context import Dependencies
 from stock_agent.errors import INTERNAL_ERROR_MESSAGE, AgentError
 from stock_agent.market_data import get_provider
-from stock_agent.models.types import ChatResult, Usage
+from stock_agent.models.types import ChatResult, ModelError, Usage
 from stock_agent.nodes import (
     all_failed_error,
     route_after_comparison,
@@ -277,3 +277,16 @@ def test_a_ticker_that_failed_this_turn_is_left_out_of_the_answer(tmp_path: Path
     assert [f["symbol"] for f in response["failed"]] == ["NOPE"]
     assert response["answer"].startswith("AAPL (Apple Inc.)") and "Beta" in response["answer"]
     assert "NOPE" not in response["answer"]
+
+
+def test_an_answer_written_while_the_model_starts_says_when_to_ask_again(tmp_path: Path) -> None:
+    """A dev model scaled to zero answers 'no capacity' with a wait: the answer comes from the
+    records at once and the response says when a model-written one can be had."""
+    cold = ModelError("model_no_capacity", "cold start", retryable=True, retry_after=120)
+    agent = agent_on(AgentSettings(reports_dir=str(tmp_path)), model=ScriptedModel(cold))
+    agent.invoke("Analyze AAPL", request_id="r1", session_id="s")
+    response = agent.invoke("what is its beta?", request_id="r2", session_id="s")
+    assert response["intent"] == "question" and "Beta" in response["answer"]
+    assert response["model_status"]["status"] == "starting"
+    assert response["model_status"]["retry_after_s"] == 120
+    assert response["model_status"]["message"] in response["warnings"]
