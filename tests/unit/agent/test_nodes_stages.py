@@ -290,3 +290,16 @@ def test_an_answer_written_while_the_model_starts_says_when_to_ask_again(tmp_pat
     assert response["model_status"]["status"] == "starting"
     assert response["model_status"]["retry_after_s"] == 120
     assert response["model_status"]["message"] in response["warnings"]
+
+
+def test_tickers_the_model_read_from_the_session_are_not_called_inferred(tmp_path: Path) -> None:
+    """A question the rules could not read, about the session's ticker: the model's plan names
+    the same ticker the session holds, which is nothing the model made up."""
+    plan = json.dumps({"intent": "question", "subjects": ["AAPL"], "aspects": ["Beta"],
+                       "operator": None, "time_frame": None, "why": False})  # fmt: skip
+    model = ScriptedModel(ChatResult(content=plan, finish_reason="stop"))
+    agent = agent_on(AgentSettings(reports_dir=str(tmp_path)), model=model)
+    agent.invoke("Analyze AAPL", request_id="r1", session_id="s")
+    response = agent.invoke("what do you make of its moat?", request_id="r2", session_id="s")
+    assert (response["intent"], response["plan"]["source"]) == ("question", "model")
+    assert not any("inferred" in w for w in response["warnings"]), response["warnings"]
