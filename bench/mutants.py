@@ -21,7 +21,9 @@ Operators: comparison flips (``<``/``<=``, ``>``/``>=``, ``==``/``!=``,
 ``in``/``not in``, ``is``/``is not``); arithmetic swaps (``+``/``-``,
 ``*``/``/``); ``and``/``or``; dropping ``not`` and unary minus; number
 constants (``n`` -> ``n + 1``, ``0.2`` -> ``0.21``, i.e. +5 %); ``True``/``False``;
-``+=``/``-=`` swaps and deleting an augmented assignment. String constants are
+``+=``/``-=`` swaps and deleting an augmented assignment; deleting a ``for`` or
+``while`` loop, or a statement that is only a call (``rows.append(...)``;
+these two since 2026-12-08, so rows recorded before then did not draw them). String constants are
 not mutated (messages are checked by the tests that care, and mutating
 every literal mostly measures prose).
 
@@ -92,7 +94,7 @@ TARGETS: tuple[Target, ...] = (
     Target(
         "formatting",
         "formatting.py",
-        ("tests/unit/agent/test_formatting.py",),
+        ("tests/unit/agent/test_formatting.py", "tests/unit/agent/test_formatting_track_record.py"),
     ),
     Target(
         "answering.narrative",
@@ -172,7 +174,73 @@ TARGETS: tuple[Target, ...] = (
         ("tests/unit/agent/test_contract.py",),
         functions=("parse_body", "validate_payload", "_bad_char", "_type_name"),
     ),
+    Target(
+        "contract (response)",
+        "contract.py",
+        ("tests/unit/agent/test_contract_response.py", "tests/unit/agent/test_contract.py"),
+        functions=(
+            "_lines",
+            "data_gathering_section",
+            "performance_analysis_section",
+            "report_generation_section",
+            "ticker_sections",
+            "render_text",
+            "data_json",
+            "narrative_json",
+            "analysis_json",
+            "apply_request_options",
+            "report_json",
+            "build_response",
+            "starting_model_status",
+            "_comparison_json",
+            "_turn_text",
+        ),
+    ),
 )
+
+#: The other top-level modules of the package, each against the tests at its own path
+#: (``tests/unit/agent/test_<module>*.py``, as tests/README.md places them).
+TOP_LEVEL_TARGETS: tuple[Target, ...] = (
+    Target(
+        "agent",
+        "agent.py",
+        ("tests/unit/agent/test_agent.py", "tests/unit/agent/test_agent_memory_outage.py"),
+    ),
+    Target("graph", "graph.py", ("tests/unit/agent/test_graph.py",)),
+    Target(
+        "nodes",
+        "nodes.py",
+        ("tests/unit/agent/test_nodes_stages.py", "tests/unit/agent/test_nodes.py"),
+    ),
+    Target("state", "state.py", ("tests/unit/agent/test_state.py",)),
+    Target("context", "context.py", ("tests/unit/agent/test_context.py",)),
+    Target("errors", "errors.py", ("tests/unit/agent/test_errors.py",)),
+    Target("records", "records.py", ("tests/unit/agent/test_records.py",)),
+    Target("prompts", "prompts.py", ("tests/unit/agent/test_prompts.py",)),
+    Target(
+        "deadline",
+        "deadline.py",
+        ("tests/unit/agent/test_deadline.py", "tests/unit/agent/test_deadline_edges.py"),
+    ),
+    Target("tools", "tools.py", ("tests/unit/agent/test_tools.py",)),
+    Target(
+        "settings",
+        "settings.py",
+        ("tests/unit/agent/test_settings_edges.py", "tests/unit/agent/test_settings.py"),
+    ),
+    Target(
+        "cli",
+        "cli.py",
+        (
+            "tests/unit/agent/test_cli_docs.py",
+            "tests/unit/agent/test_cli_bad_input.py",
+            "tests/unit/agent/test_cli.py",
+        ),
+    ),
+    Target("bounded_json", "bounded_json.py", ("tests/unit/agent/test_bounded_json.py",)),
+    Target("container", "container.py", ("tests/unit/agent/test_container.py",)),
+)
+TARGETS += TOP_LEVEL_TARGETS
 
 #: Survivors that cannot be killed because they do not change behaviour, keyed by
 #: ``module:line:description`` as the report prints them, with the reason.
@@ -289,6 +357,72 @@ EQUIVALENT: dict[str, str] = {
         "`time.monotonic() >= deadline` against `>`: they differ only when the clock reads "
         "the deadline to the nanosecond, which no test can arrange; either way the next "
         "check stops. Not killable rather than strictly equivalent."
+    ),
+    "bounded_json:45:15:> -> >=": (
+        "`depth >= deepest` also re-assigns the same depth and re-asks `stop_above`, which "
+        "already answered when that depth was first reached: the count and the early return "
+        "are the same."
+    ),
+    "prompts:214:7:or -> and": (
+        "`start == -1 and end <= start` lets a text with no object, or with its only '}' "
+        "before its only '{', reach the parser; the slice it parses is then empty (or the "
+        "lone last '}'), which is not JSON: None either way."
+    ),
+    "prompts:214:17:1 -> 2": (
+        "`start == -2` never holds; a text without '{' then reaches the parser with a slice "
+        "that is empty or the lone last '}', which is not JSON: None either way."
+    ),
+    "prompts:214:22:<= -> <": (
+        "`end` and `start` index different characters ('}' and '{'), so they are equal only "
+        "when both are -1, which `start == -1` has already answered."
+    ),
+    "deadline:343:55:True -> False": (
+        "`zip(items, futures, strict=False)`: one future is submitted per item, so the two "
+        "lists always have one length."
+    ),
+    "nodes:189:82:True -> False": (
+        "`zip(parsed.offsets, parsed.tickers, strict=False)`: the parser records one offset "
+        "per ticker it finds, so the two always have one length."
+    ),
+    "nodes:224:39:or -> and": (
+        "`plan.note and OUT_OF_SCOPE_MESSAGE`: every out-of-scope plan, the rules' and the "
+        "model's, carries `OUT_OF_SCOPE_MESSAGE` as its note, so both give that message."
+    ),
+    "nodes:598:38:in -> not in": (
+        "`answer_question` narrows `reused` to the answerable tickers only to keep the plan "
+        "valid (reused within subjects); a reused ticker comes from the session, so it is "
+        "always answerable, and nothing after this reads `reused` (`write_answer` and the "
+        "answer's prompt use the subjects and aspects): keeping none instead of all changes "
+        "no answer."
+    ),
+    "formatting:160:25:< -> <=": (
+        "`fmt_pct(0)` prints `0.00%`, unsigned either way (no non-zero digit); the same "
+        "line as `formatting:147:25` before the module grew."
+    ),
+    "formatting:195:35:100 -> 101": (
+        "Percentiles are 0..100: `n % 101` and `n % 100` differ only at 100, which takes "
+        "`th` both ways (was `formatting:182:35`)."
+    ),
+    "formatting:478:56:5 -> 6": (
+        "Technical scores are 1..5: a kind for score 6 finds no bucket and adds no row."
+    ),
+    "formatting:696:7:or -> and": (
+        "Callers pass only text that holds digits, or `n/a` (which both versions reject), so "
+        "the guard's second half never decides (was `formatting:465:7`)."
+    ),
+    "formatting:752:4:delete `allowed.add(as_of.isoformat())`": (
+        "The number check reads a date in a text as its three numbers (2026-11-30 is 2026, "
+        "11 and 30, each allowed on its own line above); the whole ISO date is never a "
+        "token, so allowing it changes no verdict."
+    ),
+    "graph:103:4:delete `graph.add_edge('respond', END)`": (
+        "LangGraph ends a run at a node with no outgoing edge and draws its edge to "
+        "`__end__` all the same (docs/graph.md is unchanged): the explicit edge only says so."
+    ),
+    "state:39:34:False -> True": (
+        "`AgentState(TypedDict, total=True)` changes only `__required_keys__`, which nothing "
+        "reads at run time (LangGraph builds its channels from the annotations); the nodes' "
+        "partial updates are type-checked, not validated."
     ),
     "formatting:155:41:< -> <=": (
         "`fmt_ratio(0)` prints `0.00`; `_signed` adds a minus only to text with a non-zero "
@@ -430,6 +564,15 @@ def _variants(node: ast.AST, parent: ast.AST) -> Iterator[tuple[str, ast.AST | N
         op = "+=" if isinstance(node.op, ast.Add) else "-="
         yield f"{op} -> {'-=' if op == '+=' else '+='}", new
         yield f"delete `{ast.unparse(node)}`", None
+    elif isinstance(node, (ast.For, ast.While)):
+        over = node.iter if isinstance(node, ast.For) else node.test
+        yield f"delete the loop over `{ast.unparse(over)[:50]}`", None
+    elif (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Call)
+        and not _is_logging_call(node.value)
+    ):
+        yield f"delete `{ast.unparse(node.value)[:60]}`", None
 
 
 class _Replace(ast.NodeTransformer):
@@ -551,11 +694,16 @@ def run_target(
         if not mutants:
             return [], total
     tests = tuple(t for t in target.tests if (REPO / t).exists())
+    if not tests:  # pytest with no paths would run the whole suite
+        raise SystemExit(f"{target.name}: none of its tests exist ({target.tests})")
     outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
         work = Path(tmp)
         shutil.copytree(REPO / "agent_runtime", work / "agent_runtime",
                         ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))  # fmt: skip
+        # The package finds the checkout beside it (``stock-agent eval`` runs ``python -m
+        # eval`` there): the copy's checkout is the real one's ``eval/``.
+        (work / "eval").symlink_to(REPO / "eval", target_is_directory=True)
         module = work / "agent_runtime" / "stock_agent" / target.path
         original = module.read_text(encoding="utf-8")
         clean, baseline = _run_tests(work, tests, timeout=900)

@@ -15,6 +15,8 @@ from stock_agent.bounded_json import MAX_JSON_DEPTH, JsonTooDeep, json_depth, lo
 from stock_agent.contract import parse_body
 from stock_agent.errors import AgentError
 
+from tests.support.paths import REPO_ROOT
+
 
 def _nested(depth: int) -> str:
     return '{"prompt": "x", "n": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
@@ -78,3 +80,9 @@ def test_the_mcp_tool_arguments_are_depth_bounded_too(capsys: pytest.CaptureFixt
     code = main(["invoke", "--mcp", "get_figure", deep, "--url", "http://127.0.0.1:9/mcp"])
     assert code == 2
     assert f"nests deeper than {MAX_JSON_DEPTH} levels" in capsys.readouterr().err
+
+
+def test_the_limit_is_the_one_the_decisions_state() -> None:
+    """docs/decisions.md promises callers 64 levels (a response nests about 8)."""
+    decisions = (REPO_ROOT / "docs" / "decisions.md").read_text(encoding="utf-8")
+    assert f"**JSON depth is our limit**, {MAX_JSON_DEPTH} levels" in decisions
