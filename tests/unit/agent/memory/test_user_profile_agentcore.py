@@ -32,12 +32,17 @@ from stock_agent.memory.user_profile import (
     without_tickers,
 )
 
+from stacks.constructs.roles import USER_MEMORY_ACTIONS
+
 MEMORY_ID = "StockAgentMemory_dev-AbCdEf1234"
 ALICE, BOB = actor_key("user:alice"), actor_key("user:bob")
 LIMITS = ProfileLimits(max_tickers=3, max_preferences=4)
 OPTED_IN = {"kind": "preference", "key": "scheduled_watchlist", "value": "on"}
 #: The only operations the runtime role is granted on the memory for profiles.
-GRANTED = {"BatchCreateMemoryRecords", "ListMemoryRecords", "BatchDeleteMemoryRecords"}
+# What the IAM stack grants the runtime role on the memory (its UserMemory statement): a call
+# outside it would be refused in the account, so a test that makes one fails here.
+GRANTED = {action.removeprefix("bedrock-agentcore:") for action in USER_MEMORY_ACTIONS}
+assert {"BatchCreateMemoryRecords", "ListMemoryRecords", "BatchDeleteMemoryRecords"} == GRANTED
 
 
 def record_id(n: int) -> str:
