@@ -43,6 +43,7 @@ message is also a warning).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import unicodedata
@@ -394,21 +395,30 @@ def data_json(snapshot: StockSnapshot) -> dict[str, Any]:
     ``history`` holds the daily series the figures were computed from;
     :func:`apply_request_options` drops it unless the payload asked for it.
     ``sources`` maps each figure to its provenance (source, as-of, why missing).
+    The daily series are most of the record, so they are written row by row here
+    rather than walked field by field (and the benchmark's is only counted).
     """
-    data: dict[str, Any] = to_jsonable(snapshot)
-    prices = data.pop("prices", [])
+    prices = snapshot.prices
+    benchmark = snapshot.benchmark
+    data: dict[str, Any] = to_jsonable(
+        dataclasses.replace(
+            snapshot,
+            prices=(),
+            benchmark=None if benchmark is None else dataclasses.replace(benchmark, prices=()),
+        )
+    )
+    del data["prices"]
     data["price_history"] = {
         "sessions": len(prices),
-        "first_day": prices[0]["day"] if prices else None,
-        "last_day": prices[-1]["day"] if prices else None,
+        "first_day": prices[0].day.isoformat() if prices else None,
+        "last_day": prices[-1].day.isoformat() if prices else None,
     }
     data["history"] = [
-        {"date": p["day"], "close": p["close"], "volume": p["volume"]} for p in prices
+        {"date": p.day.isoformat(), "close": p.close, "volume": p.volume} for p in prices
     ]
-    benchmark = data.get("benchmark")
-    if benchmark:
-        series = benchmark.pop("prices", [])
-        benchmark["sessions"] = len(series)
+    if benchmark is not None:
+        del data["benchmark"]["prices"]
+        data["benchmark"]["sessions"] = len(benchmark.prices)
     return data
 
 
