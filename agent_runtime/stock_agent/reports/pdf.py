@@ -46,6 +46,8 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+from reportlab.platypus.paragraph import cleanBlockQuotedText, textTransformFrags
+from reportlab.platypus.paraparser import ParaParser
 
 from ..analysis import (
     FUNDAMENTAL_RULES,
@@ -130,6 +132,15 @@ def _script(ch: str) -> str:
         return "fold"
 
 
+def _is_latin(text: str) -> bool:
+    """Whether every character of ``text`` is drawn by the standard (Windows-1252) fonts."""
+    try:
+        text.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _fold(ch: str) -> str:
     if ch in _FOLD:
         return _FOLD[ch]
@@ -147,6 +158,10 @@ def safe_markup(text: str, *, bold_markdown: bool = False) -> str:
     With ``bold_markdown``, ``**words**`` (as models write them) become bold.
     """
     text = _CONTROL.sub("", text)
+    if _is_latin(text):
+        # One Latin run, the common case: no per-character pass needed.
+        markup = escape(text)
+        return _BOLD.sub(r"<b>\1</b>", markup) if bold_markdown else markup
     runs: list[tuple[str, str]] = []
     for ch in text:
         script = _script(ch)
@@ -206,12 +221,42 @@ def _styles() -> StyleSheet1:
     return sheet
 
 
+@functools.lru_cache(maxsize=1024)
+def _parsed(markup: str, style: str) -> tuple[ParagraphStyle, tuple[Any, ...], Any, str]:
+    """reportlab's parse of ``markup`` in ``style``: what ``Paragraph`` would compute.
+
+    Parsing is a fifth of a report's render time and most of a report's text
+    (headings, methods, disclaimer) is the same in every report. The result
+    is shared between threads, so it is only read: :func:`_paragraph` gives
+    each Paragraph its own copies of the fragments.
+    """
+    text = cleanBlockQuotedText(markup)
+    parser = ParaParser()
+    parser.caseSensitive = 1
+    parsed_style, frags, bullet_frags = parser.parse(text, _styles()[style])
+    if frags is None:
+        raise ValueError(f"xml parser error ({parser.errors[0]}) in paragraph {text[:30]!r}")
+    textTransformFrags(frags, parsed_style)
+    return parsed_style, tuple(frags), bullet_frags, text
+
+
+def _paragraph(markup: str, style: str, *, bullet: str | None = None) -> Paragraph:
+    """``Paragraph(markup, style, bulletText=bullet)`` from the cached parse."""
+    parsed_style, frags, bullet_frags, text = _parsed(markup, style)
+    own = [
+        frag.clone(**{k: list(v) for k, v in frag.__dict__.items() if isinstance(v, list)})
+        for frag in frags
+    ]
+    bullet_text = bullet_frags or bullet or getattr(parsed_style, "bulletText", None)
+    return Paragraph(text, parsed_style, bulletText=bullet_text, frags=own)
+
+
 def _p(text: str, style: str = "Body", *, bold_markdown: bool = False) -> Paragraph:
-    return Paragraph(safe_markup(text, bold_markdown=bold_markdown), _styles()[style])
+    return _paragraph(safe_markup(text, bold_markdown=bold_markdown), style)
 
 
 def _bullets(lines: Sequence[str]) -> list[Paragraph]:
-    return [Paragraph(safe_markup(line), _styles()["Bullet"], bulletText="•") for line in lines]
+    return [_paragraph(safe_markup(line), "Bullet", bullet="•") for line in lines]
 
 
 def _cell(text: str, style: str, *, width: float) -> str | Paragraph:
@@ -313,11 +358,7 @@ def _narrative_paragraphs(text: str) -> list[Paragraph]:
             out.append(_p(line.lstrip("#").strip(), "H3", bold_markdown=True))
         elif line[:2] in ("- ", "* ", "• "):
             out.append(
-                Paragraph(
-                    safe_markup(line[2:].strip(), bold_markdown=True),
-                    _styles()["Bullet"],
-                    bulletText="•",
-                )
+                _paragraph(safe_markup(line[2:].strip(), bold_markdown=True), "Bullet", bullet="•")
             )
         else:
             out.append(_p(line, bold_markdown=True))
