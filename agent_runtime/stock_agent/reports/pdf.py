@@ -280,6 +280,12 @@ def _wrapped(text: str, *, width: float, size: float = 8) -> str | Paragraph:
     """
     if not all(_script(ch) == "latin" for ch in text) or _CONTROL.search(text):
         return _p(text, "Cell")
+    return _broken_lines(text, width, size)
+
+
+@functools.lru_cache(maxsize=1024)
+def _broken_lines(text: str, width: float, size: float) -> str:
+    """:func:`_wrapped`'s line breaking, cached: the sources table repeats across reports."""
     lines: list[str] = []
     line = ""
     for word in text.split(" "):
