@@ -267,7 +267,7 @@ def _cell(text: str, style: str, *, width: float) -> str | Paragraph:
     need wrapping or the CJK font goes through :func:`safe_markup`.
     """
     fits = pdfmetrics.stringWidth(text, "Helvetica-Bold", 9) < width - 8
-    if fits and all(_script(ch) == "latin" for ch in text) and not _CONTROL.search(text):
+    if fits and _is_latin(text) and not _CONTROL.search(text):
         return text
     return _p(text, style)
 
@@ -278,7 +278,7 @@ def _wrapped(text: str, *, width: float, size: float = 8) -> str | Paragraph:
     A plain cell costs a fraction of a Paragraph; the sources table has dozens.
     Text that needs the CJK font still goes through :func:`_p`.
     """
-    if not all(_script(ch) == "latin" for ch in text) or _CONTROL.search(text):
+    if not _is_latin(text) or _CONTROL.search(text):
         return _p(text, "Cell")
     return _broken_lines(text, width, size)
 
