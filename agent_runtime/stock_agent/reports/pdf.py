@@ -240,15 +240,72 @@ def _parsed(markup: str, style: str) -> tuple[ParagraphStyle, tuple[Any, ...], A
     return parsed_style, tuple(frags), bullet_frags, text
 
 
+def _own_copy(frag: Any, **changes: Any) -> Any:
+    """A copy of a reportlab fragment with its own lists (nothing shared with the original)."""
+    lists = {k: list(v) for k, v in frag.__dict__.items() if isinstance(v, list)}
+    return frag.clone(**{**lists, **changes})
+
+
+#: Line breaks of one-fragment paragraphs, by (markup, style, bullet, widths).
+_LINE_BREAKS: dict[tuple[Any, ...], tuple[Any, list[float], float]] = {}
+_LINE_BREAKS_MAX = 2048
+
+
+class _CachedParagraph(Paragraph):
+    """A Paragraph whose line breaking is reused across reports when it is plain words.
+
+    Breaking lines measures every word (a fifth of a render), and the same
+    static paragraphs are broken at the same widths in every report. Only the
+    simple result is cached (one font run, no hyphenation or split long
+    words); what ``breakLines`` leaves on the paragraph (the bullet-adjusted
+    widths, the widest line) is restored with it, and every caller gets its
+    own copy of the lines. Paragraphs that reportlab splits across pages are
+    built without a key and break their lines afresh.
+    """
+
+    _break_key: tuple[str, str, str | None] | None = None
+
+    def breakLines(self, width: Any) -> Any:
+        key = self._break_key
+        if key is None or not isinstance(width, list):
+            return super().breakLines(width)
+        full_key = (*key, tuple(width))
+        hit = _LINE_BREAKS.get(full_key)
+        if hit is not None:
+            lines, widths_after, widest = hit
+            width[:] = widths_after
+            self._width_max = widest
+            self._splitLongWordCount = self._hyphenations = 0
+            self.height = 0
+            return _own_lines(lines)
+        lines = super().breakLines(width)
+        cacheable = (
+            lines.kind == 0
+            and type(lines.lines) is list
+            and not self._splitLongWordCount
+            and not self._hyphenations
+        )
+        if cacheable:
+            if len(_LINE_BREAKS) >= _LINE_BREAKS_MAX:
+                _LINE_BREAKS.clear()
+            _LINE_BREAKS[full_key] = (_own_lines(lines), list(width), self._width_max)
+        return lines
+
+
+def _own_lines(broken: Any) -> Any:
+    return _own_copy(broken, lines=[(extra, list(words)) for extra, words in broken.lines])
+
+
 def _paragraph(markup: str, style: str, *, bullet: str | None = None) -> Paragraph:
     """``Paragraph(markup, style, bulletText=bullet)`` from the cached parse."""
     parsed_style, frags, bullet_frags, text = _parsed(markup, style)
-    own = [
-        frag.clone(**{k: list(v) for k, v in frag.__dict__.items() if isinstance(v, list)})
-        for frag in frags
-    ]
     bullet_text = bullet_frags or bullet or getattr(parsed_style, "bulletText", None)
-    return Paragraph(text, parsed_style, bulletText=bullet_text, frags=own)
+    paragraph = _CachedParagraph(
+        text, parsed_style, bulletText=bullet_text, frags=[_own_copy(f) for f in frags]
+    )
+    if not bullet_frags:
+        paragraph._break_key = (markup, style, bullet_text)
+    return paragraph
 
 
 def _p(text: str, style: str = "Body", *, bold_markdown: bool = False) -> Paragraph:

@@ -243,8 +243,10 @@ def test_renders_in_threads_match_renders_one_at_a_time() -> None:
         simulated_record(symbol, as_of=RECORD_DAY) for symbol in ("MSFT", "AAPL", "SIM_STOCK")
     ]
     pdf._parsed.cache_clear()
+    pdf._LINE_BREAKS.clear()
     cold = [_render(snap, analysis) for snap, analysis in records]
     assert pdf._parsed.cache_info().hits > 0  # the reports share paragraphs
+    assert pdf._LINE_BREAKS  # and their line breaks
     with ThreadPoolExecutor(max_workers=6) as pool:
         raced = list(pool.map(lambda i: _render(*records[i % 3]), range(12)))
     assert raced == [cold[i % 3] for i in range(12)]
