@@ -251,3 +251,21 @@ def test_renders_in_threads_match_renders_one_at_a_time() -> None:
         raced = list(pool.map(lambda i: _render(*records[i % 3]), range(12)))
     assert raced == [cold[i % 3] for i in range(12)]
     assert len(set(cold)) == 3
+
+
+def test_line_break_cache_stays_bounded_and_churn_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The line-break cache is cleared when full; a report rendered while it churns is the same."""
+    from stock_agent.reports import pdf
+
+    snap, analysis = simulated_record("MSFT", as_of=RECORD_DAY)
+    expected = _render(snap, analysis)
+    pdf._LINE_BREAKS.clear()
+    monkeypatch.setattr(pdf, "_LINE_BREAKS_MAX", 3)
+    churned = _render(snap, analysis)
+    assert 1 <= len(pdf._LINE_BREAKS) <= 3
+    assert churned == expected
+    monkeypatch.setattr(pdf, "_LINE_BREAKS_MAX", 10_000)
+    _render(snap, analysis)
+    assert len(pdf._LINE_BREAKS) > 3  # the report has more cacheable paragraphs than that
