@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
+from reportlab import rl_config
 from reportlab.graphics.shapes import Drawing, Line, PolyLine, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.units import mm
@@ -39,6 +40,13 @@ GREEN = colors.HexColor("#2E8B57")
 RED = colors.HexColor("#C0392B")
 GREY = colors.HexColor("#9AA3AF")
 _AXIS = {"strokeColor": colors.black, "strokeWidth": 0.5}
+
+# reportlab validates every attribute assigned to a shape against its type
+# (``attrmap.validateSetattr``) while ``rl_config.shapeChecking`` is true: a
+# development aid that was a tenth of a report's render time. The flag is read
+# on each assignment, changes nothing drawn, and is only ever switched off
+# (once, at import), so threads rendering at the same time see one value.
+rl_config.shapeChecking = 0
 
 
 def _rolling_means(closes: Sequence[float], window: int) -> list[float | None]:

@@ -46,6 +46,8 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+from reportlab.platypus.paragraph import cleanBlockQuotedText, textTransformFrags
+from reportlab.platypus.paraparser import ParaParser
 
 from ..analysis import (
     FUNDAMENTAL_RULES,
@@ -130,6 +132,15 @@ def _script(ch: str) -> str:
         return "fold"
 
 
+def _is_latin(text: str) -> bool:
+    """Whether every character of ``text`` is drawn by the standard (Windows-1252) fonts."""
+    try:
+        text.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _fold(ch: str) -> str:
     if ch in _FOLD:
         return _FOLD[ch]
@@ -147,6 +158,10 @@ def safe_markup(text: str, *, bold_markdown: bool = False) -> str:
     With ``bold_markdown``, ``**words**`` (as models write them) become bold.
     """
     text = _CONTROL.sub("", text)
+    if _is_latin(text):
+        # One Latin run, the common case: no per-character pass needed.
+        markup = escape(text)
+        return _BOLD.sub(r"<b>\1</b>", markup) if bold_markdown else markup
     runs: list[tuple[str, str]] = []
     for ch in text:
         script = _script(ch)
@@ -206,12 +221,99 @@ def _styles() -> StyleSheet1:
     return sheet
 
 
+@functools.lru_cache(maxsize=1024)
+def _parsed(markup: str, style: str) -> tuple[ParagraphStyle, tuple[Any, ...], Any, str]:
+    """reportlab's parse of ``markup`` in ``style``: what ``Paragraph`` would compute.
+
+    Parsing is a fifth of a report's render time and most of a report's text
+    (headings, methods, disclaimer) is the same in every report. The result
+    is shared between threads, so it is only read: :func:`_paragraph` gives
+    each Paragraph its own copies of the fragments.
+    """
+    text = cleanBlockQuotedText(markup)
+    parser = ParaParser()
+    parser.caseSensitive = 1
+    parsed_style, frags, bullet_frags = parser.parse(text, _styles()[style])
+    if frags is None:
+        raise ValueError(f"xml parser error ({parser.errors[0]}) in paragraph {text[:30]!r}")
+    textTransformFrags(frags, parsed_style)
+    return parsed_style, tuple(frags), bullet_frags, text
+
+
+def _own_copy(frag: Any, **changes: Any) -> Any:
+    """A copy of a reportlab fragment with its own lists (nothing shared with the original)."""
+    lists = {k: list(v) for k, v in frag.__dict__.items() if isinstance(v, list)}
+    return frag.clone(**{**lists, **changes})
+
+
+#: Line breaks of one-fragment paragraphs, by (markup, style, bullet, widths).
+_LINE_BREAKS: dict[tuple[Any, ...], tuple[Any, list[float], float]] = {}
+_LINE_BREAKS_MAX = 2048
+
+
+class _CachedParagraph(Paragraph):
+    """A Paragraph whose line breaking is reused across reports when it is plain words.
+
+    Breaking lines measures every word (a fifth of a render), and the same
+    static paragraphs are broken at the same widths in every report. Only the
+    simple result is cached (one font run, no hyphenation or split long
+    words); what ``breakLines`` leaves on the paragraph (the bullet-adjusted
+    widths, the widest line) is restored with it, and every caller gets its
+    own copy of the lines. Paragraphs that reportlab splits across pages are
+    built without a key and break their lines afresh.
+    """
+
+    _break_key: tuple[str, str, str | None] | None = None
+
+    def breakLines(self, width: Any) -> Any:
+        key = self._break_key
+        if key is None or not isinstance(width, list):
+            return super().breakLines(width)
+        full_key = (*key, tuple(width))
+        hit = _LINE_BREAKS.get(full_key)
+        if hit is not None:
+            lines, widths_after, widest = hit
+            width[:] = widths_after
+            self._width_max = widest
+            self._splitLongWordCount = self._hyphenations = 0
+            self.height = 0
+            return _own_lines(lines)
+        lines = super().breakLines(width)
+        cacheable = (
+            lines.kind == 0
+            and type(lines.lines) is list
+            and not self._splitLongWordCount
+            and not self._hyphenations
+        )
+        if cacheable:
+            if len(_LINE_BREAKS) >= _LINE_BREAKS_MAX:
+                _LINE_BREAKS.clear()
+            _LINE_BREAKS[full_key] = (_own_lines(lines), list(width), self._width_max)
+        return lines
+
+
+def _own_lines(broken: Any) -> Any:
+    return _own_copy(broken, lines=[(extra, list(words)) for extra, words in broken.lines])
+
+
+def _paragraph(markup: str, style: str, *, bullet: str | None = None) -> Paragraph:
+    """``Paragraph(markup, style, bulletText=bullet)`` from the cached parse."""
+    parsed_style, frags, bullet_frags, text = _parsed(markup, style)
+    bullet_text = bullet_frags or bullet or getattr(parsed_style, "bulletText", None)
+    paragraph = _CachedParagraph(
+        text, parsed_style, bulletText=bullet_text, frags=[_own_copy(f) for f in frags]
+    )
+    if not bullet_frags:
+        paragraph._break_key = (markup, style, bullet_text)
+    return paragraph
+
+
 def _p(text: str, style: str = "Body", *, bold_markdown: bool = False) -> Paragraph:
-    return Paragraph(safe_markup(text, bold_markdown=bold_markdown), _styles()[style])
+    return _paragraph(safe_markup(text, bold_markdown=bold_markdown), style)
 
 
 def _bullets(lines: Sequence[str]) -> list[Paragraph]:
-    return [Paragraph(safe_markup(line), _styles()["Bullet"], bulletText="•") for line in lines]
+    return [_paragraph(safe_markup(line), "Bullet", bullet="•") for line in lines]
 
 
 def _cell(text: str, style: str, *, width: float) -> str | Paragraph:
@@ -222,7 +324,7 @@ def _cell(text: str, style: str, *, width: float) -> str | Paragraph:
     need wrapping or the CJK font goes through :func:`safe_markup`.
     """
     fits = pdfmetrics.stringWidth(text, "Helvetica-Bold", 9) < width - 8
-    if fits and all(_script(ch) == "latin" for ch in text) and not _CONTROL.search(text):
+    if fits and _is_latin(text) and not _CONTROL.search(text):
         return text
     return _p(text, style)
 
@@ -233,8 +335,14 @@ def _wrapped(text: str, *, width: float, size: float = 8) -> str | Paragraph:
     A plain cell costs a fraction of a Paragraph; the sources table has dozens.
     Text that needs the CJK font still goes through :func:`_p`.
     """
-    if not all(_script(ch) == "latin" for ch in text) or _CONTROL.search(text):
+    if not _is_latin(text) or _CONTROL.search(text):
         return _p(text, "Cell")
+    return _broken_lines(text, width, size)
+
+
+@functools.lru_cache(maxsize=1024)
+def _broken_lines(text: str, width: float, size: float) -> str:
+    """:func:`_wrapped`'s line breaking, cached: the sources table repeats across reports."""
     lines: list[str] = []
     line = ""
     for word in text.split(" "):
@@ -313,11 +421,7 @@ def _narrative_paragraphs(text: str) -> list[Paragraph]:
             out.append(_p(line.lstrip("#").strip(), "H3", bold_markdown=True))
         elif line[:2] in ("- ", "* ", "• "):
             out.append(
-                Paragraph(
-                    safe_markup(line[2:].strip(), bold_markdown=True),
-                    _styles()["Bullet"],
-                    bulletText="•",
-                )
+                _paragraph(safe_markup(line[2:].strip(), bold_markdown=True), "Bullet", bullet="•")
             )
         else:
             out.append(_p(line, bold_markdown=True))

@@ -226,3 +226,46 @@ def test_a_chart_heading_never_ends_a_page_without_its_chart(symbol: str) -> Non
     with_heading = [i for i, text in enumerate(pages) if "Relative Performance vs" in text]
     assert len(with_heading) == 1, with_heading
     assert "rebased to 100" in _flat(pages[with_heading[0]])
+
+
+def test_renders_in_threads_match_renders_one_at_a_time() -> None:
+    """Paragraph parses and line breaks are cached across reports: sharing them must not leak.
+
+    Each render gets its own copy of the cached fragments; a cold cache and a
+    warm one, and renders racing in threads on the same cached paragraphs
+    (headings, methods, disclaimer), all give the same bytes.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from stock_agent.reports import pdf
+
+    records = [
+        simulated_record(symbol, as_of=RECORD_DAY) for symbol in ("MSFT", "AAPL", "SIM_STOCK")
+    ]
+    pdf._parsed.cache_clear()
+    pdf._LINE_BREAKS.clear()
+    cold = [_render(snap, analysis) for snap, analysis in records]
+    assert pdf._parsed.cache_info().hits > 0  # the reports share paragraphs
+    assert pdf._LINE_BREAKS  # and their line breaks
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        raced = list(pool.map(lambda i: _render(*records[i % 3]), range(12)))
+    assert raced == [cold[i % 3] for i in range(12)]
+    assert len(set(cold)) == 3
+
+
+def test_line_break_cache_stays_bounded_and_churn_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The line-break cache is cleared when full; a report rendered while it churns is the same."""
+    from stock_agent.reports import pdf
+
+    snap, analysis = simulated_record("MSFT", as_of=RECORD_DAY)
+    expected = _render(snap, analysis)
+    pdf._LINE_BREAKS.clear()
+    monkeypatch.setattr(pdf, "_LINE_BREAKS_MAX", 3)
+    churned = _render(snap, analysis)
+    assert 1 <= len(pdf._LINE_BREAKS) <= 3
+    assert churned == expected
+    monkeypatch.setattr(pdf, "_LINE_BREAKS_MAX", 10_000)
+    _render(snap, analysis)
+    assert len(pdf._LINE_BREAKS) > 3  # the report has more cacheable paragraphs than that
