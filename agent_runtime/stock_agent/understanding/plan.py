@@ -48,7 +48,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Literal, cast
+from typing import Any, Literal, cast, get_args
 
 from ..errors import AgentError
 from ..settings import MAX_TICKERS_PER_REQUEST
@@ -80,17 +80,7 @@ PlanIntent = Literal[
 ]
 Route = Literal["analyze", "compare", "question", "personal", "refused"]
 
-INTENTS: tuple[PlanIntent, ...] = (
-    "analyze",
-    "compare",
-    "question",
-    "advice",
-    "declined",
-    "personal",
-    "out_of_scope",
-    "no_ticker",
-    "no_context",
-)
+INTENTS: tuple[PlanIntent, ...] = get_args(PlanIntent)
 REFUSALS: frozenset[str] = frozenset({"out_of_scope", "no_ticker", "no_context"})
 
 NO_CONTEXT_MESSAGE = (
